@@ -1,0 +1,90 @@
+"""Settings, all read from the environment with safe development defaults."""
+
+import os
+
+DEV_SECRET_KEY = "dev-not-secret-change-me"  # noqa: S105 (refused outside debug)
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    """Production-ready defaults; every value can be overridden by an environment variable."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    #: Empty means a SQLite file in the instance folder (resolved in create_app).
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30000)
+
+    # The public base URL, used for absolute links in email and door-link QR codes.
+    SERVER_NAME = os.environ.get("SERVER_NAME") or None
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "https")
+    BASE_URL = os.environ.get("BASE_URL", "http://localhost:5000")
+
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_TIME_LIMIT = None  # forms left open on a phone for hours must still post
+
+    # Rate limits (Flask-Limiter). Redis when REDIS_URL is set, memory otherwise.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_RSVP_IP = os.environ.get("RATELIMIT_RSVP_IP", "30 per minute;300 per hour")
+    RATELIMIT_RSVP_EMAIL = os.environ.get("RATELIMIT_RSVP_EMAIL", "5 per minute;20 per hour")
+    RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "120 per minute")
+    RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH", "10 per minute")
+
+    # Geocoding: "nominatim" (default, falls back to offline on network errors) or "offline".
+    GEOCODER = os.environ.get("GEOCODER", "nominatim")
+    GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "rallies/1.0 (self-hosted)")
+    GEOCODER_TIMEOUT = float(os.environ.get("GEOCODER_TIMEOUT", "5"))
+    GEOCODER_MIN_DELAY = float(os.environ.get("GEOCODER_MIN_DELAY", "1.0"))
+
+    # Maps: tiles are fetched by the browser, never by the server.
+    MAP_TILES_URL = os.environ.get("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    MAP_TILES_ATTRIBUTION = os.environ.get(
+        "MAP_TILES_ATTRIBUTION",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+    )
+
+    # Mail: with no SMTP_HOST, messages are written to files in the instance folder.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = _int("SMTP_PORT", 587)
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Rallies <rallies@localhost>")
+    #: "inline" sends the outbox after each request; "worker" leaves it to `flask outbox-worker`.
+    MAIL_DELIVERY = os.environ.get("MAIL_DELIVERY", "inline")
+
+    PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
+    INVITE_MAX_AGE_DAYS = _int("INVITE_MAX_AGE_DAYS", 7)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+
+class TestingConfig(Config):
+    """Used by the test suite: a throw-away database, no network, fast hashing."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    GEOCODER = "offline"
+    BASE_URL = "http://localhost"
+    MAIL_DELIVERY = "manual"
+    SMTP_HOST = ""

@@ -1,0 +1,63 @@
+"""Rallies: RSVPs, QR tickets, door check-in and turnout for political rallies."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from config import DEV_SECRET_KEY, Config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+    """Build the app: config, extensions, blueprints, CLI, error pages."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config or Config)
+    app.config.update(overrides)
+    _check_secret_key(app)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    from .database import configure_engine_options, sqlite_url
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = sqlite_url(app.instance_path)
+    configure_engine_options(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    if app.config.get("REDIS_URL") and "RATELIMIT_STORAGE_URI" not in overrides:
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from . import api as api_module
+    from . import auth, door, health, rallies, rsvp, turnout
+
+    for module in (health, auth, rallies, rsvp, door, turnout, api_module):
+        app.register_blueprint(module.bp)
+
+    from . import cli, errors, security
+
+    errors.register(app)
+    security.register(app)
+    cli.register(app)
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.testing):
+        raise RuntimeError(
+            "SECRET_KEY is the development default. Set SECRET_KEY in the environment "
+            "(or FLASK_DEBUG=1 for local development)."
+        )

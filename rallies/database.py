@@ -1,0 +1,92 @@
+"""Engine set-up shared by both engines, and the write-transaction helper.
+
+SQLite: WAL, foreign keys and a busy timeout on every connection. Write units run
+under ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of failing
+with "database is locked" when a read snapshot tries to upgrade. PostgreSQL needs
+none of this: services use conditional UPDATEs or row locks.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+_immediate = contextvars.ContextVar("sqlite_immediate", default=False)
+_busy_timeout_ms = 30000
+
+
+def sqlite_url(instance_path: str) -> str:
+    """The default database: a file in the instance folder."""
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(instance_path) / 'rallies.sqlite3'}"
+
+
+def configure_engine_options(app) -> None:
+    """Engine options that depend on the URL (called before db.init_app)."""
+    global _busy_timeout_ms
+    _busy_timeout_ms = app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30000)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):
+        uri = "postgresql://" + uri[len("postgres://"):]
+    if uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        options.setdefault("connect_args", {})["check_same_thread"] = False
+        options.pop("pool_pre_ping", None)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_conn, _record):
+    if not isinstance(dbapi_conn, sqlite3.Connection):
+        return
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is wrong for us).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA busy_timeout={int(_busy_timeout_ms)}")
+    cur.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+def is_sqlite() -> bool:
+    """True when the bound engine is SQLite."""
+    return db.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def atomic():
+    """Run one write unit and commit it; roll back on any error.
+
+    On SQLite a read transaction already open is ended first, so the write starts
+    with BEGIN IMMEDIATE and never fails to upgrade its lock.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    token = _immediate.set(True)
+    try:
+        session.connection()  # begin now, while the flag is set
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _immediate.reset(token)

@@ -1,0 +1,116 @@
+"""Rallies and the geocoding cache."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+VISIBILITY_DRAFT = "draft"
+VISIBILITY_LISTED = "listed"
+VISIBILITY_UNLISTED = "unlisted"
+
+STATUS_SCHEDULED = "scheduled"
+STATUS_CANCELLED = "cancelled"
+
+# Geocoding precision, best first.
+PRECISION_STREET = "street"
+PRECISION_ZIP = "zip"
+PRECISION_CITY = "city"
+PRECISION_MANUAL = "manual"
+PRECISION_NONE = "none"
+
+
+class Rally(db.Model):
+    __table_args__ = (
+        sa.Index("ix_rally_public", "visibility", "status", "starts_at"),
+        sa.Index("ix_rally_lat_lon", "lat", "lon"),
+        sa.Index("ix_rally_campaign_starts", "campaign_id", "starts_at"),
+        sa.Index("ix_rally_state_city", "state", "city"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    campaign_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
+    slug: so.Mapped[str] = so.mapped_column(sa.String(160), unique=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(160))
+    #: Plain text; rendered with escaped line breaks and linkified URLs.
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    starts_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    ends_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    doors_open_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: IANA zone name, e.g. America/Chicago; times are stored in UTC and shown in this zone.
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
+
+    venue_name: so.Mapped[str] = so.mapped_column(sa.String(160), default="")
+    address: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    city: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    #: State or region code as typed (US: two-letter code, upper case).
+    state: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    postal_code: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
+    country: so.Mapped[str] = so.mapped_column(sa.String(2), default="US")
+
+    lat: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    lon: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    #: street, zip, city, manual or none (address not found; flagged to the organizer).
+    geo_precision: so.Mapped[str] = so.mapped_column(sa.String(10), default=PRECISION_NONE)
+    geo_source: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
+
+    #: People (RSVP plus guests); None means unlimited.
+    capacity: so.Mapped[int | None] = so.mapped_column()
+    max_guests: so.Mapped[int] = so.mapped_column(default=2)
+    accessibility_notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    visibility: so.Mapped[str] = so.mapped_column(sa.String(10), default=VISIBILITY_DRAFT)
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=STATUS_SCHEDULED)
+    cancel_message: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    #: Ed25519 key pair (raw 32-byte keys) that signs this rally's ticket codes.
+    signing_key: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary(32))
+    public_key: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary(32))
+
+    # Counters kept current by the RSVP and check-in services (atomic UPDATEs),
+    # so dashboards and tables never scan RSVPs or check-ins.
+    going_people: so.Mapped[int] = so.mapped_column(default=0)
+    going_parties: so.Mapped[int] = so.mapped_column(default=0)
+    guests_count: so.Mapped[int] = so.mapped_column(default=0)
+    waitlisted_people: so.Mapped[int] = so.mapped_column(default=0)
+    waitlisted_parties: so.Mapped[int] = so.mapped_column(default=0)
+    cancelled_parties: so.Mapped[int] = so.mapped_column(default=0)
+    #: People admitted at the door, walk-ins included.
+    checked_in_people: so.Mapped[int] = so.mapped_column(default=0)
+    #: People admitted who had RSVPed (not walk-ins): the show-up numerator.
+    checked_in_rsvp_people: so.Mapped[int] = so.mapped_column(default=0)
+    walkin_people: so.Mapped[int] = so.mapped_column(default=0)
+    #: Highest check-ins in any one minute (all doors).
+    peak_rate_per_min: so.Mapped[int] = so.mapped_column(default=0)
+
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    campaign = so.relationship("Campaign")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == STATUS_CANCELLED
+
+    @property
+    def is_public(self) -> bool:
+        """Reachable without logging in (listed or unlisted, not draft)."""
+        return self.visibility in (VISIBILITY_LISTED, VISIBILITY_UNLISTED)
+
+
+class GeocodeCache(db.Model):
+    """One row per normalised query, so an address is never looked up twice."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    query_key: so.Mapped[str] = so.mapped_column(sa.String(400), unique=True)
+    #: None when nothing was found (a cached miss).
+    lat: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    lon: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    precision: so.Mapped[str] = so.mapped_column(sa.String(10), default=PRECISION_NONE)
+    source: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
+    display_name: so.Mapped[str] = so.mapped_column(sa.String(400), default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

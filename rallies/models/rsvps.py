@@ -1,0 +1,88 @@
+"""Supporters and their RSVPs (one RSVP is one ticket)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+RSVP_GOING = "going"
+RSVP_WAITLISTED = "waitlisted"
+RSVP_CANCELLED = "cancelled"
+
+
+class Supporter(db.Model):
+    """One person per email within a campaign."""
+
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "email"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    campaign_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    #: Normalised email; None once the person is deleted.
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    name: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
+    phone: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+    postal_code: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+
+class Rsvp(db.Model):
+    __table_args__ = (
+        # The same email never makes a second RSVP for the same rally.
+        sa.UniqueConstraint("rally_id", "email"),
+        sa.Index("ix_rsvp_rally_status_id", "rally_id", "status", "id"),
+        sa.Index("ix_rsvp_rally_search", "rally_id", "search_name"),
+        sa.Index("ix_rsvp_rally_changed", "rally_id", "changed_seq"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    rally_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rally.id", ondelete="CASCADE"))
+    supporter_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("supporter.id", ondelete="SET NULL"), index=True)
+    #: Secret for the ticket page URL (unguessable, URL-safe).
+    token: so.Mapped[str] = so.mapped_column(sa.String(43), unique=True)
+
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    #: Normalised email; None for anonymous walk-ins and deleted people.
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    phone: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+    postal_code: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
+    #: "First L." shown at the door and synced to door devices.
+    door_name: so.Mapped[str] = so.mapped_column(sa.String(80), default="")
+    #: Lower-case, accent-free "name email phone" for prefix search.
+    search_name: so.Mapped[str] = so.mapped_column(sa.String(400), default="")
+
+    guests: so.Mapped[int] = so.mapped_column(default=0)
+    #: going, waitlisted or cancelled.
+    status: so.Mapped[str] = so.mapped_column(sa.String(12))
+    is_walkin: so.Mapped[bool] = so.mapped_column(default=False)
+    #: People of this party admitted so far (0..guests+1).
+    checked_in_people: so.Mapped[int] = so.mapped_column(default=0)
+
+    opt_in: so.Mapped[bool] = so.mapped_column(default=False)
+    opt_in_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    utm_source: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    utm_medium: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    utm_campaign: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    ref: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+
+    #: When the party joined its current status queue (waitlist order is by this, then id).
+    status_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    reminder_sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: Supporter answered the reminder: "yes", "no" or "".
+    reminder_answer: so.Mapped[str] = so.mapped_column(sa.String(4), default="")
+    #: Monotonic change number for incremental door sync (see services.sync).
+    changed_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    rally = so.relationship("Rally")
+    supporter = so.relationship("Supporter")
+
+    @property
+    def party_size(self) -> int:
+        return self.guests + 1

@@ -1,0 +1,50 @@
+"""Security headers and the per-request CSP nonce for the few inline scripts (folium maps)."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, g
+
+
+def csp_nonce() -> str:
+    """A fresh nonce per request, shared by every inline script on the page."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def register(app: Flask) -> None:
+    """Attach the headers to every response and expose csp_nonce() to templates."""
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+    @app.after_request
+    def _headers(response):
+        tiles = app.config.get("MAP_TILES_URL", "")
+        tile_origin = _origin(tiles)
+        img_src = "'self' data: blob:" + (f" {tile_origin}" if tile_origin else "")
+        nonce = g.get("csp_nonce")
+        script_src = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+        policy = (
+            f"default-src 'self'; script-src {script_src} 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+            f"img-src {img_src}; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+            "media-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+            "object-src 'none'"
+        )
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
+        return response
+
+
+def _origin(url: str) -> str:
+    """scheme://host of a tile URL template, for img-src."""
+    if "://" not in url:
+        return ""
+    scheme, rest = url.split("://", 1)
+    host = rest.split("/", 1)[0]
+    if "{s}" in host:
+        host = "*." + host.split("{s}.", 1)[-1]
+    return f"{scheme}://{host}"

@@ -1,0 +1,1 @@
+"""Domain logic as plain functions. Nothing here touches request, session or templates."""

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install, migrate, load the demo data and start the app on SQLite (the README's first command).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+export FLASK_DEBUG="${FLASK_DEBUG:-1}" GEOCODER="${GEOCODER:-offline}" SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-0}"
+.venv/bin/flask --app wsgi db upgrade
+.venv/bin/flask --app wsgi demo
+exec .venv/bin/flask --app wsgi run --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}"

@@ -1,0 +1,261 @@
+"""Shared fixtures. Tests run on SQLite by default, or on PostgreSQL when TEST_DATABASE_URL says so.
+
+PostgreSQL: each xdist worker gets its own database (created on first use); tables are
+created once per worker and truncated between tests. SQLite: one file per test.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from config import TestingConfig
+from rallies import create_app
+from rallies.extensions import db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+IS_PG = PG_URL.startswith("postgres")
+
+
+def _worker_pg_url(worker: str) -> str:
+    """A database of this worker's own on the same server, created if missing."""
+    import psycopg
+
+    url = make_url(PG_URL.replace("postgresql+psycopg://", "postgresql://"))
+    name = f"{url.database}_{worker}" if worker != "master" else url.database
+    admin = url.set(database="postgres", drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, worker_id):
+    """The session's PostgreSQL URL (None on SQLite, where each test gets its own file)."""
+    if not IS_PG:
+        return None
+    return _worker_pg_url(worker_id)
+
+
+@pytest.fixture(scope="session")
+def _pg_schema(database_url):
+    if not database_url:
+        return
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url)
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.create_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_factory(database_url, _pg_schema, tmp_path):
+    """Build an app on the test database with config overrides; tables ready and empty."""
+    made = []
+    sqlite_file = tmp_path / "test.sqlite3"
+
+    def factory(**overrides):
+        uri = database_url or f"sqlite:///{sqlite_file}"
+        overrides.setdefault("SQLALCHEMY_DATABASE_URI", uri)
+        app = create_app(TestingConfig, **overrides)
+        app.instance_path = str(tmp_path / "instance")
+        os.makedirs(app.instance_path, exist_ok=True)
+        with app.app_context():
+            if not made:
+                if database_url:
+                    _truncate_all()
+                else:
+                    db.create_all()
+        made.append(app)
+        return app
+
+    yield factory
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _truncate_all() -> None:
+    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app(app_factory):
+    """The app with a pushed app context (tests may use db.session directly)."""
+    app = app_factory()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user(email=..., password=..., campaign="Name" or None, role=...) -> User."""
+    from rallies.database import atomic
+    from rallies.models import Campaign, Membership
+    from rallies.services.accounts import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(email=None, password="correct horse battery", name="Org", campaign="Test campaign", role="owner"):
+        with atomic():
+            user = create_user(email or f"org{next(counter)}@example.org", password, name=name)
+            if isinstance(campaign, Campaign):
+                db.session.add(Membership(campaign_id=campaign.id, user_id=user.id, role=role))
+            elif campaign:
+                c = Campaign(name=campaign)
+                db.session.add(c)
+                db.session.flush()
+                db.session.add(Membership(campaign_id=c.id, user_id=user.id, role=role))
+        return user
+
+    return make
+
+
+def campaign_of(user):
+    """The first campaign the user belongs to."""
+    from rallies.models import Membership
+
+    return db.session.scalar(
+        db.select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
+    ).campaign
+
+
+@pytest.fixture
+def login():
+    """login(client, user): put the user in the client's session, as Flask-Login would."""
+
+    def do(client, user):
+        with client.session_transaction() as sess:
+            sess["_user_id"] = user.get_id()
+            sess["_fresh"] = True
+        return user
+
+    return do
+
+
+@pytest.fixture
+def make_rally(app):
+    """make_rally(campaign, **fields) -> Rally, published and geocoded unless told otherwise."""
+    from rallies.database import atomic
+    from rallies.models import Rally
+
+    counter = iter(range(1, 100_000))
+
+    def make(campaign, **fields):
+        n = next(counter)
+        start = fields.pop("starts_at", datetime.now(UTC) + timedelta(days=7))
+        values = dict(
+            title=f"Rally {n}", slug=f"rally-{n}", starts_at=start, ends_at=start + timedelta(hours=2),
+            doors_open_at=start - timedelta(hours=1), timezone="America/Chicago", venue_name="Union Park",
+            address="1501 W Randolph St", city="Chicago", state="IL", postal_code="60607", country="US",
+            lat=41.8847, lon=-87.6658, geo_precision="street", capacity=None, max_guests=3,
+            visibility="listed", status="scheduled",
+        )
+        values.update(fields)
+        with atomic():
+            rally = Rally(campaign_id=campaign.id, **values)
+            db.session.add(rally)
+            db.session.flush()
+            try:
+                from rallies.services.tickets import ensure_rally_keys
+            except ImportError:
+                pass
+            else:
+                ensure_rally_keys(rally)
+        return rally
+
+    return make
+
+
+# --- Live server and Chromium -------------------------------------------------------------
+
+
+@pytest.fixture
+def live_server(app_factory):
+    """The app served over real HTTP on 127.0.0.1 in a thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    app = app_factory()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.app = app
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join(5)
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium, or CHROMIUM_PATH."""
+    import shutil
+
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    path = chromium_path()
+    if not path:
+        if os.environ.get("RALLIES_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required (RALLIES_REQUIRE_BROWSER is set) but was not found")
+        pytest.skip("Chromium not installed (apt-get install chromium); browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture
+def launch_browser(playwright_instance):
+    """launch_browser(extra_args=[...]) -> Browser; closed after the test."""
+    browsers = []
+
+    def launch(extra_args=()):
+        browser = playwright_instance.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS + list(extra_args)
+        )
+        browsers.append(browser)
+        return browser
+
+    yield launch
+    for b in browsers:
+        b.close()
+
+
+@pytest.fixture
+def page(launch_browser):
+    """A fresh page in headless Chromium."""
+    browser = launch_browser()
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
