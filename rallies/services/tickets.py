@@ -1,0 +1,161 @@
+"""Ticket codes: the one module that defines their format. Also QR rendering.
+
+Format, version 1 (``RT1``)::
+
+    code    = "RT1" + BASE32(ticket_id || signature)      # upper case, no padding
+    ticket_id = the RSVP id, 6 bytes, big-endian
+    signature = Ed25519(rally signing key, MESSAGE), 64 bytes
+    MESSAGE = b"RALLIES-TICKET-1" || rally_id (4 bytes, big-endian) || ticket_id (6 bytes)
+
+The code is 3 + 112 = 115 characters from the QR alphanumeric set (A-Z, 2-7), which fits
+QR version 7 at error-correction level M (122 alphanumeric characters). Because the signed
+message binds the rally id, a code is valid only for its own rally; a door device that holds
+just the rally's public key can tell a forged or altered code from a real one offline.
+Ed25519 signatures are deterministic, so a ticket's code (and QR image) never changes.
+A cancelled ticket stays cryptographically valid; the rally's revocation list (its
+cancelled RSVP ids) is what refuses it at the door.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import qrcode
+import qrcode.image.svg
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+PREFIX = "RT1"
+VERSION = 1
+MESSAGE_TAG = b"RALLIES-TICKET-1"
+TICKET_ID_BYTES = 6
+SIGNATURE_BYTES = 64
+CODE_LENGTH = len(PREFIX) + 112
+MAX_QR_VERSION = 7
+#: Anything longer than this is refused before decoding (scanners send junk).
+MAX_INPUT_LENGTH = 400
+
+_BASE32 = re.compile(r"^[A-Z2-7]+$")
+
+
+class InvalidCode(ValueError):
+    """The text is not a well-formed ticket code of a known version."""
+
+
+@dataclass(frozen=True)
+class ParsedCode:
+    version: int
+    ticket_id: int
+    signature: bytes
+
+
+def ensure_rally_keys(rally) -> None:
+    """Give the rally its Ed25519 key pair if it has none (the caller commits)."""
+    if rally.signing_key and rally.public_key:
+        return
+    private = Ed25519PrivateKey.generate()
+    rally.signing_key = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    rally.public_key = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def signed_message(rally_id: int, ticket_id: int) -> bytes:
+    """The bytes a ticket's signature covers."""
+    return MESSAGE_TAG + rally_id.to_bytes(4, "big") + ticket_id.to_bytes(TICKET_ID_BYTES, "big")
+
+
+@lru_cache(maxsize=4096)
+def _private_key(raw: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+@lru_cache(maxsize=4096)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def ticket_code(rally, rsvp_id: int) -> str:
+    """The ticket code for an RSVP of this rally (deterministic)."""
+    return make_code(rally.signing_key, rally.id, rsvp_id)
+
+
+@lru_cache(maxsize=65536)
+def make_code(signing_key: bytes, rally_id: int, ticket_id: int) -> str:
+    """Sign and encode a code from raw parts (cached: codes never change)."""
+    if not signing_key:
+        raise ValueError("rally has no signing key")
+    signature = _private_key(bytes(signing_key)).sign(signed_message(rally_id, ticket_id))
+    payload = ticket_id.to_bytes(TICKET_ID_BYTES, "big") + signature
+    return PREFIX + base64.b32encode(payload).decode("ascii").rstrip("=")
+
+
+def parse_code(text: str | bytes | None) -> ParsedCode:
+    """Decode a scanned code, or raise InvalidCode (never anything else)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise InvalidCode("not text") from exc
+    if not isinstance(text, str) or not text:
+        raise InvalidCode("empty")
+    if len(text) > MAX_INPUT_LENGTH:
+        raise InvalidCode("too long")
+    code = text.strip().upper()
+    if not code.startswith("RT") or len(code) < 3:
+        raise InvalidCode("not a ticket code")
+    if not code.startswith(PREFIX):
+        raise InvalidCode("unknown code version")
+    body = code[len(PREFIX):]
+    if len(code) != CODE_LENGTH or not _BASE32.match(body):
+        raise InvalidCode("malformed")
+    raw = base64.b32decode(body + "=" * (-len(body) % 8))
+    ticket_id = int.from_bytes(raw[:TICKET_ID_BYTES], "big")
+    return ParsedCode(VERSION, ticket_id, raw[TICKET_ID_BYTES:])
+
+
+def verify_code(public_key: bytes | None, rally_id: int, parsed: ParsedCode) -> bool:
+    """True if the signature was made by this rally's key for this ticket id."""
+    if not public_key:
+        return False
+    try:
+        _public_key(bytes(public_key)).verify(parsed.signature, signed_message(rally_id, parsed.ticket_id))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _qr(code: str) -> qrcode.QRCode:
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    qr.add_data(qrcode.util.QRData(code, mode=qrcode.util.MODE_ALPHA_NUM))
+    qr.make(fit=True)
+    if qr.version > MAX_QR_VERSION:
+        raise ValueError(f"code needs QR version {qr.version} (> {MAX_QR_VERSION})")
+    return qr
+
+
+@lru_cache(maxsize=4096)
+def qr_svg(code: str) -> str:
+    """Inline SVG (no XML declaration) for a page; cached."""
+    image = _qr(code).make_image(image_factory=qrcode.image.svg.SvgPathImage)
+    svg = image.to_string(encoding="unicode")
+    return re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+
+
+@lru_cache(maxsize=4096)
+def qr_png(code: str, box_size: int = 8) -> bytes:
+    """PNG bytes for email and print; cached."""
+    image = _qr(code).make_image(fill_color="black", back_color="white")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def qr_version(code: str) -> int:
+    """The QR version the code renders at (for tests and docs)."""
+    return _qr(code).version

@@ -1,0 +1,72 @@
+"""Ticket codes: format, signatures, QR size, and decoding by an independent decoder (OpenCV)."""
+
+import cv2
+import numpy as np
+import pytest
+
+from rallies.services import tickets
+from rallies.services.csvsafe import csv_text, safe_cell
+
+
+def _rally(make_user, make_rally):
+    from tests.conftest import campaign_of
+
+    user = make_user()
+    return make_rally(campaign_of(user))
+
+
+def test_code_round_trip_and_verify(app, make_user, make_rally):
+    rally = _rally(make_user, make_rally)
+    code = tickets.ticket_code(rally, 123456)
+    assert code.startswith("RT1") and len(code) == tickets.CODE_LENGTH
+    parsed = tickets.parse_code(code)
+    assert parsed.ticket_id == 123456
+    assert tickets.verify_code(rally.public_key, rally.id, parsed)
+    # Deterministic: the same ticket always has the same code.
+    assert tickets.ticket_code(rally, 123456) == code
+    assert tickets.qr_version(code) <= 7
+
+
+def test_tampered_and_other_rally_codes_fail(app, make_user, make_rally):
+    rally = _rally(make_user, make_rally)
+    other = _rally(make_user, make_rally)
+    code = tickets.ticket_code(rally, 42)
+    # Change one character of the ticket id part.
+    tampered = code[:5] + ("A" if code[5] != "A" else "B") + code[6:]
+    parsed = tickets.parse_code(tampered)
+    assert not tickets.verify_code(rally.public_key, rally.id, parsed)
+    # A real code from another rally does not verify with this rally's key or id.
+    foreign = tickets.parse_code(tickets.ticket_code(other, 42))
+    assert not tickets.verify_code(rally.public_key, rally.id, foreign)
+    assert tickets.verify_code(other.public_key, other.id, foreign)
+
+
+@pytest.mark.parametrize("junk", ["", "RT", "RT2" + "A" * 112, "RT1" + "A" * 10, "RT1" + "1" * 112,
+                                  "x" * 5000, b"\xff\xfe", None, "hello world"])
+def test_parse_rejects_junk(junk):
+    with pytest.raises(tickets.InvalidCode):
+        tickets.parse_code(junk)
+
+
+def test_png_decodes_with_opencv_and_verifies(app, make_user, make_rally):
+    rally = _rally(make_user, make_rally)
+    code = tickets.ticket_code(rally, 987654321)
+    png = tickets.qr_png(code)
+    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    decoded, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert decoded == code
+    assert tickets.verify_code(rally.public_key, rally.id, tickets.parse_code(decoded))
+
+
+def test_svg_is_inline_svg(app, make_user, make_rally):
+    rally = _rally(make_user, make_rally)
+    svg = tickets.qr_svg(tickets.ticket_code(rally, 1))
+    assert svg.startswith("<svg") and "<?xml" not in svg
+
+
+def test_csv_neutralises_formulas():
+    assert safe_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert safe_cell("+1") == "'+1" and safe_cell("@SUM") == "'@SUM" and safe_cell("-2") == "'-2"
+    assert safe_cell(-2) == "-2" and safe_cell("plain") == "plain"
+    text = csv_text(["name"], [["=cmd|' /C calc'!A0"], ["Ana"]])
+    assert text.splitlines()[1].startswith("\"'=cmd") or text.splitlines()[1].startswith("'=cmd")
