@@ -72,6 +72,8 @@ class Config:
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
     INVITE_MAX_AGE_DAYS = _int("INVITE_MAX_AGE_DAYS", 7)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    #: Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
+    PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
 
 
 class TestingConfig(Config):

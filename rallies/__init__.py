@@ -23,6 +23,12 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config or Config)
     app.config.update(overrides)
     _check_secret_key(app)
+    hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    if hops:
+        # Behind a reverse proxy: trust its X-Forwarded-* so rate limits see client IPs.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
 
     from .database import configure_engine_options, sqlite_url
