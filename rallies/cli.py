@@ -12,6 +12,8 @@ def register(app: Flask) -> None:
     """Attach the commands to the app."""
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(outbox_worker_command)
+    app.cli.add_command(send_reminders_command)
 
 
 @click.command("create-user")
@@ -42,3 +44,32 @@ def demo_command() -> None:
 
     for line in load_demo():
         click.echo(line)
+
+
+@click.command("outbox-worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now and exit (for cron).")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between polls.")
+def outbox_worker_command(once: bool, interval: float) -> None:
+    """Deliver queued email (run several at once safely: each message is claimed first)."""
+    import time
+
+    from .services.mail import deliver_pending
+
+    while True:
+        sent = deliver_pending()
+        if sent:
+            click.echo(f"Sent {sent} message(s).")
+        if once:
+            break
+        if not sent:
+            time.sleep(interval)
+
+
+@click.command("send-reminders")
+@click.option("--hours", default=36, show_default=True, help="Remind RSVPs of rallies starting within this many hours.")
+def send_reminders_command(hours: int) -> None:
+    """Queue the day-before reminder for upcoming rallies (never twice for the same RSVP)."""
+    from .services.reminders import queue_reminders
+
+    count = queue_reminders(within_hours=hours)
+    click.echo(f"Queued {count} reminder(s).")

@@ -1,0 +1,285 @@
+"""The email outbox and its sender.
+
+Writing: ``queue_email`` builds the whole RFC 5322 message once and adds an
+``OutboxMessage`` row to the caller's transaction, so an RSVP and its email commit
+(or roll back) together. Nothing is sent at that point.
+
+Sending: ``deliver_pending`` picks due rows and *claims* each one with a conditional
+UPDATE (pending and due, or a claim older than OUTBOX_CLAIM_TIMEOUT seconds ->
+"sending", claimed_by=this sender). Only the sender whose UPDATE matched the row
+sends it, so several senders never send the same row. After the SMTP server accepts
+the message the row is marked "sent". A sender that dies between those two steps
+leaves a stale claim; another sender takes it over later and sends the same bytes
+again (same Message-ID, so mail clients fold it): the one unavoidable repeat.
+Failures go back to "pending" with exponential backoff, and to "failed" after
+OUTBOX_MAX_ATTEMPTS.
+
+Without SMTP_HOST (development) messages are written to ``instance/outbox/*.eml``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import smtplib
+import socket
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..database import atomic
+from ..extensions import db
+from ..models import OutboxMessage, utcnow
+from ..models.mail import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT
+
+log = logging.getLogger(__name__)
+
+_SENDER_ID = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Attachment(NamedTuple):
+    """A file to attach; with ``cid`` set it is an inline part the HTML refers to as ``cid:<cid>``."""
+
+    filename: str
+    mimetype: str
+    data: bytes
+    cid: str | None = None
+
+
+def _domain() -> str:
+    addr = parseaddr(current_app.config.get("MAIL_FROM", ""))[1]
+    if "@" in addr:
+        return addr.rsplit("@", 1)[1]
+    return urlsplit(current_app.config.get("BASE_URL", "")).hostname or "localhost"
+
+
+def message_id_for(key: str) -> str:
+    """A stable Message-ID for an idempotency key (same key, same id)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}@{_domain()}>"
+
+
+def build_message(to_addr: str, subject: str, html: str, text: str, *, message_id: str,
+                  attachments: Iterable[Attachment | tuple] = ()) -> EmailMessage:
+    """A multipart/alternative message (text + HTML), inline images related to the HTML, files mixed."""
+    msg = EmailMessage()
+    msg["From"] = current_app.config["MAIL_FROM"]
+    msg["To"] = to_addr
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    files = [Attachment(*a) for a in attachments]
+    inline = [a for a in files if a.cid]
+    if inline:
+        html_part = msg.get_payload()[1]
+        for a in inline:
+            maintype, subtype = a.mimetype.split("/", 1)
+            html_part.add_related(a.data, maintype=maintype, subtype=subtype, cid=f"<{a.cid}>",
+                                  filename=a.filename, disposition="inline")
+    for a in files:
+        if a.cid:
+            continue
+        maintype, subtype = a.mimetype.split("/", 1)
+        if maintype == "text":
+            msg.add_attachment(a.data.decode("utf-8"), subtype=subtype, filename=a.filename)
+        else:
+            msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
+    return msg
+
+
+def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, rsvp_id: int | None = None,
+                attachments: Iterable[Attachment | tuple] = (), message_key: str | None = None) -> OutboxMessage:
+    """Add a message to the outbox in the current transaction (the caller commits).
+
+    ``attachments`` are ``Attachment`` or ``(filename, mimetype, data[, cid])`` tuples.
+    With ``message_key`` the Message-ID is derived from it, and queueing the same key
+    twice returns the existing row instead of a second message.
+    """
+    if message_key:
+        message_id = message_id_for(message_key)
+        existing = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.message_id == message_id))
+        if existing is not None:
+            return existing
+    else:
+        message_id = make_msgid(idstring=kind, domain=_domain())
+    subject = " ".join(subject.split())[:200]
+    msg = build_message(to_addr, subject, html, text, message_id=message_id, attachments=attachments)
+    row = OutboxMessage(
+        kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=subject, body=msg.as_bytes(),
+        rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0, next_attempt_at=utcnow(),
+    )
+    db.session.add(row)
+    # Lets the inline delivery hook know this request queued mail (no request access here).
+    db.session.info["outbox_queued"] = True
+    return row
+
+
+# ---------------------------------------------------------------------------------------------- sending
+
+
+class _Transport:
+    """One SMTP connection per delivery run (or a folder of .eml files without SMTP_HOST)."""
+
+    def __init__(self, config):
+        self.config = config
+        self.smtp: smtplib.SMTP | None = None
+        self.folder = None if config.get("SMTP_HOST") else Path(current_app.instance_path) / "outbox"
+
+    def send(self, row: OutboxMessage) -> None:
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / f"{row.id:08d}-{row.kind}.eml"
+            path.write_bytes(row.body)
+            log.info("Email %s (%s) written to %s", row.id, row.kind, path)
+            return
+        if self.smtp is None:
+            self.smtp = self._connect()
+        sender = parseaddr(self.config["MAIL_FROM"])[1]
+        self.smtp.sendmail(sender, [row.to_addr], row.body)
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        smtp = smtplib.SMTP(c["SMTP_HOST"], int(c.get("SMTP_PORT", 587)), timeout=float(c.get("SMTP_TIMEOUT", 10)))
+        smtp.ehlo()
+        if c.get("SMTP_STARTTLS") and smtp.has_extn("starttls"):
+            smtp.starttls()
+            smtp.ehlo()
+        if c.get("SMTP_USERNAME"):
+            smtp.login(c["SMTP_USERNAME"], c.get("SMTP_PASSWORD", ""))
+        return smtp
+
+    def reset(self) -> None:
+        """Drop the connection after an error; the next message reconnects."""
+        if self.smtp is not None:
+            try:
+                self.smtp.close()
+            except Exception as exc:  # noqa: BLE001 (already broken)
+                log.debug("closing a broken SMTP connection: %s", exc)
+        self.smtp = None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except Exception:  # noqa: BLE001
+                self.reset()
+        self.smtp = None
+
+
+def backoff_delay(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:
+    """Seconds to wait after the n-th failed attempt: base * 2^(n-1), capped."""
+    return timedelta(seconds=min(cap, base * (2 ** max(0, attempts - 1))))
+
+
+def _due_ids(now: datetime, limit: int, stale_before: datetime) -> list[int]:
+    t = OutboxMessage
+    q = (
+        sa.select(t.id)
+        .where(sa.or_(
+            sa.and_(t.status == OUTBOX_PENDING, t.next_attempt_at <= now),
+            sa.and_(t.status == OUTBOX_SENDING, t.claimed_at < stale_before),
+        ))
+        .order_by(t.next_attempt_at, t.id)
+        .limit(limit)
+    )
+    ids = list(db.session.scalars(q))
+    db.session.rollback()  # end the read snapshot before the write units
+    return ids
+
+
+def claim(row_id: int, sender: str, now: datetime, stale_before: datetime) -> bool:
+    """Atomically take a row for sending; True only for the one sender whose UPDATE matched."""
+    t = OutboxMessage.__table__
+    with atomic() as session:
+        result = session.execute(
+            t.update()
+            .where(t.c.id == row_id)
+            .where(sa.or_(
+                sa.and_(t.c.status == OUTBOX_PENDING, t.c.next_attempt_at <= now),
+                sa.and_(t.c.status == OUTBOX_SENDING, t.c.claimed_at < stale_before),
+            ))
+            .values(status=OUTBOX_SENDING, claimed_by=sender, claimed_at=now, attempts=t.c.attempts + 1)
+        )
+        return result.rowcount == 1
+
+
+def _mark_sent(row_id: int, sender: str) -> None:
+    t = OutboxMessage.__table__
+    with atomic() as session:
+        session.execute(
+            t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
+            .values(status=OUTBOX_SENT, sent_at=utcnow(), last_error="")
+        )
+
+
+def _mark_failed(row_id: int, sender: str, attempts: int, error: str, config) -> None:
+    t = OutboxMessage.__table__
+    max_attempts = int(config.get("OUTBOX_MAX_ATTEMPTS", 12))
+    delay = backoff_delay(attempts, float(config.get("OUTBOX_BACKOFF_BASE", 30)),
+                          float(config.get("OUTBOX_BACKOFF_CAP", 3600)))
+    status = OUTBOX_FAILED if attempts >= max_attempts else OUTBOX_PENDING
+    with atomic() as session:
+        session.execute(
+            t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
+            .values(status=status, next_attempt_at=utcnow() + delay, claimed_at=None, claimed_by="",
+                    last_error=error[:500])
+        )
+
+
+def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) -> int:
+    """Send due outbox messages (claiming each first); returns how many were sent."""
+    if app is not None:
+        with app.app_context():
+            try:
+                return deliver_pending(limit=limit, sender=sender)
+            finally:
+                db.session.remove()
+    config = current_app.config
+    sender = sender or _SENDER_ID
+    now = utcnow()
+    stale_before = now - timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 600)))
+    transport = _Transport(config)
+    sent = 0
+    try:
+        for row_id in _due_ids(now, limit, stale_before):
+            if not claim(row_id, sender, now, stale_before):
+                continue  # another sender has it
+            row = db.session.get(OutboxMessage, row_id, populate_existing=True)
+            if row is None:
+                continue
+            attempts = row.attempts
+            try:
+                transport.send(row)
+            except (smtplib.SMTPException, OSError) as exc:
+                unreachable = transport.smtp is None and transport.folder is None
+                transport.reset()
+                log.warning("Email %s attempt %s failed: %s", row_id, attempts, type(exc).__name__)
+                db.session.rollback()
+                _mark_failed(row_id, sender, attempts, f"{type(exc).__name__}: {exc}", config)
+                if unreachable:
+                    break  # server down: leave the rest pending for the next run
+                continue
+            db.session.rollback()
+            _mark_sent(row_id, sender)
+            sent += 1
+    finally:
+        transport.close()
+    return sent
+
+
+def outbox_counts() -> dict[str, int]:
+    """Rows per status (for the worker's log line and health checks)."""
+    rows = db.session.execute(sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status))
+    return {status: int(n) for status, n in rows.tuples()}
