@@ -1,7 +1,9 @@
-"""Organizer accounts: creation, password hashing and checking."""
+"""Organizer accounts: creation, password hashing and checking, password reset tokens."""
 
 from __future__ import annotations
 
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -11,9 +13,24 @@ from .emails import normalise_email
 # Same cost for unknown emails, so timing does not reveal which accounts exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
+_RESET_SALT = "rallies.password-reset"
+
 
 class AccountError(ValueError):
     """A user-facing problem with account data."""
+
+
+class ResetLinkInvalid(AccountError):
+    """A password reset link that is forged, expired or already used."""
+
+
+class WrongPassword(AccountError):
+    """The current password given to confirm a change does not match."""
+
+
+def find_user(email: str) -> User | None:
+    """The account with this email (normalised), or None."""
+    return db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
 
 
 def create_user(email: str, password: str, name: str = "", campaign_name: str | None = None) -> User:
@@ -33,8 +50,55 @@ def create_user(email: str, password: str, name: str = "", campaign_name: str | 
 
 def authenticate(email: str, password: str) -> User | None:
     """The user if the password matches, else None."""
-    user = db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
+    user = find_user(email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password and end every other session and reset link. The caller commits."""
+    user.password_hash = generate_password_hash(password)
+    # A plain UPDATE ... + 1 so two changes at once cannot both write the same version.
+    db.session.execute(
+        db.update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
+    )
+    db.session.refresh(user, ["session_version"])
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change the password after confirming the current one. The caller commits."""
+    if not check_password_hash(user.password_hash, current_password):
+        raise WrongPassword("That is not your current password.")
+    set_password(user, new_password)
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+
+
+def reset_token(user: User) -> str:
+    """A signed, timestamped token naming the user and their current session version.
+
+    Changing the password bumps the version, so the token works once and every older
+    token dies with it.
+    """
+    return _reset_serializer().dumps({"u": user.id, "v": user.session_version})
+
+
+def user_for_reset_token(token: str) -> User:
+    """The user a reset token was issued to, or ResetLinkInvalid saying why not."""
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    try:
+        data = _reset_serializer().loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise ResetLinkInvalid("That reset link has expired. Ask for a new one below.") from exc
+    except BadSignature as exc:
+        raise ResetLinkInvalid("That reset link is not valid. Ask for a new one below.") from exc
+    if not isinstance(data, dict):
+        raise ResetLinkInvalid("That reset link is not valid. Ask for a new one below.")
+    user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
+    if user is None or user.session_version != data.get("v"):
+        raise ResetLinkInvalid("That reset link has already been used. Ask for a new one below.")
+    return user
