@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..extensions import db
-from ..models import ROLE_ORGANIZER, ROLE_OWNER, ROLE_RANK, ROLE_VIEWER, Campaign, Invite, Membership, User, utcnow
+from ..models import ROLE_ORGANIZER, ROLE_OWNER, ROLE_VIEWER, Campaign, Invite, Membership, User, utcnow
 from .emails import normalise_email
 
 #: Roles an invite can grant; owners are made by promoting a member, never by a link.
@@ -242,7 +242,3 @@ def accept_invite(secret: str, user: User, now: datetime | None = None) -> Membe
     db.session.flush()
     return membership
 
-
-def outranks(role: str, other: str) -> bool:
-    """True if ``role`` is at least as high as ``other``."""
-    return ROLE_RANK[role] >= ROLE_RANK[other]

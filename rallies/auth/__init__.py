@@ -1,0 +1,202 @@
+"""Organizer accounts: sign-up, login, logout, password reset and change.
+
+Campaign teams (campaign list, team page, invites, roles) are views on the same blueprint
+in ``rallies/auth/campaigns.py``; every URL of both starts with /auth/.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..database import atomic
+from ..extensions import db, limiter, login_manager
+from ..forms.auth import PASSWORD_HINT, ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from ..models import User
+from ..services import accounts, teams
+from ..services.mail import queue_email
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to continue."
+login_manager.login_message_category = "info"
+
+
+def _auth_limit() -> str:
+    return current_app.config["RATELIMIT_AUTH"]
+
+
+#: Per client IP, on form submissions only (showing the form is free).
+auth_rate_limit = limiter.limit(_auth_limit, methods=["POST"])
+
+
+@login_manager.user_loader
+def load_user(user_key: str) -> User | None:
+    """Sessions carry "id:version"; a password change bumps the version and ends old sessions."""
+    try:
+        user_id, version = (int(part) for part in user_key.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id)
+    return user if user and user.session_version == version else None
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """A link for email or copying: the configured public BASE_URL plus the route's path."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def send_account_email(kind: str, user_or_addr, subject: str, template: str, **context) -> None:
+    """Queue an email rendered from templates/auth/email/<template>.{txt,html} in the current transaction."""
+    to_addr = getattr(user_or_addr, "email", user_or_addr)
+    text = render_template(f"auth/email/{template}.txt", **context)
+    html = render_template(f"auth/email/{template}.html", **context)
+    queue_email(kind, to_addr, subject, html, text)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@auth_rate_limit
+def signup():
+    """Create an organizer account and their first campaign (or join the one an invite is for)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("rallies.dashboard"))
+    secret = request.args.get("invite", "")
+    invite = None
+    if secret:
+        try:
+            invite = teams.find_invite(secret)
+        except teams.InviteInvalid as exc:
+            flash(str(exc), "error")
+            secret = ""
+    form = SignupForm()
+    if invite is not None:
+        form.joining_by_invite()
+        if request.method == "GET" and invite.email:
+            form.email.data = invite.email
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                user = accounts.create_user(form.email.data, form.password.data, name=form.name.data,
+                                            campaign_name=form.campaign_name.data or None)
+                membership = teams.accept_invite(secret, user) if invite is not None else None
+        except teams.InviteInvalid as exc:
+            form.email.errors.append(str(exc))
+        except accounts.AccountError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            login_user(user)
+            if membership is not None:
+                flash(f"Welcome! You joined {invite.campaign.name} as {membership.role}.", "success")
+                return redirect(url_for("auth.team", campaign_id=membership.campaign_id))
+            flash("Welcome! Your account and campaign are ready.", "success")
+            return redirect(url_for("rallies.dashboard"))
+    if form.errors:
+        status = 400
+    return render_template("auth/signup.html", form=form, invite=invite, secret=secret,
+                           hints={"password": PASSWORD_HINT}), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@auth_rate_limit
+def login():
+    """Log an organizer in."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")) or url_for("rallies.dashboard"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append("That email and password do not match an account.")
+        else:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")) or url_for("rallies.dashboard"))
+    if form.errors:
+        status = 400
+    return render_template("auth/login.html", form=form, next=_safe_next(request.args.get("next"))), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Log out (POST, so a link elsewhere cannot do it)."""
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("rallies.index"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@auth_rate_limit
+def forgot_password():
+    """Email a reset link; the answer is the same whether or not the account exists."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        with atomic():
+            user = accounts.find_user(form.email.data)
+            if user is not None:
+                token = accounts.reset_token(user)
+                minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+                send_account_email("password_reset", user, "Reset your Rallies password", "reset_password",
+                                   user=user, link=absolute_url("auth.reset_password", token=token),
+                                   minutes=minutes)
+        flash("If an account uses that email, we have sent it a link to choose a new password. "
+              "Check your inbox (and spam folder).", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@auth_rate_limit
+def reset_password(token: str):
+    """Choose a new password from an emailed link (works once, until it expires)."""
+    try:
+        user = accounts.user_for_reset_token(token)
+    except accounts.ResetLinkInvalid as exc:
+        flash(str(exc), "error")
+        return render_template("auth/forgot_password.html", form=ForgotPasswordForm()), 410
+    form = ResetPasswordForm().for_account(user.email, user.name)
+    if form.validate_on_submit():
+        with atomic():
+            accounts.set_password(user, form.password.data)
+            send_account_email("password_changed", user, "Your Rallies password was changed", "password_changed",
+                               user=user, link=absolute_url("auth.forgot_password"))
+        logout_user()
+        flash("Your password is changed, and every other session is logged out. Log in with the new password.",
+              "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, hints={"password": PASSWORD_HINT}), \
+        400 if form.errors else 200
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change the password while logged in; other sessions are logged out, this one stays."""
+    form = ChangePasswordForm().for_account(current_user.email, current_user.name)
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            with atomic():
+                accounts.change_password(user, form.current_password.data, form.password.data)
+                send_account_email("password_changed", user, "Your Rallies password was changed",
+                                   "password_changed", user=user, link=absolute_url("auth.forgot_password"))
+        except accounts.WrongPassword as exc:
+            form.current_password.errors.append(str(exc))
+        else:
+            login_user(user)  # the session id carries the new version
+            flash("Your password is changed. Other devices have been logged out.", "success")
+            return redirect(url_for("auth.campaigns"))
+    return render_template("auth/change_password.html", form=form, hints={"password": PASSWORD_HINT}), \
+        400 if form.errors else 200
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths, never //host or scheme URLs."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+from . import campaigns as _campaign_views  # noqa: E402,F401 (registers the team views on bp)

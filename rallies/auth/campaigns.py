@@ -1,0 +1,199 @@
+"""Campaign teams: the user's campaigns, the team page, invites by link, roles and removal.
+
+Every route that takes a campaign id loads it with ``campaign_or_404`` first, so another
+campaign's id is a 404 and a too-low role is a 403; member and invite ids are then looked
+up inside that campaign only.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..access import campaign_or_404
+from ..database import atomic
+from ..forms.auth import CampaignForm, InviteForm, RoleForm
+from ..models import ROLE_ORGANIZER, ROLE_OWNER, ROLE_RANK, ROLE_VIEWER, Campaign
+from ..services import teams
+from ..services.access import role_in
+from . import absolute_url, bp, send_account_email
+
+
+def _team_page(campaign: Campaign, *, invite_form: InviteForm | None = None, rename_form: CampaignForm | None = None,
+               new_link: str | None = None, status: int = 200):
+    """Render the team page (also after a failed or successful POST, with its forms)."""
+    role = role_in(current_user.id, campaign.id)
+    return render_template(
+        "auth/team.html",
+        campaign=campaign,
+        my_role=role,
+        can_invite=ROLE_RANK[role] >= ROLE_RANK[ROLE_ORGANIZER],
+        is_owner=role == ROLE_OWNER,
+        members=teams.members(campaign.id),
+        invites=teams.pending_invites(campaign.id),
+        invite_form=invite_form or InviteForm(formdata=None),
+        rename_form=rename_form or CampaignForm(formdata=None, name=campaign.name),
+        roles=teams.ROLES,
+        role_labels=teams.ROLE_LABELS,
+        new_link=new_link,
+        max_age_days=current_app.config["INVITE_MAX_AGE_DAYS"],
+    ), status
+
+
+@bp.get("/campaigns")
+@login_required
+def campaigns():
+    """The user's campaigns with their role in each, and a form to start another."""
+    return render_template("auth/campaigns.html", rows=teams.user_campaigns(current_user.id),
+                           form=CampaignForm(formdata=None))
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@login_required
+def new_campaign():
+    """Start another campaign, owned by the current user."""
+    form = CampaignForm()
+    if form.validate_on_submit():
+        with atomic():
+            campaign = teams.create_campaign(current_user._get_current_object(), form.name.data)
+        flash(f"Campaign {campaign.name} created. Invite your team here.", "success")
+        return redirect(url_for("auth.team", campaign_id=campaign.id))
+    return render_template("auth/new_campaign.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/campaigns/<int:campaign_id>/team")
+@login_required
+def team(campaign_id: int):
+    """Members, roles and pending invites; owners and organizers manage them here."""
+    return _team_page(campaign_or_404(campaign_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/name")
+@login_required
+def rename_campaign(campaign_id: int):
+    """Rename the campaign (owners)."""
+    campaign = campaign_or_404(campaign_id, ROLE_OWNER)
+    form = CampaignForm()
+    if not form.validate_on_submit():
+        return _team_page(campaign, rename_form=form, status=400)
+    with atomic():
+        teams.rename_campaign(campaign, form.name.data)
+    flash("Campaign renamed.", "success")
+    return redirect(url_for("auth.team", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/invites")
+@login_required
+def create_invite(campaign_id: int):
+    """Make an invite link (shown once, to copy) and optionally email it (organizers and owners)."""
+    campaign = campaign_or_404(campaign_id, ROLE_ORGANIZER)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _team_page(campaign, invite_form=form, status=400)
+    if form.send_email.data and not form.email.data:
+        form.email.errors.append("Enter the email address to send the link to, or untick the box.")
+        return _team_page(campaign, invite_form=form, status=400)
+    days = current_app.config["INVITE_MAX_AGE_DAYS"]
+    with atomic():
+        invite, secret = teams.create_invite(campaign.id, form.role.data, current_user._get_current_object(),
+                                             email=form.email.data or "", max_age_days=days)
+        link = absolute_url("auth.invite", token=secret)
+        if form.email.data and form.send_email.data:
+            send_account_email("invite", invite.email, f"Join {campaign.name} on Rallies", "invite",
+                               campaign=campaign, inviter=current_user, role=invite.role, link=link,
+                               expires_at=invite.expires_at)
+    sent = f" and emailed to {invite.email}" if form.email.data and form.send_email.data else ""
+    flash(f"Invite created{sent}. The link works once and expires in {days} days.", "success")
+    # Rendered, not redirected: the secret exists only now and is never stored.
+    return _team_page(campaign, new_link=link, status=201)
+
+
+@bp.post("/campaigns/<int:campaign_id>/invites/<int:invite_id>/revoke")
+@login_required
+def revoke_invite(campaign_id: int, invite_id: int):
+    """Cancel a pending invite so its link stops working (organizers and owners)."""
+    campaign = campaign_or_404(campaign_id, ROLE_ORGANIZER)
+    try:
+        with atomic():
+            teams.revoke_invite(campaign.id, invite_id)
+    except teams.NotFound:
+        abort(404)
+    flash("Invite revoked; its link no longer works.", "success")
+    return redirect(url_for("auth.team", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/members/<int:membership_id>/role")
+@login_required
+def change_role(campaign_id: int, membership_id: int):
+    """Give a member another role (owners only; a campaign keeps at least one owner)."""
+    campaign = campaign_or_404(campaign_id, ROLE_OWNER)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash("Choose owner, organizer or viewer.", "error")
+        return _team_page(campaign, status=400)
+    try:
+        with atomic():
+            membership = teams.change_role(campaign.id, membership_id, form.role.data)
+            name = membership.user.name or membership.user.email
+    except teams.NotFound:
+        abort(404)
+    except teams.TeamError as exc:
+        flash(str(exc), "error")
+        return _team_page(campaign, status=409)
+    flash(f"{name} is now {form.role.data}.", "success")
+    return redirect(url_for("auth.team", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/members/<int:membership_id>/remove")
+@login_required
+def remove_member(campaign_id: int, membership_id: int):
+    """Take someone off the team (owners only; never the last owner)."""
+    campaign = campaign_or_404(campaign_id, ROLE_OWNER)
+    try:
+        with atomic():
+            user = teams.remove_member(campaign.id, membership_id)
+            name, removed_self = user.name or user.email, user.id == current_user.id
+    except teams.NotFound:
+        abort(404)
+    except teams.TeamError as exc:
+        flash(str(exc), "error")
+        return _team_page(campaign, status=409)
+    flash(f"{name} was removed from the team.", "success")
+    if removed_self:
+        return redirect(url_for("auth.campaigns"))
+    return redirect(url_for("auth.team", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/leave")
+@login_required
+def leave_campaign(campaign_id: int):
+    """Leave a campaign's team (any member except its last owner)."""
+    campaign = campaign_or_404(campaign_id, ROLE_VIEWER)
+    try:
+        with atomic():
+            teams.leave_campaign(campaign.id, current_user.id)
+    except teams.TeamError as exc:
+        flash(str(exc), "error")
+        return _team_page(campaign, status=409)
+    flash(f"You left {campaign.name}.", "success")
+    return redirect(url_for("auth.campaigns"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def invite(token: str):
+    """An invite link: shows what it is for; a logged-in user accepts it with a POST."""
+    try:
+        found = teams.find_invite(token)
+    except teams.InviteInvalid as exc:
+        return render_template("auth/invite.html", invite=None, problem=str(exc), token=token), 410
+    if request.method == "GET" or not current_user.is_authenticated:
+        if request.method == "POST":
+            flash("Log in or create an account to accept the invite.", "info")
+        return render_template("auth/invite.html", invite=found, problem=None, token=token)
+    try:
+        with atomic():
+            membership = teams.accept_invite(token, current_user._get_current_object())
+    except teams.InviteInvalid as exc:
+        return render_template("auth/invite.html", invite=found, problem=str(exc), token=token), 409
+    flash(f"You joined {found.campaign.name} as {membership.role}.", "success")
+    return redirect(url_for("auth.team", campaign_id=membership.campaign_id))
