@@ -1,0 +1,1 @@
+"""Benchmarks: the shared harness (harness.py), the baseline app and one bench_*.py per feature."""

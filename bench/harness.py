@@ -1,0 +1,325 @@
+"""Shared benchmark harness: gunicorn servers, throw-away databases, load, results tables.
+
+    from bench.harness import Request, Server, fresh_database, load, project_env, write_results, Row
+
+    with fresh_database("sqlite") as url, Server("wsgi:app", env=project_env(url)) as srv:
+        result = load(srv.url, [Request("GET", "/rallies")], duration=10)
+    write_results("discovery", [Row("discovery page", "sqlite", result, target=">= 500 req/s", passed=...)])
+
+Self-check: ``python -m bench.harness --selftest`` (baseline /hello, gunicorn 2 workers, 3 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import platform
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from bench.loadgen import LoadResult, Request, load
+
+__all__ = [
+    "LoadResult", "Request", "Row", "Server", "create_schema", "drop_postgres", "fresh_database",
+    "fresh_postgres", "fresh_sqlite", "load", "machine", "project_env", "write_results",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+VENV_BIN = ROOT / ".venv" / "bin"
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+# --- gunicorn -----------------------------------------------------------------------------------
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def project_env(database_url: str, **extra: str) -> dict[str, str]:
+    """Environment for serving the project (or the baseline app) in a benchmark.
+
+    Rate limits are off (the load comes from one IP), cookies work over plain HTTP,
+    geocoding is offline, mail waits for the worker and logging is quiet.
+    """
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bench-" + secrets.token_hex(16),
+        "RATELIMIT_ENABLED": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "GEOCODER": "offline",
+        "MAIL_DELIVERY": "worker",
+        "LOG_LEVEL": "WARNING",
+        "BASE_URL": "http://127.0.0.1",
+        "PREFERRED_URL_SCHEME": "http",
+    }
+    env.update(extra)
+    return env
+
+
+class Server:
+    """A gunicorn master with N sync workers on a free 127.0.0.1 port (a context manager).
+
+    ``Server("wsgi:app", workers=2, env=project_env(url))``; ``srv.url`` is the base URL.
+    Startup waits until `ready_path` answers with any HTTP status; a failed start raises
+    with the tail of gunicorn's log.
+    """
+
+    def __init__(self, app: str = "wsgi:app", *, workers: int = 2, env: dict[str, str] | None = None,
+                 ready_path: str = "/", timeout: float = 60.0, extra_args: Sequence[str] = ()):
+        self.app, self.workers, self.env = app, workers, dict(env or {})
+        self.ready_path, self.timeout, self.extra_args = ready_path, timeout, list(extra_args)
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+        self.log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:41234."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        """Start gunicorn and wait until it answers."""
+        self.port = free_port()
+        fd, log = tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(log)
+        env = {**os.environ, **self.env}
+        env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+        cmd = [str(VENV_BIN / "gunicorn"), "-w", str(self.workers), "-k", "sync", "-b", f"127.0.0.1:{self.port}",
+               "--chdir", str(ROOT), "--timeout", "60", "--no-control-socket", "--log-level", "warning",
+               *self.extra_args, self.app]
+        with self.log_path.open("wb") as out:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.proc.returncode}):\n{self.log_tail()}")
+            if self._answers():
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"gunicorn not ready after {self.timeout}s:\n{self.log_tail()}")
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + self.ready_path, timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True  # any HTTP status means a worker is serving
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Stop gunicorn gracefully (SIGTERM to the master), then kill it if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: only gunicorn and its workers
+            self.proc.wait(5)
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of gunicorn's output."""
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        if self.log_path and exc[0] is None:
+            self.log_path.unlink(missing_ok=True)
+
+
+# --- databases ----------------------------------------------------------------------------------
+
+def _pg_connect(url: str):
+    import psycopg
+
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+def fresh_postgres(prefix: str = "bench") -> str:
+    """Create an empty PostgreSQL database on 127.0.0.1:5432 and return its URL."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with _pg_connect(PG_ADMIN_URL) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(PG_ADMIN_URL)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def drop_postgres(url: str) -> None:
+    """Drop a database made by fresh_postgres (disconnecting leftover sessions)."""
+    name = urlsplit(url).path.lstrip("/")
+    if not name.startswith("bench"):
+        raise ValueError(f"refusing to drop {name!r}: not a bench database")
+    with _pg_connect(PG_ADMIN_URL) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fresh_sqlite(directory: str | None = None) -> str:
+    """A new, empty SQLite file URL (in a temp dir unless given)."""
+    fd, path = tempfile.mkstemp(prefix="bench-", suffix=".sqlite3", dir=directory)
+    os.close(fd)
+    os.unlink(path)  # SQLite creates it; an empty file would be fine too
+    return f"sqlite:///{path}"
+
+
+def create_schema(database_url: str, method: str = "create_all") -> None:
+    """Create the project's tables: ``db.create_all()`` (default, matches the models now) or ``flask db upgrade``."""
+    env = {**os.environ, **project_env(database_url)}
+    if method == "upgrade":
+        subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        return
+    code = "from rallies import create_app; from rallies.extensions import db; app = create_app()\n" \
+           "with app.app_context(): db.create_all()"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def fresh_database(engine: str, *, schema: str | None = "create_all") -> Iterator[str]:
+    """Yield the URL of a throw-away database ("sqlite" or "postgresql") with the project schema; drop it after.
+
+    schema=None leaves it empty; "upgrade" runs the migrations instead of create_all.
+    """
+    if engine == "sqlite":
+        url = fresh_sqlite()
+    elif engine in ("postgresql", "postgres"):
+        url = fresh_postgres()
+    else:
+        raise ValueError(f"unknown engine {engine!r}")
+    try:
+        if schema:
+            create_schema(url, schema)
+        yield url
+    finally:
+        if url.startswith("sqlite:///"):
+            for suffix in ("", "-wal", "-shm"):
+                Path(url[len("sqlite:///"):] + suffix).unlink(missing_ok=True)
+        else:
+            drop_postgres(url)
+
+
+def engine_of(url: str) -> str:
+    """'sqlite' or 'postgresql' for a database URL."""
+    return "sqlite" if url.startswith("sqlite") else "postgresql"
+
+
+# --- results ------------------------------------------------------------------------------------
+
+def machine() -> str:
+    """Short machine description for results tables."""
+    return f"{os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+@dataclass
+class Row:
+    """One line of a results table: a measured case against its target."""
+
+    case: str
+    engine: str  # "sqlite", "postgresql" or "-"
+    result: LoadResult | None = None
+    target: str = ""
+    passed: bool | None = None  # None = no target (informational, e.g. a baseline)
+    figures: str = ""  # free text for non-load measurements (e.g. "double check-ins: 0")
+
+    def cells(self, date: str, mach: str) -> list[str]:
+        r = self.result
+        load_cells = ([f"{r.rps:,.0f}", f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.p99_ms:.1f}", r.status_text()]
+                      if r else ["", "", "", "", ""])
+        verdict = {True: "PASS", False: "FAIL", None: "-"}[self.passed]
+        return [date, mach, self.engine, self.case, *load_cells, self.figures, self.target, verdict]
+
+
+HEADER = ["date", "machine", "engine", "case", "req/s", "p50 ms", "p95 ms", "p99 ms", "statuses", "other figures",
+          "target", "result"]
+
+
+def results_table(rows: Sequence[Row], *, date: str | None = None) -> str:
+    """The markdown table for these rows."""
+    date = date or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mach = machine()
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for row in rows:
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in row.cells(date, mach)) + " |")
+    return "\n".join(lines)
+
+
+def write_results(name: str, rows: Sequence[Row], *, title: str = "", notes: str = "") -> Path:
+    """Write bench/results/<name>.md (title, table, notes), print it, and return the path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = f"# {title or name}\n\n{results_table(rows)}\n"
+    if notes:
+        text += f"\n{notes.strip()}\n"
+    path = RESULTS / f"{name}.md"
+    path.write_text(text)
+    print(text)
+    return path
+
+
+# --- self-check ---------------------------------------------------------------------------------
+
+def selftest(duration: float = 3.0) -> bool:
+    """Serve the baseline /hello with 2 gunicorn workers, load it for `duration` s, write harness_selftest.md."""
+    from bench.baseline_app import init_baseline
+
+    rows = []
+    with fresh_database("sqlite", schema=None) as url:
+        init_baseline(url, tickets=100)
+        with Server("bench.baseline_app:app", workers=2, env=project_env(url), ready_path="/hello") as srv:
+            for engine in ("wrk", "python"):
+                if engine == "wrk" and not _has_wrk():
+                    continue
+                res = load(srv.url, "/hello", duration=duration, connections=8, engine=engine)
+                ok = res.requests > 0 and res.count(200) == res.requests and res.socket_errors == 0
+                rows.append(Row(f"baseline /hello ({engine} load, 8 clients, gunicorn 2 sync)", "sqlite", res,
+                                target="every response 200, no socket errors", passed=ok))
+    write_results("harness_selftest", rows, title="Harness self-check",
+                  notes="Checks that gunicorn starts and stops, the load generators work and results are written. "
+                        "The figures are not a benchmark: 3 s runs, no warm-up.")
+    return all(r.passed for r in rows)
+
+
+def _has_wrk() -> bool:
+    import shutil
+
+    return shutil.which("wrk") is not None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: --selftest."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--selftest", action="store_true", help="run the harness self-check")
+    parser.add_argument("--duration", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    if not args.selftest:
+        parser.print_help()
+        return 2
+    return 0 if selftest(args.duration) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
