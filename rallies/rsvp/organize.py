@@ -1,0 +1,179 @@
+"""Organizer views: a rally's RSVP list (search, filter, pages, CSV, add, cancel, share links)
+and the campaign's supporters (export one person's data, delete a person)."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ..access import campaign_or_404, rally_or_404
+from ..database import atomic
+from ..extensions import db
+from ..forms.rsvp import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm
+from ..models import Rsvp, Supporter
+from ..services import rsvps, supporters
+from ..services.csvsafe import csv_text
+from ..services.links import external_url
+from . import bp
+
+PER_PAGE = 50
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _rsvp_query(rally_id: int, q: str, status: str):
+    query = sa.select(Rsvp).where(Rsvp.rally_id == rally_id)
+    if status:
+        query = query.where(Rsvp.status == status)
+    term = rsvps.fold(q).strip()
+    if term:
+        # Prefix of the whole folded text, or of any word in it (name parts, email, phone digits).
+        query = query.where(sa.or_(Rsvp.search_name.like(_like_prefix(term), escape="\\"),
+                                   Rsvp.search_name.like("% " + _like_prefix(term), escape="\\")))
+    return query
+
+
+@bp.route("/organize/rallies/<int:rally_id>/rsvps")
+@login_required
+def organize_list(rally_id: int):
+    """RSVPs of a rally: counters, prefix search, status filter, pages."""
+    rally = rally_or_404(rally_id)
+    form = RsvpSearchForm(request.args)
+    q = (form.q.data or "") if form.validate() else ""
+    status = form.status.data if form.status.data in ("going", "waitlisted", "cancelled") else ""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    query = _rsvp_query(rally.id, q, status)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(Rsvp.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    pages = max(1, -(-int(total or 0) // PER_PAGE))
+    return render_template("rsvp/organize_list.html", rally=rally, form=form, rows=rows, total=total, page=page,
+                           pages=pages, q=q, status=status, cancel_form=ConfirmForm())
+
+
+@bp.route("/organize/rallies/<int:rally_id>/rsvps.csv")
+@login_required
+def organize_csv(rally_id: int):
+    """All RSVPs of a rally as CSV (formula-injection safe)."""
+    rally = rally_or_404(rally_id, "organizer")
+    header = ["id", "status", "name", "email", "phone", "postal_code", "guests", "party_size", "checked_in_people",
+              "opt_in", "opt_in_at", "utm_source", "utm_medium", "utm_campaign", "ref", "created_at"]
+    rows = (
+        [r.id, r.status, r.name, r.email or "", r.phone, r.postal_code, r.guests, r.party_size, r.checked_in_people,
+         r.opt_in, r.opt_in_at.isoformat() if r.opt_in_at else "", r.utm_source, r.utm_medium, r.utm_campaign,
+         r.ref, r.created_at.isoformat()]
+        for r in db.session.scalars(sa.select(Rsvp).where(Rsvp.rally_id == rally.id).order_by(Rsvp.id))
+    )
+    return Response(csv_text(header, rows), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="rsvps-{rally.slug}.csv"', "Cache-Control": "no-store",
+    })
+
+
+@bp.route("/organize/rallies/<int:rally_id>/rsvps/new", methods=["GET", "POST"])
+@login_required
+def organize_add(rally_id: int):
+    """Add someone by hand (they get the ticket email like anyone else)."""
+    rally = rally_or_404(rally_id, "organizer")
+    form = RsvpForm(rally=rally)
+    if form.validate_on_submit():
+        data = rsvps.RsvpInput(name=form.name.data, email=form.email.data, phone=form.phone.data or "",
+                               postal_code=form.postal_code.data or "", guests=form.guests.data or 0,
+                               opt_in=bool(form.opt_in.data), ref="organizer")
+        try:
+            result = rsvps.create_or_update_rsvp(rally, data, by_organizer=True)
+        except rsvps.RsvpError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(f"{result.rsvp.name} is {result.rsvp.status}" + (" (existing RSVP updated)."
+                  if result.outcome in ("updated", "rejoined") else "."), "success")
+            return redirect(url_for(".organize_list", rally_id=rally.id), 303)
+    return render_template("rsvp/organize_add.html", rally=rally, form=form), 422 if form.errors else 200
+
+
+@bp.route("/organize/rallies/<int:rally_id>/rsvps/<int:rsvp_id>/cancel", methods=["POST"])
+@login_required
+def organize_cancel(rally_id: int, rsvp_id: int):
+    """Cancel someone's RSVP (the waitlist moves up)."""
+    rally = rally_or_404(rally_id, "organizer")
+    rsvp = db.session.get(Rsvp, rsvp_id)
+    if rsvp is None or rsvp.rally_id != rally.id:
+        abort(404)
+    if ConfirmForm().validate_on_submit() and rsvps.cancel_rsvp(rsvp):
+        flash("RSVP cancelled; the waitlist has moved up if places were free.", "success")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for(".organize_list", rally_id=rally.id), 303)
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+@bp.route("/organize/rallies/<int:rally_id>/share", methods=["GET", "POST"])
+@login_required
+def organize_share(rally_id: int):
+    """Build a share link carrying the organizer's own ref (and optional UTM values)."""
+    rally = rally_or_404(rally_id)
+    form = ShareLinkForm()
+    link = None
+    if form.validate_on_submit():
+        params = {"ref": form.ref.data}
+        for name in ("utm_source", "utm_medium", "utm_campaign"):
+            if getattr(form, name).data:
+                params[name] = getattr(form, name).data
+        link = external_url("rsvp.rsvp_page", slug=rally.slug, **params)
+    refs = db.session.execute(
+        sa.select(Rsvp.ref, sa.func.count()).where(Rsvp.rally_id == rally.id, Rsvp.ref != "")
+        .group_by(Rsvp.ref).order_by(sa.func.count().desc()).limit(50)
+    ).all()
+    return render_template("rsvp/organize_share.html", rally=rally, form=form, link=link, refs=refs)
+
+
+# ------------------------------------------------------------------------------------------ supporters
+
+
+@bp.route("/organize/campaigns/<int:campaign_id>/supporters")
+@login_required
+def supporters_list(campaign_id: int):
+    """A campaign's supporters (one per email), searchable by email or name prefix."""
+    campaign = campaign_or_404(campaign_id, "organizer")
+    q = (request.args.get("q") or "")[:100]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    people = supporters.find_supporters(campaign.id, q, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
+    return render_template("rsvp/supporters.html", campaign=campaign, people=people[:PER_PAGE], q=q, page=page,
+                           has_next=len(people) > PER_PAGE)
+
+
+def _supporter_or_404(campaign_id: int, supporter_id: int) -> Supporter:
+    campaign_or_404(campaign_id, "organizer")
+    person = db.session.get(Supporter, supporter_id)
+    if person is None or person.campaign_id != campaign_id or person.email is None:
+        abort(404)
+    return person
+
+
+@bp.route("/organize/campaigns/<int:campaign_id>/supporters/<int:supporter_id>.json")
+@login_required
+def supporter_export(campaign_id: int, supporter_id: int):
+    """Everything held about one person, as a JSON download."""
+    person = _supporter_or_404(campaign_id, supporter_id)
+    body = json.dumps(supporters.export_person(person), indent=2, ensure_ascii=False)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="supporter-{person.id}.json"', "Cache-Control": "no-store",
+    })
+
+
+@bp.route("/organize/campaigns/<int:campaign_id>/supporters/<int:supporter_id>/delete", methods=["GET", "POST"])
+@login_required
+def supporter_delete(campaign_id: int, supporter_id: int):
+    """Confirm (GET), then erase the person's personal data everywhere (POST); counts stay."""
+    person = _supporter_or_404(campaign_id, supporter_id)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        with atomic():
+            count = supporters.delete_person(db.session.get(Supporter, person.id))
+        flash(f"Deleted. Personal data removed from {count} RSVP(s); turnout counts are unchanged.", "success")
+        return redirect(url_for(".supporters_list", campaign_id=campaign_id), 303)
+    return render_template("rsvp/supporter_delete.html", person=person, campaign_id=campaign_id, form=form)

@@ -1,0 +1,176 @@
+"""Supporter email: tickets, promotions, cancellations, rally changes and reminders.
+
+Each function renders ``templates/emails/<name>.html`` and ``.txt`` (HTML with a plain
+text part; every link absolute, from BASE_URL) and queues the message in the current
+transaction with ``mail.queue_email``, so the change and its email commit together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from itsdangerous import BadSignature, Signer
+
+from ..extensions import db
+from ..models import RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
+from . import calendar
+from .links import base_domain, external_url
+from .mail import Attachment, queue_email
+
+QR_CID = "ticket-qr"
+
+SUBJECTS = {
+    "going": "You're going: {title}",
+    "waitlisted": "You're on the waitlist: {title}",
+    "updated": "Your RSVP is updated: {title}",
+    "promoted": "A place opened up, you're going: {title}",
+}
+
+CHANGE_LABELS = {
+    "title": "Name", "starts_at": "Starts", "ends_at": "Ends", "doors_open_at": "Doors open",
+    "venue_name": "Venue", "address": "Address", "city": "City", "state": "State", "postal_code": "ZIP code",
+    "timezone": "Time zone", "description": "Details", "accessibility_notes": "Accessibility",
+}
+
+
+def local_time(value: datetime | None, tz: str, fmt: str = "%A %-d %B %Y, %-I:%M %p") -> str:
+    """A UTC datetime in the rally's zone with the zone named: 'Saturday 5 December 2026, 6:00 PM CST (America/Chicago)'."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(tz))
+    return f"{local.strftime(fmt)} {local.tzname()} ({tz})"
+
+
+def _signer() -> Signer:
+    return Signer(current_app.config["SECRET_KEY"], salt="rallies.reminder-answer")
+
+
+def answer_signature(rsvp: Rsvp, answer: str) -> str:
+    """The signature that makes a one-click reminder link valid for this RSVP and answer only."""
+    return _signer().get_signature(f"{rsvp.id}:{rsvp.token}:{answer}".encode()).decode()
+
+
+def answer_signature_ok(rsvp: Rsvp, answer: str, signature: str) -> bool:
+    """True if the link's signature matches."""
+    try:
+        return _signer().verify_signature(f"{rsvp.id}:{rsvp.token}:{answer}".encode(), (signature or "").encode())
+    except BadSignature:
+        return False
+
+
+def ticket_links(rsvp: Rsvp) -> dict[str, str]:
+    """Absolute links shown in email."""
+    return {
+        "ticket": external_url("rsvp.ticket", token=rsvp.token),
+        "cancel": external_url("rsvp.cancel", token=rsvp.token),
+        "guests": external_url("rsvp.guests", token=rsvp.token),
+        "ics": external_url("rsvp.ticket_ics", token=rsvp.token),
+        "yes": external_url("rsvp.answer", token=rsvp.token, answer="yes", sig=answer_signature(rsvp, "yes")),
+        "no": external_url("rsvp.answer", token=rsvp.token, answer="no", sig=answer_signature(rsvp, "no")),
+    }
+
+
+def _ics(rally: Rally, ticket_url: str) -> Attachment:
+    text = calendar.rally_ics(rally, uid_domain=base_domain(), url=ticket_url)
+    return Attachment("rally.ics", "text/calendar", text.encode("utf-8"))
+
+
+def _render(name: str, **context) -> tuple[str, str]:
+    return render_template(f"emails/{name}.html", **context), render_template(f"emails/{name}.txt", **context)
+
+
+def _context(rsvp: Rsvp, **extra) -> dict:
+    rally = rsvp.rally
+    from .rsvps import waitlist_position
+
+    return dict(
+        rally=rally, rsvp=rsvp, links=ticket_links(rsvp),
+        when=local_time(rally.starts_at, rally.timezone),
+        doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
+        venue=", ".join(p for p in (rally.venue_name, rally.address, rally.city, rally.state) if p),
+        position=waitlist_position(rsvp) if rsvp.status == RSVP_WAITLISTED else None,
+        **extra,
+    )
+
+
+def ticket_email(rsvp: Rsvp, reason: str) -> None:
+    """Queue the ticket email: reason is going, waitlisted, updated or promoted."""
+    from .tickets import qr_png, ticket_code
+
+    rally = rsvp.rally
+    attachments = []
+    show_qr = rsvp.status == RSVP_GOING
+    if show_qr:
+        attachments.append(Attachment("ticket-qr.png", "image/png", qr_png(ticket_code(rally, rsvp.id)), QR_CID))
+    context = _context(rsvp, reason=reason, show_qr=show_qr, qr_cid=QR_CID)
+    attachments.append(_ics(rally, context["links"]["ticket"]))
+    html, text = _render("ticket", **context)
+    subject_key = reason if reason in SUBJECTS else "going"
+    if reason == "updated" and rsvp.status == RSVP_WAITLISTED:
+        subject_key = "updated"
+    key = f"promoted:{rsvp.id}:{rsvp.changed_seq}" if reason == "promoted" else None
+    queue_email("promotion" if reason == "promoted" else "confirmation", rsvp.email,
+                SUBJECTS[subject_key].format(title=rally.title), html, text,
+                rsvp_id=rsvp.id, attachments=attachments, message_key=key)
+
+
+def cancellation_email(rsvp: Rsvp) -> None:
+    """Queue the 'your RSVP is cancelled' email."""
+    html, text = _render("cancellation", **_context(rsvp))
+    queue_email("cancellation", rsvp.email, f"Your RSVP is cancelled: {rsvp.rally.title}", html, text,
+                rsvp_id=rsvp.id, message_key=f"cancelled:{rsvp.id}:{rsvp.changed_seq}")
+
+
+def reminder_email(rsvp: Rsvp) -> None:
+    """Queue the day-before reminder with one-click 'still coming' / 'can't make it' links."""
+    html, text = _render("reminder", **_context(rsvp))
+    queue_email("reminder", rsvp.email, f"Tomorrow: {rsvp.rally.title}", html, text, rsvp_id=rsvp.id,
+                message_key=f"reminder:{rsvp.id}")
+
+
+def _audience(rally: Rally):
+    return db.session.scalars(
+        sa.select(Rsvp).where(Rsvp.rally_id == rally.id, Rsvp.status.in_((RSVP_GOING, RSVP_WAITLISTED)),
+                              Rsvp.email.is_not(None)).order_by(Rsvp.id)
+    )
+
+
+def _describe(field: str, value, rally: Rally) -> str:
+    if isinstance(value, datetime):
+        return local_time(value, rally.timezone)
+    return "" if value is None else str(value)
+
+
+def rally_changed(rally: Rally, changes: dict) -> int:
+    """Tell everyone going or waitlisted what changed (changes = {field: (old, new)}); call inside atomic().
+
+    Returns how many messages were queued.
+    """
+    rows = [
+        (CHANGE_LABELS.get(f, f.replace("_", " ").capitalize()), _describe(f, old, rally), _describe(f, new, rally))
+        for f, (old, new) in changes.items() if old != new
+    ]
+    if not rows:
+        return 0
+    count = 0
+    for rsvp in _audience(rally):
+        html, text = _render("rally_changed", **_context(rsvp, changes=rows))
+        queue_email("rally_changed", rsvp.email, f"Changed: {rally.title}", html, text, rsvp_id=rsvp.id,
+                    attachments=[_ics(rally, external_url("rsvp.ticket", token=rsvp.token))])
+        count += 1
+    return count
+
+
+def rally_cancelled(rally: Rally) -> int:
+    """Tell everyone going or waitlisted that the rally is cancelled (call inside atomic()); returns messages queued."""
+    count = 0
+    for rsvp in _audience(rally):
+        html, text = _render("rally_cancelled", **_context(rsvp))
+        queue_email("rally_cancelled", rsvp.email, f"Cancelled: {rally.title}", html, text, rsvp_id=rsvp.id,
+                    attachments=[_ics(rally, external_url("rsvp.ticket", token=rsvp.token))],
+                    message_key=f"rally-cancelled:{rsvp.id}")
+        count += 1
+    return count

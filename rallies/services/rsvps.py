@@ -1,0 +1,421 @@
+"""RSVPs: create, update, cancel, the waitlist and the rally counters.
+
+Concurrency. Every change to a rally's RSVPs starts with an UPDATE of the rally row:
+the conditional ``going_people + n <= capacity`` increment (its rowcount decides
+going or waitlisted), or a plain counter change. On PostgreSQL that UPDATE holds the
+rally's row lock until commit, and its WHERE is re-checked against the latest row, so
+two requests can never both take the last place. On SQLite ``atomic()`` runs BEGIN
+IMMEDIATE, which serialises writers. Either way, per-rally changes are serialised
+from their first statement, so:
+
+* capacity is never oversold, and the waitlist order is the order of arrival;
+* ``Rsvp.changed_seq`` can be ``max(changed_seq) + 1`` for the rally, read under that
+  lock: a per-rally, strictly increasing change number whose commit order matches its
+  value. Door devices sync with ``changed_seq > since`` and never miss a change.
+
+Counters on Rally (going_people, going_parties, guests_count (guests of going
+parties), waitlisted_people, waitlisted_parties, cancelled_parties) only ever move by
+atomic ``x = x + :n`` UPDATEs in the same transaction as the RSVP change.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ..database import atomic
+from ..extensions import db
+from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, Supporter, utcnow
+from . import notices
+from .emails import normalise_email
+from .supporters import supporter_for
+from .tickets import ensure_rally_keys
+
+rally_t = Rally.__table__
+rsvp_t = Rsvp.__table__
+
+
+class RsvpError(Exception):
+    """A request the RSVP rules refuse; the message is shown to the person."""
+
+
+class RsvpClosed(RsvpError):
+    """The rally is cancelled, over, or not open for RSVPs."""
+
+
+class NotEnoughRoom(RsvpError):
+    """A going party asked for more guests than there is room for."""
+
+
+@dataclass
+class RsvpInput:
+    """Validated form data (views build it from the form, the CLI and tests directly)."""
+
+    name: str
+    email: str
+    phone: str = ""
+    postal_code: str = ""
+    guests: int = 0
+    opt_in: bool = False
+    utm: dict = field(default_factory=dict)
+    ref: str = ""
+
+
+@dataclass
+class RsvpResult:
+    rsvp: Rsvp
+    #: "going", "waitlisted", "updated", "rejoined"
+    outcome: str
+    #: Set when an update could not take all the guests asked for.
+    note: str = ""
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def door_name(name: str) -> str:
+    """'Ana María López' -> 'Ana L.' (first name and last initial, for the door list)."""
+    parts = name.split()
+    if not parts:
+        return ""
+    if len(parts) == 1:
+        return parts[0][:80]
+    return f"{parts[0]} {parts[-1][0]}."[:80]
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents ('José' -> 'jose') for search."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def search_text(name: str, email: str | None, phone: str) -> str:
+    """The folded 'name email phone national-digits' string that prefix search runs on."""
+    national = ""
+    if phone:
+        import phonenumbers
+
+        try:
+            national = str(phonenumbers.parse(phone).national_number)
+        except phonenumbers.NumberParseException:
+            national = ""
+    return " ".join(p for p in (fold(name), email or "", phone, national) if p)[:400]
+
+
+def rally_open_problem(rally: Rally, now: datetime | None = None) -> str | None:
+    """Why the rally takes no RSVPs, or None if it does."""
+    now = now or utcnow()
+    if rally.is_cancelled:
+        return "This rally has been cancelled, so it no longer takes RSVPs."
+    if not rally.is_public:
+        return "This rally is not open for RSVPs yet."
+    if rally.ends_at <= now:
+        return "This rally is over, so it no longer takes RSVPs."
+    return None
+
+
+def _lock(rally_id: int) -> None:
+    """Take the rally's row lock (PostgreSQL) with a no-op UPDATE; SQLite is already serialised."""
+    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(going_people=rally_t.c.going_people))
+
+
+def next_changed_seq(rally_id: int) -> int:
+    """The next change number for this rally (call with the rally row locked: see module doc)."""
+    current = db.session.scalar(sa.select(sa.func.max(rsvp_t.c.changed_seq)).where(rsvp_t.c.rally_id == rally_id))
+    return int(current or 0) + 1
+
+
+def _bump(rally_id: int, **deltas: int) -> None:
+    values = {name: rally_t.c[name] + n for name, n in deltas.items() if n}
+    if values:
+        db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(**values))
+
+
+def _take_places(rally_id: int, people: int, guests: int, parties: int = 1) -> bool:
+    """Add people to 'going' only if they fit; the UPDATE's rowcount is the answer."""
+    result = db.session.execute(
+        rally_t.update()
+        .where(rally_t.c.id == rally_id)
+        .where(sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity))
+        .values(going_people=rally_t.c.going_people + people, going_parties=rally_t.c.going_parties + parties,
+                guests_count=rally_t.c.guests_count + guests)
+    )
+    return result.rowcount == 1
+
+
+def _touch(rsvp: Rsvp, seq: int) -> None:
+    rsvp.changed_seq = seq
+    rsvp.updated_at = utcnow()
+
+
+# ---------------------------------------------------------------------------------------- RSVP flow
+
+
+def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool = False) -> RsvpResult:
+    """RSVP someone (or update their RSVP if the email already has one), queueing the ticket email."""
+    problem = rally_open_problem(rally)
+    if problem and not (by_organizer and not rally.is_cancelled):
+        raise RsvpClosed(problem)
+    if data.guests < 0 or data.guests > rally.max_guests:
+        raise RsvpError(f"You can bring between 0 and {rally.max_guests} guests.")
+    email = normalise_email(data.email)
+    for attempt in range(3):
+        try:
+            with atomic():
+                return _create_or_update(rally.id, email, data)
+        except IntegrityError:
+            # The same email RSVPed at the same moment; the retry finds that RSVP and updates it.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _create_or_update(rally_id: int, email: str, data: RsvpInput) -> RsvpResult:
+    existing_id = db.session.scalar(sa.select(Rsvp.id).where(Rsvp.rally_id == rally_id, Rsvp.email == email))
+    if existing_id is not None:
+        _lock(rally_id)
+        rsvp = db.session.get(Rsvp, existing_id, populate_existing=True)
+        return _update_existing(rsvp, data)
+    people = data.guests + 1
+    if _take_places(rally_id, people, data.guests):
+        status = RSVP_GOING
+    else:
+        status = RSVP_WAITLISTED
+        _bump(rally_id, waitlisted_people=people, waitlisted_parties=1)
+    rally = db.session.get(Rally, rally_id, populate_existing=True)
+    ensure_rally_keys(rally)
+    supporter = supporter_for(rally.campaign_id, email, data.name, data.phone, data.postal_code)
+    now = utcnow()
+    rsvp = Rsvp(
+        rally_id=rally_id, supporter_id=supporter.id if supporter else None, token=secrets.token_urlsafe(32),
+        name=data.name, email=email, phone=data.phone, postal_code=data.postal_code,
+        door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
+        guests=data.guests, status=status, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
+        utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
+        utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
+        status_at=now, changed_seq=next_changed_seq(rally_id), created_at=now, updated_at=now,
+    )
+    db.session.add(rsvp)
+    db.session.flush()
+    notices.ticket_email(rsvp, "going" if status == RSVP_GOING else "waitlisted")
+    return RsvpResult(rsvp, status)
+
+
+def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
+    """Same email again: update guests and phone, re-send the ticket, say what happened."""
+    rsvp.name = data.name or rsvp.name
+    if data.phone:
+        rsvp.phone = data.phone
+    if data.postal_code:
+        rsvp.postal_code = data.postal_code
+    if data.opt_in and not rsvp.opt_in:
+        rsvp.opt_in, rsvp.opt_in_at = True, utcnow()
+    rsvp.door_name = door_name(rsvp.name)
+    rsvp.search_name = search_text(rsvp.name, rsvp.email, rsvp.phone)
+    outcome, note = "updated", ""
+    if rsvp.status == RSVP_CANCELLED:
+        _rejoin(rsvp, data.guests)
+        outcome = "rejoined"
+    elif data.guests != rsvp.guests:
+        try:
+            _change_party(rsvp, data.guests)
+        except NotEnoughRoom as exc:
+            note = str(exc)
+    _touch(rsvp, next_changed_seq(rsvp.rally_id))
+    db.session.flush()
+    notices.ticket_email(rsvp, "updated")
+    return RsvpResult(rsvp, outcome, note)
+
+
+def _rejoin(rsvp: Rsvp, guests: int) -> None:
+    """A cancelled RSVP comes back: going if it fits, else the end of the waitlist."""
+    people = guests + 1
+    _bump(rsvp.rally_id, cancelled_parties=-1)
+    if _take_places(rsvp.rally_id, people, guests):
+        rsvp.status = RSVP_GOING
+    else:
+        rsvp.status = RSVP_WAITLISTED
+        _bump(rsvp.rally_id, waitlisted_people=people, waitlisted_parties=1)
+    rsvp.guests = guests
+    rsvp.status_at = utcnow()
+
+
+def _change_party(rsvp: Rsvp, guests: int) -> None:
+    """Move the counters for a new party size; promotes the waitlist when places free up."""
+    delta = guests - rsvp.guests
+    if delta == 0:
+        return
+    if rsvp.status == RSVP_GOING:
+        if delta > 0 and not _take_places(rsvp.rally_id, delta, delta, parties=0):
+            rally = db.session.get(Rally, rsvp.rally_id, populate_existing=True)
+            room = max(0, (rally.capacity or 0) - rally.going_people)
+            raise NotEnoughRoom(
+                f"There is room for {room} more {'person' if room == 1 else 'people'} only, "
+                f"so your party stays at {rsvp.party_size}."
+            )
+        if delta < 0:
+            _bump(rsvp.rally_id, going_people=delta, guests_count=delta)
+        rsvp.guests = guests
+        if delta < 0:
+            db.session.flush()
+            promote_waitlist(db.session.get(Rally, rsvp.rally_id))
+    elif rsvp.status == RSVP_WAITLISTED:
+        _bump(rsvp.rally_id, waitlisted_people=delta)
+        rsvp.guests = guests
+        db.session.flush()
+        promote_waitlist(db.session.get(Rally, rsvp.rally_id))
+
+
+def change_guests(rsvp: Rsvp, guests: int) -> Rsvp:
+    """Change a party's size from the ticket page (its own write unit)."""
+    rally = rsvp.rally
+    if rsvp.status == RSVP_CANCELLED:
+        raise RsvpError("This RSVP is cancelled.")
+    problem = rally_open_problem(rally)
+    if problem:
+        raise RsvpClosed(problem)
+    if guests < 0 or guests > rally.max_guests:
+        raise RsvpError(f"You can bring between 0 and {rally.max_guests} guests.")
+    with atomic():
+        _lock(rsvp.rally_id)
+        rsvp = db.session.get(Rsvp, rsvp.id, populate_existing=True)
+        if rsvp.status == RSVP_CANCELLED:
+            raise RsvpError("This RSVP is cancelled.")
+        _change_party(rsvp, guests)
+        _touch(rsvp, next_changed_seq(rsvp.rally_id))
+    return rsvp
+
+
+def cancel_rsvp(rsvp: Rsvp, *, notify: bool = True) -> bool:
+    """Cancel an RSVP, put its ticket on the revocation list and promote the waitlist; False if already cancelled."""
+    with atomic():
+        _lock(rsvp.rally_id)
+        rsvp = db.session.get(Rsvp, rsvp.id, populate_existing=True)
+        if rsvp.status == RSVP_CANCELLED:
+            return False
+        was = rsvp.status
+        people = rsvp.party_size
+        if was == RSVP_GOING:
+            _bump(rsvp.rally_id, going_people=-people, going_parties=-1, guests_count=-rsvp.guests,
+                  cancelled_parties=1)
+        else:
+            _bump(rsvp.rally_id, waitlisted_people=-people, waitlisted_parties=-1, cancelled_parties=1)
+        rsvp.status = RSVP_CANCELLED
+        rsvp.status_at = utcnow()
+        _touch(rsvp, next_changed_seq(rsvp.rally_id))
+        db.session.flush()
+        if notify and rsvp.email:
+            notices.cancellation_email(rsvp)
+        if was == RSVP_GOING:
+            promote_waitlist(db.session.get(Rally, rsvp.rally_id))
+    return True
+
+
+def promote_waitlist(rally: Rally) -> list[Rsvp]:
+    """Move waitlisted parties to going, oldest first, skipping (never splitting) parties that do not fit.
+
+    Runs in the caller's transaction (call it inside ``atomic()``, e.g. right after
+    raising a rally's capacity); emails each promoted person.
+    """
+    _lock(rally.id)
+    db.session.refresh(rally)
+    if rally.is_cancelled or rally.waitlisted_parties <= 0:
+        return []
+    room = None if rally.capacity is None else rally.capacity - rally.going_people
+    if room is not None and room <= 0:
+        return []
+    promoted: list[Rsvp] = []
+    q = (
+        sa.select(Rsvp).where(Rsvp.rally_id == rally.id, Rsvp.status == RSVP_WAITLISTED)
+        .order_by(Rsvp.status_at, Rsvp.id)
+    )
+    if room is not None:
+        q = q.where(Rsvp.guests + 1 <= room)
+    seq = next_changed_seq(rally.id)
+    for rsvp in db.session.scalars(q).all():
+        people = rsvp.party_size
+        if room is not None and people > room:
+            continue  # skipped, not split; a smaller party behind it may fit
+        if not _take_places(rally.id, people, rsvp.guests):
+            continue
+        _bump(rally.id, waitlisted_people=-people, waitlisted_parties=-1)
+        rsvp.status = RSVP_GOING
+        rsvp.status_at = utcnow()
+        _touch(rsvp, seq)
+        seq += 1
+        promoted.append(rsvp)
+        if room is not None:
+            room -= people
+            if room <= 0:
+                break
+    db.session.flush()
+    for rsvp in promoted:
+        if rsvp.email:
+            notices.ticket_email(rsvp, "promoted")
+    return promoted
+
+
+def waitlist_position(rsvp: Rsvp) -> int | None:
+    """1-based place in the waitlist, or None if not waitlisted."""
+    if rsvp.status != RSVP_WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Rsvp).where(
+            Rsvp.rally_id == rsvp.rally_id, Rsvp.status == RSVP_WAITLISTED,
+            sa.or_(Rsvp.status_at < rsvp.status_at, sa.and_(Rsvp.status_at == rsvp.status_at, Rsvp.id < rsvp.id)),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def rsvp_by_token(token: str) -> Rsvp | None:
+    """The RSVP behind a ticket URL, or None (wrong-length tokens never reach the database)."""
+    if not token or len(token) != 43:
+        return None
+    return db.session.scalar(sa.select(Rsvp).where(Rsvp.token == token))
+
+
+def revoked_ids(rally_id: int) -> list[int]:
+    """The rally's revocation list: ids of its cancelled tickets (the door downloads it)."""
+    return list(db.session.scalars(
+        sa.select(Rsvp.id).where(Rsvp.rally_id == rally_id, Rsvp.status == RSVP_CANCELLED).order_by(Rsvp.id)
+    ))
+
+
+def record_reminder_answer(rsvp: Rsvp, answer: str) -> str:
+    """Store 'yes' or 'no' from the reminder; 'no' cancels the RSVP. Returns the answer stored."""
+    if answer not in ("yes", "no"):
+        raise RsvpError("Unknown answer.")
+    if answer == "no":
+        cancel_rsvp(rsvp)
+    with atomic():
+        db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp.id).values(reminder_answer=answer))
+    return answer
+
+
+def recount(rally_id: int) -> None:
+    """Recompute a rally's RSVP counters from its RSVPs (repair tool and demo loader)."""
+    rows = db.session.execute(
+        sa.select(Rsvp.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Rsvp.guests), 0))
+        .where(Rsvp.rally_id == rally_id).group_by(Rsvp.status)
+    ).all()
+    by = {status: (int(n), int(g)) for status, n, g in rows}
+    going, going_guests = by.get(RSVP_GOING, (0, 0))
+    wait, wait_guests = by.get(RSVP_WAITLISTED, (0, 0))
+    cancelled, _ = by.get(RSVP_CANCELLED, (0, 0))
+    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
+        going_people=going + going_guests, going_parties=going, guests_count=going_guests,
+        waitlisted_people=wait + wait_guests, waitlisted_parties=wait, cancelled_parties=cancelled,
+    ))
+
+
+__all__ = [
+    "NotEnoughRoom", "RsvpClosed", "RsvpError", "RsvpInput", "RsvpResult", "Supporter", "cancel_rsvp",
+    "change_guests", "create_or_update_rsvp", "door_name", "fold", "next_changed_seq", "promote_waitlist",
+    "record_reminder_answer", "recount", "revoked_ids", "rsvp_by_token", "search_text", "waitlist_position",
+]

@@ -1,0 +1,211 @@
+"""The RSVP form through the client: happy path, duplicates, attribution, bad input, abuse control."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from conftest import campaign_of
+from rsvp_helpers import counts_from_rows, outbox, rsvp_by_email, rsvp_post, stored_counts, token_from
+
+from rallies.extensions import db
+from rallies.models import Rsvp, Supporter
+
+
+@pytest.fixture
+def rally(make_user, make_rally):
+    return make_rally(campaign_of(make_user()), capacity=100, max_guests=3, country="US")
+
+
+def _count_rsvps():
+    db.session.expire_all()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Rsvp))
+
+
+def test_form_page_renders_with_attribution_from_query(client, rally):
+    resp = client.get(f"/r/{rally.slug}/rsvp?utm_source=fb&utm_medium=social&utm_campaign=fall&ref=maria")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    for value in ("fb", "social", "fall", "maria"):
+        assert f'value="{value}"' in html
+    assert 'name="website"' in html  # honeypot present
+    assert 'type="checkbox"' in html and "checked" not in html.split('name="opt_in"')[1].split(">")[0]
+
+
+def test_rsvp_creates_going_rsvp_ticket_and_email(client, rally):
+    resp = rsvp_post(client, rally, name="  José   Álvarez ", email="  Jose@Example.ORG ", phone="(312) 555-0123",
+                     postal_code="60607", guests=2, opt_in="y", utm_source="fb", ref="maria")
+    assert resp.status_code == 303
+    token = token_from(resp)
+    rsvp = rsvp_by_email(rally, "jose@example.org")
+    assert rsvp.token == token and len(token) == 43
+    assert (rsvp.name, rsvp.phone, rsvp.postal_code, rsvp.guests, rsvp.status) == (
+        "José Álvarez", "+13125550123", "60607", 2, "going")
+    assert rsvp.door_name == "José Á."
+    assert rsvp.search_name.startswith("jose alvarez jose@example.org +13125550123")
+    assert rsvp.opt_in and rsvp.opt_in_at is not None
+    assert (rsvp.utm_source, rsvp.ref) == ("fb", "maria")
+    assert rsvp.changed_seq == 1
+    assert stored_counts(rally.id) == counts_from_rows(rally.id)
+    assert stored_counts(rally.id)["going_people"] == 3
+    mail = outbox("confirmation")
+    assert len(mail) == 1 and mail[0].to_addr == "jose@example.org" and mail[0].rsvp_id == rsvp.id
+    supporter = db.session.scalar(sa.select(Supporter).where(Supporter.email == "jose@example.org"))
+    assert supporter is not None and rsvp.supporter_id == supporter.id
+    page = client.get(f"/t/{token}")
+    assert page.status_code == 200 and "Going" in page.get_data(as_text=True)
+
+
+def test_opt_in_unticked_by_default_records_no_time(client, rally):
+    rsvp_post(client, rally)
+    rsvp = rsvp_by_email(rally, "ana@example.org")
+    assert rsvp.opt_in is False and rsvp.opt_in_at is None
+
+
+def test_duplicate_email_updates_and_resends(client, rally):
+    first = rsvp_post(client, rally, email="dup@example.org", guests=0)
+    again = rsvp_post(client, rally, email="DUP@example.org ", guests=2, phone="+1 312 555 0199")
+    assert token_from(first) == token_from(again)
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(Rsvp).where(Rsvp.rally_id == rally.id)).all()
+    assert len(rows) == 1 and rows[0].guests == 2 and rows[0].phone == "+13125550199"
+    assert rows[0].changed_seq == 2
+    assert len(outbox("confirmation", "dup@example.org")) == 2
+    assert b"already RSVPed" in outbox("confirmation")[-1].body.replace(b"=\n", b"")
+    page = client.get(f"/t/{token_from(again)}")
+    assert "already RSVPed" in page.get_data(as_text=True)  # the flash tells the person
+    assert stored_counts(rally.id) == counts_from_rows(rally.id)
+
+
+@pytest.mark.parametrize("fields, field, message", [
+    ({"email": "not-an-email"}, "email", "valid email"),
+    ({"email": ""}, "email", "Enter your email"),
+    ({"name": ""}, "name", "Enter your name"),
+    ({"name": "x" * 121}, "name", "at most 120"),
+    ({"email": "a" * 250 + "@example.org"}, "email", "254"),
+    ({"phone": "12"}, "phone", "phone number"),
+    ({"phone": "+1 555 000 0000 00"}, "phone", "phone number"),
+    ({"guests": "-1"}, "guests", "between 0 and 3"),
+    ({"guests": "4"}, "guests", "between 0 and 3"),
+    ({"guests": "two"}, "guests", ""),
+    ({"postal_code": "ABCDE"}, "postal_code", "5-digit ZIP"),
+])
+def test_bad_input_is_explained_next_to_the_field_and_stores_nothing(client, rally, fields, field, message):
+    resp = rsvp_post(client, rally, **fields)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert f'id="{field}-error"' in html
+    assert f'aria-describedby="{field}-error"' in html or f'{field}-error"' in html
+    assert message in html
+    assert _count_rsvps() == 0 and outbox() == []
+
+
+def test_unicode_names_are_fine(client, rally):
+    resp = rsvp_post(client, rally, name="Zoë 王小明 Ñúñez-Ørsted", email="zoe@example.org")
+    assert resp.status_code == 303
+    rsvp = rsvp_by_email(rally, "zoe@example.org")
+    assert rsvp.name == "Zoë 王小明 Ñúñez-Ørsted" and rsvp.door_name == "Zoë Ñ."
+    assert rsvp.search_name.startswith("zoe 王小明 nunez-ørsted") or rsvp.search_name.startswith("zoe 王小明 nunez")
+
+
+def test_honeypot_stores_nothing_but_looks_fine(client, rally):
+    resp = rsvp_post(client, rally, website="http://spam.example")
+    assert resp.status_code == 303 and "/thanks" in resp.headers["Location"]
+    assert _count_rsvps() == 0 and outbox() == []
+
+
+@pytest.mark.parametrize("change", [
+    {"status": "cancelled"},
+    {"visibility": "draft"},
+])
+def test_closed_or_cancelled_rally_refuses(client, make_user, make_rally, change):
+    rally = make_rally(campaign_of(make_user()), **change)
+    resp = rsvp_post(client, rally)
+    assert resp.status_code in (404, 409)
+    assert _count_rsvps() == 0
+
+
+def test_rally_that_is_over_refuses_with_message(client, make_user, make_rally):
+    rally = make_rally(campaign_of(make_user()), starts_at=datetime.now(UTC) - timedelta(days=1))
+    page = client.get(f"/r/{rally.slug}/rsvp")
+    assert "no longer takes RSVPs" in page.get_data(as_text=True)
+    resp = rsvp_post(client, rally)
+    assert resp.status_code == 409 and "no longer takes RSVPs" in resp.get_data(as_text=True)
+    assert _count_rsvps() == 0
+
+
+def test_unknown_rally_is_404(client):
+    assert client.get("/r/nope/rsvp").status_code == 404
+
+
+def test_csrf_is_enforced_on_the_rsvp_form(app_factory, make_user):
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        from rallies.database import atomic
+        from rallies.models import Campaign, Rally
+
+        with atomic():
+            c = Campaign(name="C")
+            db.session.add(c)
+            db.session.flush()
+            start = datetime.now(UTC) + timedelta(days=3)
+            db.session.add(Rally(campaign_id=c.id, slug="csrf-rally", title="R", starts_at=start,
+                                 ends_at=start + timedelta(hours=2), timezone="UTC", visibility="listed"))
+    client = app.test_client()
+    resp = client.post("/r/csrf-rally/rsvp", data={"name": "A", "email": "a@example.org", "guests": "0"})
+    assert resp.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Rsvp)) == 0
+
+
+def test_rate_limit_per_email_gives_429_page_with_retry(app_factory):
+    app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_RSVP_EMAIL="2 per minute", RATELIMIT_RSVP_IP="100 per minute",
+                      RATELIMIT_STORAGE_URI="memory://")
+    with app.app_context():
+        slug = _make_plain_rally()
+    client = app.test_client()
+    for i in range(2):
+        r = client.post(f"/r/{slug}/rsvp", data={"name": "A", "email": "same@example.org", "guests": "0"})
+        assert r.status_code == 303, i
+    limited = client.post(f"/r/{slug}/rsvp", data={"name": "A", "email": " SAME@example.org", "guests": "0"})
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    assert "try again in" in limited.get_data(as_text=True)
+    other = client.post(f"/r/{slug}/rsvp", data={"name": "B", "email": "other@example.org", "guests": "0"})
+    assert other.status_code == 303  # a different email is not limited
+    assert client.get(f"/r/{slug}/rsvp").status_code == 200  # GET is never limited
+
+
+def test_rate_limit_per_ip(app_factory):
+    app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_RSVP_IP="3 per minute", RATELIMIT_STORAGE_URI="memory://")
+    with app.app_context():
+        slug = _make_plain_rally()
+    client = app.test_client()
+    codes = [client.post(f"/r/{slug}/rsvp", data={"name": "A", "email": f"p{i}@example.org", "guests": "0"}).status_code
+             for i in range(4)]
+    assert codes == [303, 303, 303, 429]
+
+
+def _make_plain_rally() -> str:
+    from rallies.database import atomic
+    from rallies.models import Campaign, Rally
+
+    with atomic():
+        c = Campaign(name="C")
+        db.session.add(c)
+        db.session.flush()
+        start = datetime.now(UTC) + timedelta(days=3)
+        db.session.add(Rally(campaign_id=c.id, slug="limited", title="R", starts_at=start, ends_at=start + timedelta(hours=2),
+                             timezone="UTC", visibility="listed"))
+    return "limited"
+
+
+def test_template_global_gives_form_for_rally_page(app, rally):
+    from flask import render_template_string
+
+    with app.test_request_context(f"/r/{rally.slug}?ref=abc&utm_source=x"):
+        html = render_template_string('{% with form = new_rsvp_form(rally) %}{% include "rsvp/_form.html" %}{% endwith %}',
+                                      rally=rally)
+    assert f'action="/r/{rally.slug}/rsvp"' in html
+    assert 'value="abc"' in html and 'value="x"' in html
