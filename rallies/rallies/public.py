@@ -1,0 +1,109 @@
+"""Public pages: upcoming rallies, a rally's page, "rallies near me" and data credits. Rate-limited."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, render_template, request, url_for
+from flask_login import current_user
+
+from ..extensions import db, limiter
+from ..forms.rallies import ListFilterForm, NearForm
+from ..models import Rally
+from ..services import gazetteer, geo, maps
+from ..services.access import role_in
+from ..services.rallies import upcoming_listed
+from . import bp
+
+PER_PAGE = 20
+#: The near-me page shows at most this many rallies (the nearest ones).
+NEAR_LIMIT = 50
+
+
+def _public_limit() -> str:
+    return current_app.config["RATELIMIT_PUBLIC"]
+
+
+@bp.get("/")
+@limiter.limit(_public_limit)
+def index():
+    """Upcoming listed rallies, soonest first, filterable by state and city, paginated."""
+    form = ListFilterForm(request.args)
+    form.validate()
+    state = (form.state.data or "").strip()
+    city = (form.city.data or "").strip()
+    query = upcoming_listed(state=gazetteer.state_code(state) or state.upper() if state else "", city=city)
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False, count=True)
+    return render_template("rallies/index.html", form=form, page=page, states=gazetteer.us_states(),
+                           filters={k: v for k, v in (("state", state), ("city", city)) if v})
+
+
+@bp.get("/r/<slug>")
+@limiter.limit(_public_limit)
+def show(slug: str):
+    """A rally's public page (listed or unlisted; drafts only for their own team)."""
+    rally = db.session.scalar(db.select(Rally).where(Rally.slug == slug)) or abort(404)
+    preview = not rally.is_public
+    if preview and not (current_user.is_authenticated and role_in(current_user.id, rally.campaign_id)):
+        abort(404)
+    parts = None
+    if rally.lat is not None and rally.lon is not None:
+        m = maps.new_map((rally.lat, rally.lon), zoom=15)
+        maps.add_marker(m, (rally.lat, rally.lon), popup=rally.venue_name or rally.title, tooltip=rally.title)
+        parts = maps.map_parts(m)
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return render_template("rallies/show.html", rally=rally, map=parts, preview=preview,
+                           canonical=base + url_for("rallies.show", slug=rally.slug))
+
+
+@bp.get("/near")
+@limiter.limit(_public_limit)
+def near():
+    """Rallies near a ZIP code, a city ("Austin, TX") or the browser's location, nearest first."""
+    form = NearForm(request.args)
+    searched = any(request.args.get(k) for k in ("q", "lat", "lon"))
+    if not searched:
+        return render_template("rallies/near.html", form=form, searched=False)
+    if not form.validate():
+        return render_template("rallies/near.html", form=form, searched=False), 422
+    radius = form.radius.data or 25
+    unit = form.unit.data or "mi"
+    if form.lat.data is not None and form.lon.data is not None:
+        origin, label = (float(form.lat.data), float(form.lon.data)), "your location"
+    else:
+        place = gazetteer.parse_place(form.q.data or "")
+        if place is None:
+            form.q.errors = [*form.q.errors, _unknown_place_message(form.q.data or "")]
+            return render_template("rallies/near.html", form=form, searched=False), 404
+        origin, label = (place.lat, place.lon), place.label
+    results = geo.rallies_near(*origin, geo.radius_km(radius, unit), limit=NEAR_LIMIT)
+    return render_template("rallies/near.html", form=form, searched=True, results=results, label=label,
+                           radius=radius, unit=unit, map=_results_map(origin, results))
+
+
+def _unknown_place_message(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return "Enter a ZIP code or a city, or use your location."
+    if gazetteer.zip5(text):
+        return f"We don't know the ZIP code {gazetteer.zip5(text)}. Check it, or try your city (e.g. Austin, TX)."
+    if text.isdigit():
+        return "A US ZIP code has five digits, e.g. 78701."
+    return f"We couldn't find “{text}”. Try “City, ST” (e.g. Austin, TX) or a ZIP code."
+
+
+def _results_map(origin, results) -> maps.MapParts | None:
+    if not results:
+        return None
+    m = maps.new_map(origin, zoom=9)
+    for item in results:
+        r = item.rally
+        maps.add_marker(m, (r.lat, r.lon), popup=f"{r.title} · {r.venue_name}", tooltip=r.title)
+    lats = [origin[0]] + [i.rally.lat for i in results]
+    lons = [origin[1]] + [i.rally.lon for i in results]
+    m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=13)
+    return maps.map_parts(m)
+
+
+@bp.get("/about")
+def about():
+    """What Rallies is, and credits for the place data and map tiles."""
+    return render_template("rallies/about.html")
