@@ -14,6 +14,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(outbox_worker_command)
     app.cli.add_command(send_reminders_command)
+    from .turnout.commands import forecast_backtest_command
+
+    app.cli.add_command(forecast_backtest_command)
 
 
 @click.command("create-user")

@@ -1,0 +1,112 @@
+"""Turnout pages: campaign comparison, roll-ups, forecasts, the campaign map and the rally dashboard."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ..access import campaign_or_404, current_memberships, rally_or_404
+from ..services import forecast as forecasting
+from ..services import tallies, throughput, turnout_maps
+from ..services.population import POPULATION_CREDIT
+from . import bp
+from .forms import SORT_LABELS, RollupForm, TableForm
+
+#: A rally id no real rally has; replaced in the map's dashboard link template.
+URL_SENTINEL = 987654321
+
+
+def table_form(campaign_id: int, form_class=TableForm):
+    """The filter form bound to the query string, knowing the campaign's own states."""
+    return form_class(formdata=request.args, known_states=tallies.campaign_states(campaign_id))
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The campaigns the user can see; straight to the table when there is only one."""
+    memberships = current_memberships()
+    if len(memberships) == 1:
+        return redirect(url_for(".campaign", campaign_id=memberships[0].campaign_id))
+    return render_template("turnout/index.html", memberships=memberships)
+
+
+@bp.get("/campaigns/<int:campaign_id>/")
+@login_required
+def campaign(campaign_id: int):
+    """The comparison table of all the campaign's rallies: filters, sort, pagination."""
+    camp = campaign_or_404(campaign_id)
+    form = table_form(campaign_id)
+    if not form.validate():
+        return render_template("turnout/campaign.html", campaign=camp, form=form, result=None,
+                               sort_labels=SORT_LABELS), 400
+    result = tallies.comparison_page(campaign_id, form.filters(), form.sort.data, form.dir.data != "asc",
+                                     form.page.data or 1)
+    if result.clamped:
+        flash(f"There {'is' if result.pages == 1 else 'are'} only {result.pages} page"
+              f"{'' if result.pages == 1 else 's'} of results; showing the last one.", "warning")
+    return render_template("turnout/campaign.html", campaign=camp, form=form, result=result, sort_labels=SORT_LABELS,
+                           phase=tallies.rally_phase, rate=tallies.rate, label=tallies.local_label)
+
+
+@bp.get("/campaigns/<int:campaign_id>/rollups")
+@login_required
+def rollups(campaign_id: int):
+    """City and state roll-ups: turnout, rallies, average show-up rate, turnout per 100,000 residents."""
+    camp = campaign_or_404(campaign_id)
+    form = table_form(campaign_id, RollupForm)
+    if not form.validate():
+        return render_template("turnout/rollups.html", campaign=camp, form=form, rows=None,
+                               credit=POPULATION_CREDIT), 400
+    rows = tallies.rollups(campaign_id, form.level.data, form.filters())
+    return render_template("turnout/rollups.html", campaign=camp, form=form, rows=rows, credit=POPULATION_CREDIT)
+
+
+@bp.get("/campaigns/<int:campaign_id>/forecasts")
+@login_required
+def forecasts(campaign_id: int):
+    """Upcoming rallies: expected attendance with a range and its basis, and the lanes it needs."""
+    camp = campaign_or_404(campaign_id)
+    factor, factor_n = throughput.peak_factor(campaign_id)
+    items = []
+    for rally, fc in forecasting.upcoming_forecasts(campaign_id):
+        lanes = sum(d.lanes for d in tallies.rally_doors(rally.id))
+        items.append((rally, fc, throughput.lane_plan(rally, fc.high, factor, lanes)))
+    return render_template("turnout/forecasts.html", campaign=camp, items=items, factor=factor, factor_n=factor_n,
+                           backtest=forecasting.backtest(campaign_id), rate=throughput.GREEN_GUIDE_RATE,
+                           label=tallies.local_label, min_sample=forecasting.MIN_SAMPLE)
+
+
+@bp.get("/campaigns/<int:campaign_id>/map")
+@login_required
+def campaign_map(campaign_id: int):
+    """The campaign turnout map: circles sized by attendance or forecast, coloured by show-up rate."""
+    camp = campaign_or_404(campaign_id)
+    expected = {r.id: fc.expected for r, fc in forecasting.upcoming_forecasts(campaign_id)}
+    url = url_for(".rally", rally_id=URL_SENTINEL)
+    past, upcoming = turnout_maps.campaign_rows(campaign_id, expected, url, str(URL_SENTINEL))
+    parts = turnout_maps.campaign_map(past, upcoming, turnout_maps.campaign_origins(campaign_id))
+    return render_template("turnout/map.html", campaign=camp, tmap=parts, past=len(past), upcoming=len(upcoming))
+
+
+@bp.get("/rallies/<int:rally_id>/")
+@login_required
+def rally(rally_id: int):
+    """One rally's dashboard: tallies, arrival curve, door throughput, origins map (refreshes itself)."""
+    r = rally_or_404(rally_id)
+    curve = tallies.arrival_curve(r)
+    phase = tallies.rally_phase(r)
+    plan = fc = None
+    if phase == "upcoming":
+        history = forecasting.past_rallies(r.campaign_id)
+        fc = forecasting.forecast_rally(r, history)
+        factor, _n = throughput.peak_factor(r.campaign_id)
+        plan = throughput.lane_plan(r, fc.high, factor, sum(d.lanes for d in curve.doors))
+    parts = turnout_maps.rally_map(r, turnout_maps.rally_origins(r))
+    return render_template(
+        "turnout/rally.html", rally=r, tally=tallies.rally_tally(r), curve=curve, phase=phase, forecast=fc,
+        plan=plan, loads=throughput.door_loads(curve), observed_lanes=throughput.lanes_for(curve.peak),
+        green_rate=throughput.GREEN_GUIDE_RATE, tmap=parts, label=tallies.local_label,
+        min_origin=turnout_maps.MIN_ORIGIN_PEOPLE,
+    )
+
