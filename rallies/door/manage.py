@@ -1,0 +1,174 @@
+"""Organizer door management: doors, door links (with QR), API tokens, scan log, conflict report.
+
+Every route loads the rally through rallies.access (another campaign's rally gives 404);
+viewers may read the log and reports, organizers change things.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ..access import rally_or_404
+from ..database import atomic
+from ..extensions import db
+from ..forms.door import DoorForm, LinkForm, TokenForm
+from ..models import Door, DoorLink, DoorSession, utcnow
+from ..services import doors
+from ..services.scans import conflict_report, scan_log
+from . import bp
+
+
+def _forms(rally_id: int, door_form=None, link_form=None, token_form=None):
+    choices = [(d.id, d.name) for d in doors.doors_of(rally_id)]
+    link_form = link_form or LinkForm(formdata=None)
+    token_form = token_form or TokenForm(formdata=None)
+    link_form.door_id.choices = token_form.door_id.choices = choices
+    return door_form or DoorForm(formdata=None), link_form, token_form
+
+
+def _page(rally, status=200, **forms):
+    door_form, link_form, token_form = _forms(rally.id, **forms)
+    return render_template(
+        "door/manage.html", rally=rally, doors=doors.doors_of(rally.id), links=doors.links_of(rally.id),
+        sessions=doors.sessions_of(rally.id), door_form=door_form, link_form=link_form, token_form=token_form,
+        now=utcnow(),
+    ), status
+
+
+@bp.get("/rally/<int:rally_id>/")
+@login_required
+def manage(rally_id: int):
+    """The rally's doors, links, devices and API tokens."""
+    return _page(rally_or_404(rally_id))
+
+
+@bp.post("/rally/<int:rally_id>/doors")
+@login_required
+def add_door(rally_id: int):
+    """Add an entrance."""
+    rally = rally_or_404(rally_id, "organizer")
+    form = DoorForm()
+    if not form.validate_on_submit():
+        return _page(rally, 422, door_form=form)
+    try:
+        with atomic():
+            door = doors.create_door(rally, form.name.data, form.lanes.data or 1)
+    except doors.DoorError as err:
+        form.name.errors.append(err.message)
+        return _page(rally, 422, door_form=form)
+    flash(f"Added the door “{door.name}”.", "success")
+    return redirect(url_for("door.manage", rally_id=rally.id))
+
+
+def _door_of(rally, door_id: int) -> Door:
+    door = db.session.get(Door, door_id)
+    if door is None or door.rally_id != rally.id:
+        abort(404)
+    return door
+
+
+@bp.post("/rally/<int:rally_id>/links")
+@login_required
+def add_link(rally_id: int):
+    """Make a door link; its URL and QR are shown once, on the next page."""
+    from flask_login import current_user
+
+    rally = rally_or_404(rally_id, "organizer")
+    form = LinkForm()
+    _forms(rally.id, link_form=form)
+    if not form.validate_on_submit():
+        return _page(rally, 422, link_form=form)
+    door = _door_of(rally, form.door_id.data)
+    with atomic():
+        link, secret = doors.create_link(door, form.role.data, utcnow() + timedelta(hours=form.valid_hours.data),
+                                         form.label.data or "", current_user.id)
+    return _show_secret(rally, link.door, link.role, url_for("door.open_link", secret=secret, _external=True),
+                        "door link", expires_at=link.expires_at)
+
+
+@bp.post("/rally/<int:rally_id>/tokens")
+@login_required
+def add_token(rally_id: int):
+    """Make an API token for a third-party device at one door; shown once."""
+    from flask_login import current_user
+
+    rally = rally_or_404(rally_id, "organizer")
+    form = TokenForm()
+    _forms(rally.id, token_form=form)
+    if not form.validate_on_submit():
+        return _page(rally, 422, token_form=form)
+    door = _door_of(rally, form.door_id.data)
+    with atomic():
+        session, secret = doors.create_api_token(door, form.role.data, form.device_name.data, current_user.id)
+    return _show_secret(rally, door, session.role, secret, "API token")
+
+
+def _show_secret(rally, door, role, secret, kind, expires_at=None):
+    qr = _qr(secret) if kind == "door link" else None
+    resp = render_template("door/secret.html", rally=rally, door=door, role=role, secret=secret, kind=kind, qr=qr,
+                           expires_at=expires_at)
+    return resp, 201, {"Cache-Control": "no-store"}
+
+
+def _qr(url: str) -> str:
+    """An inline SVG QR of the link (any text; ticket QRs use the alphanumeric mode instead)."""
+    import re
+
+    import qrcode
+    import qrcode.image.svg
+
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    qr.add_data(url)
+    qr.make(fit=True)
+    svg = qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
+    return re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+
+
+@bp.post("/rally/<int:rally_id>/links/<int:link_id>/revoke")
+@login_required
+def revoke_link(rally_id: int, link_id: int):
+    """Revoke a door link now: its devices stop at their next request or sync."""
+    rally = rally_or_404(rally_id, "organizer")
+    link = db.session.get(DoorLink, link_id)
+    if link is None or link.rally_id != rally.id:
+        abort(404)
+    with atomic():
+        doors.revoke_link(link)
+    flash("The link is revoked. Devices that opened it stop at their next request.", "success")
+    return redirect(url_for("door.manage", rally_id=rally.id))
+
+
+@bp.post("/rally/<int:rally_id>/sessions/<int:session_id>/revoke")
+@login_required
+def revoke_session(rally_id: int, session_id: int):
+    """Sign one device (or API token) out now."""
+    rally = rally_or_404(rally_id, "organizer")
+    session = db.session.get(DoorSession, session_id)
+    if session is None or session.rally_id != rally.id:
+        abort(404)
+    with atomic():
+        doors.revoke_session(session)
+    flash(f"“{session.device_name}” is signed out.", "success")
+    return redirect(url_for("door.manage", rally_id=rally.id))
+
+
+@bp.get("/rally/<int:rally_id>/log")
+@login_required
+def log(rally_id: int):
+    """The scan log: every scan, admitted or refused, newest first."""
+    rally = rally_or_404(rally_id)
+    before = request.args.get("before", type=int)
+    scans = scan_log(rally.id, None, before, 200)
+    return render_template("door/log.html", rally=rally, scans=scans,
+                           next_before=scans[-1]["id"] if len(scans) == 200 else None)
+
+
+@bp.get("/rally/<int:rally_id>/conflicts")
+@login_required
+def conflicts(rally_id: int):
+    """Tickets admitted twice while devices were offline: each ticket, both doors, both times."""
+    rally = rally_or_404(rally_id)
+    return render_template("door/conflicts.html", rally=rally, conflicts=conflict_report(rally.id))

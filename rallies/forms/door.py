@@ -1,0 +1,36 @@
+"""Forms for door management (organizers) and for naming a scanning device."""
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+ROLE_CHOICES = [("scanner", "Scanner: scan, search, admit walk-ins"),
+                ("supervisor", "Supervisor: also undo check-ins and override refusals")]
+
+
+class DeviceForm(FlaskForm):
+    device_name = StringField("Name this device", validators=[
+        DataRequired("Name this device so the scan log can tell devices apart."),
+        Length(max=80, message="Use at most 80 characters.")], render_kw={"autocomplete": "off"})
+
+
+class DoorForm(FlaskForm):
+    name = StringField("Door name", validators=[DataRequired("Name the door, for example “North gate”."),
+                                                Length(max=80, message="Use at most 80 characters.")])
+    lanes = IntegerField("Lanes", default=1, validators=[Optional(), NumberRange(1, 100, "From 1 to 100 lanes.")])
+
+
+class LinkForm(FlaskForm):
+    door_id = SelectField("Door", coerce=int, validate_choice=True)
+    role = SelectField("Role", choices=ROLE_CHOICES, default="scanner")
+    valid_hours = IntegerField("Valid for (hours)", default=24,
+                               validators=[DataRequired("Say how long the link works."),
+                                           NumberRange(1, 24 * 14, "From 1 hour to 14 days.")])
+    label = StringField("Label (optional)", validators=[Optional(), Length(max=80, message="Use at most 80 characters.")])
+
+
+class TokenForm(FlaskForm):
+    door_id = SelectField("Door", coerce=int, validate_choice=True)
+    role = SelectField("Role", choices=ROLE_CHOICES, default="scanner")
+    device_name = StringField("Device name", validators=[DataRequired("Name the device or integration."),
+                                                         Length(max=80, message="Use at most 80 characters.")])
