@@ -52,7 +52,7 @@ def add_rsvp(rally: Rally, name: str, *, postal_code: str = "60607", guests: int
     with atomic():
         rsvp = Rsvp(rally_id=rally.id, token=secrets.token_urlsafe(32), name=name,
                     email=email or f"{secrets.token_hex(4)}@example.org", postal_code=postal_code, guests=guests,
-                    status=status, checked_in_people=checked_in, door_name=name.split()[0] + " " + name[-1] + ".")
+                    status=status, checked_in_people=checked_in, door_name=name.split()[0] + " " + name.split()[-1][0] + ".")
         db.session.add(rsvp)
     return rsvp
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from ..services.population import is_known_state
@@ -28,7 +29,7 @@ class FilterForm(FlaskForm):
     date_to = DateField("To", validators=[Optional()], format="%Y-%m-%d")
     state = StringField("State", validators=[Optional(), Length(max=100)], filters=[lambda v: (v or "").strip()])
     city = StringField("City", validators=[Optional(), Length(max=100)], filters=[lambda v: (v or "").strip()])
-    status = SelectField("Status", choices=[(s, STATUS_LABELS[s]) for s in STATUSES], default="all")
+    status = SelectField("Status", choices=[SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES], default="all")
 
     def __init__(self, *args, known_states: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,8 +54,8 @@ class FilterForm(FlaskForm):
 class TableForm(FilterForm):
     """The comparison table: filters plus sort and page."""
 
-    sort = SelectField("Sort by", choices=list(SORT_LABELS.items()), default="date")
-    dir = SelectField("Order", choices=[("desc", "Descending"), ("asc", "Ascending")], default="desc")
+    sort = SelectField("Sort by", choices=[SelectChoice(k, v) for k, v in SORT_LABELS.items()], default="date")
+    dir = SelectField("Order", choices=[SelectChoice("desc", "Descending"), SelectChoice("asc", "Ascending")], default="desc")
     page = IntegerField("Page", validators=[Optional(), NumberRange(1, MAX_PAGE, "Page must be a whole number from "
                                                                     f"1 to {MAX_PAGE:,}.")], default=1)
 
@@ -67,4 +68,4 @@ class TableForm(FilterForm):
 class RollupForm(FilterForm):
     """Roll-ups: filters plus the level (city or state)."""
 
-    level = SelectField("Group by", choices=[("city", "City"), ("state", "State")], default="city")
+    level = SelectField("Group by", choices=[SelectChoice("city", "City"), SelectChoice("state", "State")], default="city")

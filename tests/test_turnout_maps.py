@@ -1,0 +1,78 @@
+"""Turnout maps: origin privacy threshold, escaping in popups, vendored assets, one compact row per rally."""
+
+from __future__ import annotations
+
+import pytest
+
+from rallies.extensions import db
+from rallies.models import Rally
+from rallies.services import turnout_maps
+from tests.conftest import campaign_of
+from tests.turnout_helpers import add_rsvp, held
+
+HOSTILE = '<img src=x onerror="alert(1)">`${x}`'
+
+
+@pytest.fixture
+def camp(make_user):
+    return campaign_of(make_user())
+
+
+def test_origin_points_never_show_fewer_than_five_people():
+    points = turnout_maps.origin_points({"60607": 4, "60614": 5, "99999": 50, "00000": 9})
+    # 60607 has 4 people: dropped. 99999 / 00000 are not ZIPs with a centroid: dropped.
+    assert len(points) == 1
+    lat, lon, people = points[0]
+    assert people == 5 and 41.9 < lat < 42.0 and -87.7 < lon < -87.6
+
+
+def test_rally_origins_aggregate_checked_in_people(camp, make_rally):
+    rally = held(make_rally, camp, going=20, rsvp_in=9)
+    add_rsvp(rally, "Ana Smith", postal_code="60607", guests=3, checked_in=4)  # 4 people: below the threshold
+    add_rsvp(rally, "Bo Jones", postal_code="60614-1234", guests=2, checked_in=3)
+    add_rsvp(rally, "Cy Lee", postal_code="60614", guests=1, checked_in=2)
+    add_rsvp(rally, "Di Park", postal_code="60614", guests=4, checked_in=0)  # did not come
+    points = turnout_maps.rally_origins(db.session.get(Rally, rally.id))
+    assert [p[2] for p in points] == [5]
+
+
+def test_upcoming_rally_origins_use_people_going(camp, make_rally):
+    rally = make_rally(camp)
+    for name in ("Ana Smith", "Bo Jones"):
+        add_rsvp(rally, name, postal_code="60614", guests=2)  # 3 + 3 people going
+    add_rsvp(rally, "Cy Lee", postal_code="60614", guests=2, status="cancelled")
+    assert [p[2] for p in turnout_maps.rally_origins(rally)] == [6]
+
+
+def test_popup_row_escapes_every_string(camp, make_rally):
+    rally = held(make_rally, camp, going=10, rsvp_in=7, title=HOSTILE, city="<b>Chi</b>")
+    row = turnout_maps.rally_row(db.session.get(Rally, rally.id), 7, 0.7, False, "/turnout/rallies/987/", "987")
+    assert "<" not in row[6] and "`" not in row[6] and "$" not in row[6]
+    assert row[7].startswith("&lt;b&gt;Chi") and row[11] == f"/turnout/rallies/{rally.id}/"
+    assert row[3] == turnout_maps.rate_colour(0.7) == "#5ec962"
+
+
+def test_campaign_map_page(client, login, make_user, make_rally):
+    owner = make_user()
+    camp = campaign_of(owner)
+    for i in range(12):
+        held(make_rally, camp, going=100, rsvp_in=60 + i, title=f"{HOSTILE} {i}", lat=30 + i, lon=-100 + i)
+    make_rally(camp, title="Future", lat=45.0, lon=-93.0)
+    make_rally(camp, title="Nowhere yet", lat=None, lon=None)  # not geocoded: left off the map
+    login(client, owner)
+    resp = client.get(f"/turnout/campaigns/{camp.id}/map")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "12 past and 1 upcoming" in html and 'data-markers="13"' in html
+    assert "<img src=x" not in html and "onerror=\"alert" not in html
+    assert "L.markerClusterGroup" in html and "L.marker(" not in html  # clustered rows, not a Marker each
+    assert "Past rallies (12)" in html and "Upcoming rallies (1)" in html and "Where people came from" in html
+    nonce = resp.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<script nonce="{nonce}">' in html
+    assert "cdn" not in html.lower() and "/static/vendor/leaflet.markercluster/" in html
+
+
+def test_rally_colours_and_sizes():
+    assert turnout_maps.rate_colour(None) == turnout_maps.NO_RATE_COLOUR
+    assert turnout_maps.rate_colour(0.1) == "#440154" and turnout_maps.rate_colour(1.2) == "#fde725"
+    assert turnout_maps.radius_for(0) == 4 and turnout_maps.radius_for(100) == 6.5 and turnout_maps.radius_for(10**6) == 40
