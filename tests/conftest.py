@@ -67,6 +67,9 @@ def app_factory(database_url, _pg_schema, tmp_path):
         uri = database_url or f"sqlite:///{sqlite_file}"
         overrides.setdefault("SQLALCHEMY_DATABASE_URI", uri)
         app = create_app(TestingConfig, **overrides)
+        # Tests keep an app context pushed, so requests reuse it and its flask.g. Start each request
+        # with an empty g, as in production; otherwise Flask-Login's cached user leaks between clients.
+        app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
         app.instance_path = str(tmp_path / "instance")
         os.makedirs(app.instance_path, exist_ok=True)
         with app.app_context():
@@ -83,6 +86,12 @@ def app_factory(database_url, _pg_schema, tmp_path):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def _fresh_request_globals() -> None:
+    from flask import g
+
+    g.__dict__.clear()
 
 
 def _truncate_all() -> None:

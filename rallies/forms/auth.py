@@ -7,6 +7,11 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 from ..services.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from ..services.teams import INVITE_ROLES, ROLE_LABELS, ROLES
 
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 _EMAIL = [DataRequired("Enter your email."), Email("Enter a valid email address."),
           Length(max=254, message="Use at most 254 characters.")]
 
@@ -27,18 +32,18 @@ def _new_password_field(label: str) -> PasswordField:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=_EMAIL)
+    email = EmailField("Email", validators=_EMAIL, filters=[_strip])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."),
                                                      Length(max=MAX_LENGTH, message="That password is too long.")])
     remember = BooleanField("Keep me logged in on this device")
 
 
 class SignupForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired("Enter your name."),
+    name = StringField("Your name", filters=[_strip], validators=[DataRequired("Enter your name."),
                                                 Length(max=120, message="Use at most 120 characters.")])
-    email = EmailField("Email", validators=_EMAIL)
+    email = EmailField("Email", validators=_EMAIL, filters=[_strip])
     password = _new_password_field("Password")
-    campaign_name = StringField("Campaign name", validators=[DataRequired("Name your campaign."),
+    campaign_name = StringField("Campaign name", filters=[_strip], validators=[DataRequired("Name your campaign."),
                                                              Length(max=120, message="Use at most 120 characters.")])
 
     def joining_by_invite(self) -> None:
@@ -48,7 +53,7 @@ class SignupForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=_EMAIL)
+    email = EmailField("Email", validators=_EMAIL, filters=[_strip])
 
 
 class ResetPasswordForm(FlaskForm):
@@ -69,13 +74,13 @@ class ChangePasswordForm(FlaskForm):
 
 
 class CampaignForm(FlaskForm):
-    name = StringField("Campaign name", validators=[DataRequired("Name your campaign."),
+    name = StringField("Campaign name", filters=[_strip], validators=[DataRequired("Name your campaign."),
                                                     Length(max=120, message="Use at most 120 characters.")])
 
 
 class InviteForm(FlaskForm):
     role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in INVITE_ROLES], default=INVITE_ROLES[0])
-    email = EmailField("Email (optional)", validators=[
+    email = EmailField("Email (optional)", filters=[_strip], validators=[
         Optional(), Email("Enter a valid email address."), Length(max=254, message="Use at most 254 characters.")])
     send_email = BooleanField("Email the link to this address", default=True)
 
