@@ -153,8 +153,9 @@ def test_csrf_is_enforced_on_the_rsvp_form(app_factory, make_user):
             db.session.add(Rally(campaign_id=c.id, slug="csrf-rally", title="R", starts_at=start,
                                  ends_at=start + timedelta(hours=2), timezone="UTC", visibility="listed"))
     client = app.test_client()
-    resp = client.post("/r/csrf-rally/rsvp", data={"name": "A", "email": "a@example.org", "guests": "0"})
-    assert resp.status_code == 400
+    resp = client.post("/r/csrf-rally/rsvp", data={"name": "A", "email": "a@example.org", "guests": "0"},
+                       headers={"Referer": "https://localhost/r/csrf-rally/rsvp"})
+    assert resp.status_code == 400 and "form expired" in resp.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Rsvp)) == 0
 

@@ -13,7 +13,7 @@ from ..forms.rsvp import ConfirmForm, GuestsForm, RsvpForm
 from ..models import RSVP_CANCELLED, RSVP_GOING, Rally
 from ..services import calendar, rsvps, tickets
 from ..services.emails import normalise_email
-from ..services.links import base_domain
+from ..services.links import base_domain, external_url
 from ..services.notices import answer_signature_ok, local_time
 from . import bp
 
@@ -158,7 +158,7 @@ def ticket_qr(token: str):
 def ticket_ics(token: str):
     """The rally as an iCalendar file."""
     rsvp = _rsvp_or_404(token)
-    body = calendar.rally_ics(rsvp.rally, uid_domain=base_domain(), url=url_for(".ticket", token=token, _external=True))
+    body = calendar.rally_ics(rsvp.rally, uid_domain=base_domain(), url=external_url("rsvp.ticket", token=token))
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": 'attachment; filename="rally.ics"', "Cache-Control": "private, no-cache",
     })
