@@ -1,0 +1,85 @@
+"""The campaign turnout map in Chromium: markers and clusters, a popup on click, a screenshot that is not blank."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from tests.conftest import campaign_of
+from tests.turnout_helpers import held
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = "<b>Seattle</b> <img src=x>"
+PASSWORD = "correct horse battery"
+
+
+def _log_in(page, base, email):
+    page.goto(f"{base}/auth/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_campaign_map_markers_popup_and_pixels(make_user, make_rally, live_server, page):
+    from PIL import Image, ImageStat
+
+    owner = make_user(email="mapper@example.org", password=PASSWORD)
+    camp = campaign_of(owner)
+    # Three rallies far apart (always single circles) and five in one city (one cluster at country zoom).
+    for title, lat, lon in ((HOSTILE, 47.6, -122.3), ("Miami", 25.8, -80.2), ("Boston", 42.36, -71.06)):
+        held(make_rally, camp, going=200, rsvp_in=150, title=title, lat=lat, lon=lon)
+    for i in range(5):
+        held(make_rally, camp, going=100, rsvp_in=50 + i, title=f"Chicago {i}", lat=41.88 + i * 0.01, lon=-87.63)
+
+    page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())  # no tiles off the machine
+    page.set_viewport_size({"width": 1200, "height": 900})
+    _log_in(page, live_server.url, owner.email)
+    page.goto(f"{live_server.url}/turnout/campaigns/{camp.id}/map")
+    page.wait_for_selector(".marker-cluster")
+
+    singles = page.locator("path.leaflet-interactive").count()
+    clusters = [int(t) for t in page.locator(".marker-cluster span").all_inner_texts()]
+    assert singles + sum(clusters) == 8
+    assert clusters == [5] and singles == 3
+
+    # Click the Seattle circle: its popup shows the hostile title as text, never as markup.
+    page.evaluate("""() => {
+        const map = Object.values(window).find(v => v && v instanceof L.Map);
+        map.setView([47.6, -122.3], 9);
+    }""")
+    page.wait_for_timeout(300)
+    page.locator("path.leaflet-interactive").first.click()
+    popup = page.wait_for_selector(".leaflet-popup-content")
+    assert HOSTILE in popup.inner_text()
+    assert page.locator(".leaflet-popup-content img").count() == 0
+    assert page.locator(".leaflet-popup-content a", has_text="Dashboard").count() == 1
+
+    page.evaluate("""() => {
+        const map = Object.values(window).find(v => v && v instanceof L.Map);
+        map.closePopup(); map.setView([39, -96], 4);
+    }""")
+    page.wait_for_timeout(300)
+    shot = Image.open(io.BytesIO(page.locator(".folium-map").screenshot())).convert("L")
+    assert max(ImageStat.Stat(shot).stddev) > 3  # circles and a cluster drawn, not a blank box
+
+
+def test_rally_dashboard_draws_the_arrival_chart(make_user, make_rally, live_server, page):
+    from tests.turnout_helpers import PAST, add_door, add_minutes
+
+    owner = make_user(email="dash@example.org", password=PASSWORD)
+    rally = held(make_rally, campaign_of(owner), going=30, rsvp_in=20, title="Dash rally")
+    door = add_door(rally, "North", lanes=1, checked_in=20)
+    add_minutes(rally, door, PAST, {0: 5, 1: 9, 3: 6})
+    page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _log_in(page, live_server.url, owner.email)
+    page.goto(f"{live_server.url}/turnout/rallies/{rally.id}/")
+    page.wait_for_function("() => window.Chart && Chart.getChart('arrival-chart')")
+    points = page.evaluate("() => Chart.getChart('arrival-chart').data.datasets.map(d => d.data)")
+    assert points == [[5, 9, 0, 6], [5, 9, 0, 6]]  # North, then all doors
+    assert errors == []
