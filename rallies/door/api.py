@@ -23,7 +23,7 @@ from ..errors import ApiError
 from ..extensions import csrf
 from ..services import doors
 from ..services.admissions import admit_walkin, reduce_admission, undo_checkin
-from ..services.checkin import CheckinInputError, check_in
+from ..services.checkin import CheckinInputError, check_in, code_for_ticket
 from ..services.scans import door_status, scan_log, search_tickets
 from ..services.sync import sync_payload
 from . import bp
@@ -101,15 +101,23 @@ def _input_error(err: CheckinInputError) -> ApiError:
 def handle_checkin(ctx: doors.DoorContext):
     """Decide one scan."""
     data = json_body()
-    code = data.get("code")
-    if not isinstance(code, str):
-        code = "" if code is None else json.dumps(code)[:200]
+    code = _code_of(ctx, data)
     try:
         verdict = check_in(code, ctx, nonce=data.get("nonce"), client_time=parse_time(data.get("client_time")),
                            force=bool(data.get("force")), people=_int(data.get("people"), "people"))
     except CheckinInputError as err:
         raise _input_error(err) from err
     return jsonify(verdict.to_dict())
+
+
+def _code_of(ctx, data: dict) -> str:
+    """The scanned code, or the code of a ticket chosen from a name search (ticket_id)."""
+    if data.get("code") is None and data.get("ticket_id") is not None:
+        return code_for_ticket(ctx.rally_id, data.get("ticket_id"))
+    code = data.get("code")
+    if not isinstance(code, str):
+        code = "" if code is None else json.dumps(code)[:200]
+    return code
 
 
 def handle_walkin(ctx: doors.DoorContext):
@@ -219,7 +227,7 @@ def _upload_one(ctx, item) -> dict:
                                    guests=_int(item.get("guests"), "guests", 0), nonce=nonce,
                                    client_time=client_time, offline=True)
         else:
-            code = item.get("code") if isinstance(item.get("code"), str) else ""
+            code = _code_of(ctx, item)
             device_verdict = item.get("device_verdict")
             verdict = check_in(code, ctx, nonce=nonce, client_time=client_time, people=_int(item.get("people"), "people"),
                                offline=True, device_verdict=device_verdict if isinstance(device_verdict, str) else "admit")

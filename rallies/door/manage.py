@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
+from wtforms.fields.choices import SelectChoice
 
 from ..access import rally_or_404
 from ..database import atomic
@@ -22,7 +23,7 @@ from . import bp
 
 
 def _forms(rally_id: int, door_form=None, link_form=None, token_form=None):
-    choices = [(d.id, d.name) for d in doors.doors_of(rally_id)]
+    choices = [SelectChoice(d.id, d.name) for d in doors.doors_of(rally_id)]
     link_form = link_form or LinkForm(formdata=None)
     token_form = token_form or TokenForm(formdata=None)
     link_form.door_id.choices = token_form.door_id.choices = choices

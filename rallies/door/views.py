@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from flask import Response, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -77,7 +79,8 @@ def scanner(door_id: int):
             resp.delete_cookie(COOKIE, path=cookie_path(door_id))
         return _no_store(resp)
     rally = db.session.get(Rally, ctx.rally_id)
-    resp = make_response(render_template("door/scanner.html", ctx=ctx, rally=rally))
+    public_key = base64.b64encode(rally.public_key or b"").decode("ascii")
+    resp = make_response(render_template("door/scanner.html", ctx=ctx, rally=rally, public_key=public_key))
     # The service worker keeps its own copy for offline use; the network copy is always fresh.
     resp.headers["Cache-Control"] = "no-cache"
     return resp

@@ -2,10 +2,11 @@
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-ROLE_CHOICES = [("scanner", "Scanner: scan, search, admit walk-ins"),
-                ("supervisor", "Supervisor: also undo check-ins and override refusals")]
+ROLE_CHOICES = [SelectChoice("scanner", "Scanner: scan, search, admit walk-ins"),
+                SelectChoice("supervisor", "Supervisor: also undo check-ins and override refusals")]
 
 
 class DeviceForm(FlaskForm):

@@ -197,6 +197,19 @@ def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None
     return _admit_online(scan, row, people, force, admitted_at, flags)
 
 
+def code_for_ticket(rally_id: int, ticket_id) -> str:
+    """The code of a ticket picked from a name search at a door of rally_id ("" if not a ticket id).
+
+    The ticket must belong to that rally's key: another rally's id makes a code that fails there.
+    """
+    from .tickets import make_code
+
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id < 2**48:
+        return ""
+    key = db.session.scalar(sa.select(rally_t.c.signing_key).where(rally_t.c.id == rally_id))
+    return make_code(bytes(key), rally_id, ticket_id) if key else ""
+
+
 def _invalid_reason(text: str) -> str:
     return {"empty": "empty_code", "too long": "code_too_long", "not text": "not_text",
             "unknown code version": "unknown_version"}.get(text, "malformed_code")

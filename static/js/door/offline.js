@@ -1,0 +1,153 @@
+/* Offline verdicts on the device, from the synced door data in IndexedDB.
+ * Tickets are stored as [name, party, status letter, people admitted]; check-ins of every door as
+ * [ticket id, people, admitted at (epoch s), door, device, undone]. Scans decided here are queued
+ * with their nonce and device time and uploaded later; the server accepts and flags them. */
+(function (global) {
+  'use strict';
+
+  function DoorOffline(store, rallyId, publicKeyB64) {
+    this.store = store;
+    this.rallyId = rallyId;
+    this.publicKeyB64 = publicKeyB64;
+    this.key = null;
+    this.meta = {cursor: 0, lastSync: null};
+  }
+
+  DoorOffline.prototype.init = function () {
+    var self = this;
+    return this.store.get('meta', 'state').then(function (meta) {
+      if (meta) self.meta = meta;
+      var b64 = (meta && meta.publicKey) || self.publicKeyB64;
+      return global.DoorCodec.importKey(b64).then(function (k) { self.key = k; }, function () { self.key = null; });
+    });
+  };
+
+  /* Store one sync response (full responses replace everything). */
+  DoorOffline.prototype.apply = function (payload) {
+    var self = this, s = this.store;
+    var tickets = payload.tickets.map(function (t) { return [t[0], [t[1], t[2], t[3], t[4]]]; });
+    var checkins = payload.checkins.map(function (c) { return [c[0], [c[1], c[2], c[3], c[4], c[5], c[6]]]; });
+    var start = payload.full ? Promise.all([s.clear('tickets'), s.clear('checkins')]) : Promise.resolve();
+    return start.then(function () {
+      return Promise.all([s.putMany('tickets', tickets), s.putMany('checkins', checkins)]);
+    }).then(function () {
+      self.meta = {cursor: payload.cursor, lastSync: Date.now(), publicKey: payload.rally.public_key,
+                   ticketCount: payload.full ? tickets.length : (self.meta.ticketCount || 0)};
+      if (payload.rally.public_key !== self.publicKeyB64 || !self.key) {
+        self.publicKeyB64 = payload.rally.public_key;
+        return global.DoorCodec.importKey(payload.rally.public_key).then(function (k) { self.key = k; });
+      }
+    }).then(function () { return s.put('meta', 'state', self.meta); });
+  };
+
+  DoorOffline.prototype.queued = function () { return this.store.count('queue'); };
+  DoorOffline.prototype.pending = function () { return this.store.all('queue'); };
+  DoorOffline.prototype.done = function (nonce) { return this.store.del('queue', nonce); };
+  DoorOffline.prototype.enqueue = function (item) {
+    item.seq = Date.now() + Math.random();
+    return this.store.put('queue', item.nonce, item);
+  };
+
+  /* A server verdict after upload: keep the local count right until the next sync. */
+  DoorOffline.prototype.learn = function (ticket) {
+    var s = this.store;
+    if (!ticket || !ticket.id) return Promise.resolve();
+    return s.get('tickets', ticket.id).then(function (t) {
+      var name = (t && t[0]) || ticket.name || '';
+      var letter = {going: 'g', waitlisted: 'w', cancelled: 'c'}[ticket.status] || (t && t[2]) || 'g';
+      return s.put('tickets', ticket.id, [name, ticket.party, letter, ticket.checked_in]);
+    });
+  };
+
+  DoorOffline.prototype._previous = function (ticketId, queue) {
+    var last = null;
+    queue.forEach(function (q) {
+      if (q.ticket_id === ticketId && q.device_verdict === 'admit') last = {at: new Date(q.client_time).toISOString(), door: q.door, device: q.device};
+    });
+    if (last) return Promise.resolve(last);
+    return this.store.all('checkins').then(function (rows) {
+      var found = null;
+      rows.forEach(function (c) {
+        if (c[0] === ticketId && !c[5]) found = {at: new Date(c[2] * 1000).toISOString(), door: c[3], device: c[4]};
+      });
+      return found;
+    });
+  };
+
+  /* Decide a scanned code (or a ticket id from a search) on the device; queue what happened. */
+  DoorOffline.prototype.decide = function (input, ctx) {
+    var self = this;
+    var t0 = performance.now();
+    var flags = {offline: true, clock: false, forced: !!ctx.force, conflict: false};
+    function finish(v, ticketId) {
+      v.flags = flags;
+      v.decision_ms = performance.now() - t0;
+      var item = {kind: 'scan', nonce: ctx.nonce, client_time: ctx.clientTime, device_verdict: v.verdict,
+                  ticket_id: ticketId || null, people: v.verdict === 'admit' ? v.admitted : null,
+                  door: ctx.doorName, device: ctx.device};
+      if (input.code) item.code = input.code; else item.ticket_id = ticketId;
+      return self.enqueue(item).then(function () { return v; });
+    }
+    var parsedP;
+    if (input.code !== undefined) {
+      var parsed = global.DoorCodec.parseCode(input.code);
+      if (parsed.error) return finish({verdict: 'invalid', reason: parsed.error});
+      if (!self.key) return finish({verdict: 'invalid', reason: 'no_key_synced'});
+      parsedP = global.DoorCodec.verify(self.key, self.rallyId, parsed).then(function (ok) {
+        return ok ? parsed.ticketId : null;
+      });
+    } else {
+      parsedP = Promise.resolve(input.ticketId);
+    }
+    return parsedP.then(function (ticketId) {
+      if (ticketId === null) return finish({verdict: 'invalid', reason: 'bad_signature'});
+      return Promise.all([self.store.get('tickets', ticketId), self.store.all('queue')]).then(function (r) {
+        var t = r[0], queue = r[1];
+        var localAdmitted = 0;
+        queue.forEach(function (q) { if (q.ticket_id === ticketId && q.device_verdict === 'admit') localAdmitted += q.people || 1; });
+        var ticket = t ? {id: ticketId, name: t[0], party: t[1], status: {g: 'going', w: 'waitlisted', c: 'cancelled'}[t[2]],
+                          checked_in: t[3] + localAdmitted}
+                       : {id: ticketId, name: 'Ticket #' + ticketId, party: 1, status: 'going', checked_in: localAdmitted};
+        ticket.remaining = Math.max(0, ticket.party - ticket.checked_in);
+        if (ticket.status === 'cancelled' && !ctx.force) return finish({verdict: 'cancelled', reason: 'ticket_cancelled', ticket: ticket}, ticketId);
+        if (ticket.status === 'waitlisted' && !ctx.force) return finish({verdict: 'waitlisted', reason: 'ticket_waitlisted', ticket: ticket}, ticketId);
+        var n = ctx.people || ticket.remaining;
+        if (ticket.remaining <= 0 || n > ticket.remaining) {
+          return self._previous(ticketId, queue).then(function (prev) {
+            return finish({verdict: 'already', reason: 'already_checked_in', ticket: ticket, previous: prev}, ticketId);
+          });
+        }
+        ticket.checked_in += n;
+        ticket.remaining -= n;
+        return finish({verdict: 'admit', reason: t ? 'ok' : 'new_ticket', ticket: ticket, admitted: n}, ticketId);
+      });
+    });
+  };
+
+  DoorOffline.prototype.search = function (query) {
+    var q = fold(query).trim();
+    if (q.length < 2) return Promise.resolve([]);
+    var out = [];
+    var db = this.store.db;
+    return new Promise(function (resolve) {
+      var cursor = db.transaction('tickets').objectStore('tickets').openCursor();
+      cursor.onsuccess = function () {
+        var c = cursor.result;
+        if (!c || out.length >= 20) { resolve(out); return; }
+        var v = c.value, name = fold(v[0]);
+        if (name.indexOf(q) === 0 || name.indexOf(' ' + q) >= 0) {
+          out.push({id: c.key, name: v[0], party: v[1], status: {g: 'going', w: 'waitlisted', c: 'cancelled'}[v[2]],
+                    checked_in: v[3], remaining: Math.max(0, v[1] - v[3])});
+        }
+        c.continue();
+      };
+      cursor.onerror = function () { resolve(out); };
+    });
+  };
+
+  function fold(text) {
+    return (text || '').normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  }
+
+  global.DoorOffline = DoorOffline;
+})(window);

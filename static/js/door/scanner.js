@@ -1,0 +1,368 @@
+/* The door scanner page: camera, keyboard wedge and typed codes; verdict screens; search; walk-ins;
+ * counters; supervisor undo and override; sync and the offline queue. No inline scripts (CSP). */
+(function () {
+  'use strict';
+  var body = document.body;
+  var D = {
+    doorId: Number(body.dataset.doorId), rallyId: Number(body.dataset.rallyId), role: body.dataset.role,
+    device: body.dataset.device, doorName: body.dataset.doorName, api: body.dataset.api, tz: body.dataset.timezone,
+  };
+  var SUPERVISOR = D.role === 'supervisor';
+  var SYNC_EVERY_MS = 5000;
+  var SAME_CODE_MS = 4000;
+  var TITLES = {admit: 'Admit', already: 'Already checked in', wrong_rally: 'Wrong rally', cancelled: 'Cancelled',
+                waitlisted: 'Waitlisted', revoked: 'Revoked', invalid: 'Not a valid ticket', undo: 'Undone'};
+  var $ = function (id) { return document.getElementById(id); };
+  var state = {online: navigator.onLine, revoked: false, lastCode: '', lastCodeAt: 0, offline: null, scanner: null,
+               syncing: false, hideTimer: null};
+  window.door = state;  // for tests and the benchmark
+
+  function nonce() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, '');
+    var a = new Uint8Array(16);
+    (window.crypto || window.msCrypto).getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+  }
+
+  function api(path, payload, method) {
+    var ctrl = new AbortController();
+    var timer = setTimeout(function () { ctrl.abort(); }, 5000);
+    var opts = {method: method || (payload ? 'POST' : 'GET'), credentials: 'same-origin', signal: ctrl.signal,
+                headers: {'X-Door-Request': '1', 'Accept': 'application/json'}};
+    if (payload) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(payload); }
+    return fetch(D.api + path, opts).then(function (resp) {
+      clearTimeout(timer);
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (resp.status === 401 || resp.status === 403 && data.error && data.error.code === 'wrong_door') {
+          closeDoor(data.error ? data.error.message : 'This device can no longer scan here.');
+        }
+        setOnline(true);
+        return {status: resp.status, data: data};
+      });
+    }, function (err) { clearTimeout(timer); setOnline(false); throw err; });
+  }
+
+  function setOnline(on) {
+    state.online = on;
+    $('net').textContent = on ? 'online' : 'offline';
+    $('net').className = 'pill ' + (on ? 'pill-online' : 'pill-offline');
+  }
+
+  function closeDoor(message) {
+    state.revoked = true;
+    $('banner').textContent = message + ' Scans are no longer accepted on this device.';
+    $('banner').hidden = false;
+  }
+
+  function refreshQueued() {
+    if (!state.offline) return Promise.resolve();
+    return state.offline.queued().then(function (n) { $('queued').textContent = n + ' queued'; });
+  }
+
+  function localTime(iso) {
+    if (!iso) return '';
+    try {
+      return new Date(iso).toLocaleTimeString([], {timeZone: D.tz, hour: '2-digit', minute: '2-digit', timeZoneName: 'short'});
+    } catch (e) { return new Date(iso).toLocaleTimeString(); }
+  }
+
+  /* ---------- sound and vibration ---------- */
+  var audio = null;
+  function beep(ok) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = ok ? 1200 : 300;
+      osc.type = ok ? 'sine' : 'square';
+      gain.gain.value = 0.2;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + (ok ? 0.15 : 0.5));
+    } catch (e) { /* no audio: the screen still shows the verdict */ }
+    if (navigator.vibrate) navigator.vibrate(ok ? 80 : [200, 100, 200]);
+  }
+
+  /* ---------- verdict screen ---------- */
+  function button(label, onClick, cls) {
+    var b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'button ' + (cls || '');
+    b.textContent = label;
+    b.addEventListener('click', function (ev) { ev.stopPropagation(); onClick(ev); });
+    return b;
+  }
+
+  function show(v, input) {
+    var box = $('verdict');
+    clearTimeout(state.hideTimer);
+    box.className = 'verdict verdict-' + v.verdict;
+    box.dataset.verdict = v.verdict;
+    $('v-title').textContent = TITLES[v.verdict] || v.verdict;
+    var t = v.ticket;
+    $('v-name').textContent = t && t.name ? t.name : '';
+    var detail = '';
+    if (v.verdict === 'admit' && t) {
+      detail = 'Party of ' + t.party + ': admit ' + v.admitted + (t.remaining ? ' (' + t.remaining + ' still to come)' : '');
+    } else if (v.verdict === 'already' && v.previous) {
+      detail = 'At ' + localTime(v.previous.at) + ', ' + v.previous.door + ', by ' + v.previous.device;
+      if (t && t.remaining) detail += ' (' + t.remaining + ' of the party still to come)';
+    } else if (v.verdict === 'wrong_rally' && v.rally) {
+      detail = 'This ticket is for ' + v.rally.title;
+    } else if (v.verdict === 'invalid') {
+      detail = 'Forged, altered or unreadable (' + v.reason + ')';
+    } else if (v.verdict === 'undo' && t) {
+      detail = t.checked_in + ' of ' + t.party + ' now checked in';
+    }
+    if (v.flags && v.flags.offline) detail += ' · decided offline';
+    if (v.flags && v.flags.conflict) detail += ' · CONFLICT: admitted elsewhere too';
+    if (v.over_capacity) detail += ' · over capacity (' + v.going_people + ' / ' + v.capacity + ')';
+    $('v-detail').textContent = detail;
+    var actions = $('v-actions');
+    actions.textContent = '';
+    if (v.verdict === 'admit' && t && v.admitted > 1 && v.scan_id && !v.flags.offline) {
+      for (var k = 1; k < v.admitted; k++) {
+        actions.appendChild(button('Only ' + k + ' here now', reduceTo(v.scan_id, k)));
+      }
+    }
+    if (SUPERVISOR && ['cancelled', 'waitlisted', 'revoked'].indexOf(v.verdict) >= 0 && input) {
+      actions.appendChild(button('Override: admit', function () { submit(input, {force: true}); }, 'primary'));
+    }
+    if (SUPERVISOR && t && t.id && (v.verdict === 'already' || v.verdict === 'admit') && state.online) {
+      actions.appendChild(button('Undo check-in', function () { askUndo(t.id); }, 'danger'));
+    }
+    box.hidden = false;
+    box.focus();
+    beep(v.verdict === 'admit');
+    addRecent(v);
+    var hold = actions.childNodes.length ? 8000 : (v.verdict === 'admit' ? 1500 : 3000);
+    state.hideTimer = setTimeout(hide, hold);
+  }
+
+  function hide() {
+    $('verdict').hidden = true;
+    var active = document.activeElement;
+    if (!active || active === document.body || active === $('verdict')) $('code').focus();
+  }
+
+  function reduceTo(scanId, keep) {
+    return function () {
+      api('reduce', {scan_id: scanId, keep: keep, nonce: nonce()}).then(function (r) {
+        if (r.data.verdict) show(r.data); else showError(r.data);
+      }, function () { showError({error: {message: 'Offline: try again when the network is back.'}}); });
+    };
+  }
+
+  function askUndo(ticketId) {
+    var actions = $('v-actions');
+    actions.textContent = '';
+    clearTimeout(state.hideTimer);
+    var input = document.createElement('input');
+    input.type = 'text';
+    input.placeholder = 'Reason (required)';
+    input.setAttribute('aria-label', 'Reason for undoing');
+    input.addEventListener('click', function (ev) { ev.stopPropagation(); });
+    actions.appendChild(input);
+    actions.appendChild(button('Confirm undo', function () {
+      api('undo', {ticket_id: ticketId, reason: input.value, nonce: nonce()}).then(function (r) {
+        if (r.data.verdict) show(r.data); else showError(r.data);
+      }, function () { showError({error: {message: 'Offline: undo needs the network.'}}); });
+    }, 'danger'));
+    input.focus();
+  }
+
+  function showError(data) {
+    var msg = data && data.error ? data.error.message : 'Something went wrong.';
+    show({verdict: 'invalid', reason: data && data.error ? data.error.code : 'error', flags: {}});
+    $('v-detail').textContent = msg;
+  }
+
+  function addRecent(v) {
+    var li = document.createElement('li');
+    li.className = v.verdict === 'admit' ? 'r-admit' : 'r-bad';
+    li.textContent = new Date().toLocaleTimeString() + ' · ' + (TITLES[v.verdict] || v.verdict) +
+      (v.ticket && v.ticket.name ? ' · ' + v.ticket.name : '') + (v.flags && v.flags.offline ? ' (offline)' : '');
+    var list = $('recent');
+    list.insertBefore(li, list.firstChild);
+    while (list.childNodes.length > 10) list.removeChild(list.lastChild);
+  }
+
+  /* ---------- scanning ---------- */
+  function handleCode(raw) {
+    var code = (raw || '').trim();
+    if (!code) return;
+    var now = Date.now();
+    // The camera sees the same ticket many times a second: ignore repeats, never refuse them.
+    if (code === state.lastCode && now - state.lastCodeAt < SAME_CODE_MS) return;
+    state.lastCode = code;
+    state.lastCodeAt = now;
+    submit({code: code}, {});
+  }
+
+  function submit(input, opts) {
+    if (state.revoked) { show({verdict: 'invalid', reason: 'door_closed', flags: {}}); return Promise.resolve(); }
+    var payload = {nonce: nonce(), client_time: Date.now(), force: !!opts.force};
+    if (input.code !== undefined) payload.code = input.code; else payload.ticket_id = input.ticketId;
+    if (opts.people) payload.people = opts.people;
+    var offline = function () {
+      return state.offline.decide(input, {nonce: payload.nonce, clientTime: payload.client_time, force: payload.force,
+                                          people: opts.people, doorName: D.doorName, device: D.device})
+        .then(function (v) { state.lastDecisionMs = v.decision_ms; show(v, input); refreshQueued(); });
+    };
+    if (!state.online) return offline();
+    return api('checkin', payload).then(function (r) {
+      if (r.data.verdict) { show(r.data, input); return; }
+      if (r.status >= 500) return offline();
+      showError(r.data);
+    }, offline);  // network down mid-request: decide here; the same nonce keeps the upload idempotent
+  }
+
+  /* ---------- sync loop ---------- */
+  function syncOnce() {
+    if (state.syncing || state.revoked || !state.offline) return Promise.resolve();
+    state.syncing = true;
+    var off = state.offline;
+    return off.pending().then(function (items) {
+      items.sort(function (a, b) { return a.seq - b.seq; });
+      items = items.slice(0, 500);
+      if (!items.length) return;
+      var scans = items.map(function (q) {
+        var s = {kind: q.kind, nonce: q.nonce, client_time: q.client_time};
+        ['code', 'ticket_id', 'people', 'device_verdict', 'name', 'email', 'postal_code', 'guests'].forEach(function (k) {
+          if (q[k] !== undefined && q[k] !== null) s[k] = q[k];
+        });
+        return s;
+      });
+      return api('upload', {scans: scans}).then(function (r) {
+        if (!r.data.results) return;
+        return Promise.all(r.data.results.map(function (res) {
+          return off.done(res.nonce).then(function () { return res.ok ? off.learn(res.ticket) : null; });
+        }));
+      });
+    }).then(function () {
+      return api('sync?since=' + (off.meta.cursor || 0));
+    }).then(function (r) {
+      if (r.status === 200 && r.data.tickets) return off.apply(r.data);
+    }).then(function () {
+      $('synced').textContent = 'synced ' + new Date(off.meta.lastSync || Date.now()).toLocaleTimeString();
+      return api('status');
+    }).then(function (r) {
+      if (r.status === 200 && r.data.door) counters(r.data);
+    }).catch(function () { /* offline: keep the queue, try again next tick */ })
+      .then(function () { state.syncing = false; return refreshQueued(); });
+  }
+
+  function counters(s) {
+    $('c-door').textContent = s.door.admitted;
+    $('c-rally').textContent = s.rally.admitted;
+    $('c-walkins').textContent = s.rally.walkins;
+    $('c-rate').textContent = s.rally.last5;
+    $('c-capacity').textContent = s.rally.capacity === null ? '∞' : s.rally.capacity;
+    $('w-capacity').textContent = s.rally.capacity === null ? '' :
+      'Going ' + s.rally.going + ' of capacity ' + s.rally.capacity + '. Walk-ins are admitted even when full.';
+  }
+
+  /* ---------- search and walk-ins ---------- */
+  function renderResults(list) {
+    var ul = $('results');
+    ul.textContent = '';
+    if (!list.length) { var li0 = document.createElement('li'); li0.textContent = 'No match.'; ul.appendChild(li0); return; }
+    list.forEach(function (r) {
+      var li = document.createElement('li');
+      var span = document.createElement('span');
+      span.textContent = r.name + ' · party ' + r.party + ' · ' + r.status + (r.checked_in ? ' · ' + r.checked_in + ' in' : '');
+      li.appendChild(span);
+      li.appendChild(button('Admit', function () { submit({ticketId: r.id}, {}); }, 'primary'));
+      ul.appendChild(li);
+    });
+  }
+
+  function search(query) {
+    if (state.online) {
+      return api('search?q=' + encodeURIComponent(query)).then(function (r) { renderResults(r.data.results || []); },
+        function () { return state.offline.search(query).then(renderResults); });
+    }
+    return state.offline.search(query).then(renderResults);
+  }
+
+  function walkin(form) {
+    var data = {name: $('w-name').value, email: $('w-email').value, postal_code: $('w-zip').value,
+                guests: parseInt($('w-guests').value || '0', 10) || 0, nonce: nonce(), client_time: Date.now()};
+    var queueIt = function () {
+      data.kind = 'walkin';
+      return state.offline.enqueue(data).then(function () {
+        show({verdict: 'admit', reason: 'walkin', admitted: data.guests + 1, flags: {offline: true},
+              ticket: {name: data.name, party: data.guests + 1, remaining: 0}});
+        refreshQueued();
+      });
+    };
+    var done = function () { form.reset(); };
+    if (!state.online) return queueIt().then(done);
+    return api('walkin', data).then(function (r) {
+      if (r.data.verdict) { show(r.data); done(); } else showError(r.data);
+    }, function () { return queueIt().then(done); });
+  }
+
+  /* ---------- camera ---------- */
+  function toggleCamera() {
+    var btn = $('camera-toggle'), video = $('camera'), note = $('camera-note');
+    if (state.scanner) {
+      state.scanner.stop(); state.scanner.destroy(); state.scanner = null;
+      video.removeAttribute('data-on'); btn.textContent = 'Start camera';
+      return;
+    }
+    if (!window.isSecureContext || !window.QrScanner) {
+      note.hidden = false;
+      note.textContent = 'The camera needs HTTPS. Use a scanner gun or type the code below.';
+      return;
+    }
+    state.scanner = new QrScanner(video, function (result) { handleCode(result.data || result); },
+                                  {returnDetailedScanResult: true, maxScansPerSecond: 8, preferredCamera: 'environment'});
+    state.scanner.start().then(function () {
+      video.setAttribute('data-on', '1'); btn.textContent = 'Stop camera'; note.hidden = true;
+    }, function (err) {
+      note.hidden = false;
+      note.textContent = 'Camera unavailable (' + err + '). Use a scanner gun or type the code.';
+      state.scanner = null;
+    });
+  }
+
+  /* ---------- start ---------- */
+  function start() {
+    $('code-form').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var input = $('code');
+      var value = input.value;
+      input.value = '';
+      state.lastCode = '';  // a deliberate submit is never a camera repeat
+      handleCode(value);
+    });
+    $('search-form').addEventListener('submit', function (ev) { ev.preventDefault(); search($('search').value); });
+    $('walkin-form').addEventListener('submit', function (ev) { ev.preventDefault(); walkin(ev.target); });
+    $('camera-toggle').addEventListener('click', toggleCamera);
+    $('verdict').addEventListener('click', hide);
+    window.addEventListener('online', function () { syncOnce(); });
+    window.addEventListener('offline', function () { setOnline(false); });
+    if ('serviceWorker' in navigator && window.isSecureContext) {
+      navigator.serviceWorker.register(body.dataset.sw, {scope: body.dataset.swScope}).catch(function () {});
+      if (window.caches && navigator.onLine) {
+        caches.open('rallies-door-pages').then(function (c) { return c.add(location.pathname); }).catch(function () {});
+      }
+    }
+    window.DoorDB.open('rallies-door-' + D.doorId).then(function (store) {
+      state.offline = new window.DoorOffline(store, D.rallyId, body.dataset.publicKey);
+      return state.offline.init();
+    }).then(function () {
+      if (state.offline.meta.lastSync) {
+        $('synced').textContent = 'synced ' + new Date(state.offline.meta.lastSync).toLocaleTimeString();
+      }
+      body.dataset.ready = '1';
+      refreshQueued();
+      syncOnce();
+      setInterval(syncOnce, SYNC_EVERY_MS);
+    });
+    setOnline(navigator.onLine);
+  }
+
+  state.submit = submit;
+  state.syncOnce = syncOnce;
+  start();
+})();
