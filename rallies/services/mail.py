@@ -116,8 +116,10 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
         message_id = make_msgid(idstring=kind, domain=_domain())
     subject = " ".join(subject.split())[:200]
     msg = build_message(to_addr, subject, html, text, message_id=message_id, attachments=attachments)
+    # CRLF line ends (RFC 5322): smtplib sends bytes as they are, and servers refuse bare-LF "lines".
+    body = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
     row = OutboxMessage(
-        kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=subject, body=msg.as_bytes(),
+        kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=subject, body=body,
         rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0, next_attempt_at=utcnow(),
     )
     db.session.add(row)

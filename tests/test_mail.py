@@ -1,0 +1,280 @@
+"""The outbox and its sender against a real SMTP server (aiosmtpd on 127.0.0.1).
+
+Proofs: SMTP down then up (every message arrives once), a crash before sending (nothing
+lost), a crash after the server accepted (at most one repeat, same Message-ID), several
+senders at once (each message once). Also the message itself: text + HTML, inline QR,
+.ics attached, absolute links that work.
+"""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+import time
+from datetime import timedelta
+from email import policy
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from conftest import campaign_of
+from rsvp_helpers import outbox, rsvp_by_email, rsvp_post, token_from
+
+from rallies.database import atomic
+from rallies.extensions import db
+from rallies.models import OutboxMessage, utcnow
+from rallies.services import mail
+
+
+class Collector:
+    """aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.messages.append(msg)
+        return "250 OK"
+
+    def ids(self) -> list[str]:
+        with self.lock:
+            return [m["Message-ID"] for m in self.messages]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self, port):
+        self.port, self.handler, self.controller = port, Collector(), None
+
+    def start(self):
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer(free_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_app(app, smtp):
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, SMTP_STARTTLS=False, SMTP_TIMEOUT=5)
+    return app
+
+
+class Crash(BaseException):
+    """Stands in for a sender process dying (not an error the sender handles)."""
+
+
+def _queue(n: int, prefix="m") -> list[str]:
+    with atomic():
+        rows = [mail.queue_email("test", f"{prefix}{i}@example.org", f"Hello {i}", f"<p>Hi {i}</p>", f"Hi {i}")
+                for i in range(n)]
+        db.session.flush()
+        return [r.message_id for r in rows]
+
+
+def _statuses() -> list[str]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(OutboxMessage.status).order_by(OutboxMessage.id)))
+
+
+def _make_due_now():
+    """Pretend the backoff has passed."""
+    with atomic():
+        db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.status == "pending")
+                           .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+
+
+def test_smtp_down_then_up_every_message_arrives_once(smtp_app, smtp):
+    ids = _queue(5)
+    assert mail.deliver_pending() == 0  # server down
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert {r.status for r in rows} == {"pending"}
+    assert any(r.attempts == 1 and r.last_error for r in rows)
+    assert all(r.next_attempt_at > utcnow() for r in rows if r.attempts)  # backed off
+    assert mail.deliver_pending() == 0  # still backing off: nothing is tried
+    smtp.start()
+    _make_due_now()
+    assert mail.deliver_pending() == 5
+    assert sorted(smtp.handler.ids()) == sorted(ids)
+    assert _statuses() == ["sent"] * 5
+    _make_due_now()
+    assert mail.deliver_pending() == 0
+    assert len(smtp.handler.ids()) == 5
+
+
+def test_rsvp_succeeds_while_smtp_is_down_and_mail_follows(client, smtp_app, smtp, make_user, make_rally):
+    rally = make_rally(campaign_of(make_user()))
+    resp = rsvp_post(client, rally, email="down@example.org")
+    assert resp.status_code == 303
+    assert mail.deliver_pending() == 0
+    smtp.start()
+    _make_due_now()
+    sent = mail.deliver_pending()
+    assert sent == 1, outbox()[0].last_error
+    assert [m["To"] for m in smtp.handler.messages] == ["down@example.org"]
+
+
+def test_crash_before_sending_loses_nothing(smtp_app, smtp, monkeypatch):
+    smtp.start()
+    [mid] = _queue(1)
+    real_send = mail._Transport.send
+
+    def crash(self, row):
+        raise Crash()
+
+    monkeypatch.setattr(mail._Transport, "send", crash)
+    with pytest.raises(Crash):
+        mail.deliver_pending(sender="dies")
+    assert _statuses() == ["sending"] and smtp.handler.ids() == []
+    monkeypatch.setattr(mail._Transport, "send", real_send)
+    # While the claim is fresh, nobody else touches the row.
+    assert mail.deliver_pending(sender="other") == 0
+    smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0  # the claim is now stale
+    assert mail.deliver_pending(sender="other") == 1
+    assert smtp.handler.ids() == [mid] and _statuses() == ["sent"]
+
+
+def test_crash_after_server_accepted_repeats_at_most_once_with_same_message_id(smtp_app, smtp, monkeypatch):
+    smtp.start()
+    [mid] = _queue(1)
+    real_mark = mail._mark_sent
+
+    def crash(row_id, sender):
+        raise Crash()
+
+    monkeypatch.setattr(mail, "_mark_sent", crash)
+    with pytest.raises(Crash):
+        mail.deliver_pending(sender="dies")
+    assert smtp.handler.ids() == [mid]  # the server has it; the row does not know
+    monkeypatch.setattr(mail, "_mark_sent", real_mark)
+    smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
+    assert mail.deliver_pending(sender="other") == 1
+    assert mail.deliver_pending(sender="third") == 0
+    assert smtp.handler.ids() == [mid, mid]  # one repeat, same Message-ID (clients fold it)
+    assert _statuses() == ["sent"]
+
+
+def test_concurrent_senders_send_each_message_once(smtp_app, smtp):
+    smtp.start()
+    ids = _queue(30)
+    db.session.commit()
+    app = smtp_app
+    barrier = threading.Barrier(4)
+    results = []
+
+    def run(name):
+        barrier.wait()
+        results.append(mail.deliver_pending(app, sender=name))
+
+    threads = [threading.Thread(target=run, args=(f"s{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(results) == 30
+    assert sorted(smtp.handler.ids()) == sorted(ids)
+
+
+def test_gives_up_after_max_attempts(smtp_app):
+    smtp_app.config.update(OUTBOX_MAX_ATTEMPTS=2)
+    _queue(1)
+    mail.deliver_pending()
+    _make_due_now()
+    mail.deliver_pending()
+    assert _statuses() == ["failed"]
+
+
+def test_backoff_grows_exponentially_and_is_capped():
+    assert [mail.backoff_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert mail.backoff_delay(30).total_seconds() == 3600
+
+
+def test_message_key_makes_queueing_idempotent(app):
+    with atomic():
+        a = mail.queue_email("reminder", "x@example.org", "S", "<p>h</p>", "t", message_key="reminder:1")
+    with atomic():
+        b = mail.queue_email("reminder", "x@example.org", "S", "<p>h</p>", "t", message_key="reminder:1")
+    assert a.id == b.id and len(outbox()) == 1
+
+
+def test_development_writes_eml_files(app):
+    app.config["SMTP_HOST"] = ""
+    [mid] = _queue(1)
+    assert mail.deliver_pending() == 1
+    from pathlib import Path
+
+    files = list((Path(app.instance_path) / "outbox").glob("*.eml"))
+    assert len(files) == 1 and mid.encode() in files[0].read_bytes()
+
+
+def test_confirmation_email_is_complete_and_links_work(client, smtp_app, smtp, make_user, make_rally):
+    from test_tickets_page import decode_png
+
+    from rallies.services import tickets
+
+    smtp.start()
+    rally = make_rally(campaign_of(make_user()), title="Fair Wages <Now> & Then")
+    token = token_from(rsvp_post(client, rally, email="full@example.org", name="Ana <b>Bold</b>", guests=1))
+    assert mail.deliver_pending() == 1
+    [msg] = smtp.handler.messages
+    assert msg["Subject"] == "You're going: Fair Wages <Now> & Then"
+    assert msg["From"] and msg["Message-ID"] and msg["Date"]
+    alternative = next(p for p in msg.walk() if p.get_content_type() == "multipart/alternative")
+    kinds = [p.get_content_type() for p in alternative.iter_parts()]
+    assert kinds[0] == "text/plain" and "multipart/related" in kinds
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "Ana &lt;b&gt;Bold&lt;/b&gt;" in html and "<b>Bold" not in html  # escaped
+    assert "Fair Wages &lt;Now&gt; &amp; Then" in html
+    assert "Ana <b>Bold</b>" in text
+    png = next(p for p in msg.walk() if p.get_content_type() == "image/png")
+    cid = png["Content-ID"].strip("<>")
+    assert f'src="cid:{cid}"' in html
+    rsvp = rsvp_by_email(rally, "full@example.org")
+    assert decode_png(png.get_content()) == tickets.ticket_code(rsvp.rally, rsvp.id)
+    ics = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
+    assert ics.get_filename() == "rally.ics" and "BEGIN:VEVENT" in ics.get_content()
+    import re
+
+    links = set(re.findall(r'href="([^"]+)"', html)) | set(re.findall(r"https?://\S+", text))
+    assert links and all(link.startswith("http://localhost/") for link in links)
+    assert f"http://localhost/t/{token}" in links
+    for link in links:
+        path = link.replace("http://localhost", "").replace("&amp;", "&")
+        assert client.get(path).status_code == 200, link
+
+
+def test_inline_delivery_sends_after_the_request(app_factory, smtp, make_user, make_rally):
+    smtp.start()
+    live = app_factory(MAIL_DELIVERY="inline", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, SMTP_STARTTLS=False)
+    rally = make_rally(campaign_of(make_user()))
+    slug = rally.slug
+    db.session.commit()
+    with live.test_client() as c:
+        resp = c.post(f"/r/{slug}/rsvp", data={"name": "In Line", "email": "inline@example.org", "guests": "0"})
+        assert resp.status_code == 303
+        resp.close()
+    deadline = time.monotonic() + 20  # a wait bound, not a timing assertion
+    while not smtp.handler.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [m["To"] for m in smtp.handler.messages] == ["inline@example.org"]
