@@ -63,6 +63,8 @@ def near():
     if not searched:
         return render_template("rallies/near.html", form=form, searched=False)
     if not form.validate():
+        if form.lat.errors or form.lon.errors:  # hidden fields: say it where people look
+            form.q.errors = [*form.q.errors, "We could not use that location. Type a ZIP code or city instead."]
         return render_template("rallies/near.html", form=form, searched=False), 422
     radius = form.radius.data or 25
     unit = form.unit.data or "mi"
