@@ -1,7 +1,7 @@
 """Forms for organizer accounts and campaign teams."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..services.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
@@ -79,14 +79,14 @@ class CampaignForm(FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in INVITE_ROLES], default=INVITE_ROLES[0])
+    role = SelectField("Role", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in INVITE_ROLES], default=INVITE_ROLES[0])
     email = EmailField("Email (optional)", filters=[_strip], validators=[
         Optional(), Email("Enter a valid email address."), Length(max=254, message="Use at most 254 characters.")])
     send_email = BooleanField("Email the link to this address", default=True)
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
 
 
 PASSWORD_HINT = f"At least {MIN_LENGTH} characters. Not a common password, your name or your email."
