@@ -99,21 +99,51 @@ def rate_estimate(rates: list[float]) -> tuple[float, float, float, str]:
     return mean, max(0.0, mean - spread), mean + spread, method
 
 
-def forecast_rally(rally: Rally, history: list[PastRally]) -> Forecast:
+class HistoryIndex:
+    """Past rallies grouped by city and state, with each group's rate estimate computed once."""
+
+    def __init__(self, history: list[PastRally]):
+        self.history: list[PastRally] = []
+        self.by_city: dict[tuple[str, str], list[PastRally]] = {}
+        self.by_state: dict[str, list[PastRally]] = {}
+        self._estimates: dict[tuple, tuple[float, float, float, str]] = {}
+        for p in history:
+            self.add(p)
+
+    def add(self, p: PastRally) -> None:
+        """One more past rally (clears the memoised estimates)."""
+        self.history.append(p)
+        if p.city.strip():
+            self.by_city.setdefault((p.city.strip().lower(), p.state), []).append(p)
+        if p.state:
+            self.by_state.setdefault(p.state, []).append(p)
+        self._estimates.clear()
+
+    def estimate(self, key: tuple, sample: list[PastRally]) -> tuple[float, float, float, str]:
+        """rate_estimate for one group, memoised."""
+        if key not in self._estimates:
+            self._estimates[key] = rate_estimate([p.show_up_rate for p in sample])
+        return self._estimates[key]
+
+
+def forecast_rally(rally: Rally, history: list[PastRally] | HistoryIndex) -> Forecast:
     """Forecast one rally from the given history (already limited to rallies before it)."""
+    index = history if isinstance(history, HistoryIndex) else HistoryIndex(history)
     city, state = (rally.city or "").strip().lower(), (rally.state or "").strip().upper()
-    same_city = [p for p in history if p.city.strip().lower() == city and p.state == state and city]
-    same_state = [p for p in history if p.state == state and state]
+    same_city = index.by_city.get((city, state), []) if city else []
+    same_state = index.by_state.get(state, []) if state else []
     if len(same_city) >= MIN_SAMPLE:
-        basis, sample, label = "city", same_city, f"{len(same_city)} past rallies in {rally.city}, {state}"
+        basis, key, sample = "city", ("city", city, state), same_city
+        label = f"{len(same_city)} past rallies in {rally.city}, {state}"
     elif len(same_state) >= MIN_SAMPLE:
-        basis, sample, label = "state", same_state, f"{len(same_state)} past rallies in {state}"
-    elif history:
-        basis, sample, label = "campaign", history, f"{len(history)} past rallies across the campaign"
+        basis, key, sample, label = "state", ("state", state), same_state, f"{len(same_state)} past rallies in {state}"
+    elif index.history:
+        basis, key, sample = "campaign", ("campaign",), index.history
+        label = f"{len(index.history)} past rallies across the campaign"
     else:
-        basis, sample, label = "default", [], "no past rallies yet: a rule-of-thumb rate"
+        basis, key, sample, label = "default", None, [], "no past rallies yet: a rule-of-thumb rate"
     if sample:
-        rate, low, high, method = rate_estimate([p.show_up_rate for p in sample])
+        rate, low, high, method = index.estimate(key, sample)
     else:
         rate, low, high, method = DEFAULT_RATE, DEFAULT_LOW, DEFAULT_HIGH, "assumed 30% to 70%"
     going = rally.going_people
@@ -126,7 +156,7 @@ def forecast_rally(rally: Rally, history: list[PastRally]) -> Forecast:
 def upcoming_forecasts(campaign_id: int, now: datetime | None = None) -> list[tuple[Rally, Forecast]]:
     """Every scheduled rally that has not opened yet, with its forecast, soonest first."""
     now = now or utcnow()
-    history = past_rallies(campaign_id, now)
+    history = HistoryIndex(past_rallies(campaign_id, now))
     query = (
         db.select(Rally)
         .where(Rally.campaign_id == campaign_id, Rally.status != STATUS_CANCELLED,
@@ -155,13 +185,18 @@ def backtest(campaign_id: int, now: datetime | None = None) -> Backtest:
     inside = 0
     by_basis: dict[str, int] = {}
     skipped = 0
+    # Walk the rallies in start order, adding each past rally to the index once it has ended.
+    ended = sorted(history, key=lambda p: (p.ends_at, p.id))
+    index, j = HistoryIndex([]), 0
     for target in history:
-        before = [p for p in history if p.ends_at <= target.starts_at]
-        if not before:
+        while j < len(ended) and ended[j].ends_at <= target.starts_at:
+            index.add(ended[j])
+            j += 1
+        if not index.history:
             skipped += 1
             continue
         fake = Rally(city=target.city, state=target.state, going_people=target.going_people)
-        fc = forecast_rally(fake, before)
+        fc = forecast_rally(fake, index)
         actual = target.checked_in_rsvp_people
         errors.append(abs(fc.expected - actual) / actual)
         inside += fc.low <= actual <= fc.high

@@ -1,0 +1,462 @@
+"""Turnout at scale: 1,000 rallies, 3 million RSVPs, 2 million check-ins; a 10,000-rally map; a 30,000-person rally.
+
+    python -m bench.bench_turnout --engine sqlite        (or postgresql, or both)
+
+Server time is measured in-process through the Flask test client (routing, access checks,
+queries, template), so it is the server's own cost without HTTP or the load generator.
+The comparison table and roll-ups are timed twice on the same rallies: before the RSVP and
+check-in rows exist and after 3 million + 2 million are bulk-loaded (executemany on SQLite,
+COPY on PostgreSQL). Equal times show the cost does not grow with check-ins. The same table
+computed with indexed aggregate queries over the rows is timed as the alternative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from bench.harness import Row, fresh_database, write_results
+
+CITIES = [
+    ("New York", "NY"), ("Los Angeles", "CA"), ("Chicago", "IL"), ("Houston", "TX"), ("Phoenix", "AZ"),
+    ("Philadelphia", "PA"), ("San Antonio", "TX"), ("San Diego", "CA"), ("Dallas", "TX"), ("Austin", "TX"),
+    ("Jacksonville", "FL"), ("Columbus", "OH"), ("Charlotte", "NC"), ("Indianapolis", "IN"), ("Seattle", "WA"),
+    ("Denver", "CO"), ("Boston", "MA"), ("Nashville", "TN"), ("Detroit", "MI"), ("Portland", "OR"),
+    ("Las Vegas", "NV"), ("Memphis", "TN"), ("Louisville", "KY"), ("Baltimore", "MD"), ("Milwaukee", "WI"),
+    ("Albuquerque", "NM"), ("Tucson", "AZ"), ("Fresno", "CA"), ("Sacramento", "CA"), ("Atlanta", "GA"),
+    ("Omaha", "NE"), ("Raleigh", "NC"), ("Miami", "FL"), ("Minneapolis", "MN"), ("Tulsa", "OK"),
+    ("Cleveland", "OH"), ("Wichita", "KS"), ("New Orleans", "LA"), ("Pittsburgh", "PA"), ("Madison", "WI"),
+]
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """(median ms, p95 ms) of fn() over `repeat` runs after one warm-up."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+
+
+# --- bulk writing --------------------------------------------------------------------------------
+
+
+class Writer:
+    """Bulk rows into one table: executemany on SQLite, COPY on PostgreSQL; unset columns get their defaults."""
+
+    def __init__(self, model, columns: list[str]):
+        from rallies.extensions import db
+
+        self.table = model.__table__
+        self.columns = columns
+        self.fill = []
+        for col in self.table.columns:
+            if col.name in columns:
+                continue
+            default = col.default.arg if col.default is not None else None
+            if callable(default):
+                default = NOW
+            if default is None and not col.nullable and not col.primary_key:
+                raise ValueError(f"{self.table.name}.{col.name} needs a value")
+            if not col.primary_key:
+                self.fill.append((col.name, default))
+        self.names = columns + [n for n, _ in self.fill]
+        self.extra = tuple(v for _, v in self.fill)
+        self.db = db
+
+    def write(self, rows) -> int:
+        """Write tuples (in `columns` order); returns the count."""
+        conn = self.db.session.connection()
+        raw = conn.connection.driver_connection
+        cols = ", ".join(f'"{n}"' for n in self.names)
+        count = 0
+        if conn.dialect.name == "sqlite":
+            sql = f'INSERT INTO "{self.table.name}" ({cols}) VALUES ({", ".join("?" * len(self.names))})'
+            batch = []
+            for row in rows:
+                batch.append(tuple(_sqlite(v) for v in row + self.extra))
+                if len(batch) >= 50_000:
+                    raw.executemany(sql, batch)
+                    count += len(batch)
+                    batch = []
+            if batch:
+                raw.executemany(sql, batch)
+                count += len(batch)
+        else:
+            with raw.cursor() as cur, cur.copy(f'COPY "{self.table.name}" ({cols}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row + self.extra)
+                    count += 1
+        self.db.session.commit()
+        return count
+
+
+def _sqlite(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+def make_campaign(name: str):
+    """An owner and a campaign; returns (user, campaign)."""
+    from rallies.database import atomic
+    from rallies.extensions import db
+    from rallies.models import Campaign, Membership, User
+
+    with atomic():
+        user = User(email=f"{name.lower().replace(' ', '')}@bench.example", name="Bench", password_hash="x")
+        camp = Campaign(name=name)
+        db.session.add_all([user, camp])
+        db.session.flush()
+        db.session.add(Membership(campaign_id=camp.id, user_id=user.id, role="owner"))
+    return user, camp
+
+
+def _places():
+    from rallies.services.gazetteer import _zip_index as zips
+    from rallies.services.gazetteer import find_city, zip5
+
+    by_state: dict[str, list[str]] = {}
+    for code, place in zips().items():
+        by_state.setdefault(place.state, []).append(code)
+    out = []
+    for city, state in CITIES:
+        p = find_city(city, state)
+        near = sorted(by_state.get(state, []), key=lambda z: (zips()[z].lat - p.lat) ** 2 + (zips()[z].lon - p.lon) ** 2)
+        out.append((city, state, p.lat, p.lon, p.timezone, [zip5(z) for z in near[:40]]))
+    return out
+
+
+def rally_rows(camp_id: int, n: int, rng: random.Random, start_id: int, upcoming_share: float = 0.1):
+    """Rally tuples with counters that match the RSVP/check-in plan; returns (rows, plans)."""
+    places = _places()
+    rows, plans = [], []
+    for i in range(n):
+        rid = start_id + i
+        city, state, lat, lon, tz, zips = places[i % len(places)]
+        upcoming = i >= n * (1 - upcoming_share)
+        starts = NOW + timedelta(days=1 + (i % 60)) if upcoming else NOW - timedelta(days=n - i, hours=rng.randint(0, 5))
+        rate = min(0.95, max(0.3, rng.gauss(0.68, 0.1)))
+        plans.append(dict(id=rid, zips=zips, starts=starts, rate=rate, upcoming=upcoming))
+        rows.append([rid, camp_id, f"bench-{camp_id}-{rid}", f"{city} rally #{i + 1}", starts, starts + timedelta(hours=2),
+                     starts - timedelta(hours=1), tz, city, state, round(lat + rng.uniform(-0.05, 0.05), 5),
+                     round(lon + rng.uniform(-0.05, 0.05), 5), rng.choice([3000, 4000, 5000, None])])
+    return rows, plans
+
+
+RALLY_COLS = ["id", "campaign_id", "slug", "title", "starts_at", "ends_at", "doors_open_at", "timezone", "city", "state",
+              "lat", "lon", "capacity"]
+RSVP_COLS = ["id", "rally_id", "token", "name", "email", "postal_code", "door_name", "guests", "status",
+             "checked_in_people", "status_at", "created_at", "updated_at"]
+CHECKIN_COLS = ["id", "rally_id", "rsvp_id", "door_id", "people", "is_walkin", "admitted_at"]
+MINUTE_COLS = ["rally_id", "door_id", "minute", "people", "walkins"]
+
+
+def rally_plan(p: dict, per_rally: int) -> dict:
+    """Every RSVP's status, guests and check-in for one rally; deterministic (seeded by the rally id)."""
+    rng = random.Random(p["id"])
+    statuses = rng.choices(["going", "waitlisted", "cancelled"], weights=[88, 7, 5], k=per_rally)
+    guests = [1 if rng.random() < 0.15 else 0 for _ in range(per_rally)]
+    came = [s == "going" and not p["upcoming"] and rng.random() < p["rate"] for s in statuses]
+    walkins = 0 if p["upcoming"] else int(per_rally * 0.03)
+    admissions = []  # (minute index, door index, people, walk-in) in admission order
+    if not p["upcoming"]:
+        parties = [(g + 1, False) for g, c in zip(guests, came, strict=True) if c] + [(1, True)] * walkins
+        minutes = sorted(min(119, max(0, int(rng.gauss(55, 22)))) for _ in parties)
+        admissions = [(m, rng.randrange(2), people, walk) for (people, walk), m in zip(parties, minutes, strict=True)]
+    return dict(statuses=statuses, guests=guests, came=came, walkins=walkins, admissions=admissions)
+
+
+def counters_and_minutes(plans, per_rally: int, door_start: int) -> None:
+    """Set each rally's counters and write its two doors and ArrivalMinute rows (from the plan)."""
+    from rallies.extensions import db
+    from rallies.models import ArrivalMinute, Door, Rally
+
+    door_rows, minute_rows, updates = [], [], []
+    for n, p in enumerate(plans):
+        plan = rally_plan(p, per_rally)
+        p["doors"] = doors = [door_start + 2 * n, door_start + 2 * n + 1]
+        opens = p["starts"] - timedelta(hours=1)
+        buckets: dict[tuple[int, int], list[int]] = {}
+        per_door = [0, 0]
+        for m, d, people, walk in plan["admissions"]:
+            b = buckets.setdefault((m, d), [0, 0])
+            b[0] += people
+            b[1] += walk
+            per_door[d] += people
+        totals: dict[int, int] = {}
+        for (m, d), (ppl, wk) in buckets.items():
+            minute_rows.append((p["id"], doors[d], opens + timedelta(minutes=m), ppl, wk))
+            totals[m] = totals.get(m, 0) + ppl
+        for k, d in enumerate(doors):
+            door_rows.append((d, p["id"], f"Door {'AB'[k]}", 2, per_door[k], 0))
+        st, gs, came = plan["statuses"], plan["guests"], plan["came"]
+        going = [g for g, s in zip(gs, st, strict=True) if s == "going"]
+        waitl = [g for g, s in zip(gs, st, strict=True) if s == "waitlisted"]
+        people_in = sum(g + 1 for g, c in zip(gs, came, strict=True) if c)
+        updates.append(dict(
+            id=p["id"], going_people=sum(going) + len(going), going_parties=len(going), guests_count=sum(going),
+            waitlisted_people=sum(waitl) + len(waitl), waitlisted_parties=len(waitl),
+            cancelled_parties=st.count("cancelled"), checked_in_people=people_in + plan["walkins"],
+            checked_in_rsvp_people=people_in, walkin_people=plan["walkins"], peak_rate_per_min=max(totals.values(), default=0),
+        ))
+    Writer(Door, ["id", "rally_id", "name", "lanes", "checked_in_people", "walkin_people"]).write(iter(door_rows))
+    Writer(ArrivalMinute, MINUTE_COLS).write(iter(minute_rows))
+    db.session.execute(db.update(Rally), updates)
+    db.session.commit()
+
+
+def rsvp_tuples(plans, per_rally: int, rsvp_start: int):
+    """RSVP rows consistent with the plans (ids are consecutive from rsvp_start, rally by rally)."""
+    rid = rsvp_start
+    for p in plans:
+        plan = rally_plan(p, per_rally)
+        for k, (status, g, came) in enumerate(zip(plan["statuses"], plan["guests"], plan["came"], strict=True)):
+            yield (rid, p["id"], f"t{rid:042d}", f"Person {rid}", f"p{rid}@bench.example", p["zips"][k % len(p["zips"])],
+                   "Person P.", g, status, (g + 1) if came else 0, NOW, NOW, NOW)
+            rid += 1
+
+
+def checkin_tuples(plans, per_rally: int, rsvp_start: int, checkin_start: int):
+    """Check-in rows consistent with the plans and the RSVP ids rsvp_tuples gave."""
+    cid = checkin_start
+    for n, p in enumerate(plans):
+        plan = rally_plan(p, per_rally)
+        first = rsvp_start + n * per_rally
+        ids = iter(first + k for k, c in enumerate(plan["came"]) if c)
+        opens = p["starts"] - timedelta(hours=1)
+        for m, d, people, walk in plan["admissions"]:
+            yield (cid, p["id"], None if walk else next(ids), p["doors"][d], people, walk, opens + timedelta(minutes=m))
+            cid += 1
+
+
+# --- measurements --------------------------------------------------------------------------------
+
+
+def _app(url: str):
+    from config import Config
+    from rallies import create_app
+
+    return create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench-" + str(random.random()),
+                      SESSION_COOKIE_SECURE=False, RATELIMIT_ENABLED=False, GEOCODER="offline",
+                      TURNOUT_ORIGIN_CACHE_S=0, LOG_LEVEL="WARNING")
+
+
+def _client(app, user):
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = user.get_id()
+        sess["_fresh"] = True
+    return client
+
+
+def _get(client, url: str):
+    def fn():
+        resp = client.get(url)
+        assert resp.status_code == 200, (url, resp.status_code, resp.get_data(as_text=True)[:300])
+        return resp
+    return fn
+
+
+def _analyze():
+    from rallies.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+
+
+def aggregate_page(campaign_id: int, rally_ids: list[int]):
+    """The alternative to counters: the page's tallies from indexed aggregates over RSVPs and check-ins."""
+    import sqlalchemy as sa
+
+    from rallies.extensions import db
+    from rallies.models import Checkin, Rsvp
+
+    going = db.session.execute(
+        sa.select(Rsvp.rally_id, sa.func.sum(Rsvp.guests + 1)).where(Rsvp.rally_id.in_(rally_ids),
+                                                                     Rsvp.status == "going").group_by(Rsvp.rally_id)).all()
+    came = db.session.execute(
+        sa.select(Checkin.rally_id, sa.func.sum(Checkin.people), sa.func.count())
+        .where(Checkin.rally_id.in_(rally_ids), Checkin.undone_at.is_(None)).group_by(Checkin.rally_id)).all()
+    return going, came
+
+
+def aggregate_rollup(campaign_id: int):
+    """Roll-ups from check-in rows (the alternative to summing counters)."""
+    import sqlalchemy as sa
+
+    from rallies.extensions import db
+    from rallies.models import Checkin, Rally
+
+    return db.session.execute(
+        sa.select(Rally.state, Rally.city, sa.func.sum(Checkin.people))
+        .join(Checkin, Checkin.rally_id == Rally.id)
+        .where(Rally.campaign_id == campaign_id).group_by(Rally.state, Rally.city)).all()
+
+
+def naive_map_seconds(n: int) -> float:
+    """Seconds to build and render a folium MarkerCluster with one Marker (and popup) per rally."""
+    import folium
+    from folium import plugins
+
+    from rallies.services.maps import map_parts, new_map
+
+    rng = random.Random(n)
+    t0 = time.perf_counter()
+    m = new_map((39.8, -98.6), 4)
+    cluster = plugins.MarkerCluster().add_to(m)
+    for i in range(n):
+        folium.Marker([rng.uniform(26, 48), rng.uniform(-123, -70)],
+                      popup=folium.Popup(f"<b>Rally {i}</b><br>Checked in: {i}", max_width=300)).add_to(cluster)
+    map_parts(m)
+    return time.perf_counter() - t0
+
+
+def run(engine: str, n_rallies: int, per_rally: int, map_rallies: int, big_people: int, repeat: int):
+    """Set up, load and measure one engine. Requests run outside any app context, as in production."""
+    from rallies.extensions import db
+    from rallies.models import Checkin, Rally, Rsvp
+
+    rows: list[Row] = []
+    notes: list[str] = []
+    with fresh_database(engine) as url:
+        app = _app(url)
+        rng = random.Random(2026)
+        with app.app_context():
+            user, camp = make_campaign("Bench campaign")
+            camp_id = camp.id
+            t0 = time.perf_counter()
+            rally_tuples, plans = rally_rows(camp_id, n_rallies, rng, 1)
+            Writer(Rally, RALLY_COLS).write(iter(tuple(r) for r in rally_tuples))
+            counters_and_minutes(plans, per_rally, door_start=1)
+            _analyze()
+            setup_s = time.perf_counter() - t0
+            client = _client(app, user)
+        pages = {
+            "comparison table, first page": f"/turnout/campaigns/{camp_id}/",
+            "comparison table, sorted by show-up rate": f"/turnout/campaigns/{camp_id}/?sort=show_up",
+            "comparison JSON, first page": f"/turnout/api/campaigns/{camp_id}/rallies",
+            "roll-ups by city": f"/turnout/campaigns/{camp_id}/rollups",
+            "roll-ups by state": f"/turnout/campaigns/{camp_id}/rollups?level=state",
+        }
+        before = {name: timed(_get(client, u), repeat) for name, u in pages.items()}
+
+        with app.app_context():
+            t0 = time.perf_counter()
+            n_rsvps = Writer(Rsvp, RSVP_COLS).write(rsvp_tuples(plans, per_rally, 1))
+            n_checkins = Writer(Checkin, CHECKIN_COLS).write(checkin_tuples(plans, per_rally, 1, 1))
+            _analyze()
+            load_s = time.perf_counter() - t0
+        after = {name: timed(_get(client, u), repeat) for name, u in pages.items()}
+        for name in pages:
+            (b50, _), (a50, a95) = before[name], after[name]
+            rows.append(Row(name, engine, figures=f"median {a50:.1f} ms, p95 {a95:.1f} ms with {n_checkins:,} "
+                            f"check-ins; {b50:.1f} ms with none", target="< 1000 ms", passed=a95 < 1000))
+        with app.app_context():
+            page_ids = [r.id for r in db.session.scalars(
+                db.select(Rally).where(Rally.campaign_id == camp_id).order_by(Rally.starts_at.desc()).limit(25))]
+            agg50, _ = timed(lambda: aggregate_page(camp_id, page_ids), max(3, repeat // 3))
+            roll50, _ = timed(lambda: aggregate_rollup(camp_id), 2)
+        rows.append(Row("alternative: page tallies by indexed aggregates", engine,
+                        figures=f"median {agg50:.1f} ms (queries only, 25 rallies)", passed=None))
+        rows.append(Row("alternative: roll-ups by aggregating check-ins", engine,
+                        figures=f"median {roll50:.0f} ms (query only)", passed=None))
+        fc50, fc95 = timed(_get(client, f"/turnout/campaigns/{camp_id}/forecasts"), max(3, repeat // 3))
+        rows.append(Row(f"forecasts page ({n_rallies // 10} upcoming, backtest of the rest)", engine,
+                        figures=f"median {fc50:.0f} ms, p95 {fc95:.0f} ms", passed=None))
+        map1 = timed(_get(client, f"/turnout/campaigns/{camp_id}/map"), 3)
+        rows.append(Row(f"campaign map, {n_rallies:,} rallies + origins from all RSVPs (uncached)", engine,
+                        figures=f"median {map1[0]:.0f} ms", passed=None))
+
+        # A 30,000-person rally, live.
+        big_plan = dict(id=n_rallies + 1, zips=plans[2]["zips"], starts=NOW - timedelta(minutes=30), rate=0.95,
+                        upcoming=False)
+        with app.app_context():
+            Writer(Rally, RALLY_COLS).write(iter([(big_plan["id"], camp_id, "bench-big", "The big one",
+                                                   big_plan["starts"], big_plan["starts"] + timedelta(hours=3),
+                                                   big_plan["starts"] - timedelta(hours=1), "America/Chicago",
+                                                   "Chicago", "IL", 41.88, -87.63, 40000)]))
+            counters_and_minutes([big_plan], big_people, door_start=2 * n_rallies + 1)
+            Writer(Rsvp, RSVP_COLS).write(rsvp_tuples([big_plan], big_people, n_rsvps + 1))
+            big_checkins = Writer(Checkin, CHECKIN_COLS).write(checkin_tuples([big_plan], big_people, n_rsvps + 1,
+                                                                              n_checkins + 1))
+            _analyze()
+            big = db.session.get(Rally, big_plan["id"])
+            big_id, big_people_in = big.id, big.checked_in_people
+            last = big.starts_at - timedelta(hours=1) + timedelta(minutes=100)
+        live = f"/turnout/api/rallies/{big_id}/live"
+        l50, l95 = timed(_get(client, live + "?since=" + last.isoformat().replace("+", "%2B")), repeat * 10)
+        f50, f95 = timed(_get(client, live), repeat * 3)
+        rows.append(Row(f"dashboard refresh, {big_people_in:,}-person rally (new minutes only)", engine,
+                        figures=f"median {l50:.1f} ms, p95 {l95:.1f} ms", target="< 20 ms", passed=l95 < 20))
+        rows.append(Row("live endpoint without `since` (whole curve; the page never polls this way)", engine,
+                        figures=f"median {f50:.1f} ms, p95 {f95:.1f} ms", passed=None))
+        d50, _ = timed(_get(client, f"/turnout/rallies/{big_id}/"), 3)
+        rows.append(Row("dashboard page (full render, origins map)", engine, figures=f"median {d50:.0f} ms",
+                        passed=None))
+        notes.append(f"{engine}: {n_rallies:,} rallies set up in {setup_s:.0f} s; {n_rsvps:,} RSVPs and "
+                     f"{n_checkins:,} check-ins bulk-loaded in {load_s:.0f} s; big rally {big_checkins:,} check-ins.")
+
+        # 10,000 rallies on one map.
+        with app.app_context():
+            user2, camp2 = make_campaign("Map campaign")
+            camp2_id = camp2.id
+            map_tuples, map_plans = rally_rows(camp2_id, map_rallies, rng, n_rallies + 2)
+            Writer(Rally, RALLY_COLS + ["going_people", "checked_in_people", "checked_in_rsvp_people"]).write(
+                iter(tuple(r) + (1000, int(1000 * p["rate"]), int(1000 * p["rate"])) for r, p in
+                     zip(map_tuples, map_plans, strict=True)))
+            _analyze()
+            client2 = _client(app, user2)
+        m50, m95 = timed(_get(client2, f"/turnout/campaigns/{camp2_id}/map"), max(3, repeat // 3))
+        rows.append(Row(f"campaign map, {map_rallies:,} rallies (whole request)", engine,
+                        figures=f"median {m50:.0f} ms, p95 {m95:.0f} ms", target="< 500 ms", passed=m95 < 500))
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    return rows, notes
+
+
+def main(argv=None) -> int:
+    """Run the turnout benchmark and write bench/results/turnout.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--rallies", type=int, default=1000)
+    parser.add_argument("--rsvps-per-rally", type=int, default=3000, help="3,000 x 1,000 = 3 million RSVPs")
+    parser.add_argument("--map-rallies", type=int, default=10_000)
+    parser.add_argument("--big-rally", type=int, default=31_000, help="RSVPs of the live rally (about 30,000 come)")
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args(argv)
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    rows, notes = [], []
+    for engine in engines:
+        r, n = run(engine, args.rallies, args.rsvps_per_rally, args.map_rallies, args.big_rally, args.repeat)
+        rows += r
+        notes += n
+    with _app("sqlite://").app_context():
+        t_1k, t_2k = naive_map_seconds(1000), naive_map_seconds(2000)
+    per = (t_2k - t_1k) / 1000
+    rows.append(Row("baseline: naive MarkerCluster, a Marker per rally", "-",
+                    figures=f"1,000: {t_1k:.2f} s; 2,000: {t_2k:.2f} s; extrapolated 10,000: "
+                            f"{t_1k + per * 9000:.1f} s", passed=None))
+    write_results("turnout", rows, title="Turnout: comparison, roll-ups, dashboard refresh, campaign map",
+                  notes="\n".join(["Server time measured in-process through the Flask test client (routing, login, "
+                                   "access check, queries, template); no HTTP.", *notes]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
