@@ -6,7 +6,16 @@ import re
 
 import phonenumbers
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, StringField, TelField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..services.emails import normalise_email
@@ -127,7 +136,8 @@ class ShareLinkForm(FlaskForm):
     utm_campaign = _Text("utm_campaign (optional)", validators=[Optional(), Length(max=100)])
 
 
-STATUS_CHOICES = [("", "Any status"), ("going", "Going"), ("waitlisted", "Waitlisted"), ("cancelled", "Cancelled")]
+STATUS_CHOICES = [SelectChoice(v, label) for v, label in (
+    ("", "Any status"), ("going", "Going"), ("waitlisted", "Waitlisted"), ("cancelled", "Cancelled"))]
 
 
 class RsvpSearchForm(FlaskForm):
