@@ -70,6 +70,8 @@ class Config:
     MAIL_DELIVERY = os.environ.get("MAIL_DELIVERY", "inline")
 
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
+    #: werkzeug's hashing method for new passwords (old hashes keep working whatever it is).
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     INVITE_MAX_AGE_DAYS = _int("INVITE_MAX_AGE_DAYS", 7)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     #: Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
@@ -90,3 +92,4 @@ class TestingConfig(Config):
     BASE_URL = "http://localhost"
     MAIL_DELIVERY = "manual"
     SMTP_HOST = ""
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 (fast for tests; production uses scrypt)

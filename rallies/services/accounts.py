@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -10,8 +12,15 @@ from ..extensions import db
 from ..models import ROLE_OWNER, Campaign, Membership, User
 from .emails import normalise_email
 
-# Same cost for unknown emails, so timing does not reveal which accounts exist.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """A hash to check against for unknown emails: same cost, so timing reveals no accounts."""
+    return generate_password_hash("not-a-real-password", method=method)
 
 _RESET_SALT = "rallies.password-reset"
 
@@ -38,7 +47,7 @@ def create_user(email: str, password: str, name: str = "", campaign_name: str | 
     email = normalise_email(email)
     if db.session.scalar(db.select(User.id).where(User.email == email)):
         raise AccountError("An account with that email already exists.")
-    user = User(email=email, name=name.strip(), password_hash=generate_password_hash(password))
+    user = User(email=email, name=name.strip(), password_hash=_hash(password))
     db.session.add(user)
     if campaign_name:
         campaign = Campaign(name=campaign_name.strip())
@@ -52,14 +61,14 @@ def authenticate(email: str, password: str) -> User | None:
     """The user if the password matches, else None."""
     user = find_user(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
 
 
 def set_password(user: User, password: str) -> None:
     """Store a new password and end every other session and reset link. The caller commits."""
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = _hash(password)
     # A plain UPDATE ... + 1 so two changes at once cannot both write the same version.
     db.session.execute(
         db.update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
