@@ -1,0 +1,107 @@
+"""In Chromium: a supporter RSVPs with a guest, lands on the ticket, cancels, and the first waitlisted
+person is promoted; axe-core finds no serious or critical problems on the RSVP and ticket pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from conftest import campaign_of
+
+from rallies.extensions import db
+from rallies.models import Rsvp
+from rallies.services import rsvps
+
+pytestmark = pytest.mark.browser
+
+AXE = "/static/vendor/axe-core/axe.min.js"
+
+
+def _offline(context):
+    # Map tiles would leave the machine: refuse everything that is not the live server.
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+
+
+def axe_problems(page) -> list[str]:
+    """Serious and critical axe-core violations on the current page (axe loaded from our own origin, CSP-safe)."""
+    page.add_script_tag(url=AXE)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def _status(rally_id, email):
+    db.session.rollback()
+    return db.session.scalar(sa.select(Rsvp.status).where(Rsvp.rally_id == rally_id, Rsvp.email == email))
+
+
+def test_rsvp_with_guest_ticket_cancel_promotes_waitlist(live_server, launch_browser, make_user, make_rally):
+    rally = make_rally(campaign_of(make_user()), title="Parks & <Jobs>", capacity=2, max_guests=2)
+    rally_id, slug = rally.id, rally.slug
+    browser = launch_browser()
+    context = browser.new_context()
+    _offline(context)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    page.goto(f"{live_server.url}/r/{slug}/rsvp?utm_source=sms&ref=door-knock")
+    assert axe_problems(page) == []
+    # First a mistake: the error is shown next to its field and tied to it for screen readers.
+    page.fill("#name", "Ana María López")
+    page.fill("#email", "not-an-email")
+    page.click("form.rsvp-form button[type=submit]")
+    error = page.locator("#email-error")
+    assert "valid email" in error.inner_text()
+    assert page.get_attribute("#email", "aria-describedby").split()[-1] == "email-error"
+    assert axe_problems(page) == []
+    page.fill("#email", "ana@example.org")
+    page.fill("#phone", "(312) 555-0142")
+    page.fill("#guests", "1")
+    page.click("form.rsvp-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/t/[A-Za-z0-9_\-]{43}$"))
+    assert "Going" in page.locator(".ticket-status").inner_text()
+    assert "2 people" in page.content()
+    assert page.locator(".ticket-qr svg").is_visible()
+    assert axe_problems(page) == []
+    ticket_url = page.url
+
+    # Someone else arrives while the rally is full: waitlisted.
+    result = rsvps.create_or_update_rsvp(db.session.get(type(rally), rally_id),
+                                         rsvps.RsvpInput(name="Wai Ting", email="wait@example.org"))
+    assert result.outcome == "waitlisted"
+
+    # Cancel: a confirmation step first (no JavaScript needed), then the waitlist moves up.
+    page.click("text=Cancel RSVP")
+    assert "Cancel your RSVP?" in page.locator("h1").inner_text()
+    assert _status(rally_id, "ana@example.org") == "going"
+    page.click("text=Yes, cancel my RSVP")
+    page.wait_for_url(ticket_url)
+    assert "Cancelled" in page.locator(".ticket-status").inner_text()
+    assert _status(rally_id, "ana@example.org") == "cancelled"
+    assert _status(rally_id, "wait@example.org") == "going"
+    db.session.rollback()
+    ana = db.session.scalar(sa.select(Rsvp).where(Rsvp.email == "ana@example.org"))
+    assert (ana.guests, ana.phone, ana.utm_source, ana.ref) == (1, "+13125550142", "sms", "door-knock")
+    assert errors == []
+    context.close()
+
+
+def test_form_works_without_javascript(live_server, launch_browser, make_user, make_rally):
+    rally = make_rally(campaign_of(make_user()))
+    slug = rally.slug
+    context = launch_browser().new_context(java_script_enabled=False)
+    _offline(context)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/r/{slug}/rsvp")
+    page.fill("#name", "No Script")
+    page.fill("#email", "nojs@example.org")
+    page.click("form.rsvp-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/t/"))
+    page.click("text=Change guests")
+    page.fill("#guests", "2")
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/t/[A-Za-z0-9_\-]{43}$"))
+    assert "3 people" in page.content()
+    context.close()
