@@ -118,12 +118,12 @@ def init_baseline(database_url: str, tickets: int = 20000) -> list[str]:
         engine.dispose()
 
 
-def reset_tickets(database_url: str) -> None:
-    """Mark every bench ticket as not checked in (between runs)."""
+def reset_tickets(database_url: str, *, checked_in: bool = False) -> None:
+    """Mark every bench ticket as not checked in (between runs), or as checked in (for repeat scans)."""
     engine = _engine(database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(bench_ticket.update().values(checked_in_at=None))
+            conn.execute(bench_ticket.update().values(checked_in_at=utcnow() if checked_in else None))
     finally:
         engine.dispose()
 

@@ -8,6 +8,7 @@ must never load someone else's server.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import json
@@ -135,6 +136,7 @@ def run_wrk(base_url: str, reqs: Sequence[Request], *, duration: float, connecti
             cmd += ["-H", f"{name}: {value}"]
         cmd += [base_url, "--", str(req_file), str(threads)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + timeout + 60)
+    drain(base_url, connections, timeout)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
@@ -147,6 +149,31 @@ def run_wrk(base_url: str, reqs: Sequence[Request], *, duration: float, connecti
         statuses={int(k): v for k, v in data["statuses"].items()}, socket_errors=data["socket_errors"],
         wrapped=data["wrapped"],
     )
+
+
+def drain(base_url: str, connections: int, timeout: float = 10.0) -> None:
+    """Wait until the server has finished the requests wrk left in flight.
+
+    wrk exits with up to `connections` requests sent but unanswered; gunicorn still
+    runs them (a check-in would redeem a ticket after the run "ended", and the next
+    run would see it as already used). Accepts are first in, first out, so once
+    `connections` fresh requests queued behind them are answered, the old ones are done.
+    """
+    host, port = _loopback(base_url)
+
+    def probe() -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            conn.request("GET", "/__bench_drain__")
+            conn.getresponse().read()
+        conn.close()
+
+    probes = [threading.Thread(target=probe) for _ in range(max(2, connections))]
+    for t in probes:
+        t.start()
+    for t in probes:
+        t.join(timeout + 1)
+    time.sleep(0.05)  # the last old request may finish just after the last probe
 
 
 def run_python(base_url: str, reqs: Sequence[Request], *, duration: float, connections: int, max_requests: int,
