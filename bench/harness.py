@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+#: Where tables go; BENCH_RESULTS_DIR redirects them (trial runs that must not overwrite real results).
+RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results")
 VENV_BIN = ROOT / ".venv" / "bin"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
