@@ -6,14 +6,15 @@ These check shape (required, lengths, numbers); the rally service checks meaning
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..models.rallies import VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED
 
 VISIBILITY_CHOICES = [
-    (VISIBILITY_DRAFT, "Draft (only your team can see it)"),
-    (VISIBILITY_LISTED, "Published and listed (anyone can find it)"),
-    (VISIBILITY_UNLISTED, "Published, unlisted (reachable by link only)"),
+    SelectChoice(VISIBILITY_DRAFT, "Draft (only your team can see it)"),
+    SelectChoice(VISIBILITY_LISTED, "Published and listed (anyone can find it)"),
+    SelectChoice(VISIBILITY_UNLISTED, "Published, unlisted (reachable by link only)"),
 ]
 _DT = "%Y-%m-%dT%H:%M"
 
@@ -94,7 +95,7 @@ class NearForm(FlaskForm):
                     render_kw={"placeholder": "78701 or Austin, TX", "autocomplete": "postal-code"})
     radius = IntegerField("Within", default=25, validators=[
         Optional(), NumberRange(min=1, max=500, message="Choose a radius between 1 and 500.")])
-    unit = SelectField("Unit", choices=[("mi", "miles"), ("km", "km")], default="mi")
+    unit = SelectField("Unit", choices=[SelectChoice("mi", "miles"), SelectChoice("km", "km")], default="mi")
     lat = DecimalField("Latitude", validators=[Optional(), NumberRange(min=-90, max=90)],
                        render_kw={"type": "hidden"})
     lon = DecimalField("Longitude", validators=[Optional(), NumberRange(min=-180, max=180)],
