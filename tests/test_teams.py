@@ -131,12 +131,18 @@ def test_invite_can_be_emailed(client, login, owner, campaign):
     assert path.encode() in message.body
 
 
-def test_invite_email_box_needs_an_address(client, login, owner, campaign):
+def test_invite_without_address_is_link_only(client, login, owner, campaign):
     login(client, owner)
-    resp = client.post(f"/auth/campaigns/{campaign.id}/invites", data={"role": "viewer", "send_email": "y"})
-    assert resp.status_code == 400
-    assert "Enter the email address to send the link to" in resp.text
-    assert db.session.scalar(db.select(db.func.count(Invite.id))) == 0
+    make_invite(client, campaign, role="viewer", send_email="y")
+    assert db.session.scalar(db.select(Invite.email)) == ""
+    assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) == 0
+
+
+def test_invite_bound_to_address_without_email(client, login, owner, campaign):
+    login(client, owner)
+    make_invite(client, campaign, email="carla@example.org", send_email="")
+    assert db.session.scalar(db.select(Invite.email)) == "carla@example.org"
+    assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) == 0
 
 
 @pytest.mark.parametrize(

@@ -90,19 +90,17 @@ def create_invite(campaign_id: int):
     form = InviteForm()
     if not form.validate_on_submit():
         return _team_page(campaign, invite_form=form, status=400)
-    if form.send_email.data and not form.email.data:
-        form.email.errors.append("Enter the email address to send the link to, or untick the box.")
-        return _team_page(campaign, invite_form=form, status=400)
     days = current_app.config["INVITE_MAX_AGE_DAYS"]
     with atomic():
         invite, secret = teams.create_invite(campaign.id, form.role.data, current_user._get_current_object(),
                                              email=form.email.data or "", max_age_days=days)
         link = absolute_url("auth.invite", token=secret)
-        if form.email.data and form.send_email.data:
+        emailed = bool(form.email.data and form.send_email.data)
+        if emailed:
             send_account_email("invite", invite.email, f"Join {campaign.name} on Rallies", "invite",
                                campaign=campaign, inviter=current_user, role=invite.role, link=link,
                                expires_at=invite.expires_at)
-    sent = f" and emailed to {invite.email}" if form.email.data and form.send_email.data else ""
+    sent = f" and emailed to {invite.email}" if emailed else ""
     flash(f"Invite created{sent}. The link works once and expires in {days} days.", "success")
     # Rendered, not redirected: the secret exists only now and is never stored.
     return _team_page(campaign, new_link=link, status=201)
