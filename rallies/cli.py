@@ -29,7 +29,7 @@ def create_user_command(email: str, name: str, campaign_name: str, password: str
     from .services.accounts import AccountError, create_user
     from .services.passwords import password_problem
 
-    problem = password_problem(password)
+    problem = password_problem(password, email=email, name=name)
     if problem:
         raise click.BadParameter(problem, param_hint="password")
     try:

@@ -149,9 +149,12 @@ def test_login_and_safe_next(client, make_user):
     resp = client.post("/auth/login?next=/auth/campaigns", data={"email": "ANN@example.org", "password": GOOD})
     assert resp.status_code == 302
     assert resp.location.endswith("/auth/campaigns")
-    client.post("/auth/logout")
-    resp = client.post("/auth/login?next=//evil.example/x", data={"email": "ann@example.org", "password": GOOD})
-    assert resp.location.endswith("/organize/")
+    for target in ("//evil.example/x", "https://evil.example/", "/\t/evil.example", "/\\evil.example", "/\n/evil.example"):
+        client.post("/auth/logout")
+        resp = client.post("/auth/login", query_string={"next": target},
+                           data={"email": "ann@example.org", "password": GOOD})
+        assert resp.status_code == 302
+        assert resp.location.endswith("/organize/"), target
 
 
 @pytest.mark.parametrize("email_addr", ["ann@example.org", "nobody@example.org"])

@@ -193,10 +193,16 @@ def change_password():
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths, never //host or scheme URLs."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    r"""Only same-site relative paths, never //host or scheme URLs.
+
+    Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so
+    "/\t/evil.example" or "/\\evil.example" would become "//evil.example": refuse them all.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    return target
 
 
 from . import campaigns as _campaign_views  # noqa: E402,F401 (registers the team views on bp)
