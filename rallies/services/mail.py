@@ -284,4 +284,4 @@ def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) ->
 def outbox_counts() -> dict[str, int]:
     """Rows per status (for the worker's log line and health checks)."""
     rows = db.session.execute(sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status))
-    return {status: int(n) for status, n in rows.tuples()}
+    return {status: int(n) for status, n in rows}
