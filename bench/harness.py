@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bench.loadgen import LoadResult, Request, load
 
 __all__ = [
-    "LoadResult", "Request", "Row", "Server", "create_schema", "drop_postgres", "fresh_database",
+    "Client", "LoadResult", "Request", "Row", "Server", "login_cookie", "create_schema", "drop_postgres", "fresh_database",
     "fresh_postgres", "fresh_sqlite", "load", "machine", "project_env", "write_results",
 ]
 
@@ -152,6 +152,69 @@ class Server:
         self.stop()
         if self.log_path and exc[0] is None:
             self.log_path.unlink(missing_ok=True)
+
+
+# --- setting up a load: log in, CSRF tokens ------------------------------------------------------
+
+class Client:
+    """A small cookie-keeping HTTP client to prepare a benchmark (log in, read CSRF tokens); not for load."""
+
+    def __init__(self, base_url: str):
+        import http.cookiejar
+
+        if urlsplit(base_url).hostname != "127.0.0.1":
+            raise ValueError("benchmarks only talk to 127.0.0.1")
+        self.base_url = base_url.rstrip("/")
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.last_text = ""
+
+    def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, str]:
+        """Send one request (form-encoded data); follow redirects; return (status, body text)."""
+        from urllib.parse import urlencode
+
+        body = urlencode(data or {}).encode() if data is not None else None
+        req = urllib.request.Request(self.base_url + path, data=body, method=method)
+        try:
+            with self.opener.open(req, timeout=30) as resp:
+                status, text = resp.status, resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            status, text = exc.code, exc.read().decode("utf-8", "replace")
+        self.last_text = text
+        return status, text
+
+    def get(self, path: str) -> tuple[int, str]:
+        """GET a page."""
+        return self.request("GET", path)
+
+    def csrf_token(self, path: str | None = None) -> str:
+        """The csrf_token of the form on `path` (or on the last page fetched)."""
+        import re
+
+        text = self.get(path)[1] if path else self.last_text
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text) or re.search(
+            r'<meta name="csrf-token" content="([^"]+)"', text)
+        if not match:
+            raise RuntimeError(f"no CSRF token on {path or 'the last page'}")
+        return match.group(1)
+
+    def post_form(self, path: str, data: dict, *, form_page: str | None = None) -> tuple[int, str]:
+        """POST a form with the CSRF token taken from form_page (default: the same path)."""
+        token = self.csrf_token(form_page or path)
+        return self.request("POST", path, {**data, "csrf_token": token})
+
+    def cookie_header(self) -> str:
+        """The cookies as one Cookie header value, to pass to load(headers=...)."""
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+
+def login_cookie(base_url: str, email: str, password: str) -> str:
+    """Log in through /auth/login and return the Cookie header for load(headers={"Cookie": ...})."""
+    client = Client(base_url)
+    status, text = client.post_form("/auth/login", {"email": email, "password": password})
+    if status >= 400 or 'name="password"' in text:
+        raise RuntimeError(f"login as {email} failed (HTTP {status})")
+    return client.cookie_header()
 
 
 # --- databases ----------------------------------------------------------------------------------
