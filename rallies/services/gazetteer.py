@@ -133,10 +133,16 @@ def _city_index() -> dict[tuple[str, str], list[Place]]:
     return index
 
 
+#: Common names GeoNames spells differently.
+ALIASES = {"new york": "new york city", "nyc": "new york city", "washington dc": "washington",
+           "la": "los angeles", "philly": "philadelphia"}
+
+
 def find_city(name: str, region: str = "", country: str = "US") -> Place | None:
     """A city by name and US state (or country code); the most populous match wins."""
     if not fold(name):
         return None
+    name = ALIASES.get(fold(name), name)
     region = (region or "").strip()
     if country.upper() == "US" or not country:
         code = state_code(region) if region else None

@@ -207,16 +207,17 @@ def _zone_for(details: RallyDetails, result: geo.GeoResult) -> str:
     raise RallyInvalid("We could not find the venue, so we cannot tell its time zone. Choose one.", "timezone")
 
 
-def create_rally(campaign_id: int, details: RallyDetails, *, geocoder=None) -> Rally:
+def create_rally(campaign_id: int, details: RallyDetails, *, geocoder=None, offline: bool = False) -> Rally:
     """Geocode the venue, then save a new rally with a unique slug and ticket-signing keys.
 
     A venue that cannot be found still saves (precision "none", flagged to the organizer).
+    ``offline=True`` uses only the gazetteer (demo data, bulk imports).
     """
     from .tickets import ensure_rally_keys
 
     if details.timezone.strip():
         zone(details.timezone.strip())  # fail on a bad zone before spending a geocoder call
-    result = geo.geocode(details.address_of(), geocoder)
+    result = geo.geocode(details.address_of(), geocoder, offline=offline)
     tz_name = _zone_for(details, result)
     times = _times(details, zone(tz_name))
     for _attempt in range(3):
