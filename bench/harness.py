@@ -314,12 +314,13 @@ class Row:
         r = self.result
         load_cells = ([f"{r.rps:,.0f}", f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.p99_ms:.1f}", r.status_text()]
                       if r else ["", "", "", "", ""])
+        noise = f"{r.foreign_cpu_pct:.0f}" if r and r.foreign_cpu_pct is not None else ""
         verdict = {True: "PASS", False: "FAIL", None: "-"}[self.passed]
-        return [date, mach, self.engine, self.case, *load_cells, self.figures, self.target, verdict]
+        return [date, mach, self.engine, self.case, *load_cells, self.figures, self.target, verdict, noise]
 
 
 HEADER = ["date", "machine", "engine", "case", "req/s", "p50 ms", "p95 ms", "p99 ms", "statuses", "other figures",
-          "target", "result"]
+          "target", "result", "others' CPU %"]
 
 
 def results_table(rows: Sequence[Row], *, date: str | None = None) -> str:
@@ -338,6 +339,10 @@ def write_results(name: str, rows: Sequence[Row], *, title: str = "", notes: str
     text = f"# {title or name}\n\n{results_table(rows)}\n"
     if notes:
         text += f"\n{notes.strip()}\n"
+    if any(r.result and r.result.foreign_cpu_pct is not None for r in rows):
+        text += ("\nOthers' CPU %: CPU used during each load run by processes other than this benchmark's "
+                 "(gunicorn, wrk) and PostgreSQL, as % of the whole machine. Above about 10 % the figures "
+                 "understate what this machine can do.\n")
     path = RESULTS / f"{name}.md"
     path.write_text(text)
     print(text)

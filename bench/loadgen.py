@@ -53,6 +53,9 @@ class LoadResult:
     socket_errors: int = 0
     stopped_early: bool = False  # ran out of requests (count bound or "stop" mode) before the time bound
     wrapped: int = 0  # times a client restarted the request list ("wrap" mode): single-use requests were reused
+    #: CPU used during the run by processes that are neither ours (this process's tree: gunicorn,
+    #: wrk) nor PostgreSQL, as % of the whole machine: other work that lowers the figures.
+    foreign_cpu_pct: float | None = None
 
     def count(self, *codes: int) -> int:
         """Responses with any of these status codes."""
@@ -107,15 +110,62 @@ def load(base_url: str, requests: Request | str | Iterable[Request | str], *, du
     if on_exhaust not in ("wrap", "stop"):
         raise ValueError("on_exhaust must be 'wrap' or 'stop'")
     bounded = max_requests > 0 or on_exhaust == "stop"
+    meter = CpuMeter()
     if engine == "auto":
         engine = "wrk" if shutil.which("wrk") and not bounded else "python"
     if engine == "wrk":
         if bounded:
             raise ValueError("wrk runs are time-bounded only: use engine='python' for max_requests / 'stop'")
-        return run_wrk(base_url, reqs, duration=duration, connections=connections, headers=headers or {},
-                       timeout=timeout)
-    return run_python(base_url, reqs, duration=duration, connections=connections, max_requests=max_requests,
-                      on_exhaust=on_exhaust, headers=headers or {}, timeout=timeout)
+        result = run_wrk(base_url, reqs, duration=duration, connections=connections, headers=headers or {},
+                         timeout=timeout)
+    else:
+        result = run_python(base_url, reqs, duration=duration, connections=connections, max_requests=max_requests,
+                            on_exhaust=on_exhaust, headers=headers or {}, timeout=timeout)
+    result.foreign_cpu_pct = meter.foreign_pct()
+    return result
+
+
+class CpuMeter:
+    """Measures CPU used by other people's processes between its creation and foreign_pct().
+
+    Ours = this process and its descendants (gunicorn, wrk); PostgreSQL backends are
+    left out too (they may serve us). Processes that start and end in between are missed.
+    """
+
+    def __init__(self):
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.before = self._snapshot()
+        self.t0 = time.monotonic()
+
+    @staticmethod
+    def _snapshot() -> dict[int, tuple[int, int, str]]:
+        procs = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            comm = stat[stat.find("(") + 1:stat.rfind(")")]
+            fields = stat[stat.rfind(")") + 2:].split()
+            procs[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]), comm)
+        return procs
+
+    def foreign_pct(self) -> float | None:
+        """Others' CPU since creation, as % of the machine (all cores); None where /proc is missing."""
+        try:
+            after = self._snapshot()
+        except OSError:
+            return None
+        elapsed = time.monotonic() - self.t0
+        ours = {os.getpid()}
+        for _ in range(10):  # grow the tree a level at a time (gunicorn -> workers)
+            ours |= {pid for pid, (ppid, _, _) in after.items() if ppid in ours}
+        foreign = sum(ticks - self.before.get(pid, (0, 0, ""))[1] for pid, (_, ticks, comm) in after.items()
+                      if pid not in ours and not comm.startswith("postgres"))
+        cores = os.cpu_count() or 1
+        return 100.0 * foreign / self.tick / max(elapsed, 1e-6) / cores
 
 
 def run_wrk(base_url: str, reqs: Sequence[Request], *, duration: float, connections: int,
