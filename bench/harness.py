@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bench.loadgen import LoadResult, Request, load
 
 __all__ = [
-    "Client", "LoadResult", "Request", "Row", "Server", "login_cookie", "create_schema", "drop_postgres", "fresh_database",
+    "Client", "LoadResult", "Request", "Row", "Server", "baseline_server", "login_cookie", "create_schema", "drop_postgres", "fresh_database",
     "fresh_postgres", "fresh_sqlite", "load", "machine", "project_env", "write_results",
 ]
 
@@ -152,6 +152,20 @@ class Server:
         self.stop()
         if self.log_path and exc[0] is None:
             self.log_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def baseline_server(database_url: str, *, tickets: int = 20000, workers: int = 2) -> Iterator[tuple[Server, list[str]]]:
+    """The baseline app (bench/baseline_app.py) on this database: yields (server, ticket secrets).
+
+    Creates the bench tables next to the project's and seeds `tickets` tickets for /select-update.
+    """
+    from bench.baseline_app import init_baseline
+
+    codes = init_baseline(database_url, tickets=tickets)
+    with Server("bench.baseline_app:app", workers=workers, env=project_env(database_url),
+                ready_path="/hello") as srv:
+        yield srv, codes
 
 
 # --- setting up a load: log in, CSRF tokens ------------------------------------------------------
