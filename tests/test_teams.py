@@ -431,3 +431,76 @@ def test_isolation_campaign_list_shows_only_own(client, login, owner, other_camp
     login(client, owner)
     page = client.get("/auth/campaigns")
     assert "Lee for Mayor" in page.text and "Rival campaign" not in page.text
+
+
+# ---------------------------------------------------------------------------------------- concurrency
+
+
+def _race(app, jobs):
+    """Run each job(in its own app context and session) at the same moment; return results or exceptions."""
+    import threading
+
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+
+    def run(i, job):
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[i] = job()
+            except Exception as exc:  # noqa: BLE001 (collected for the assertions)
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+@pytest.mark.slow
+def test_one_invite_admits_one_person_under_a_race(app, owner, campaign, make_user):
+    from rallies.models import User
+
+    with atomic():
+        _, secret = teams.create_invite(campaign.id, "organizer", owner, max_age_days=7)
+    user_ids = [make_user(campaign=None).id for _ in range(6)]
+
+    def accept(user_id):
+        def job():
+            with atomic():
+                return teams.accept_invite(secret, db.session.get(User, user_id)).user_id
+        return job
+
+    results = _race(app, [accept(uid) for uid in user_ids])
+    winners = [r for r in results if isinstance(r, int)]
+    assert len(winners) == 1, results
+    assert all(isinstance(r, teams.InviteInvalid) for r in results if not isinstance(r, int)), results
+    db.session.rollback()  # end this session's read snapshot to see the threads' commits
+    joined = db.session.scalars(
+        db.select(Membership.user_id).where(Membership.campaign_id == campaign.id, Membership.role == "organizer")
+    ).all()
+    assert joined == winners
+
+
+@pytest.mark.slow
+def test_two_owners_stepping_down_at_once_leave_one_owner(app, owner, campaign, make_user):
+    second = make_user(campaign=campaign, role="owner")
+    ids = [membership_of(owner, campaign).id, membership_of(second, campaign).id]
+
+    def demote(membership_id):
+        def job():
+            with atomic():
+                return teams.change_role(campaign.id, membership_id, "organizer").id
+        return job
+
+    results = _race(app, [demote(i) for i in ids])
+    assert sum(isinstance(r, teams.LastOwner) for r in results) == 1, results
+    db.session.rollback()  # end this session's read snapshot to see the threads' commits
+    owners = db.session.scalar(
+        db.select(db.func.count(Membership.id)).where(Membership.campaign_id == campaign.id, Membership.role == "owner")
+    )
+    assert owners == 1
