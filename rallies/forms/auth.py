@@ -28,23 +28,25 @@ class NewPassword:
 
 
 def _new_password_field(label: str) -> PasswordField:
-    return PasswordField(label, validators=[DataRequired("Choose a password."), NewPassword()])
+    return PasswordField(label, validators=[DataRequired("Choose a password."), NewPassword()],
+                         render_kw={"autocomplete": "new-password", "minlength": MIN_LENGTH})
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=_EMAIL, filters=[_strip])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."),
-                                                     Length(max=MAX_LENGTH, message="That password is too long.")])
+    email = EmailField("Email", validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
+    password = PasswordField("Password", render_kw={"autocomplete": "current-password"},
+                             validators=[DataRequired("Enter your password."),
+                                         Length(max=MAX_LENGTH, message="That password is too long.")])
     remember = BooleanField("Keep me logged in on this device")
 
 
 class SignupForm(FlaskForm):
-    name = StringField("Your name", filters=[_strip], validators=[DataRequired("Enter your name."),
-                                                Length(max=120, message="Use at most 120 characters.")])
-    email = EmailField("Email", validators=_EMAIL, filters=[_strip])
+    name = StringField("Your name", filters=[_strip], render_kw={"autocomplete": "name"}, validators=[
+        DataRequired("Enter your name."), Length(max=120, message="Use at most 120 characters.")])
+    email = EmailField("Email", validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
     password = _new_password_field("Password")
-    campaign_name = StringField("Campaign name", filters=[_strip], validators=[DataRequired("Name your campaign."),
-                                                             Length(max=120, message="Use at most 120 characters.")])
+    campaign_name = StringField("Campaign name", filters=[_strip], validators=[
+        DataRequired("Name your campaign."), Length(max=120, message="Use at most 120 characters.")])
 
     def joining_by_invite(self) -> None:
         """People who sign up from an invite join that campaign and need not name their own."""
@@ -53,7 +55,7 @@ class SignupForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=_EMAIL, filters=[_strip])
+    email = EmailField("Email", validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
 
 
 class ResetPasswordForm(FlaskForm):
@@ -66,7 +68,7 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[
+    current_password = PasswordField("Current password", render_kw={"autocomplete": "current-password"}, validators=[
         DataRequired("Enter your current password."), Length(max=MAX_LENGTH, message="That password is too long.")])
     password = _new_password_field("New password")
 
@@ -80,7 +82,7 @@ class CampaignForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     role = SelectField("Role", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in INVITE_ROLES], default=INVITE_ROLES[0])
-    email = EmailField("Email (optional)", filters=[_strip], validators=[
+    email = EmailField("Email (optional)", filters=[_strip], render_kw={"autocomplete": "off"}, validators=[
         Optional(), Email("Enter a valid email address."), Length(max=254, message="Use at most 254 characters.")])
     send_email = BooleanField("Email the link to this address", default=True)
 
