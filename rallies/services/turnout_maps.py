@@ -46,6 +46,11 @@ _CALLBACK = """function (row) {
         '<br>' + row[9] + '<br>' + row[10] + '<br><a href="' + row[11] + '">Dashboard</a></div>');
     return m;
 }"""
+# Clusters in one neutral colour, so they never read as a show-up rate from the legend.
+_CLUSTER_ICON = """function (cluster) {
+    return L.divIcon({html: '<div><span>' + cluster.getChildCount() + '</span></div>',
+                      className: 'marker-cluster turnout-cluster', iconSize: new L.Point(40, 40)});
+}"""
 
 
 @dataclass
@@ -118,7 +123,8 @@ def campaign_map(past: list, upcoming: list, origins: list[tuple[float, float, i
     points = [(row[0], row[1]) for row in past + upcoming]
     centre = [sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)] if points else [39.8, -98.6]
     m = new_map(centre, 4)
-    options = {"maxClusterRadius": 40, "chunkedLoading": True}
+    m.options["maxZoom"] = 18  # marker clusters need one even when no tile layer is configured
+    options = {"maxClusterRadius": 40, "chunkedLoading": True, "icon_create_function": _CLUSTER_ICON}
     plugins.FastMarkerCluster(past, callback=_CALLBACK, name=f"Past rallies ({len(past)})", **options).add_to(m)
     plugins.FastMarkerCluster(upcoming, callback=_CALLBACK, name=f"Upcoming rallies ({len(upcoming)})",
                               **options).add_to(m)
@@ -135,6 +141,7 @@ def rally_map(rally: Rally, origins: list[tuple[float, float, int]]) -> TurnoutM
     if rally.lat is None or rally.lon is None:
         return None
     m = new_map((rally.lat, rally.lon), 10)
+    m.options["maxZoom"] = 18
     venue = text(" - ".join(p for p in (rally.venue_name, rally.title) if p))
     folium.CircleMarker([rally.lat, rally.lon], radius=9, color="#102a43", fill=True, fill_opacity=0.9,
                         popup=folium.Popup(f"<strong>{venue}</strong>", parse_html=False),
