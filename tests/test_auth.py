@@ -343,3 +343,27 @@ def test_cli_create_user_refuses_weak_password_and_duplicates(runner, make_user)
     assert dup.exit_code != 0
     assert "already exists" in dup.output
     assert db.session.scalar(db.select(db.func.count(User.id))) == 1
+
+
+def test_flask_create_user_command_on_a_migrated_database(tmp_path):
+    """The README's first-account command, as a real process against a database made by migrations."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "SECRET_KEY": "cli-test-secret-0123456789abcdef", "FLASK_DEBUG": "0",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}", "REDIS_URL": ""}
+
+    def flask(*args):
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert flask("db", "upgrade").returncode == 0
+    made = flask("create-user", "--email", "first@example.org", "--campaign", "HQ", "--password", GOOD)
+    assert made.returncode == 0, made.stderr
+    assert "Created first@example.org" in made.stdout
+    again = flask("create-user", "--email", "first@example.org", "--password", GOOD)
+    assert again.returncode != 0
+    assert "already exists" in again.stderr
