@@ -126,12 +126,27 @@ def test_rsvp_succeeds_while_smtp_is_down_and_mail_follows(client, smtp_app, smt
     rally = make_rally(campaign_of(make_user()))
     resp = rsvp_post(client, rally, email="down@example.org")
     assert resp.status_code == 303
+    [row] = outbox()
+    assert row.body is None and row.render_as == "ticket"  # rendered by the sender, not the request
     assert mail.deliver_pending() == 0
+    [row] = outbox()
+    stored = row.body
+    assert stored is not None  # rendered once on the first attempt; retries send these bytes
     smtp.start()
     _make_due_now()
     sent = mail.deliver_pending()
     assert sent == 1, outbox()[0].last_error
     assert [m["To"] for m in smtp.handler.messages] == ["down@example.org"]
+    assert smtp.handler.messages[0]["Date"] == email.message_from_bytes(stored, policy=policy.default)["Date"]
+
+
+def test_message_for_a_deleted_person_is_dropped(client, app, make_user, make_rally):
+    rally = make_rally(campaign_of(make_user()))
+    rsvp_post(client, rally, email="gone@example.org")
+    with atomic():
+        db.session.execute(sa.update(OutboxMessage).values(rsvp_id=None, render_params={"rsvp_id": 999999}))
+    assert mail.deliver_pending() == 0
+    assert outbox() == []
 
 
 def test_crash_before_sending_loses_nothing(smtp_app, smtp, monkeypatch):

@@ -14,7 +14,7 @@ from rsvp_helpers import outbox, rsvp_by_email, rsvp_post, token_from
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally
-from rallies.services import notices
+from rallies.services import mail, notices
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def _people(client, rally):
 
 
 def _parse(row):
-    return email.message_from_bytes(row.body, policy=policy.default)
+    return email.message_from_bytes(mail.render_body(row), policy=policy.default)
 
 
 def test_rally_changed_notice_goes_to_going_and_waitlisted(client, campaign, make_rally):

@@ -26,8 +26,13 @@ class OutboxMessage(db.Model):
     message_id: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
     to_addr: so.Mapped[str] = so.mapped_column(sa.String(254))
     subject: so.Mapped[str] = so.mapped_column(sa.String(200))
-    #: The full RFC 5322 message, built once when queued.
-    body: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    #: The full RFC 5322 message, built once: when queued, or (for ``render_as`` rows) by the sender
+    #: on its first attempt and stored before sending, so every retry sends the same bytes.
+    body: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    #: Renderer name for messages the sender builds (services.mail.renderer); "" when queued whole.
+    render_as: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+    #: JSON parameters for the renderer (small: ids and words, never the message itself).
+    render_params: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
     rsvp_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("rsvp.id", ondelete="SET NULL"), index=True)
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default=OUTBOX_PENDING)
     attempts: so.Mapped[int] = so.mapped_column(default=0)

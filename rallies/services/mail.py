@@ -14,6 +14,13 @@ again (same Message-ID, so mail clients fold it): the one unavoidable repeat.
 Failures go back to "pending" with exponential backoff, and to "failed" after
 OUTBOX_MAX_ATTEMPTS.
 
+Deferred rendering: ``queue_rendered`` writes the row (recipient, subject, stable
+Message-ID, a renderer name and small JSON params) in the caller's transaction, and the
+sender builds the MIME message on its first attempt (templates, inline QR PNG, .ics),
+stores the bytes, then sends them; retries send the stored bytes. This keeps the RSVP
+request cheap (rendering a QR PNG and a MIME tree is most of its cost) while the email
+is still committed with the RSVP. Renderers are registered with ``@renderer(name)``.
+
 Without SMTP_HOST (development) messages are written to ``instance/outbox/*.eml``.
 """
 
@@ -25,7 +32,7 @@ import os
 import smtplib
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -53,6 +60,31 @@ class Attachment(NamedTuple):
     mimetype: str
     data: bytes
     cid: str | None = None
+
+
+class Rendered(NamedTuple):
+    """What a renderer returns for a deferred message."""
+
+    html: str
+    text: str
+    attachments: tuple = ()
+    #: None keeps the subject stored when the message was queued.
+    subject: str | None = None
+
+
+class NothingToSend(Exception):
+    """A renderer's subject is gone (e.g. the person was deleted): the row is dropped, not retried."""
+
+
+_RENDERERS: dict[str, Callable[[dict], Rendered]] = {}
+
+
+def renderer(name: str):
+    """Register ``fn(params) -> Rendered`` as the renderer for deferred messages named ``name``."""
+    def register(fn):
+        _RENDERERS[name] = fn
+        return fn
+    return register
 
 
 def _domain() -> str:
@@ -126,6 +158,41 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
     # Lets the inline delivery hook know this request queued mail (no request access here).
     db.session.info["outbox_queued"] = True
     return row
+
+
+def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params: dict, *,
+                   rsvp_id: int | None = None, message_key: str | None = None) -> OutboxMessage:
+    """Add a message the sender will render (``render_as`` renderer, JSON ``params``) to the current transaction."""
+    if message_key:
+        message_id = message_id_for(message_key)
+        existing = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.message_id == message_id))
+        if existing is not None:
+            return existing
+    else:
+        message_id = make_msgid(idstring=kind, domain=_domain())
+    row = OutboxMessage(
+        kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=" ".join(subject.split())[:200], body=None,
+        render_as=render_as, render_params=params, rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.info["outbox_queued"] = True
+    return row
+
+
+def render_body(row: OutboxMessage) -> bytes:
+    """The message bytes: stored ones, or built now by the row's renderer (not stored here)."""
+    if row.body is not None:
+        return row.body
+    if not _RENDERERS:
+        from . import notices  # noqa: F401  (registers the supporter email renderers)
+    fn = _RENDERERS.get(row.render_as)
+    if fn is None:
+        raise NothingToSend(f"no renderer {row.render_as!r}")
+    out = fn(dict(row.render_params or {}))
+    msg = build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
+                        attachments=out.attachments)
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
 
 
 # ---------------------------------------------------------------------------------------------- sending
@@ -226,6 +293,19 @@ def _mark_sent(row_id: int, sender: str) -> None:
         )
 
 
+def _store_body(row_id: int, sender: str, body: bytes) -> None:
+    t = OutboxMessage.__table__
+    with atomic() as session:
+        session.execute(t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.body.is_(None))
+                        .values(body=body))
+
+
+def _drop(row_id: int, sender: str) -> None:
+    t = OutboxMessage.__table__
+    with atomic() as session:
+        session.execute(t.delete().where(t.c.id == row_id, t.c.claimed_by == sender))
+
+
 def _mark_failed(row_id: int, sender: str, attempts: int, error: str, config) -> None:
     t = OutboxMessage.__table__
     max_attempts = int(config.get("OUTBOX_MAX_ATTEMPTS", 12))
@@ -262,6 +342,22 @@ def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) ->
             if row is None:
                 continue
             attempts = row.attempts
+            if row.body is None:
+                try:
+                    body = render_body(row)
+                except NothingToSend as exc:
+                    log.info("Email %s dropped: %s", row_id, exc)
+                    db.session.rollback()
+                    _drop(row_id, sender)
+                    continue
+                except Exception as exc:  # a template bug must not stop the other messages
+                    log.exception("Email %s could not be rendered", row_id)
+                    db.session.rollback()
+                    _mark_failed(row_id, sender, attempts, f"render: {type(exc).__name__}: {exc}", config)
+                    continue
+                db.session.rollback()
+                _store_body(row_id, sender, body)
+                row = db.session.get(OutboxMessage, row_id, populate_existing=True)
             try:
                 transport.send(row)
             except (smtplib.SMTPException, OSError) as exc:

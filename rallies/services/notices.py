@@ -1,8 +1,9 @@
 """Supporter email: tickets, promotions, cancellations, rally changes and reminders.
 
-Each function renders ``templates/emails/<name>.html`` and ``.txt`` (HTML with a plain
-text part; every link absolute, from BASE_URL) and queues the message in the current
-transaction with ``mail.queue_email``, so the change and its email commit together.
+Each function queues a message in the current transaction (``mail.queue_rendered``), so
+the change and its email commit together; the sender renders it on its first attempt
+from ``templates/emails/<name>.html`` and ``.txt`` (HTML with a plain-text part, every
+link absolute, from BASE_URL), showing the RSVP as it is then.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..extensions import db
 from ..models import RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
 from . import calendar
 from .links import base_domain, external_url
-from .mail import Attachment, queue_email
+from .mail import Attachment, NothingToSend, Rendered, queue_rendered, renderer
 
 QR_CID = "ticket-qr"
 
@@ -96,39 +97,64 @@ def _context(rsvp: Rsvp, **extra) -> dict:
     )
 
 
+def _rsvp_for(params: dict) -> Rsvp:
+    rsvp = db.session.get(Rsvp, params.get("rsvp_id"))
+    if rsvp is None or not rsvp.email:
+        raise NothingToSend("the RSVP or its email is gone")
+    return rsvp
+
+
 def ticket_email(rsvp: Rsvp, reason: str) -> None:
-    """Queue the ticket email: reason is going, waitlisted, updated or promoted."""
+    """Queue the ticket email: reason is going, waitlisted, updated or promoted (rendered by the sender)."""
+    subject_key = reason if reason in SUBJECTS else "going"
+    key = f"promoted:{rsvp.id}:{rsvp.changed_seq}" if reason == "promoted" else None
+    queue_rendered("promotion" if reason == "promoted" else "confirmation", rsvp.email,
+                   SUBJECTS[subject_key].format(title=rsvp.rally.title), "ticket",
+                   {"rsvp_id": rsvp.id, "reason": reason}, rsvp_id=rsvp.id, message_key=key)
+
+
+@renderer("ticket")
+def _render_ticket(params: dict) -> Rendered:
+    """The ticket email: QR inline (going only), links, the .ics attached."""
     from .tickets import qr_png, ticket_code
 
+    rsvp = _rsvp_for(params)
     rally = rsvp.rally
     attachments = []
-    show_qr = rsvp.status == RSVP_GOING
+    show_qr = rsvp.status == RSVP_GOING and bool(rally.signing_key)
     if show_qr:
         attachments.append(Attachment("ticket-qr.png", "image/png", qr_png(ticket_code(rally, rsvp.id)), QR_CID))
-    context = _context(rsvp, reason=reason, show_qr=show_qr, qr_cid=QR_CID)
+    context = _context(rsvp, reason=params.get("reason", "going"), show_qr=show_qr, qr_cid=QR_CID)
     attachments.append(_ics(rally, context["links"]["ticket"]))
     html, text = _render("ticket", **context)
-    subject_key = reason if reason in SUBJECTS else "going"
-    if reason == "updated" and rsvp.status == RSVP_WAITLISTED:
-        subject_key = "updated"
-    key = f"promoted:{rsvp.id}:{rsvp.changed_seq}" if reason == "promoted" else None
-    queue_email("promotion" if reason == "promoted" else "confirmation", rsvp.email,
-                SUBJECTS[subject_key].format(title=rally.title), html, text,
-                rsvp_id=rsvp.id, attachments=attachments, message_key=key)
+    return Rendered(html, text, tuple(attachments))
 
 
 def cancellation_email(rsvp: Rsvp) -> None:
     """Queue the 'your RSVP is cancelled' email."""
-    html, text = _render("cancellation", **_context(rsvp))
-    queue_email("cancellation", rsvp.email, f"Your RSVP is cancelled: {rsvp.rally.title}", html, text,
-                rsvp_id=rsvp.id, message_key=f"cancelled:{rsvp.id}:{rsvp.changed_seq}")
+    queue_rendered("cancellation", rsvp.email, f"Your RSVP is cancelled: {rsvp.rally.title}", "plain",
+                   {"rsvp_id": rsvp.id, "template": "cancellation"}, rsvp_id=rsvp.id,
+                   message_key=f"cancelled:{rsvp.id}:{rsvp.changed_seq}")
 
 
 def reminder_email(rsvp: Rsvp) -> None:
     """Queue the day-before reminder with one-click 'still coming' / 'can't make it' links."""
-    html, text = _render("reminder", **_context(rsvp))
-    queue_email("reminder", rsvp.email, f"Tomorrow: {rsvp.rally.title}", html, text, rsvp_id=rsvp.id,
-                message_key=f"reminder:{rsvp.id}")
+    queue_rendered("reminder", rsvp.email, f"Tomorrow: {rsvp.rally.title}", "plain",
+                   {"rsvp_id": rsvp.id, "template": "reminder"}, rsvp_id=rsvp.id, message_key=f"reminder:{rsvp.id}")
+
+
+@renderer("plain")
+def _render_plain(params: dict) -> Rendered:
+    """Cancellation, reminder and rally notices: a template, plus the rally's .ics for rally notices."""
+    rsvp = _rsvp_for(params)
+    name = params["template"]
+    if name not in ("cancellation", "reminder", "rally_changed", "rally_cancelled"):
+        raise NothingToSend(f"unknown template {name!r}")
+    html, text = _render(name, **_context(rsvp, changes=params.get("changes") or []))
+    attachments = ()
+    if name in ("rally_changed", "rally_cancelled"):
+        attachments = (_ics(rsvp.rally, external_url("rsvp.ticket", token=rsvp.token)),)
+    return Rendered(html, text, attachments)
 
 
 def _audience(rally: Rally):
@@ -157,9 +183,8 @@ def rally_changed(rally: Rally, changes: dict) -> int:
         return 0
     count = 0
     for rsvp in _audience(rally):
-        html, text = _render("rally_changed", **_context(rsvp, changes=rows))
-        queue_email("rally_changed", rsvp.email, f"Changed: {rally.title}", html, text, rsvp_id=rsvp.id,
-                    attachments=[_ics(rally, external_url("rsvp.ticket", token=rsvp.token))])
+        queue_rendered("rally_changed", rsvp.email, f"Changed: {rally.title}", "plain",
+                       {"rsvp_id": rsvp.id, "template": "rally_changed", "changes": rows}, rsvp_id=rsvp.id)
         count += 1
     return count
 
@@ -168,9 +193,8 @@ def rally_cancelled(rally: Rally) -> int:
     """Tell everyone going or waitlisted that the rally is cancelled (call inside atomic()); returns messages queued."""
     count = 0
     for rsvp in _audience(rally):
-        html, text = _render("rally_cancelled", **_context(rsvp))
-        queue_email("rally_cancelled", rsvp.email, f"Cancelled: {rally.title}", html, text, rsvp_id=rsvp.id,
-                    attachments=[_ics(rally, external_url("rsvp.ticket", token=rsvp.token))],
-                    message_key=f"rally-cancelled:{rsvp.id}")
+        queue_rendered("rally_cancelled", rsvp.email, f"Cancelled: {rally.title}", "plain",
+                       {"rsvp_id": rsvp.id, "template": "rally_cancelled"}, rsvp_id=rsvp.id,
+                       message_key=f"rally-cancelled:{rsvp.id}")
         count += 1
     return count
