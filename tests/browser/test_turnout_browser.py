@@ -83,3 +83,34 @@ def test_rally_dashboard_draws_the_arrival_chart(make_user, make_rally, live_ser
     points = page.evaluate("() => Chart.getChart('arrival-chart').data.datasets.map(d => d.data)")
     assert points == [[5, 9, 0, 6], [5, 9, 0, 6]]  # North, then all doors
     assert errors == []
+
+
+def test_live_dashboard_refreshes_itself(make_user, make_rally, live_server, page):
+    from datetime import UTC, datetime, timedelta
+
+    from rallies.database import atomic
+    from rallies.extensions import db
+    from rallies.models import ArrivalMinute, Rally
+    from tests.turnout_helpers import add_door, add_minutes
+
+    owner = make_user(email="live@example.org", password=PASSWORD)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
+    rally = make_rally(campaign_of(owner), starts_at=start, title="Live now")
+    door = add_door(rally, "Main", lanes=1)
+    add_minutes(rally, door, start, {0: 3})
+    page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+    _log_in(page, live_server.url, owner.email)
+    page.goto(f"{live_server.url}/turnout/rallies/{rally.id}/")
+    page.wait_for_function("() => window.Chart && Chart.getChart('arrival-chart')")
+    assert page.inner_text('[data-tally="checked_in_people"]') == "0"
+
+    # The check-in service moves the counters and adds a minute row; the page picks both up by itself.
+    with atomic():
+        r = db.session.get(Rally, rally.id)
+        r.checked_in_people = r.checked_in_rsvp_people = 1234
+        db.session.add(ArrivalMinute(rally_id=rally.id, door_id=door.id, minute=start + timedelta(minutes=2),
+                                     people=7, walkins=0))
+    page.wait_for_function(
+        "() => document.querySelector('[data-tally=\"checked_in_people\"]').textContent === '1,234'", timeout=20000)
+    page.wait_for_function("() => Chart.getChart('arrival-chart').data.datasets[1].data.join() === '3,0,7'",
+                           timeout=20000)

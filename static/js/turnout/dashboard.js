@@ -93,6 +93,10 @@
       });
     });
     applyArrivals(data.arrivals);
+    // Doors opening (or the rally ending) while the page is open changes how often to ask.
+    interval = data.phase === "live" ? 5000 : 60000;
+    var badge = document.querySelector("[data-phase]");
+    if (badge) { badge.textContent = data.phase; }
     var note = root.querySelector("[data-updated]");
     if (note) { note.textContent = "(updated " + new Date().toLocaleTimeString() + ")"; }
   }
