@@ -47,14 +47,52 @@ def places(make_user, make_rally):
 
 
 def test_exact_geodesic_distances_nearest_first(app, places):
-    found = geo.rallies_near(*ORIGIN, geo.radius_km(25, "mi"))
+    result = geo.rallies_near(*ORIGIN, geo.radius_km(25, "mi"))
+    found = result.items
+    assert result.total == 2
     assert [n.rally.title for n in found] == ["North rally", "East rally"]
     assert found[0].km == pytest.approx(NORTH_KM, abs=0.01)
     assert found[1].km == pytest.approx(EAST_KM, abs=0.01)
     assert found[0].miles == pytest.approx(6.888, abs=0.01)
-    wider = geo.rallies_near(*ORIGIN, geo.radius_km(30, "mi"))
+    wider = geo.rallies_near(*ORIGIN, geo.radius_km(30, "mi")).items
     assert [n.rally.title for n in wider] == ["North rally", "East rally", "Corner rally"]
-    assert geo.rallies_near(*ORIGIN, 15.0) == geo.rallies_near(*ORIGIN, 15.0)[:1]  # east is 19 km away
+    assert [n.rally.title for n in geo.rallies_near(*ORIGIN, 15.0).items] == ["North rally"]  # east is 19 km
+
+
+def test_pages_and_total_match_measuring_everything_exactly(app, make_user, make_rally):
+    """The sphere-then-geodesic shortcut gives exactly what geodesic on every candidate gives."""
+    import random
+
+    from geopy.distance import geodesic
+
+    rng = random.Random(3)
+    campaign = campaign_of(make_user())
+    points = {}
+    for i in range(120):
+        lat, lon = ORIGIN[0] + rng.uniform(-0.6, 0.6), ORIGIN[1] + rng.uniform(-0.7, 0.7)
+        points[make_rally(campaign, title=f"R{i}", slug=f"r{i}", lat=lat, lon=lon).id] = (lat, lon)
+    km = geo.radius_km(25, "mi")
+    truth = sorted((geodesic(ORIGIN, p).km, rid) for rid, p in points.items())
+    truth = [(d, rid) for d, rid in truth if d <= km]
+    assert 30 < len(truth) < 120  # some in, some in the box but out of the circle
+    pages = []
+    for offset in range(0, len(truth) + 20, 20):
+        result = geo.rallies_near(*ORIGIN, km, limit=20, offset=offset)
+        assert result.total == len(truth)
+        pages += [(n.km, n.rally.id) for n in result.items]
+    assert [rid for _, rid in pages] == [rid for _, rid in truth]
+    assert all(abs(a - b) < 1e-9 for (a, _), (b, _) in zip(pages, truth, strict=True))
+
+
+def test_near_page_paginates(client, make_user, make_rally):
+    campaign = campaign_of(make_user())
+    for i in range(25):
+        make_rally(campaign, title=f"Stop {i:02d}", lat=ORIGIN[0] + 0.01 * (i + 1), lon=ORIGIN[1])
+    first = client.get("/near?q=78701&radius=50").text
+    assert "25 upcoming rallies within 50 miles" in first and "Showing 1–20" in first
+    assert "Stop 19" in first and "Stop 20" not in first and "Farther" in first
+    second = client.get("/near?q=78701&radius=50&page=2").text
+    assert "Showing 21–25" in second and "Stop 20" in second and "Stop 24" in second and "Stop 19" not in second
 
 
 def test_near_by_zip_shows_distances_in_miles(client, places):
@@ -67,7 +105,7 @@ def test_near_by_zip_shows_distances_in_miles(client, places):
     for absent in ("Corner rally", "Chicago rally", "Draft rally", "Unlisted rally", "Cancelled rally",
                    "Past rally", "Unplaced rally"):
         assert absent not in html
-    assert 'class="folium-map"' in html
+    assert 'class="points-map"' in html and '"title": "North rally \\u00b7 Union Park"' in html
 
 
 def test_near_in_km_and_by_city_and_by_location(client, places):

@@ -14,8 +14,8 @@ from ..services.rallies import upcoming_listed
 from . import bp
 
 PER_PAGE = 20
-#: The near-me page shows at most this many rallies (the nearest ones).
-NEAR_LIMIT = 50
+#: Rallies per page of near-me results, nearest first.
+NEAR_PER_PAGE = 20
 
 
 def _public_limit() -> str:
@@ -31,8 +31,11 @@ def index():
     state = (form.state.data or "").strip()
     city = (form.city.data or "").strip()
     query = upcoming_listed(state=gazetteer.state_code(state) or state.upper() if state else "", city=city)
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False, count=True)
-    return render_template("rallies/index.html", form=form, page=page, states=gazetteer.us_states(),
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    # One row past the page says whether there is a next one; no COUNT over every upcoming rally.
+    rows = db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
+    return render_template("rallies/index.html", form=form, rallies=rows[:PER_PAGE], page=page,
+                           has_next=len(rows) > PER_PAGE, states=gazetteer.us_states(),
                            filters={k: v for k, v in (("state", state), ("city", city)) if v})
 
 
@@ -76,9 +79,13 @@ def near():
             form.q.errors = [*form.q.errors, _unknown_place_message(form.q.data or "")]
             return render_template("rallies/near.html", form=form, searched=False), 404
         origin, label = (place.lat, place.lon), place.label
-    results = geo.rallies_near(*origin, geo.radius_km(radius, unit), limit=NEAR_LIMIT)
-    return render_template("rallies/near.html", form=form, searched=True, results=results, label=label,
-                           radius=radius, unit=unit, map=_results_map(origin, results))
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    found = geo.rallies_near(*origin, geo.radius_km(radius, unit), limit=NEAR_PER_PAGE,
+                             offset=(page - 1) * NEAR_PER_PAGE)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("rallies/near.html", form=form, searched=True, found=found, results=found.items,
+                           label=label, radius=radius, unit=unit, page=page, per_page=NEAR_PER_PAGE, args=args,
+                           origin=list(origin), points=_points(found.items))
 
 
 def _unknown_place_message(text: str) -> str:
@@ -92,17 +99,10 @@ def _unknown_place_message(text: str) -> str:
     return f"We couldn't find “{text}”. Try “City, ST” (e.g. Austin, TX) or a ZIP code."
 
 
-def _results_map(origin, results) -> maps.MapParts | None:
-    if not results:
-        return None
-    m = maps.new_map(origin, zoom=9)
-    for item in results:
-        r = item.rally
-        maps.add_marker(m, (r.lat, r.lon), popup=f"{r.title} · {r.venue_name}", tooltip=r.title)
-    lats = [origin[0]] + [i.rally.lat for i in results]
-    lons = [origin[1]] + [i.rally.lon for i in results]
-    m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=13)
-    return maps.map_parts(m)
+def _points(results) -> list[dict]:
+    """Data for static/js/points-map.js: where each result is, its title and link (text, set as text)."""
+    return [{"lat": i.rally.lat, "lon": i.rally.lon, "title": f"{i.rally.title} · {i.rally.venue_name}",
+             "url": url_for("rallies.show", slug=i.rally.slug)} for i in results]
 
 
 @bp.get("/about")

@@ -246,10 +246,33 @@ class Nearby:
         return to_miles(self.km)
 
 
-def rallies_near(lat: float, lon: float, km: float, *, limit: int = 50, now=None) -> list[Nearby]:
-    """Upcoming listed rallies within km of (lat, lon), nearest first, by exact geodesic distance.
+@dataclass(frozen=True)
+class NearResults:
+    """One page of rallies near a point, nearest first, and how many there are in all."""
 
-    A bounding box in SQL (on ix_rally_lat_lon) picks the candidates; geopy measures only those.
+    items: list[Nearby]
+    total: int
+    offset: int
+
+
+#: Great-circle distance on the mean sphere is within 0.6% of the WGS84 geodesic; 1% is a safe margin.
+_SPHERE_ERROR = 0.01
+_EARTH_KM = 6371.0088
+
+
+def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * _EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def rallies_near(lat: float, lon: float, km: float, *, limit: int = 20, offset: int = 0, now=None) -> NearResults:
+    """Upcoming listed rallies within km of (lat, lon), nearest first by exact geodesic distance (geopy).
+
+    Three steps, each cheaper than the next is exact: a bounding box in SQL (ix_rally_lat_lon)
+    picks candidates; a spherical distance ranks them; geopy's geodesic then measures only the
+    rallies that could be on this page or sit on the radius' edge (within the sphere's error).
+    The page and the total are the same as measuring every candidate exactly.
     """
     now = now or utcnow()
     min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, km)
@@ -259,11 +282,26 @@ def rallies_near(lat: float, lon: float, km: float, *, limit: int = 50, now=None
             Rally.visibility == VISIBILITY_LISTED, Rally.status == STATUS_SCHEDULED, Rally.ends_at > now,
         )
     ).all()
-    origin = (lat, lon)
-    measured = sorted(
-        (d, rid) for rid, rlat, rlon in candidates if (d := geodesic(origin, (rlat, rlon)).km) <= km
-    )[:limit]
-    if not measured:
-        return []
-    rallies = {r.id: r for r in db.session.scalars(db.select(Rally).where(Rally.id.in_([rid for _, rid in measured])))}
-    return [Nearby(rallies[rid], d) for d, rid in measured if rid in rallies]
+    lo, hi = 1 - _SPHERE_ERROR, 1 + _SPHERE_ERROR
+    rough = sorted((_haversine_km(lat, lon, rlat, rlon), rid, rlat, rlon) for rid, rlat, rlon in candidates)
+    rough = [c for c in rough if c[0] * lo <= km]  # anything farther is surely outside the radius
+    exact: dict[int, float] = {}
+
+    def measure(item) -> float:
+        if item[1] not in exact:
+            exact[item[1]] = geodesic((lat, lon), (item[2], item[3])).km
+        return exact[item[1]]
+
+    # The total: sure-ins by the sphere, plus edge cases settled by the geodesic.
+    total = sum(1 for c in rough if c[0] * hi <= km or measure(c) <= km)
+    # The page: every rally whose geodesic could rank among the first offset+limit.
+    wanted = offset + limit
+    if len(rough) > wanted:
+        bound = rough[wanted - 1][0] * hi / lo
+        rough = [c for c in rough if c[0] <= bound]
+    ranked = sorted((d, c[1]) for c in rough if (d := measure(c)) <= km)[offset:wanted]
+    if not ranked:
+        return NearResults([], total, offset)
+    ids = [rid for _, rid in ranked]
+    rallies = {r.id: r for r in db.session.scalars(db.select(Rally).where(Rally.id.in_(ids)))}
+    return NearResults([Nearby(rallies[rid], d) for d, rid in ranked if rid in rallies], total, offset)

@@ -4,6 +4,7 @@ The whole API:
 
     m = new_map((lat, lon), zoom=13)            # tiles from MAP_TILES_URL / MAP_TILES_ATTRIBUTION
     add_marker(m, (lat, lon), popup="Title", tooltip="Venue")   # text is escaped for you
+    add_points(m, [(lat, lon, "popup", "tooltip"), ...])        # many markers, one script block
     parts = map_parts(m)                         # MapParts(header, html, script), all Markup
 
 In a template::
@@ -77,9 +78,24 @@ def new_map(center: tuple[float, float], zoom: int = 13, **options) -> folium.Ma
     m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True, **options)
     url = current_app.config.get("MAP_TILES_URL", "")
     if url:
-        folium.TileLayer(tiles=url, attr=current_app.config.get("MAP_TILES_ATTRIBUTION", ""), name="Map",
-                         max_zoom=19).add_to(m)
+        _Tiles(url, current_app.config.get("MAP_TILES_ATTRIBUTION", "")).add_to(m)
     return m
+
+
+class _Tiles(MacroElement):
+    """The configured tile layer. (folium.TileLayer would first search xyzservices' provider catalogue
+    for the URL, which costs milliseconds per page.)"""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.tileLayer({{ this.url|tojson }}, {attribution: {{ this.attribution|tojson }}, maxZoom: 19})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, url: str, attribution: str):
+        super().__init__()
+        self.url, self.attribution = url, attribution
 
 
 def add_marker(target, location: tuple[float, float], *, popup: str | None = None, tooltip: str | None = None,
@@ -92,6 +108,37 @@ def add_marker(target, location: tuple[float, float], *, popup: str | None = Non
     )
     marker.add_to(target)
     return marker
+
+
+class _Points(MacroElement):
+    """Many markers from one JSON array: one template render instead of one per marker (fast for 100s)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var points = {{ this.points|tojson }};
+            points.forEach(function (p) {
+                var marker = L.marker([p[0], p[1]]).addTo({{ this.target }});
+                if (p[2]) { marker.bindPopup(p[2], {maxWidth: 300}); }
+                if (p[3]) { marker.bindTooltip(p[3]); }
+            });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, target, points):
+        super().__init__()
+        self.target, self.points = target.get_name(), points
+
+
+def add_points(target, points) -> None:
+    """Plain markers for many places: points are (lat, lon, popup text or None, tooltip text or None).
+
+    Text is escaped here; the whole set is one JSON array in the script (tojson escapes <, > and &).
+    """
+    rows = [[float(lat), float(lon), text(popup) if popup else None, text(tooltip) if tooltip else None]
+            for lat, lon, popup, tooltip in points]
+    _Points(target, rows).add_to(target)
 
 
 class _DragToInputs(MacroElement):
