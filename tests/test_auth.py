@@ -291,6 +291,18 @@ def test_change_password_keeps_this_session_ends_others(app, client, make_user, 
     assert not logged_in(other)
 
 
+def test_log_out_other_devices(app, client, make_user, login):
+    user = make_user()
+    login(client, user)
+    other = app.test_client()
+    login(other, user)
+    assert client.get("/auth/sessions/end").status_code == 405
+    resp = client.post("/auth/sessions/end")
+    assert resp.status_code == 302
+    assert logged_in(client)
+    assert not logged_in(other)
+
+
 # ------------------------------------------------------------------------------ limits, CSRF and CLI
 
 

@@ -192,6 +192,18 @@ def change_password():
         400 if form.errors else 200
 
 
+@bp.post("/sessions/end")
+@login_required
+def end_other_sessions():
+    """Log out every other device (this one stays logged in)."""
+    user = current_user._get_current_object()
+    with atomic():
+        accounts.end_sessions(user)
+    login_user(user)  # the session id carries the new version
+    flash("Your other devices are logged out.", "success")
+    return redirect(url_for("auth.campaigns"))
+
+
 def _safe_next(target: str | None) -> str | None:
     r"""Only same-site relative paths, never //host or scheme URLs.
 

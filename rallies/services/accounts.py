@@ -66,14 +66,19 @@ def authenticate(email: str, password: str) -> User | None:
     return user if check_password_hash(user.password_hash, password) else None
 
 
-def set_password(user: User, password: str) -> None:
-    """Store a new password and end every other session and reset link. The caller commits."""
-    user.password_hash = _hash(password)
+def end_sessions(user: User) -> None:
+    """Invalidate every session, remember-me cookie and reset link of the user. The caller commits."""
     # A plain UPDATE ... + 1 so two changes at once cannot both write the same version.
     db.session.execute(
         db.update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
     )
     db.session.refresh(user, ["session_version"])
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password and end every other session and reset link. The caller commits."""
+    user.password_hash = _hash(password)
+    end_sessions(user)
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
