@@ -1,4 +1,7 @@
-"""In Chromium: an organizer signs up, reaches their dashboard, and invites a teammate by link."""
+"""In Chromium: an organizer signs up, reaches their dashboard, and invites a teammate by link.
+
+axe-core finds no serious or critical problems on the sign-up and team pages.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,15 @@ import pytest
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
+AXE = "/static/vendor/axe-core/axe.min.js"
+
+
+def axe_problems(page) -> list[str]:
+    """Serious and critical axe-core violations on the current page (axe served by us, CSP-safe)."""
+    page.add_script_tag(url=AXE)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def _watch_errors(page) -> list[str]:
@@ -20,7 +32,7 @@ def _watch_errors(page) -> list[str]:
     return errors
 
 
-def test_organizer_signs_up_reaches_dashboard_and_invites(live_server, launch_browser):
+def test_organizer_signs_up_invites_and_teammate_joins(live_server, launch_browser):
     browser = launch_browser()
     context = browser.new_context()
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
@@ -37,6 +49,7 @@ def test_organizer_signs_up_reaches_dashboard_and_invites(live_server, launch_br
     assert page.text_content("#password-error").strip() == "That password is too common. Choose another."
     assert page.get_attribute("#password", "aria-describedby").endswith("password-error")
     assert page.input_value("#email") == "ann@example.org", "the form keeps what was typed"
+    assert axe_problems(page) == []
 
     page.fill("#password", PASSWORD)
     page.click("form.form button[type=submit]")
@@ -55,4 +68,20 @@ def test_organizer_signs_up_reaches_dashboard_and_invites(live_server, launch_br
     page.wait_for_function("document.querySelector('[data-copy-status=\"invite-link\"]').textContent.length > 0")
     assert page.text_content("[data-copy-status=invite-link]") == "Copied."
     assert page.evaluate("navigator.clipboard.readText()") == link
+    assert axe_problems(page) == []
     assert errors == []
+
+    # The teammate opens the link in their own browser, signs up from it and lands on the team page.
+    teammate = browser.new_context().new_page()
+    teammate_errors = _watch_errors(teammate)
+    teammate.goto(live_server.url + link.split("http://localhost", 1)[1])
+    assert "Ann for Mayor" in teammate.content()
+    teammate.click("text=Create an account and join")
+    teammate.fill("#name", "Ben Ruiz")
+    teammate.fill("#email", "ben@example.org")
+    teammate.fill("#password", "another long passphrase")
+    teammate.click("form.form button[type=submit]")
+    teammate.wait_for_url(re.compile(r"/auth/campaigns/\d+/team$"))
+    assert "You joined Ann for Mayor as viewer." in teammate.content()
+    assert not teammate.is_visible("text=Create invite link"), "viewers cannot invite"
+    assert teammate_errors == []
