@@ -46,9 +46,10 @@ def test_upcoming_rally_origins_use_people_going(camp, make_rally):
 
 def test_popup_row_escapes_every_string(camp, make_rally):
     rally = held(make_rally, camp, going=10, rsvp_in=7, title=HOSTILE, city="<b>Chi</b>")
-    row = turnout_maps.rally_row(db.session.get(Rally, rally.id), 7, 0.7, False, "/turnout/rallies/987/", "987")
+    row = turnout_maps.rally_row(db.session.get(Rally, rally.id), 7, 0.7, False)
     assert "<" not in row[6] and "`" not in row[6] and "$" not in row[6]
-    assert row[7].startswith("&lt;b&gt;Chi") and row[11] == f"/turnout/rallies/{rally.id}/"
+    assert row[7].startswith("&lt;b&gt;Chi") and row[5] == rally.id
+    assert (row[9], row[12]) == (7, 70)  # people, show-up percent
     assert row[3] == turnout_maps.rate_colour(0.7) == "#5ec962"
 
 
@@ -70,9 +71,23 @@ def test_campaign_map_page(client, login, make_user, make_rally):
     nonce = resp.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
     assert f'<script nonce="{nonce}">' in html
     assert "cdn" not in html.lower() and "/static/vendor/leaflet.markercluster/" in html
+    assert '"/turnout/rallies/987654321/"' in html  # the dashboard link template the popups fill in
 
 
 def test_rally_colours_and_sizes():
     assert turnout_maps.rate_colour(None) == turnout_maps.NO_RATE_COLOUR
     assert turnout_maps.rate_colour(0.1) == "#440154" and turnout_maps.rate_colour(1.2) == "#fde725"
     assert turnout_maps.radius_for(0) == 4 and turnout_maps.radius_for(100) == 6.5 and turnout_maps.radius_for(10**6) == 40
+
+
+def test_template_syntax_in_titles_is_never_evaluated(client, login, make_user, make_rally):
+    """folium compiles rendered scripts and popups as Jinja templates; braces must arrive as text."""
+    owner = make_user()
+    camp = campaign_of(owner)
+    sneaky = "{{ 'zq' ~ 'xw' }} {% set a = 'qq' %}{{ a ~ 'yes' }}"
+    rally = held(make_rally, camp, going=10, rsvp_in=7, title=sneaky, venue_name=sneaky)
+    login(client, owner)
+    for url in (f"/turnout/campaigns/{camp.id}/map", f"/turnout/rallies/{rally.id}/"):
+        html = client.get(url).get_data(as_text=True)
+        assert "zqxw" not in html and "qqyes" not in html, url
+        assert "#123;#123;" in html.replace("&", "").replace("\\u0026", ""), url  # the braces, as entities

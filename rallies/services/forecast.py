@@ -153,17 +153,23 @@ def forecast_rally(rally: Rally, history: list[PastRally] | HistoryIndex) -> For
     )
 
 
-def upcoming_forecasts(campaign_id: int, now: datetime | None = None) -> list[tuple[Rally, Forecast]]:
-    """Every scheduled rally that has not opened yet, with its forecast, soonest first."""
+def upcoming_forecasts(campaign_id: int, now: datetime | None = None, light: bool = False) -> list[tuple]:
+    """Every scheduled rally that has not opened yet, with its forecast, soonest first.
+
+    light=True gives plain rows (id, title, city, state, going_people, starts_at) instead of Rally objects,
+    for callers that forecast thousands of rallies.
+    """
     now = now or utcnow()
     history = HistoryIndex(past_rallies(campaign_id, now))
+    what = (Rally.id, Rally.title, Rally.city, Rally.state, Rally.going_people, Rally.starts_at) if light else (Rally,)
     query = (
-        db.select(Rally)
+        db.select(*what)
         .where(Rally.campaign_id == campaign_id, Rally.status != STATUS_CANCELLED,
                sa.func.coalesce(Rally.doors_open_at, Rally.starts_at) > now)
         .order_by(Rally.starts_at, Rally.id)
     )
-    return [(r, forecast_rally(r, history)) for r in db.session.scalars(query)]
+    rows = db.session.execute(query) if light else db.session.scalars(query)
+    return [(r, forecast_rally(r, history)) for r in rows]
 
 
 @dataclass

@@ -13,21 +13,27 @@ and a ZIP with fewer than MIN_ORIGIN_PEOPLE people behind it is never drawn.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import folium
 import sqlalchemy as sa
 from folium import plugins
+from folium.template import Template
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from ..extensions import db
-from ..models import Rally, Rsvp
+from ..models import Rally, Rsvp, utcnow
 from ..models.rallies import STATUS_CANCELLED
 from ..models.rsvps import RSVP_GOING
 from .gazetteer import find_zip
 from .maps import MapParts, map_parts, new_map, text
-from .tallies import local_label, rally_phase, rate
+from .tallies import rate
 
 MIN_ORIGIN_PEOPLE = 5
 #: Show-up rate bins (upper bound exclusive) and their colours (viridis, colour-blind safe).
@@ -37,15 +43,29 @@ NO_RATE_COLOUR, UPCOMING_COLOUR = "#888888", "#d95f02"
 _ORIGIN_TTL_S = 300
 _origin_cache: dict[tuple, tuple[float, list[tuple[float, float, int]]]] = {}
 
-# Row: [lat, lon, radius, colour, dashed, id, title, place, date, people label, rate label, url].
-# Strings in the row are escaped on the server; the callback only joins them.
-_CALLBACK = """function (row) {
-    var m = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: row[2], color: row[3], fillColor: row[3],
-        fillOpacity: 0.6, weight: 2, dashArray: row[4] ? "4 3" : null});
-    m.bindPopup('<div class="map-popup"><strong>' + row[6] + '</strong><br>' + row[7] + '<br>' + row[8] +
-        '<br>' + row[9] + '<br>' + row[10] + '<br><a href="' + row[11] + '">Dashboard</a></div>');
-    return m;
-}"""
+# Row: [lat, lon, radius, colour, upcoming, id, title, place, local start, people, walk-ins, going, show-up %].
+# Strings are escaped on the server; the callback only joins them, and builds each popup when it opens.
+_CALLBACK = """(function () {
+    var url = %s, sentinel = %s;
+    function n(v) { return Number(v).toLocaleString("en-US"); }
+    function popup(row) {
+        var lines = ['<strong>' + row[6] + '</strong>', row[7], row[8]];
+        if (row[4]) {
+            lines.push('Forecast: ' + n(row[9]) + ' people', 'Going: ' + n(row[11]));
+        } else {
+            lines.push('Checked in: ' + n(row[9]) + ' (walk-ins ' + n(row[10]) + ')',
+                       'Show-up rate: ' + (row[12] === null ? 'n/a' : row[12] + '%%'));
+        }
+        lines.push('<a href="' + url.replace(sentinel, String(row[5])) + '">Dashboard</a>');
+        return '<div class="map-popup">' + lines.join('<br>') + '</div>';
+    }
+    return function (row) {
+        var m = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: row[2], color: row[3], fillColor: row[3],
+            fillOpacity: 0.6, weight: 2, dashArray: row[4] ? "4 3" : null});
+        m.bindPopup(function () { return popup(row); });
+        return m;
+    };
+})()"""
 # Clusters in one neutral colour, so they never read as a show-up rate from the legend.
 _CLUSTER_ICON = """function (cluster) {
     return L.divIcon({html: '<div><span>' + cluster.getChildCount() + '</span></div>',
@@ -58,16 +78,30 @@ class TurnoutMap:
     """A rendered map (maps.MapParts: header, html, script) with what the page says about it."""
 
     parts: MapParts
+    #: (element id, JSON) blocks the page must include as <script type="application/json">.
+    data: list[tuple[str, Markup]] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)
     markers: int = 0
     origin_points: int = 0
+
+
+def safe_text(value: object) -> str:
+    """maps.text (HTML and JavaScript escaping) plus braces.
+
+    folium re-compiles every rendered script and popup as a Jinja template, so a title such as
+    "{{ 7*7 }}" would otherwise be evaluated on the server (template injection).
+    """
+    return text(value).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def rate_colour(value: float | None) -> str:
     """The legend colour for a show-up rate."""
     if value is None:
         return NO_RATE_COLOUR
-    return next(colour for bound, colour, _label in RATE_BINS if value < bound)
+    for bound, colour, _label in RATE_BINS:
+        if value < bound:
+            return colour
+    return RATE_BINS[-1][1]
 
 
 def legend() -> list[tuple[str, str]]:
@@ -81,59 +115,70 @@ def radius_for(people: int) -> float:
     return round(min(40.0, 4 + math.sqrt(max(0, people)) / 4), 1)
 
 
-def rally_row(rally: Rally, people: int, rate_value: float | None, upcoming: bool, url_template: str,
-              sentinel: str) -> list:
-    """One rally's compact row for the campaign map (strings escaped)."""
-    e = text
-    place = ", ".join(p for p in (rally.city, rally.state) if p)
-    when = local_label(rally.starts_at, rally.timezone, "%Y-%m-%d %H:%M") + " " + rally.timezone
-    if upcoming:
-        people_label, rate_label = f"Forecast: {people:,} people", f"Going: {rally.going_people:,}"
-        colour = UPCOMING_COLOUR
-    else:
-        people_label = f"Checked in: {people:,} (walk-ins {rally.walkin_people:,})"
-        rate_label = "Show-up rate: " + (f"{rate_value:.0%}" if rate_value is not None else "n/a")
-        colour = rate_colour(rate_value)
-    return [rally.lat, rally.lon, radius_for(people), colour, upcoming, rally.id, e(rally.title), e(place),
-            e(when), e(people_label), e(rate_label), e(url_template.replace(sentinel, str(rally.id)))]
+#: What the campaign map reads of each rally.
+MAP_COLUMNS = (Rally.id, Rally.title, Rally.city, Rally.state, Rally.lat, Rally.lon, Rally.timezone, Rally.starts_at,
+               Rally.going_people, Rally.checked_in_people, Rally.checked_in_rsvp_people, Rally.walkin_people)
 
 
-def campaign_rows(campaign_id: int, forecasts: dict[int, int], url_template: str,
-                  sentinel: str) -> tuple[list, list]:
-    """(past rows, upcoming rows) for the campaign's geocoded, not-cancelled rallies.
+def rally_row(rally, people: int, rate_value: float | None, upcoming: bool, cache: dict | None = None) -> list:
+    """One rally's compact row for the campaign map (strings escaped); `rally` is a Rally or a MAP_COLUMNS row.
 
-    url_template is a dashboard URL whose `sentinel` stands for the rally id.
+    `cache` memoises the escaped place and zone names, which repeat across thousands of rallies.
     """
-    query = db.select(Rally).where(
+    cache = {} if cache is None else cache
+    place_key = (rally.city, rally.state)
+    if place_key not in cache:
+        cache[place_key] = safe_text(", ".join(p for p in place_key if p))
+    if rally.timezone not in cache:
+        cache[rally.timezone] = (_zone(rally.timezone), safe_text(rally.timezone))
+    zone, zone_name = cache[rally.timezone]
+    t = rally.starts_at.astimezone(zone)
+    when = f"{t.year}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d} {zone_name}"
+    colour = UPCOMING_COLOUR if upcoming else rate_colour(rate_value)
+    percent = None if upcoming or rate_value is None else round(rate_value * 100)
+    return [rally.lat, rally.lon, radius_for(people), colour, int(upcoming), rally.id, safe_text(rally.title),
+            cache[place_key], when, people, rally.walkin_people, rally.going_people, percent]
+
+
+def campaign_rows(campaign_id: int, forecasts: dict[int, int]) -> tuple[list, list]:
+    """(past rows, upcoming rows) for the campaign's geocoded, not-cancelled rallies."""
+    # Plain rows, not ORM objects: 10,000 Rally instances cost more than drawing the map.
+    opened = sa.func.coalesce(Rally.doors_open_at, Rally.starts_at) <= utcnow()
+    query = db.select(*MAP_COLUMNS, opened.label("opened")).where(
         Rally.campaign_id == campaign_id, Rally.status != STATUS_CANCELLED, Rally.lat.is_not(None),
         Rally.lon.is_not(None),
     )
-    past, upcoming = [], []
-    for r in db.session.scalars(query.order_by(Rally.starts_at)):
-        if rally_phase(r) == "upcoming":
-            upcoming.append(rally_row(r, forecasts.get(r.id, r.going_people), None, True, url_template, sentinel))
+    past, upcoming, cache = [], [], {}
+    for r in db.session.execute(query):
+        if not r.opened:
+            upcoming.append(rally_row(r, forecasts.get(r.id, r.going_people), None, True, cache))
         else:
-            past.append(rally_row(r, r.checked_in_people, rate(r.checked_in_rsvp_people, r.going_people), False,
-                                  url_template, sentinel))
+            past.append(rally_row(r, r.checked_in_people, rate(r.checked_in_rsvp_people, r.going_people), False, cache))
     return past, upcoming
 
 
-def campaign_map(past: list, upcoming: list, origins: list[tuple[float, float, int]]) -> TurnoutMap:
-    """The campaign turnout map: past and upcoming rally layers (clustered), origin heat map, layer control."""
+def campaign_map(past: list, upcoming: list, origins: list[tuple[float, float, int]], url_template: str,
+                 sentinel: str) -> TurnoutMap:
+    """The campaign turnout map: past and upcoming rally layers (clustered), origin heat map, layer control.
+
+    url_template is a dashboard URL in which `sentinel` stands for the rally id.
+    """
+    callback = _CALLBACK % (_js_string(url_template), _js_string(sentinel))
     points = [(row[0], row[1]) for row in past + upcoming]
     centre = [sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)] if points else [39.8, -98.6]
     m = new_map(centre, 4)
     m.options["maxZoom"] = 18  # marker clusters need one even when no tile layer is configured
     options = {"maxClusterRadius": 40, "chunkedLoading": True, "icon_create_function": _CLUSTER_ICON}
-    plugins.FastMarkerCluster(past, callback=_CALLBACK, name=f"Past rallies ({len(past)})", **options).add_to(m)
-    plugins.FastMarkerCluster(upcoming, callback=_CALLBACK, name=f"Upcoming rallies ({len(upcoming)})",
-                              **options).add_to(m)
+    _JsonCluster("turnout-past-rallies", callback=callback, name=f"Past rallies ({len(past)})", **options).add_to(m)
+    _JsonCluster("turnout-upcoming-rallies", callback=callback, name=f"Upcoming rallies ({len(upcoming)})",
+                 **options).add_to(m)
+    data = [("turnout-past-rallies", _json(past)), ("turnout-upcoming-rallies", _json(upcoming))]
     _heat(origins, "Where people came from (ZIP, 5+ people)").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     if len(points) > 1:
         m.fit_bounds([[min(p[0] for p in points), min(p[1] for p in points)],
                       [max(p[0] for p in points), max(p[1] for p in points)]])
-    return TurnoutMap(map_parts(m), legend=legend(), markers=len(points), origin_points=len(origins))
+    return TurnoutMap(map_parts(m), data=data, legend=legend(), markers=len(points), origin_points=len(origins))
 
 
 def rally_map(rally: Rally, origins: list[tuple[float, float, int]]) -> TurnoutMap | None:
@@ -142,13 +187,58 @@ def rally_map(rally: Rally, origins: list[tuple[float, float, int]]) -> TurnoutM
         return None
     m = new_map((rally.lat, rally.lon), 10)
     m.options["maxZoom"] = 18
-    venue = text(" - ".join(p for p in (rally.venue_name, rally.title) if p))
+    venue = safe_text(" - ".join(p for p in (rally.venue_name, rally.title) if p))
     folium.CircleMarker([rally.lat, rally.lon], radius=9, color="#102a43", fill=True, fill_opacity=0.9,
                         popup=folium.Popup(f"<strong>{venue}</strong>", parse_html=False),
-                        tooltip=text(rally.venue_name or rally.title), name="Venue").add_to(m)
+                        tooltip=safe_text(rally.venue_name or rally.title), name="Venue").add_to(m)
     _heat(origins, "Where people came from (ZIP, 5+ people)").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return TurnoutMap(map_parts(m), markers=1, origin_points=len(origins))
+
+
+class _JsonCluster(plugins.FastMarkerCluster):
+    """FastMarkerCluster that reads its rows from a JSON block in the page.
+
+    folium turns each element's rendered script into a new Jinja template; with 10,000 rows
+    inline that costs more than everything else together (and evaluates any braces in the
+    data), so the rows stay out of the script and out of Jinja.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                {{ this.callback }}
+                var data = JSON.parse(document.getElementById({{ this.data_id|tojson }}).textContent);
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                {%- if this.icon_create_function is not none %}
+                cluster.options.iconCreateFunction = {{ this.icon_create_function.strip() }};
+                {%- endif %}
+                cluster.addLayers(data.map(callback));
+                cluster.addTo({{ this._parent.get_name() }});
+                return cluster;
+            })();
+        {% endmacro %}""")
+
+    def __init__(self, data_id: str, **kwargs):
+        super().__init__([], **kwargs)
+        self.data_id = data_id
+
+
+def _zone(name: str):
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return UTC
+
+
+def _js_string(value: str) -> str:
+    """A JSON string literal that is also safe inside an inline <script>."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _json(rows: list) -> Markup:
+    """Compact JSON that is safe inside a <script type="application/json"> element."""
+    return htmlsafe_json_dumps(rows, separators=(",", ":"))
 
 
 def _heat(origins: list[tuple[float, float, int]], name: str):
