@@ -18,6 +18,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from flask import current_app
 from geopy.distance import geodesic
@@ -266,6 +267,13 @@ def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * _EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+@lru_cache(maxsize=100_000)
+def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """geopy's geodesic (WGS84) distance in km, memoised: searches from the same ZIP or city centre
+    repeat the same pairs, and geographiclib's pure-Python solution costs ~60 µs each."""
+    return geodesic((lat1, lon1), (lat2, lon2)).km
+
+
 def rallies_near(lat: float, lon: float, km: float, *, limit: int = 20, offset: int = 0, now=None) -> NearResults:
     """Upcoming listed rallies within km of (lat, lon), nearest first by exact geodesic distance (geopy).
 
@@ -289,7 +297,7 @@ def rallies_near(lat: float, lon: float, km: float, *, limit: int = 20, offset: 
 
     def measure(item) -> float:
         if item[1] not in exact:
-            exact[item[1]] = geodesic((lat, lon), (item[2], item[3])).km
+            exact[item[1]] = geodesic_km(lat, lon, item[2], item[3])
         return exact[item[1]]
 
     # The total: sure-ins by the sphere, plus edge cases settled by the geodesic.
