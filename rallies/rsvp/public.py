@@ -72,13 +72,12 @@ def rsvp_page(slug: str):
                 form.form_errors.append(str(exc))
             else:
                 _flash_outcome(result)
-                return redirect(url_for(".ticket", token=result.rsvp.token), 303)
+                return redirect(url_for(".ticket", token=result.token), 303)
         return render_template("rsvp/form.html", rally=rally, form=form, closed=closed), 422
     return render_template("rsvp/form.html", rally=rally, form=form, closed=closed)
 
 
 def _flash_outcome(result: rsvps.RsvpResult) -> None:
-    rsvp = result.rsvp
     if result.outcome == "going":
         flash("You're going! Your ticket is below, and we've emailed it to you.", "success")
     elif result.outcome == "waitlisted":
@@ -86,7 +85,7 @@ def _flash_outcome(result: rsvps.RsvpResult) -> None:
     elif result.outcome == "rejoined":
         flash("You had cancelled before; your RSVP is active again. We've emailed your ticket.", "success")
     else:
-        flash(f"You'd already RSVPed with {rsvp.email}, so we updated that RSVP instead of making a new one, "
+        flash(f"You'd already RSVPed with {result.email}, so we updated that RSVP instead of making a new one, "
               "and emailed your ticket again.", "info")
     if result.note:
         flash(result.note, "warning")

@@ -104,12 +104,12 @@ def _rsvp_for(params: dict) -> Rsvp:
     return rsvp
 
 
-def ticket_email(rsvp: Rsvp, reason: str) -> None:
+def ticket_email(rsvp: Rsvp, reason: str, *, title: str | None = None) -> None:
     """Queue the ticket email: reason is going, waitlisted, updated or promoted (rendered by the sender)."""
     subject_key = reason if reason in SUBJECTS else "going"
     key = f"promoted:{rsvp.id}:{rsvp.changed_seq}" if reason == "promoted" else None
     queue_rendered("promotion" if reason == "promoted" else "confirmation", rsvp.email,
-                   SUBJECTS[subject_key].format(title=rsvp.rally.title), "ticket",
+                   SUBJECTS[subject_key].format(title=title or rsvp.rally.title), "ticket",
                    {"rsvp_id": rsvp.id, "reason": reason}, rsvp_id=rsvp.id, message_key=key)
 
 

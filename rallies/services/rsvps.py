@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import atomic
 from ..extensions import db
-from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, Supporter, utcnow
+from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, utcnow
 from . import notices
 from .emails import normalise_email
 from .supporters import supporter_for
@@ -73,6 +73,9 @@ class RsvpResult:
     outcome: str
     #: Set when an update could not take all the guests asked for.
     note: str = ""
+    #: Read inside the transaction, so views need no reload after the commit.
+    token: str = ""
+    email: str | None = None
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -164,10 +167,14 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
     if data.guests < 0 or data.guests > rally.max_guests:
         raise RsvpError(f"You can bring between 0 and {rally.max_guests} guests.")
     email = normalise_email(data.email)
+    # Read before the write unit: atomic() ends the open read transaction, which expires the rally.
+    facts = (rally.id, rally.campaign_id, rally.title, bool(rally.signing_key))
     for attempt in range(3):
         try:
             with atomic():
-                return _create_or_update(rally.id, email, data)
+                result = _create_or_update(facts, email, data)
+                result.token, result.email = result.rsvp.token, result.rsvp.email
+            return result
         except IntegrityError:
             # The same email RSVPed at the same moment; the retry finds that RSVP and updates it.
             if attempt == 2:
@@ -175,7 +182,8 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
     raise AssertionError("unreachable")
 
 
-def _create_or_update(rally_id: int, email: str, data: RsvpInput) -> RsvpResult:
+def _create_or_update(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
+    rally_id, campaign_id, title, has_keys = facts
     existing_id = db.session.scalar(sa.select(Rsvp.id).where(Rsvp.rally_id == rally_id, Rsvp.email == email))
     if existing_id is not None:
         _lock(rally_id)
@@ -187,23 +195,29 @@ def _create_or_update(rally_id: int, email: str, data: RsvpInput) -> RsvpResult:
     else:
         status = RSVP_WAITLISTED
         _bump(rally_id, waitlisted_people=people, waitlisted_parties=1)
-    rally = db.session.get(Rally, rally_id, populate_existing=True)
-    ensure_rally_keys(rally)
-    supporter = supporter_for(rally.campaign_id, email, data.name, data.phone, data.postal_code)
+    if not has_keys:
+        ensure_rally_keys(db.session.get(Rally, rally_id))
     now = utcnow()
     rsvp = Rsvp(
-        rally_id=rally_id, supporter_id=supporter.id if supporter else None, token=secrets.token_urlsafe(32),
-        name=data.name, email=email, phone=data.phone, postal_code=data.postal_code,
-        door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
-        guests=data.guests, status=status, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
+        rally_id=rally_id, supporter_id=supporter_for(campaign_id, email, data.name, data.phone, data.postal_code),
+        token=secrets.token_urlsafe(32), name=data.name, email=email, phone=data.phone,
+        postal_code=data.postal_code, door_name=door_name(data.name),
+        search_name=search_text(data.name, email, data.phone), guests=data.guests, status=status,
+        opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
         utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
-        status_at=now, changed_seq=next_changed_seq(rally_id), created_at=now, updated_at=now,
+        # Evaluated by the INSERT itself, under the rally lock taken above (see the module doc).
+        status_at=now, changed_seq=_seq_expr(rally_id), created_at=now, updated_at=now,
     )
     db.session.add(rsvp)
     db.session.flush()
-    notices.ticket_email(rsvp, "going" if status == RSVP_GOING else "waitlisted")
+    notices.ticket_email(rsvp, "going" if status == RSVP_GOING else "waitlisted", title=title)
     return RsvpResult(rsvp, status)
+
+
+def _seq_expr(rally_id: int):
+    inner = sa.select(sa.func.coalesce(sa.func.max(rsvp_t.c.changed_seq), 0) + 1).where(rsvp_t.c.rally_id == rally_id)
+    return inner.scalar_subquery()
 
 
 def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
@@ -415,7 +429,7 @@ def recount(rally_id: int) -> None:
 
 
 __all__ = [
-    "NotEnoughRoom", "RsvpClosed", "RsvpError", "RsvpInput", "RsvpResult", "Supporter", "cancel_rsvp",
+    "NotEnoughRoom", "RsvpClosed", "RsvpError", "RsvpInput", "RsvpResult", "cancel_rsvp",
     "change_guests", "create_or_update_rsvp", "door_name", "fold", "next_changed_seq", "promote_waitlist",
     "record_reminder_answer", "recount", "revoked_ids", "rsvp_by_token", "search_text", "waitlist_position",
 ]

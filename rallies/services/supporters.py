@@ -15,28 +15,28 @@ rally_t = Rally.__table__
 rsvp_t = Rsvp.__table__
 
 
-def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "", postal_code: str = "") -> Supporter | None:
-    """The campaign's supporter for this email, created (or refreshed) in the current transaction."""
+def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "", postal_code: str = "") -> int | None:
+    """The id of the campaign's supporter for this email, created or refreshed in the current transaction.
+
+    One upsert statement (INSERT .. ON CONFLICT DO UPDATE .. RETURNING id), so two RSVPs from one
+    person to two rallies at once both succeed. The latest RSVP's details win (a person may fix a
+    typo in their name or add a phone); blank values never erase known ones.
+    """
     email = normalise_email(email)
     if not email:
         return None
-    values = dict(campaign_id=campaign_id, email=email, name=name[:120], phone=phone[:32],
-                  postal_code=postal_code[:20], created_at=utcnow())
+    t = Supporter.__table__
     dialect = db.session.get_bind().dialect.name
-    # INSERT .. ON CONFLICT DO NOTHING: two RSVPs from one person to two rallies at once both succeed.
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Supporter.__table__)
-    db.session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["campaign_id", "email"]))
-    supporter = db.session.scalar(
-        sa.select(Supporter).where(Supporter.campaign_id == campaign_id, Supporter.email == email)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t).values(
+        campaign_id=campaign_id, email=email, name=name[:120], phone=phone[:32], postal_code=postal_code[:20],
+        created_at=utcnow(),
     )
-    # The latest RSVP's details win (a person may fix a typo in their name or add a phone).
-    if name and supporter.name != name[:120]:
-        supporter.name = name[:120]
-    if phone and supporter.phone != phone[:32]:
-        supporter.phone = phone[:32]
-    if postal_code and supporter.postal_code != postal_code[:20]:
-        supporter.postal_code = postal_code[:20]
-    return supporter
+    keep = lambda col: sa.case((insert.excluded[col] != "", insert.excluded[col]), else_=t.c[col])  # noqa: E731
+    upsert = insert.on_conflict_do_update(
+        index_elements=["campaign_id", "email"],
+        set_={"name": keep("name"), "phone": keep("phone"), "postal_code": keep("postal_code")},
+    ).returning(t.c.id)
+    return db.session.execute(upsert).scalar_one()
 
 
 def find_supporters(campaign_id: int, query: str = "", limit: int = 50, offset: int = 0) -> list[Supporter]:

@@ -1,0 +1,191 @@
+"""RSVP throughput, ticket page and QR image, and memory over 10,000 RSVPs.
+
+    python -m bench.bench_rsvp --engine sqlite|postgresql|both [--duration 10]
+
+Per engine, on one throw-away database, in the same run:
+
+1. RSVP POST (form validation with CSRF, the capacity UPDATE, RSVP + supporter + outbox
+   rows, the 303 redirect) against the baseline app's ``POST /insert`` (one INSERT), both
+   with gunicorn and 2 sync workers. Each RSVP has a fresh email (no duplicate path).
+   Baseline and Rallies alternate twice and each side's best run counts, since the
+   machine's other load comes and goes. Target: Rallies >= 50% of the baseline.
+2. Ticket page (``GET /t/<token>``: status, local time, QR SVG, venue map) and the QR PNG
+   (``GET /t/<token>/qr.png``) over 500 tickets, after a warm-up pass, against the
+   baseline's ``GET /static-page``. Target: within 2x (>= 50% of the baseline's req/s).
+3. Memory: the resident size of both gunicorn workers after 1,000 warm-up RSVPs and after
+   each further 2,500, up to 10,000 more. Target: growth under 10 MB per worker.
+
+The outbox is left to the worker (MAIL_DELIVERY=worker), so the figures are the request's
+own cost: the sender renders and sends mail outside the request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bench.harness import Client, Request, Row, Server, fresh_database, load, project_env, write_results
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def setup_rally(url: str) -> str:
+    """A listed rally with no capacity limit and a geocoded venue; returns its slug."""
+    from config import Config
+    from rallies import create_app
+    from rallies.database import atomic
+    from rallies.extensions import db
+    from rallies.models import Campaign, Rally
+    from rallies.services.tickets import ensure_rally_keys
+
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TESTING=True)
+    with app.app_context():
+        with atomic():
+            campaign = Campaign(name="Bench campaign")
+            db.session.add(campaign)
+            db.session.flush()
+            start = datetime.now(UTC) + timedelta(days=7)
+            rally = Rally(campaign_id=campaign.id, slug="bench-rally", title="Bench Rally for Jobs", starts_at=start,
+                          ends_at=start + timedelta(hours=2), doors_open_at=start - timedelta(hours=1),
+                          timezone="America/Chicago", venue_name="Union Park", address="1501 W Randolph St",
+                          city="Chicago", state="IL", postal_code="60607", lat=41.8847, lon=-87.6658,
+                          geo_precision="street", capacity=None, max_guests=3, visibility="listed")
+            db.session.add(rally)
+            db.session.flush()
+            ensure_rally_keys(rally)
+        db.engine.dispose()
+    return "bench-rally"
+
+
+def rsvp_requests(slug: str, csrf: str, prefix: str, n: int) -> list[Request]:
+    """n RSVP POSTs, each with its own email."""
+    out = []
+    for i in range(n):
+        body = urlencode({"csrf_token": csrf, "name": f"Bench Person {i}", "email": f"{prefix}{i}@example.org",
+                          "phone": "", "postal_code": "60607", "guests": str(i % 3), "utm_source": "bench"})
+        out.append(Request("POST", f"/r/{slug}/rsvp", body))
+    return out
+
+
+def insert_requests(n: int) -> list[Request]:
+    return [Request("POST", "/insert", urlencode({"name": f"Bench Person {i}"})) for i in range(n)]
+
+
+def tokens(url: str, limit: int = 500) -> list[str]:
+    """Ticket tokens of going RSVPs made by the run."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text("SELECT token FROM rsvp WHERE status = 'going' ORDER BY id LIMIT :n"),
+                                     {"n": limit}).scalars())
+    finally:
+        engine.dispose()
+
+
+def worker_rss_kb(server: Server) -> list[int]:
+    """Resident set size of each gunicorn worker (children of the master), in kB."""
+    out = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True, check=False)
+    sizes = []
+    for pid in out.stdout.split():
+        status = Path(f"/proc/{pid}/status")
+        if status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]))
+    return sorted(sizes)
+
+
+def run_engine(engine: str, duration: float) -> list[Row]:
+    rows: list[Row] = []
+    with fresh_database(engine) as url:
+        from bench.baseline_app import init_baseline
+
+        slug = setup_rally(url)
+        init_baseline(url, tickets=0)
+        env = project_env(url)
+        n = 80_000
+        best = {"rallies": None, "baseline": None}
+        for round_ in range(2):
+            with Server("bench.baseline_app:app", env=env, ready_path="/hello") as base:
+                load(base.url, insert_requests(200), duration=2, headers=FORM)  # warm-up
+                res = load(base.url, insert_requests(n), duration=duration, headers=FORM)
+                if best["baseline"] is None or res.rps > best["baseline"].rps:
+                    best["baseline"] = res
+            with Server("wsgi:app", env=env, ready_path="/healthz") as srv:
+                client = Client(srv.url)
+                csrf = client.csrf_token(f"/r/{slug}/rsvp")
+                headers = {**FORM, "Cookie": client.cookie_header()}
+                load(srv.url, rsvp_requests(slug, csrf, f"warm{round_}-", 300), duration=2, headers=headers)
+                res = load(srv.url, rsvp_requests(slug, csrf, f"r{round_}-", n), duration=duration, headers=headers)
+                if res.count(303) != res.requests or res.wrapped:
+                    raise RuntimeError(f"RSVP run not clean: {res.summary()}")
+                if best["rallies"] is None or res.rps > best["rallies"].rps:
+                    best["rallies"] = res
+        base_res, rsvp_res = best["baseline"], best["rallies"]
+        ratio = rsvp_res.rps / base_res.rps if base_res.rps else 0
+        rows.append(Row("baseline: POST /insert (one INSERT)", engine, base_res))
+        rows.append(Row("RSVP POST (validate, RSVP + outbox, 303)", engine, rsvp_res, target=">= 50% of baseline",
+                        passed=ratio >= 0.5, figures=f"{ratio:.0%} of baseline"))
+
+        ticket_tokens = tokens(url)
+        pages = [Request("GET", f"/t/{t}") for t in ticket_tokens]
+        images = [Request("GET", f"/t/{t}/qr.png") for t in ticket_tokens]
+        with Server("bench.baseline_app:app", env=env, ready_path="/hello") as base:
+            load(base.url, "/static-page", duration=2)
+            static = load(base.url, "/static-page", duration=duration)
+        with Server("wsgi:app", env=env, ready_path="/healthz") as srv:
+            load(srv.url, pages + images, duration=max(3.0, duration / 2))  # warm: every code, SVG, PNG, map
+            page_res = load(srv.url, pages, duration=duration)
+            png_res = load(srv.url, images, duration=duration)
+        rows.append(Row("baseline: GET /static-page", engine, static))
+        for case, res in (("ticket page GET /t/<token> (warm)", page_res), ("QR PNG GET /t/<token>/qr.png (warm)", png_res)):
+            share = res.rps / static.rps if static.rps else 0
+            rows.append(Row(case, engine, res, target="within 2x of static page", passed=share >= 0.5 and
+                            res.count(200) == res.requests, figures=f"{share:.0%} of static page"))
+
+        with Server("wsgi:app", env=env, ready_path="/healthz") as srv:
+            client = Client(srv.url)
+            csrf = client.csrf_token(f"/r/{slug}/rsvp")
+            headers = {**FORM, "Cookie": client.cookie_header()}
+            load(srv.url, rsvp_requests(slug, csrf, "memwarm-", 1000), max_requests=1000, on_exhaust="stop",
+                 headers=headers, engine="python")
+            samples = [worker_rss_kb(srv)]
+            for chunk in range(4):
+                load(srv.url, rsvp_requests(slug, csrf, f"mem{chunk}-", 2500), max_requests=2500,
+                     on_exhaust="stop", headers=headers, engine="python")
+                samples.append(worker_rss_kb(srv))
+        growth = max(after - before for before, after in zip(samples[0], samples[-1], strict=False))
+        trail = " -> ".join("/".join(f"{kb / 1024:.1f}" for kb in s) for s in samples)
+        rows.append(Row("memory over 10,000 RSVPs (worker RSS MB, after 1k warm-up, then every 2.5k)", engine,
+                        figures=f"{trail}; max growth {growth / 1024:.1f} MB", target="< 10 MB growth per worker",
+                        passed=growth < 10 * 1024))
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--duration", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    rows = []
+    for engine in engines:
+        rows += run_engine(engine, args.duration)
+    name = "rsvp" if args.engine == "both" else f"rsvp_{args.engine}"
+    write_results(name, rows, title="RSVP, ticket page and memory", notes=(
+        "gunicorn, 2 sync workers, same database and run for Rallies and the baseline app. RSVP POSTs carry a "
+        "CSRF token and a fresh email each; email is queued in the same transaction and rendered by the sender "
+        "(MAIL_DELIVERY=worker), outside the request. Best of two alternating runs per side. "
+        f"Machine load from other processes is in the last column (CPU count {os.cpu_count()})."))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
