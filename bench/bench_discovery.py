@@ -253,9 +253,14 @@ def main(argv=None) -> int:
         with fresh_database(args.engine, schema=None) as url:
             rows, notes = measure(url, args.rallies, args.reps)
         engine = args.engine
-    write_results(args.name or f"discovery_{engine}", rows, title=f"Discovery at {args.rallies:,} rallies ({engine})",
-                  notes="Server time measured in-process through the Flask test client (routing, form, queries, "
-                        "distances, template, map); no HTTP.\n" + notes)
+    path = write_results(args.name or f"discovery_{engine}", rows,
+                         title=f"Discovery at {args.rallies:,} rallies ({engine})",
+                         notes="Server time measured in-process through the Flask test client (routing, form, "
+                               "queries, distances, template, map); no HTTP.\n" + notes)
+    # discovery.md: the latest run on each engine, side by side.
+    parts = [path.parent / f"discovery_{e}.md" for e in ("sqlite", "postgresql")]
+    combined = "\n".join(p.read_text() for p in parts if p.exists())
+    (path.parent / "discovery.md").write_text(combined)
     return 0
 
 
