@@ -129,7 +129,11 @@ class Checkin(db.Model):
 class ArrivalMinute(db.Model):
     """People admitted per door per minute, kept by the check-in service for arrival curves."""
 
-    __table_args__ = (sa.UniqueConstraint("rally_id", "door_id", "minute"),)
+    __table_args__ = (
+        sa.UniqueConstraint("rally_id", "door_id", "minute"),
+        # The check-in's peak-rate update sums one minute over all doors on every scan.
+        sa.Index("ix_arrival_minute_rally_minute", "rally_id", "minute"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     rally_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rally.id", ondelete="CASCADE"), index=True)

@@ -35,13 +35,14 @@ import sqlalchemy as sa
 
 from ..database import atomic
 from ..extensions import db
-from ..models import ArrivalMinute, Checkin, Door, Rally, Rsvp, ScanLog, utcnow
+from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
+from . import checkin_sql as Q
 from .doors import DoorContext
 from .sync import next_seq
 from .tickets import InvalidCode, parse_code, verify_code
 
 rsvp_t, rally_t, door_t = Rsvp.__table__, Rally.__table__, Door.__table__
-scan_t, checkin_t, minute_t = ScanLog.__table__, Checkin.__table__, ArrivalMinute.__table__
+scan_t, checkin_t = ScanLog.__table__, Checkin.__table__
 
 ADMIT, ALREADY, WRONG_RALLY = "admit", "already", "wrong_rally"
 CANCELLED, WAITLISTED, REVOKED, INVALID = "cancelled", "waitlisted", "revoked", "invalid"
@@ -145,12 +146,6 @@ def log_code(code) -> str:
     return "".join(ch if " " <= ch <= "~" else "?" for ch in code[:200])
 
 
-_TICKET_COLUMNS = (
-    rsvp_t.c.id, rsvp_t.c.rally_id, rsvp_t.c.status, rsvp_t.c.guests, rsvp_t.c.checked_in_people,
-    rsvp_t.c.door_name, rally_t.c.public_key, rally_t.c.title, rally_t.c.starts_at,
-)
-
-
 def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None = None, force: bool = False,
              people: int | None = None, offline: bool = False, device_verdict: str | None = None,
              received_at: datetime | None = None) -> Verdict:
@@ -172,9 +167,7 @@ def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None
         parsed = parse_code(code)
     except InvalidCode as exc:
         return _refuse(scan, Verdict(INVALID, _invalid_reason(str(exc)), flags=flags))
-    row = db.session.execute(
-        sa.select(*_TICKET_COLUMNS).join(rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.id == parsed.ticket_id)
-    ).one_or_none()
+    row = db.session.execute(Q.TICKET, {"id": parsed.ticket_id}).one_or_none() if parsed.ticket_id < 2**62 else None
     if row is None:
         key = db.session.scalar(sa.select(rally_t.c.public_key).where(rally_t.c.id == ctx.rally_id))
         if verify_code(key, ctx.rally_id, parsed):
@@ -238,23 +231,13 @@ def _admit_online(scan, row, people, force, admitted_at, flags) -> Verdict:
                                       ticket=_ticket(row), previous=_previous(row.id), flags=flags)
                     return _refuse_in_tx(scan, verdict)
                 seq = next_seq()
-                cond = [rsvp_t.c.id == row.id, rsvp_t.c.checked_in_people + n <= rsvp_t.c.guests + 1]
-                if not force:
-                    cond.append(rsvp_t.c.status == "going")
-                new = db.session.execute(
-                    rsvp_t.update().where(*cond)
-                    .values(checked_in_people=rsvp_t.c.checked_in_people + n, changed_seq=seq)
-                    .returning(rsvp_t.c.checked_in_people)
-                ).scalar()
+                new = db.session.execute(Q.ADMIT_FORCED if force else Q.ADMIT, {"n": n, "seq": seq, "id": row.id}).scalar()
                 if new is not None:
                     verdict = Verdict(ADMIT, "forced" if force and row.status != "going" else "ok",
                                       ticket=_ticket(row, new), admitted=n, flags=flags)
                     _record_admission(scan, verdict, row.id, n, admitted_at, seq)
                     return verdict
-                row = db.session.execute(
-                    sa.select(*_TICKET_COLUMNS).join(rally_t, rally_t.c.id == rsvp_t.c.rally_id)
-                    .where(rsvp_t.c.id == row.id)
-                ).one()
+                row = db.session.execute(Q.TICKET, {"id": row.id}).one()
             return _refuse_in_tx(scan, Verdict(ALREADY, "contended", ticket=_ticket(row), flags=flags))
     except _Replay:
         return _stored(scan)
@@ -293,11 +276,10 @@ def _record_admission(scan, verdict, rsvp_id, n, admitted_at, seq, *, walkin=Fal
     scan_id = _insert_scan(scan, verdict, people=n if logged_people is None else logged_people)
     if n <= 0:
         return
-    db.session.execute(checkin_t.insert().values(
-        rally_id=scan["rally_id"], rsvp_id=rsvp_id, door_id=scan["door_id"], scan_id=scan_id,
-        device_name=scan["device_name"], people=n, is_walkin=walkin, admitted_at=admitted_at, changed_seq=seq,
-        undo_reason="",
-    ))
+    db.session.execute(Q.CHECKIN_INSERT, {
+        "rally_id": scan["rally_id"], "rsvp_id": rsvp_id, "door_id": scan["door_id"], "scan_id": scan_id,
+        "device_name": scan["device_name"], "people": n, "is_walkin": walkin, "admitted_at": admitted_at, "seq": seq,
+    })
     bump_counters(scan["rally_id"], scan["door_id"], admitted_at, n, walkins=n if walkin else 0)
 
 
@@ -305,10 +287,10 @@ def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
     """Insert the ScanLog row with its response; _Replay if the nonce was already used."""
     values = dict(scan, verdict=verdict.verdict, reason=verdict.reason, people=people, note=scan.get("note", ""))
     values.setdefault("conflict", False)
+    values.setdefault("rsvp_id", None)
     # The stored response leaves out scan_id (unknown before the INSERT); _stored adds it back.
-    stmt = _dialect_insert(scan_t).values(**values, response=json.dumps(verdict.to_dict()))
-    stmt = stmt.on_conflict_do_nothing(index_elements=["rally_id", "nonce"]).returning(scan_t.c.id)
-    scan_id = db.session.execute(stmt).scalar()
+    values["response"] = json.dumps(verdict.to_dict())
+    scan_id = db.session.execute(Q.SCAN_INSERT, values).scalar()
     if scan_id is None:
         raise _Replay()
     verdict.scan_id = scan_id
@@ -352,14 +334,6 @@ def _previous(rsvp_id: int) -> dict | None:
     return {"at": row.admitted_at.isoformat(), "door": row.name or "", "device": row.device_name}
 
 
-def _dialect_insert(table):
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
 def minute_of(moment: datetime) -> datetime:
     """The UTC minute a moment falls in (the ArrivalMinute key)."""
     return moment.replace(second=0, microsecond=0)
@@ -370,29 +344,12 @@ def bump_counters(rally_id: int, door_id: int | None, moment: datetime, n: int, 
     """Move every check-in counter by n people (negative to undo), in the deadlock-free order."""
     minute = minute_of(moment)
     rsvp_people = n - walkins if rsvp_people is None else rsvp_people
-    if n > 0:
-        upsert = _dialect_insert(minute_t).values(rally_id=rally_id, door_id=door_id, minute=minute, people=n,
-                                                  walkins=walkins)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=["rally_id", "door_id", "minute"],
-            set_={"people": minute_t.c.people + n, "walkins": minute_t.c.walkins + walkins},
-        )
-        db.session.execute(upsert)
-    else:
-        db.session.execute(minute_t.update().where(
-            minute_t.c.rally_id == rally_id, minute_t.c.door_id == door_id, minute_t.c.minute == minute,
-        ).values(people=minute_t.c.people + n, walkins=minute_t.c.walkins + walkins))
+    params = {"rally_id": rally_id, "door_id": door_id, "minute": minute, "n": n, "w": walkins}
+    db.session.execute(Q.MINUTE_UPSERT if n > 0 else Q.MINUTE_UPDATE, params)
     if door_id is not None:
-        db.session.execute(door_t.update().where(door_t.c.id == door_id).values(
-            checked_in_people=door_t.c.checked_in_people + n, walkin_people=door_t.c.walkin_people + walkins))
-    values = {
-        "checked_in_people": rally_t.c.checked_in_people + n,
-        "checked_in_rsvp_people": rally_t.c.checked_in_rsvp_people + rsvp_people,
-        "walkin_people": rally_t.c.walkin_people + walkins,
-    }
+        db.session.execute(Q.DOOR_UPDATE, {"n": n, "w": walkins, "id": door_id})
+    rally = {"n": n, "rn": rsvp_people, "w": walkins, "id": rally_id}
     if n > 0:
-        total = (sa.select(sa.func.coalesce(sa.func.sum(minute_t.c.people), 0))
-                 .where(minute_t.c.rally_id == rally_id, minute_t.c.minute == minute).scalar_subquery())
-        values["peak_rate_per_min"] = sa.case((total > rally_t.c.peak_rate_per_min, total),
-                                              else_=rally_t.c.peak_rate_per_min)
-    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(**values))
+        db.session.execute(Q.RALLY_UPDATE, dict(rally, minute=minute))
+    else:
+        db.session.execute(Q.RALLY_UNDO, rally)

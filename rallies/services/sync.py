@@ -4,8 +4,9 @@ Change numbers (``changed_seq`` on RSVPs and check-ins) are microseconds since t
 kept strictly increasing within a process. They are not a gap-free global sequence: a
 transaction may commit a little after one with a higher number. So the server answers
 ``since`` with everything changed after ``since - OVERLAP`` and the device applies rows by
-id (idempotent), which closes that window without a shared counter. Any other monotonic
-numbering of changed_seq also works; it just makes the overlap larger.
+id (idempotent), which closes that window without a shared counter. The RSVP service numbers
+its changes max(changed_seq) + 1 under the rally's lock (commit-ordered), which mixes with these:
+below TIME_BASED cursors are taken as such counters and need no overlap.
 
 The payload carries no emails or phones: ticket id, "First L.", party size, status and
 people admitted, plus the check-ins of the other doors (when, where, which device) so an
@@ -25,6 +26,8 @@ from ..models import Checkin, Door, Rally, Rsvp
 
 #: Microseconds of change numbers re-sent on every incremental sync (see module docstring).
 OVERLAP = 30_000_000
+#: Cursors at least this large are microsecond timestamps (after 2001), so they get the overlap.
+TIME_BASED = 10**15
 #: Compact status letters keep a 30,000-ticket payload small.
 STATUS_LETTER = {"going": "g", "waitlisted": "w", "cancelled": "c"}
 
@@ -45,7 +48,7 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
     rally = db.session.execute(
         sa.select(Rally.id, Rally.title, Rally.public_key, Rally.timezone, Rally.status).where(Rally.id == rally_id)
     ).one()
-    floor = since - OVERLAP if since > 0 else None
+    floor = None if since <= 0 else (since - OVERLAP if since >= TIME_BASED else since)
     cursor = since
     tickets = []
     query = sa.select(
