@@ -1,0 +1,36 @@
+"""Demo check-ins: past rallies get consistent arrivals through several doors; upcoming ones a door link."""
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from doorkit import bulk_tickets
+
+from rallies.extensions import db
+from rallies.models import ArrivalMinute, Checkin, Door, Rally, Rsvp
+
+
+def test_demo_checkins_are_consistent_and_idempotent(app, make_rally):
+    from rallies.demo import accounts, checkins
+    from rallies.demo.accounts import demo_campaign
+
+    list(accounts.load())
+    campaign = demo_campaign()
+    past = make_rally(campaign, starts_at=datetime.now(UTC) - timedelta(days=3))
+    make_rally(campaign, starts_at=datetime.now(UTC) + timedelta(days=3), title="Next one")
+    bulk_tickets(past, 400)
+    lines = list(checkins.load())
+    assert any("Door link for “Next one”" in line and "/door/l/" in line for line in lines)
+    db.session.rollback()
+    rally = db.session.get(Rally, past.id)
+    admitted = db.session.scalar(sa.select(sa.func.sum(Checkin.people)).where(Checkin.rally_id == past.id))
+    assert 200 < rally.checked_in_people == admitted
+    assert rally.checked_in_people == rally.checked_in_rsvp_people + rally.walkin_people
+    assert db.session.scalar(sa.select(sa.func.sum(ArrivalMinute.people)).where(ArrivalMinute.rally_id == past.id)) == admitted
+    assert db.session.scalar(sa.select(sa.func.sum(Door.checked_in_people)).where(Door.rally_id == past.id)) == admitted
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Door).where(Door.rally_id == past.id)) >= 2
+    in_rsvps = db.session.scalar(sa.select(sa.func.sum(Rsvp.checked_in_people)).where(Rsvp.rally_id == past.id))
+    assert in_rsvps == admitted
+    assert 0 < rally.peak_rate_per_min < admitted
+    list(checkins.load())  # idempotent
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.sum(Checkin.people)).where(Checkin.rally_id == past.id)) == admitted
