@@ -141,7 +141,8 @@ def run_engine(engine: str, duration: float) -> list[Row]:
             load(base.url, "/static-page", duration=2)
             static = load(base.url, "/static-page", duration=duration)
         with Server("wsgi:app", env=env, ready_path="/healthz") as srv:
-            load(srv.url, pages + images, duration=max(3.0, duration / 2))  # warm: every code, SVG, PNG, map
+            # Warm both workers' caches (code, SVG, PNG, map): every ticket about three times over.
+            load(srv.url, pages + images, max_requests=3 * (len(pages) + len(images)), engine="python")
             page_res = load(srv.url, pages, duration=duration)
             png_res = load(srv.url, images, duration=duration)
         rows.append(Row("baseline: GET /static-page", engine, static))

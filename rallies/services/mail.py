@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -87,11 +88,16 @@ def renderer(name: str):
     return register
 
 
-def _domain() -> str:
-    addr = parseaddr(current_app.config.get("MAIL_FROM", ""))[1]
+@lru_cache(maxsize=8)
+def _domain_of(mail_from: str, base_url: str) -> str:
+    addr = parseaddr(mail_from)[1]
     if "@" in addr:
         return addr.rsplit("@", 1)[1]
-    return urlsplit(current_app.config.get("BASE_URL", "")).hostname or "localhost"
+    return urlsplit(base_url).hostname or "localhost"
+
+
+def _domain() -> str:
+    return _domain_of(current_app.config.get("MAIL_FROM", ""), current_app.config.get("BASE_URL", ""))
 
 
 def message_id_for(key: str) -> str:
@@ -161,23 +167,25 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
 
 
 def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params: dict, *,
-                   rsvp_id: int | None = None, message_key: str | None = None) -> OutboxMessage:
-    """Add a message the sender will render (``render_as`` renderer, JSON ``params``) to the current transaction."""
+                   rsvp_id: int | None = None, message_key: str | None = None) -> str:
+    """Add a message the sender will render (``render_as`` renderer, JSON ``params``) to the current
+    transaction; returns its Message-ID (the existing one when ``message_key`` was queued before)."""
     if message_key:
         message_id = message_id_for(message_key)
-        existing = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.message_id == message_id))
+        existing = db.session.scalar(sa.select(OutboxMessage.message_id).where(OutboxMessage.message_id == message_id))
         if existing is not None:
             return existing
     else:
         message_id = make_msgid(idstring=kind, domain=_domain())
-    row = OutboxMessage(
+    now = utcnow()
+    # A Core INSERT: this runs inside every RSVP request, where the ORM unit of work would cost more.
+    db.session.execute(OutboxMessage.__table__.insert(), dict(
         kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=" ".join(subject.split())[:200], body=None,
         render_as=render_as, render_params=params, rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0,
-        next_attempt_at=utcnow(),
-    )
-    db.session.add(row)
+        next_attempt_at=now, claimed_at=None, claimed_by="", sent_at=None, last_error="", created_at=now,
+    ))
     db.session.info["outbox_queued"] = True
-    return row
+    return message_id
 
 
 def render_body(row: OutboxMessage) -> bytes:

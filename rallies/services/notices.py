@@ -104,13 +104,17 @@ def _rsvp_for(params: dict) -> Rsvp:
     return rsvp
 
 
-def ticket_email(rsvp: Rsvp, reason: str, *, title: str | None = None) -> None:
+def ticket_email(rsvp: Rsvp, reason: str) -> None:
     """Queue the ticket email: reason is going, waitlisted, updated or promoted (rendered by the sender)."""
-    subject_key = reason if reason in SUBJECTS else "going"
     key = f"promoted:{rsvp.id}:{rsvp.changed_seq}" if reason == "promoted" else None
-    queue_rendered("promotion" if reason == "promoted" else "confirmation", rsvp.email,
-                   SUBJECTS[subject_key].format(title=title or rsvp.rally.title), "ticket",
-                   {"rsvp_id": rsvp.id, "reason": reason}, rsvp_id=rsvp.id, message_key=key)
+    queue_ticket_email(rsvp.id, rsvp.email, reason, rsvp.rally.title, message_key=key)
+
+
+def queue_ticket_email(rsvp_id: int, to_addr: str, reason: str, title: str, *, message_key: str | None = None) -> None:
+    """Queue the ticket email from plain values (the RSVP hot path has no ORM object)."""
+    subject = SUBJECTS[reason if reason in SUBJECTS else "going"].format(title=title)
+    queue_rendered("promotion" if reason == "promoted" else "confirmation", to_addr, subject, "ticket",
+                   {"rsvp_id": rsvp_id, "reason": reason}, rsvp_id=rsvp_id, message_key=message_key)
 
 
 @renderer("ticket")

@@ -24,6 +24,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -68,14 +69,19 @@ class RsvpInput:
 
 @dataclass
 class RsvpResult:
-    rsvp: Rsvp
+    rsvp_id: int
     #: "going", "waitlisted", "updated", "rejoined"
     outcome: str
     #: Set when an update could not take all the guests asked for.
     note: str = ""
-    #: Read inside the transaction, so views need no reload after the commit.
+    #: Known inside the transaction, so views need no reload after the commit.
     token: str = ""
     email: str | None = None
+
+    @property
+    def rsvp(self) -> Rsvp:
+        """The RSVP row (loaded on first use)."""
+        return db.session.get(Rsvp, self.rsvp_id)
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -141,14 +147,24 @@ def _bump(rally_id: int, **deltas: int) -> None:
 
 def _take_places(rally_id: int, people: int, guests: int, parties: int = 1) -> bool:
     """Add people to 'going' only if they fit; the UPDATE's rowcount is the answer."""
-    result = db.session.execute(
-        rally_t.update()
-        .where(rally_t.c.id == rally_id)
-        .where(sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity))
-        .values(going_people=rally_t.c.going_people + people, going_parties=rally_t.c.going_parties + parties,
-                guests_count=rally_t.c.guests_count + guests)
-    )
+    result = db.session.execute(_take_places_stmt(), {"rid": rally_id, "people": people, "guests": guests,
+                                                      "parties": parties})
     return result.rowcount == 1
+
+
+@lru_cache(maxsize=1)
+def _take_places_stmt():
+    """UPDATE rally SET going_people = going_people + :people, ... WHERE id = :rid AND
+    (capacity IS NULL OR going_people + :people <= capacity). Built once."""
+    people = sa.bindparam("people", type_=sa.Integer)
+    return (
+        rally_t.update()
+        .where(rally_t.c.id == sa.bindparam("rid"))
+        .where(sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity))
+        .values(going_people=rally_t.c.going_people + people,
+                going_parties=rally_t.c.going_parties + sa.bindparam("parties", type_=sa.Integer),
+                guests_count=rally_t.c.guests_count + sa.bindparam("guests", type_=sa.Integer))
+    )
 
 
 def _touch(rsvp: Rsvp, seq: int) -> None:
@@ -172,9 +188,7 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
     for attempt in range(3):
         try:
             with atomic():
-                result = _create_or_update(facts, email, data)
-                result.token, result.email = result.rsvp.token, result.rsvp.email
-            return result
+                return _create_or_update(facts, email, data)
         except IntegrityError:
             # The same email RSVPed at the same moment; the retry finds that RSVP and updates it.
             if attempt == 2:
@@ -198,26 +212,29 @@ def _create_or_update(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
     if not has_keys:
         ensure_rally_keys(db.session.get(Rally, rally_id))
     now = utcnow()
-    rsvp = Rsvp(
-        rally_id=rally_id, supporter_id=supporter_for(campaign_id, email, data.name, data.phone, data.postal_code),
-        token=secrets.token_urlsafe(32), name=data.name, email=email, phone=data.phone,
-        postal_code=data.postal_code, door_name=door_name(data.name),
-        search_name=search_text(data.name, email, data.phone), guests=data.guests, status=status,
+    token = secrets.token_urlsafe(32)
+    # Core INSERT .. RETURNING id: the ORM unit of work costs more than the statement here.
+    rsvp_id = db.session.execute(_insert_rsvp(), dict(
+        rally_id=rally_id, seq_rally_id=rally_id, supporter_id=supporter_for(campaign_id, email, data.name, data.phone, data.postal_code),
+        token=token, name=data.name, email=email, phone=data.phone, postal_code=data.postal_code,
+        door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
+        guests=data.guests, status=status, is_walkin=False, checked_in_people=0,
         opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
         utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
-        # Evaluated by the INSERT itself, under the rally lock taken above (see the module doc).
-        status_at=now, changed_seq=_seq_expr(rally_id), created_at=now, updated_at=now,
-    )
-    db.session.add(rsvp)
-    db.session.flush()
-    notices.ticket_email(rsvp, "going" if status == RSVP_GOING else "waitlisted", title=title)
-    return RsvpResult(rsvp, status)
+        status_at=now, reminder_answer="", created_at=now, updated_at=now,
+    )).scalar_one()
+    notices.queue_ticket_email(rsvp_id, email, "going" if status == RSVP_GOING else "waitlisted", title)
+    return RsvpResult(rsvp_id, status, token=token, email=email)
 
 
-def _seq_expr(rally_id: int):
-    inner = sa.select(sa.func.coalesce(sa.func.max(rsvp_t.c.changed_seq), 0) + 1).where(rsvp_t.c.rally_id == rally_id)
-    return inner.scalar_subquery()
+@lru_cache(maxsize=1)
+def _insert_rsvp():
+    """INSERT for a new RSVP; changed_seq is computed by the INSERT itself, under the rally lock
+    taken by the counter UPDATE just before (see the module doc). Built once."""
+    seq = (sa.select(sa.func.coalesce(sa.func.max(rsvp_t.c.changed_seq), 0) + 1)
+           .where(rsvp_t.c.rally_id == sa.bindparam("seq_rally_id")).scalar_subquery())
+    return rsvp_t.insert().values(changed_seq=seq).returning(rsvp_t.c.id)
 
 
 def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
@@ -243,7 +260,7 @@ def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
     _touch(rsvp, next_changed_seq(rsvp.rally_id))
     db.session.flush()
     notices.ticket_email(rsvp, "updated")
-    return RsvpResult(rsvp, outcome, note)
+    return RsvpResult(rsvp.id, outcome, note, token=rsvp.token, email=rsvp.email)
 
 
 def _rejoin(rsvp: Rsvp, guests: int) -> None:

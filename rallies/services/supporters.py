@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,18 +26,26 @@ def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "",
     email = normalise_email(email)
     if not email:
         return None
+    stmt = _upsert_statement(db.session.get_bind().dialect.name)
+    return db.session.execute(stmt, {
+        "campaign_id": campaign_id, "email": email, "name": name[:120], "phone": phone[:32],
+        "postal_code": postal_code[:20], "created_at": utcnow(),
+    }).scalar_one()
+
+
+@lru_cache(maxsize=4)
+def _upsert_statement(dialect: str):
+    """Built once per dialect (building and cache-keying it costs more than running it)."""
     t = Supporter.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t).values(
-        campaign_id=campaign_id, email=email, name=name[:120], phone=phone[:32], postal_code=postal_code[:20],
-        created_at=utcnow(),
-    )
-    keep = lambda col: sa.case((insert.excluded[col] != "", insert.excluded[col]), else_=t.c[col])  # noqa: E731
-    upsert = insert.on_conflict_do_update(
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
+
+    def keep(col):
+        return sa.case((insert.excluded[col] != "", insert.excluded[col]), else_=t.c[col])
+
+    return insert.on_conflict_do_update(
         index_elements=["campaign_id", "email"],
         set_={"name": keep("name"), "phone": keep("phone"), "postal_code": keep("postal_code")},
     ).returning(t.c.id)
-    return db.session.execute(upsert).scalar_one()
 
 
 def find_supporters(campaign_id: int, query: str = "", limit: int = 50, offset: int = 0) -> list[Supporter]:
