@@ -61,7 +61,7 @@ class Invite(db.Model):
     campaign_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
     role: so.Mapped[str] = so.mapped_column(sa.String(20))
     #: If set, only the account with this (normalised) email may accept; empty means anyone with the link.
-    email: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), default="", server_default="")
     #: SHA-256 of the secret in the link; the secret itself is never stored.
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
