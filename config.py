@@ -50,6 +50,8 @@ class Config:
     GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "rallies/1.0 (self-hosted)")
     GEOCODER_TIMEOUT = float(os.environ.get("GEOCODER_TIMEOUT", "5"))
     GEOCODER_MIN_DELAY = float(os.environ.get("GEOCODER_MIN_DELAY", "1.0"))
+    #: Days a "not found" answer stays cached before the address is looked up again (hits are kept for good).
+    GEOCODE_MISS_TTL_DAYS = _int("GEOCODE_MISS_TTL_DAYS", 30)
 
     # Maps: tiles are fetched by the browser, never by the server.
     MAP_TILES_URL = os.environ.get("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
