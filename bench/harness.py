@@ -12,6 +12,7 @@ Self-check: ``python -m bench.harness --selftest`` (baseline /hello, gunicorn 2 
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import datetime as dt
 import os
@@ -97,6 +98,7 @@ class Server:
 
     def start(self) -> Server:
         """Start gunicorn and wait until it answers."""
+        _stop_servers_on_exit()
         self.port = free_port()
         fd, log = tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")
         os.close(fd)
@@ -109,6 +111,7 @@ class Server:
         with self.log_path.open("wb") as out:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
+        _live.add(self)
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -130,6 +133,7 @@ class Server:
 
     def stop(self) -> None:
         """Stop gunicorn gracefully (SIGTERM to the master), then kill it if it lingers."""
+        _live.discard(self)
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)
@@ -152,6 +156,25 @@ class Server:
         self.stop()
         if self.log_path and exc[0] is None:
             self.log_path.unlink(missing_ok=True)
+
+
+_live: set[Server] = set()
+
+
+def _stop_servers_on_exit() -> None:
+    """Never leave gunicorn behind: stop live servers at exit, and turn SIGTERM (run_all's timeout) into an exit.
+
+    gunicorn runs in its own session (so a Ctrl-C in the terminal reaches only the benchmark),
+    hence nothing else would stop it if the benchmark died.
+    """
+    if getattr(_stop_servers_on_exit, "done", False):
+        return
+    _stop_servers_on_exit.done = True
+    atexit.register(lambda: [srv.stop() for srv in list(_live)])
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 @contextlib.contextmanager
