@@ -27,6 +27,7 @@ from datetime import datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from ..database import atomic
@@ -408,7 +409,8 @@ def rsvp_by_token(token: str) -> Rsvp | None:
     """The RSVP behind a ticket URL, or None (wrong-length tokens never reach the database)."""
     if not token or len(token) != 43:
         return None
-    return db.session.scalar(sa.select(Rsvp).where(Rsvp.token == token))
+    # One query for the ticket page: the RSVP with its rally.
+    return db.session.scalar(sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token == token))
 
 
 def revoked_ids(rally_id: int) -> list[int]:
