@@ -70,6 +70,12 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "Rallies <rallies@localhost>")
     #: "inline" sends the outbox after each request; "worker" leaves it to `flask outbox-worker`.
     MAIL_DELIVERY = os.environ.get("MAIL_DELIVERY", "inline")
+    #: Outbox sender: a claim older than this is taken over (the sender died); retries back off
+    #: exponentially from BASE to CAP seconds; after MAX_ATTEMPTS a message is marked failed.
+    OUTBOX_CLAIM_TIMEOUT = _int("OUTBOX_CLAIM_TIMEOUT", 600)
+    OUTBOX_BACKOFF_BASE = _int("OUTBOX_BACKOFF_BASE", 30)
+    OUTBOX_BACKOFF_CAP = _int("OUTBOX_BACKOFF_CAP", 3600)
+    OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 12)
 
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
     #: werkzeug's hashing method for new passwords (old hashes keep working whatever it is).
