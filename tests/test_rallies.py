@@ -91,6 +91,9 @@ def test_same_title_gets_next_slug(client, organizer):
     ({"max_guests": "21"}, "Allow between 0 and 20 guests per RSVP."),
     ({"country": "USA"}, "Use the two-letter country code"),
     ({"visibility": "secret"}, "Not a valid choice"),
+    ({"state": "Narnia"}, "is not a US state"),
+    ({"postal_code": "7870"}, "A US ZIP code has five digits"),
+    ({"address": "x" * 201}, "Use at most 200 characters."),
     # 02:30 on 2030-03-10 does not exist in Chicago (clocks jump from 02:00 to 03:00).
     ({"starts_local": "2030-03-10T02:30", "ends_local": "2030-03-10T05:00", "doors_local": ""}, "does not exist"),
 ])

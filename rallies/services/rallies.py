@@ -197,6 +197,17 @@ def _place(rally: Rally, result: geo.GeoResult) -> None:
     rally.geo_precision, rally.geo_source = result.precision, result.source
 
 
+def _check_address(details: RallyDetails) -> None:
+    """US addresses: a real state and a well-formed ZIP (other countries are taken as typed)."""
+    address = details.address_of()
+    if address.country != "US":
+        return
+    if address.state and gazetteer.state_code(address.state) is None:
+        raise RallyInvalid(f"“{address.state}” is not a US state. Use its two-letter code, e.g. TX.", "state")
+    if address.postal_code and gazetteer.zip5(address.postal_code) is None:
+        raise RallyInvalid("A US ZIP code has five digits (or ZIP+4, e.g. 78701-1234).", "postal_code")
+
+
 def _zone_for(details: RallyDetails, result: geo.GeoResult) -> str:
     name = details.timezone.strip()
     if name:
@@ -215,6 +226,7 @@ def create_rally(campaign_id: int, details: RallyDetails, *, geocoder=None, offl
     """
     from .tickets import ensure_rally_keys
 
+    _check_address(details)
     if details.timezone.strip():
         zone(details.timezone.strip())  # fail on a bad zone before spending a geocoder call
     result = geo.geocode(details.address_of(), geocoder, offline=offline)
@@ -246,6 +258,7 @@ def update_rally(rally: Rally, details: RallyDetails, *, geocoder=None) -> dict[
     """
     address_changed = details.address_of() != geo.Address(rally.address, rally.city, rally.state,
                                                            rally.postal_code, rally.country)
+    _check_address(details)
     if details.timezone.strip():
         zone(details.timezone.strip())
     result = geo.geocode(details.address_of(), geocoder) if address_changed else None
