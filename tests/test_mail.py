@@ -293,3 +293,14 @@ def test_inline_delivery_sends_after_the_request(app_factory, smtp, make_user, m
     while not smtp.handler.messages and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [m["To"] for m in smtp.handler.messages] == ["inline@example.org"]
+
+
+def test_outbox_worker_command_delivers_once(smtp_app, smtp, runner):
+    smtp.start()
+    ids = _queue(3)
+    db.session.commit()
+    result = runner.invoke(args=["outbox-worker", "--once"])
+    assert result.exit_code == 0 and "Sent 3 message(s)." in result.output
+    again = runner.invoke(args=["outbox-worker", "--once"])
+    assert again.exit_code == 0 and "Sent" not in again.output
+    assert sorted(smtp.handler.ids()) == sorted(ids)
