@@ -28,7 +28,8 @@ PRECISION_NONE = "none"
 class Rally(db.Model):
     __table_args__ = (
         sa.Index("ix_rally_public", "visibility", "status", "starts_at"),
-        sa.Index("ix_rally_lat_lon", "lat", "lon"),
+        # Covers the near-me candidate query (bounding box + public filters): no table lookups per candidate.
+        sa.Index("ix_rally_lat_lon", "lat", "lon", "visibility", "status", "ends_at"),
         sa.Index("ix_rally_campaign_starts", "campaign_id", "starts_at"),
         sa.Index("ix_rally_state_city", "state", "city"),
         # The public list filtered by state, soonest first, without sorting every rally in the state.
