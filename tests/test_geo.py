@@ -199,3 +199,16 @@ def test_state_codes_and_time_zones():
     assert gazetteer.nearest_timezone(33.45, -112.07) == "America/Phoenix"
     assert gazetteer.nearest_timezone(48.85, 2.35) == "Europe/Paris"
     assert gazetteer.nearest_timezone(0.0, -150.0) is None  # mid-Pacific: no guess
+
+
+def test_outside_the_us_the_network_answers_city_level(app):
+    fake = FakeGeocoder(FakeLocation(48.8566, 2.3522, kind="city", address="Paris, France"))
+    result = geo.geocode(geo.Address("", "Lyon-ish", "", "", "FR"), fake)
+    assert (result.precision, result.source) == ("city", "nominatim")
+    assert result.timezone == "Europe/Paris"
+
+
+def test_a_failed_network_is_not_asked_twice_in_one_lookup(app):
+    fake = FakeGeocoder(error=GeocoderUnavailable("down"))
+    result = geo.geocode(geo.Address("1 Rue Inconnue", "Nowhere-sur-Mer", "", "", "FR"), fake)
+    assert result == geo.NOT_FOUND and len(fake.calls) == 1

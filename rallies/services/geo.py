@@ -124,6 +124,8 @@ def geocode(address: Address, geocoder=None, *, offline: bool | None = None) -> 
         result = _street_online(address, geocoder)
         if result is not None and result.found:
             return result
+        if result is None:
+            geocoder = None  # the network just failed: do not wait for it twice in one save
     place = gazetteer.geocode_offline(address.street, address.city, address.state, address.postal_code, country)
     if place is not None:
         return GeoResult(place.lat, place.lon, place.precision, place.source, place.label, place.timezone)

@@ -90,3 +90,21 @@ def test_organizer_creates_rally_and_supporter_finds_it_by_zip(make_user, live_s
 
     assert errors == []  # no CSP violations or script errors on any page
     assert all(not re.search(r"\.(js|css)(\?|$)", url) for url in blocked), blocked  # only tiles were off-site
+
+
+def test_supporter_uses_browser_location(make_user, make_rally, live_server, launch_browser):
+    from tests.conftest import campaign_of
+
+    make_rally(campaign_of(make_user()), title="Nearby rally", lat=30.30, lon=-97.74)
+    browser = launch_browser()
+    context = browser.new_context(geolocation={"latitude": 30.2672, "longitude": -97.7431},
+                                  permissions=["geolocation"])
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+    page = context.new_page()
+    page.goto(f"{live_server.url}/near")
+    page.click("#use-location")  # shown only when the browser offers geolocation (static/js/near.js)
+    page.wait_for_url(re.compile(r"lat=30\.2672"))
+    assert "1 upcoming rally within 25 miles of your location" in page.inner_text("main")
+    assert "2.3 mi" in page.inner_text("main")
+    page.wait_for_selector(".leaflet-marker-icon")
+    context.close()
