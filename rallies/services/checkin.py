@@ -143,7 +143,10 @@ def log_code(code) -> str:
         code = code.decode("latin-1")
     if not isinstance(code, str):
         return ""
-    return "".join(ch if " " <= ch <= "~" else "?" for ch in code[:200])
+    code = code[:200]
+    if code.isascii() and code.isprintable():
+        return code
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in code)
 
 
 def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None = None, force: bool = False,
@@ -231,7 +234,7 @@ def _admit_online(scan, row, people, force, admitted_at, flags) -> Verdict:
                                       ticket=_ticket(row), previous=_previous(row.id), flags=flags)
                     return _refuse_in_tx(scan, verdict)
                 seq = next_seq()
-                new = db.session.execute(Q.ADMIT_FORCED if force else Q.ADMIT, {"n": n, "seq": seq, "id": row.id}).scalar()
+                new = (Q.ADMIT_FORCED if force else Q.ADMIT).scalar({"n": n, "seq": seq, "id": row.id})
                 if new is not None:
                     verdict = Verdict(ADMIT, "forced" if force and row.status != "going" else "ok",
                                       ticket=_ticket(row, new), admitted=n, flags=flags)
@@ -276,7 +279,7 @@ def _record_admission(scan, verdict, rsvp_id, n, admitted_at, seq, *, walkin=Fal
     scan_id = _insert_scan(scan, verdict, people=n if logged_people is None else logged_people)
     if n <= 0:
         return
-    db.session.execute(Q.CHECKIN_INSERT, {
+    Q.CHECKIN_INSERT({
         "rally_id": scan["rally_id"], "rsvp_id": rsvp_id, "door_id": scan["door_id"], "scan_id": scan_id,
         "device_name": scan["device_name"], "people": n, "is_walkin": walkin, "admitted_at": admitted_at, "seq": seq,
     })
@@ -290,7 +293,7 @@ def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
     values.setdefault("rsvp_id", None)
     # The stored response leaves out scan_id (unknown before the INSERT); _stored adds it back.
     values["response"] = json.dumps(verdict.to_dict())
-    scan_id = db.session.execute(Q.SCAN_INSERT, values).scalar()
+    scan_id = Q.SCAN_INSERT.scalar(values)
     if scan_id is None:
         raise _Replay()
     verdict.scan_id = scan_id
@@ -345,11 +348,11 @@ def bump_counters(rally_id: int, door_id: int | None, moment: datetime, n: int, 
     minute = minute_of(moment)
     rsvp_people = n - walkins if rsvp_people is None else rsvp_people
     params = {"rally_id": rally_id, "door_id": door_id, "minute": minute, "n": n, "w": walkins}
-    db.session.execute(Q.MINUTE_UPSERT if n > 0 else Q.MINUTE_UPDATE, params)
+    (Q.MINUTE_UPSERT if n > 0 else Q.MINUTE_UPDATE)(params)
     if door_id is not None:
-        db.session.execute(Q.DOOR_UPDATE, {"n": n, "w": walkins, "id": door_id})
+        Q.DOOR_UPDATE({"n": n, "w": walkins, "id": door_id})
     rally = {"n": n, "rn": rsvp_people, "w": walkins, "id": rally_id}
     if n > 0:
-        db.session.execute(Q.RALLY_UPDATE, dict(rally, minute=minute))
+        Q.RALLY_UPDATE(dict(rally, minute=minute))
     else:
-        db.session.execute(Q.RALLY_UNDO, rally)
+        Q.RALLY_UNDO(rally)

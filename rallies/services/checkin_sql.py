@@ -1,15 +1,54 @@
 """The check-in hot path's SQL, built once at import (portable to SQLite and PostgreSQL).
 
 Building SQLAlchemy expressions and their cache keys on every scan cost more CPU than the
-database work itself, so the statements a scan runs are prebuilt text() constructs with typed
-bind parameters. ``INSERT ... ON CONFLICT`` and ``RETURNING`` run on SQLite 3.35+ and PostgreSQL.
+database work itself, so the statements a scan runs are prebuilt. The two reads are text()
+constructs with typed results; the writes go straight to the DBAPI cursor of the session's
+own connection (same transaction), with datetimes bound the way UTCDateTime stores them.
+That halves the CPU of a scan; the benchmark (bench/bench_checkin.py) is the reason.
+``INSERT ... ON CONFLICT`` and ``RETURNING`` run on SQLite 3.35+ and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 
+from ..extensions import db
 from ..models.types import UTCDateTime
+
+
+class Write:
+    """A write statement with :name parameters, run on the session's DBAPI connection."""
+
+    def __init__(self, sql: str, *datetimes: str):
+        self.sqlite = sql
+        self.postgresql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
+        self.datetimes = datetimes
+
+    def __call__(self, params: dict):
+        """Execute in the current transaction; returns the DBAPI cursor (for RETURNING rows)."""
+        connection = db.session.connection()
+        raw = connection.connection.driver_connection
+        if connection.dialect.name == "sqlite":
+            params = dict(params)
+            for name in self.datetimes:
+                value = params.get(name)
+                if isinstance(value, datetime):
+                    # UTCDateTime's SQLite form, so keys (arrival minutes) match rows written by the ORM.
+                    params[name] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            sql = self.sqlite
+        else:
+            sql = self.postgresql
+        cursor = raw.cursor()
+        cursor.execute(sql, params)
+        return cursor
+
+    def scalar(self, params: dict):
+        """The first column of the first RETURNING row, or None."""
+        row = self(params).fetchone()
+        return row[0] if row else None
 
 
 def _sql(statement: str, *datetimes: str, **result_types) -> sa.TextClause:
@@ -22,15 +61,15 @@ TICKET = _sql(
     "y.starts_at FROM rsvp r JOIN rally y ON y.id = r.rally_id WHERE r.id = :id",
     starts_at=UTCDateTime, public_key=sa.LargeBinary,
 )
-ADMIT = _sql(
+ADMIT = Write(
     "UPDATE rsvp SET checked_in_people = checked_in_people + :n, changed_seq = :seq "
     "WHERE id = :id AND status = 'going' AND checked_in_people + :n <= guests + 1 RETURNING checked_in_people"
 )
-ADMIT_FORCED = _sql(
+ADMIT_FORCED = Write(
     "UPDATE rsvp SET checked_in_people = checked_in_people + :n, changed_seq = :seq "
     "WHERE id = :id AND checked_in_people + :n <= guests + 1 RETURNING checked_in_people"
 )
-SCAN_INSERT = _sql(
+SCAN_INSERT = Write(
     "INSERT INTO scan_log (rally_id, door_id, session_id, device_name, rsvp_id, nonce, code, verdict, reason, people, "
     "forced, offline, clock_flagged, conflict, note, client_time, received_at, response) VALUES (:rally_id, :door_id, "
     ":session_id, :device_name, :rsvp_id, :nonce, :code, :verdict, :reason, :people, :forced, :offline, "
@@ -38,29 +77,29 @@ SCAN_INSERT = _sql(
     "ON CONFLICT (rally_id, nonce) DO NOTHING RETURNING id",
     "client_time", "received_at",
 )
-CHECKIN_INSERT = _sql(
+CHECKIN_INSERT = Write(
     "INSERT INTO checkin (rally_id, rsvp_id, door_id, scan_id, device_name, people, is_walkin, admitted_at, "
     "changed_seq, undo_reason) VALUES (:rally_id, :rsvp_id, :door_id, :scan_id, :device_name, :people, :is_walkin, "
     ":admitted_at, :seq, '')",
     "admitted_at",
 )
-MINUTE_UPSERT = _sql(
+MINUTE_UPSERT = Write(
     "INSERT INTO arrival_minute (rally_id, door_id, minute, people, walkins) VALUES (:rally_id, :door_id, :minute, "
     ":n, :w) ON CONFLICT (rally_id, door_id, minute) DO UPDATE SET people = arrival_minute.people + excluded.people, "
     "walkins = arrival_minute.walkins + excluded.walkins",
     "minute",
 )
-MINUTE_UPDATE = _sql(
+MINUTE_UPDATE = Write(
     "UPDATE arrival_minute SET people = people + :n, walkins = walkins + :w "
     "WHERE rally_id = :rally_id AND door_id = :door_id AND minute = :minute",
     "minute",
 )
-DOOR_UPDATE = _sql(
+DOOR_UPDATE = Write(
     "UPDATE door SET checked_in_people = checked_in_people + :n, walkin_people = walkin_people + :w WHERE id = :id"
 )
 # The peak is the busiest minute over all doors: the sum for this minute, read after this
 # scan's own upsert (an index on arrival_minute (rally_id, minute) keeps it a short range scan).
-RALLY_UPDATE = _sql(
+RALLY_UPDATE = Write(
     "UPDATE rally SET checked_in_people = checked_in_people + :n, "
     "checked_in_rsvp_people = checked_in_rsvp_people + :rn, walkin_people = walkin_people + :w, "
     "peak_rate_per_min = CASE WHEN (SELECT SUM(people) FROM arrival_minute WHERE rally_id = :id AND minute = :minute) "
@@ -68,7 +107,7 @@ RALLY_UPDATE = _sql(
     "ELSE peak_rate_per_min END WHERE id = :id",
     "minute",
 )
-RALLY_UNDO = _sql(
+RALLY_UNDO = Write(
     "UPDATE rally SET checked_in_people = checked_in_people + :n, "
     "checked_in_rsvp_people = checked_in_rsvp_people + :rn, walkin_people = walkin_people + :w WHERE id = :id"
 )
