@@ -11,6 +11,7 @@ import importlib.util
 import re
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from markupsafe import Markup, escape
@@ -100,15 +101,22 @@ class _Times:
     doors_open_at: datetime | None
 
 
-def known_timezones() -> list[str]:
+@cache
+def _all_zones() -> frozenset[str]:
+    # available_timezones() walks the tz database on disk on every call.
+    return frozenset(available_timezones())
+
+
+@cache
+def known_timezones() -> tuple[str, ...]:
     """Every IANA zone name this system knows, sorted (for the form's suggestions)."""
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    return tuple(sorted(z for z in _all_zones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
 
 
 def zone(name: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name, or RallyInvalid on the timezone field."""
     try:
-        if not name or name not in available_timezones():
+        if not name or name not in _all_zones():
             raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
