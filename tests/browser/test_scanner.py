@@ -185,3 +185,54 @@ def test_revoked_link_shows_a_clear_message(make_user, make_rally, live_server, 
     page.evaluate("window.door.syncOnce()")
     page.wait_for_selector("#banner:not([hidden])", timeout=20000)
     assert "revoked" in page.inner_text("#banner")
+
+
+def test_search_walkin_party_and_supervisor_undo(make_user, make_rally, live_server, page):
+    from rallies.extensions import db
+    from rallies.models import Rally, Rsvp
+
+    user = make_user()
+    rally = make_rally(campaign_of(user), capacity=1)
+    door = make_door(rally)
+    rsvp, code = make_ticket(rally, name="José Álvarez", guests=2)
+    open_door_link(page, live_server.url, link_path(door, role="supervisor"), "Boss phone")
+    # Search ignoring accents and case, then admit from the result.
+    page.fill("#search", "alvarez")
+    page.press("#search", "Enter")
+    page.wait_for_selector("#results li button")
+    assert "José Á." in page.inner_text("#results")
+    page.click("#results li button")
+    text = verdict_keep(page, "admit")
+    assert "Party of 3: admit 3" in text
+    page.click("#v-actions button:has-text('Only 1 here now')")  # only one came in so far
+    assert "1 of 3 now checked in" in verdict_keep(page, "undo")
+    page.click("#verdict")
+    # Scanning again admits the rest of the party.
+    page.fill("#code", code)
+    page.press("#code", "Enter")
+    assert "admit 2" in verdict_keep(page, "admit")
+    page.click("#verdict")
+    # Supervisor undo, with a reason: it takes back the latest admission (the two who came later).
+    page.fill("#code", code)
+    page.press("#code", "Enter")
+    verdict_keep(page, "already")
+    page.click("#v-actions button:has-text('Undo check-in')")
+    page.fill("#v-actions input", "wrong person")
+    page.click("#v-actions button:has-text('Confirm undo')")
+    assert "1 of 3 now checked in" in verdict_keep(page, "undo")
+    page.click("#verdict")
+    # A walk-in over capacity.
+    page.click(".door-walkin summary")
+    page.fill("#w-name", "Walk Inn")
+    page.fill("#w-guests", "1")
+    page.click("#walkin-form button[type=submit]")
+    assert "over capacity" in verdict_keep(page, "admit")
+    db.session.rollback()
+    assert db.session.get(Rally, rally.id).walkin_people == 2
+    assert db.session.get(Rsvp, rsvp.id).checked_in_people == 1
+
+
+def verdict_keep(page, expected: str) -> str:
+    """The verdict screen's text once it shows `expected` (left open for its buttons)."""
+    page.wait_for_selector(f"#verdict[data-verdict='{expected}']:not([hidden])", timeout=20000)
+    return page.inner_text("#verdict")

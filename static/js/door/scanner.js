@@ -118,7 +118,7 @@
     $('v-detail').textContent = detail;
     var actions = $('v-actions');
     actions.textContent = '';
-    if (v.verdict === 'admit' && t && v.admitted > 1 && v.scan_id && !v.flags.offline) {
+    if (v.verdict === 'admit' && t && v.admitted > 1 && v.scan_id && !v.flags.offline && v.reason !== 'walkin') {
       for (var k = 1; k < v.admitted; k++) {
         actions.appendChild(button('Only ' + k + ' here now', reduceTo(v.scan_id, k)));
       }
