@@ -352,12 +352,13 @@ class Row:
         load_cells = ([f"{r.rps:,.0f}", f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.p99_ms:.1f}", r.status_text()]
                       if r else ["", "", "", "", ""])
         noise = f"{r.foreign_cpu_pct:.0f}" if r and r.foreign_cpu_pct is not None else ""
+        cpu = f"{r.server_cpu_ms:.2f}" if r and r.server_cpu_ms is not None else ""
         verdict = {True: "PASS", False: "FAIL", None: "-"}[self.passed]
-        return [date, mach, self.engine, self.case, *load_cells, self.figures, self.target, verdict, noise]
+        return [date, mach, self.engine, self.case, *load_cells, cpu, self.figures, self.target, verdict, noise]
 
 
-HEADER = ["date", "machine", "engine", "case", "req/s", "p50 ms", "p95 ms", "p99 ms", "statuses", "other figures",
-          "target", "result", "others' CPU %"]
+HEADER = ["date", "machine", "engine", "case", "req/s", "p50 ms", "p95 ms", "p99 ms", "statuses", "app CPU ms/req",
+          "other figures", "target", "result", "others' CPU %"]
 
 
 def results_table(rows: Sequence[Row], *, date: str | None = None) -> str:
@@ -379,7 +380,9 @@ def write_results(name: str, rows: Sequence[Row], *, title: str = "", notes: str
     if any(r.result and r.result.foreign_cpu_pct is not None for r in rows):
         text += ("\nOthers' CPU %: CPU used during each load run by processes other than this benchmark's "
                  "(gunicorn, wrk) and PostgreSQL, as % of the whole machine. Above about 10 % the figures "
-                 "understate what this machine can do.\n")
+                 "understate what this machine can do. App CPU ms/req: CPU the gunicorn processes spent per "
+                 "response (SQLite work included, a PostgreSQL server's not); it moves far less with other load "
+                 "than req/s, and 2,000 / (app CPU ms/req) bounds req/s on an idle 2-core machine.\n")
     path = RESULTS / f"{name}.md"
     path.write_text(text)
     print(text)

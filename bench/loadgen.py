@@ -56,6 +56,10 @@ class LoadResult:
     #: CPU used during the run by processes that are neither ours (this process's tree: gunicorn,
     #: wrk) nor PostgreSQL, as % of the whole machine: other work that lowers the figures.
     foreign_cpu_pct: float | None = None
+    #: CPU time the served app (gunicorn master + workers) spent per response, in ms. Much less
+    #: sensitive to other load than req/s: compare Rallies and the baseline on it when the machine is busy.
+    #: Excludes a PostgreSQL server's own work; 10 ms clock ticks, so use runs of a few thousand requests.
+    server_cpu_ms: float | None = None
 
     def count(self, *codes: int) -> int:
         """Responses with any of these status codes."""
@@ -75,8 +79,9 @@ class LoadResult:
 
     def summary(self) -> str:
         """One line for logs."""
+        cpu = f", app CPU {self.server_cpu_ms:.2f} ms/req" if self.server_cpu_ms is not None else ""
         return (f"{self.rps:,.0f} req/s, p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms, "
-                f"p99 {self.p99_ms:.1f} ms ({self.requests} responses: {self.status_text()}; {self.engine})")
+                f"p99 {self.p99_ms:.1f} ms{cpu} ({self.requests} responses: {self.status_text()}; {self.engine})")
 
 
 def _loopback(url: str) -> tuple[str, int]:
@@ -121,7 +126,9 @@ def load(base_url: str, requests: Request | str | Iterable[Request | str], *, du
     else:
         result = run_python(base_url, reqs, duration=duration, connections=connections, max_requests=max_requests,
                             on_exhaust=on_exhaust, headers=headers or {}, timeout=timeout)
-    result.foreign_cpu_pct = meter.foreign_pct()
+    result.foreign_cpu_pct, server_s = meter.measure()
+    if server_s is not None and result.requests:
+        result.server_cpu_ms = 1000.0 * server_s / result.requests
     return result
 
 
@@ -152,20 +159,30 @@ class CpuMeter:
             procs[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]), comm)
         return procs
 
-    def foreign_pct(self) -> float | None:
-        """Others' CPU since creation, as % of the machine (all cores); None where /proc is missing."""
+    def measure(self) -> tuple[float | None, float | None]:
+        """(others' CPU as % of the machine, CPU seconds used by our servers) since creation.
+
+        Our servers = descendants of this process except wrk (gunicorn masters and workers,
+        SQLite work included; a PostgreSQL server's own work is not). None where /proc is missing.
+        """
         try:
             after = self._snapshot()
         except OSError:
-            return None
+            return None, None
         elapsed = time.monotonic() - self.t0
-        ours = {os.getpid()}
+        me = os.getpid()
+        ours = {me}
         for _ in range(10):  # grow the tree a level at a time (gunicorn -> workers)
             ours |= {pid for pid, (ppid, _, _) in after.items() if ppid in ours}
-        foreign = sum(ticks - self.before.get(pid, (0, 0, ""))[1] for pid, (_, ticks, comm) in after.items()
-                      if pid not in ours and not comm.startswith("postgres"))
+        foreign = server = 0
+        for pid, (_, ticks, comm) in after.items():
+            used = ticks - self.before.get(pid, (0, 0, ""))[1]
+            if pid not in ours:
+                foreign += 0 if comm.startswith("postgres") else used
+            elif pid != me and comm != "wrk":
+                server += used
         cores = os.cpu_count() or 1
-        return 100.0 * foreign / self.tick / max(elapsed, 1e-6) / cores
+        return 100.0 * foreign / self.tick / max(elapsed, 1e-6) / cores, server / self.tick
 
 
 def run_wrk(base_url: str, reqs: Sequence[Request], *, duration: float, connections: int,
