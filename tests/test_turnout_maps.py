@@ -91,3 +91,21 @@ def test_template_syntax_in_titles_is_never_evaluated(client, login, make_user, 
         html = client.get(url).get_data(as_text=True)
         assert "zqxw" not in html and "qqyes" not in html, url
         assert "#123;#123;" in html.replace("&", "").replace("\\u0026", ""), url  # the braces, as entities
+
+
+def test_campaign_origins_endpoint_thresholds_and_isolation(client, login, make_user, make_rally):
+    owner = make_user()
+    camp = campaign_of(owner)
+    a = held(make_rally, camp, going=20, rsvp_in=12)
+    b = held(make_rally, camp, going=20, rsvp_in=12)
+    add_rsvp(a, "Ana Smith", postal_code="60614", guests=2, checked_in=3)
+    add_rsvp(b, "Bo Jones", postal_code="60614", guests=1, checked_in=2)  # 60614: 3 + 2 = 5 across rallies
+    add_rsvp(a, "Cy Lee", postal_code="60607", guests=3, checked_in=4)  # 60607: 4, never drawn
+    stranger = campaign_of(make_user())
+    add_rsvp(held(make_rally, stranger, going=9, rsvp_in=9), "Di Park", postal_code="60607", guests=8, checked_in=9)
+    login(client, owner)
+    data = client.get(f"/turnout/api/campaigns/{camp.id}/origins").get_json()
+    assert (data["zips"], data["people"], data["min_people"]) == (1, 5, 5)
+    (point,) = data["points"]
+    assert point[2] == 1.0 and 41.9 < point[0] < 42.0
+    assert client.get(f"/turnout/api/campaigns/{stranger.id}/origins").status_code == 404

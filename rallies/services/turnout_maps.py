@@ -83,6 +83,8 @@ class TurnoutMap:
     legend: list[tuple[str, str]] = field(default_factory=list)
     markers: int = 0
     origin_points: int = 0
+    #: The heat layer's JavaScript variable, for a page that fills it later.
+    heat_var: str = ""
 
 
 def safe_text(value: object) -> str:
@@ -157,11 +159,12 @@ def campaign_rows(campaign_id: int, forecasts: dict[int, int]) -> tuple[list, li
     return past, upcoming
 
 
-def campaign_map(past: list, upcoming: list, origins: list[tuple[float, float, int]], url_template: str,
-                 sentinel: str) -> TurnoutMap:
+def campaign_map(past: list, upcoming: list, url_template: str, sentinel: str) -> TurnoutMap:
     """The campaign turnout map: past and upcoming rally layers (clustered), origin heat map, layer control.
 
-    url_template is a dashboard URL in which `sentinel` stands for the rally id.
+    url_template is a dashboard URL in which `sentinel` stands for the rally id. The heat layer starts
+    empty: the page fills it from the origins endpoint (campaign_origins reads every checked-in RSVP,
+    so it is cached and kept off the page's own request).
     """
     callback = _CALLBACK % (_js_string(url_template), _js_string(sentinel))
     points = [(row[0], row[1]) for row in past + upcoming]
@@ -173,12 +176,12 @@ def campaign_map(past: list, upcoming: list, origins: list[tuple[float, float, i
     _JsonCluster("turnout-upcoming-rallies", callback=callback, name=f"Upcoming rallies ({len(upcoming)})",
                  **options).add_to(m)
     data = [("turnout-past-rallies", _json(past)), ("turnout-upcoming-rallies", _json(upcoming))]
-    _heat(origins, "Where people came from (ZIP, 5+ people)").add_to(m)
+    heat = _heat([], "Where people came from (ZIP, 5+ people)").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     if len(points) > 1:
         m.fit_bounds([[min(p[0] for p in points), min(p[1] for p in points)],
                       [max(p[0] for p in points), max(p[1] for p in points)]])
-    return TurnoutMap(map_parts(m), data=data, legend=legend(), markers=len(points), origin_points=len(origins))
+    return TurnoutMap(map_parts(m), data=data, legend=legend(), markers=len(points), heat_var=heat.get_name())
 
 
 def rally_map(rally: Rally, origins: list[tuple[float, float, int]]) -> TurnoutMap | None:
@@ -241,10 +244,14 @@ def _json(rows: list) -> Markup:
     return htmlsafe_json_dumps(rows, separators=(",", ":"))
 
 
-def _heat(origins: list[tuple[float, float, int]], name: str):
+def heat_points(origins: list[tuple[float, float, int]]) -> list[list[float]]:
+    """[lat, lon, weight 0..1] for leaflet.heat, weights relative to the busiest ZIP."""
     biggest = max((p for _la, _lo, p in origins), default=1)
-    data = [[lat, lon, round(people / biggest, 3)] for lat, lon, people in origins]
-    return plugins.HeatMap(data, name=name, min_opacity=0.35, radius=22, blur=18, max_zoom=12)
+    return [[lat, lon, round(people / biggest, 3)] for lat, lon, people in origins]
+
+
+def _heat(origins: list[tuple[float, float, int]], name: str):
+    return plugins.HeatMap(heat_points(origins), name=name, min_opacity=0.35, radius=22, blur=18, max_zoom=12)
 
 
 # --- Origins: ZIP centroids, aggregated, thresholded --------------------------------------------------

@@ -84,8 +84,7 @@ def campaign_map(campaign_id: int):
     camp = campaign_or_404(campaign_id)
     expected = {r.id: fc.expected for r, fc in forecasting.upcoming_forecasts(campaign_id, light=True)}
     past, upcoming = turnout_maps.campaign_rows(campaign_id, expected)
-    parts = turnout_maps.campaign_map(past, upcoming, turnout_maps.campaign_origins(campaign_id),
-                                      url_for(".rally", rally_id=URL_SENTINEL), str(URL_SENTINEL))
+    parts = turnout_maps.campaign_map(past, upcoming, url_for(".rally", rally_id=URL_SENTINEL), str(URL_SENTINEL))
     return render_template("turnout/map.html", campaign=camp, tmap=parts, past=len(past), upcoming=len(upcoming))
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import campaign_of
-from tests.turnout_helpers import held
+from tests.turnout_helpers import add_rsvp, held
 
 pytestmark = pytest.mark.browser
 
@@ -33,13 +33,16 @@ def test_campaign_map_markers_popup_and_pixels(make_user, make_rally, live_serve
     for title, lat, lon in ((HOSTILE, 47.6, -122.3), ("Miami", 25.8, -80.2), ("Boston", 42.36, -71.06)):
         held(make_rally, camp, going=200, rsvp_in=150, title=title, lat=lat, lon=lon)
     for i in range(5):
-        held(make_rally, camp, going=100, rsvp_in=50 + i, title=f"Chicago {i}", lat=41.88 + i * 0.01, lon=-87.63)
+        chicago = held(make_rally, camp, going=100, rsvp_in=50 + i, title=f"Chicago {i}", lat=41.88 + i * 0.01,
+                       lon=-87.63)
+    add_rsvp(chicago, "Ana Smith", postal_code="60614", guests=5, checked_in=6)
 
     page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())  # no tiles off the machine
     page.set_viewport_size({"width": 1200, "height": 900})
     _log_in(page, live_server.url, owner.email)
     page.goto(f"{live_server.url}/turnout/campaigns/{camp.id}/map")
     page.wait_for_selector(".marker-cluster")
+    page.wait_for_selector("[data-origins-loaded='1']")  # the heat layer filled from the origins endpoint
 
     singles = page.locator("path.leaflet-interactive").count()
     clusters = [int(t) for t in page.locator(".marker-cluster span").all_inner_texts()]
