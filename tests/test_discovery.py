@@ -106,6 +106,7 @@ def test_near_by_zip_shows_distances_in_miles(client, places):
                    "Past rally", "Unplaced rally"):
         assert absent not in html
     assert 'class="points-map"' in html and '"title": "North rally \\u00b7 Union Park"' in html
+    assert f'"url": "/r/{places["north"].slug}"' in html
 
 
 def test_near_in_km_and_by_city_and_by_location(client, places):

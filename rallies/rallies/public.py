@@ -101,8 +101,9 @@ def _unknown_place_message(text: str) -> str:
 
 def _points(results) -> list[dict]:
     """Data for static/js/points-map.js: where each result is, its title and link (text, set as text)."""
+    prefix = url_for("rallies.show", slug="-")[:-1]  # slugs are [a-z0-9-]: no quoting needed, one url_for
     return [{"lat": i.rally.lat, "lon": i.rally.lon, "title": f"{i.rally.title} · {i.rally.venue_name}",
-             "url": url_for("rallies.show", slug=i.rally.slug)} for i in results]
+             "url": prefix + i.rally.slug} for i in results]
 
 
 @bp.get("/about")
