@@ -27,8 +27,7 @@ class Write:
         self.postgresql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
         self.datetimes = datetimes
 
-    def __call__(self, params: dict):
-        """Execute in the current transaction; returns the DBAPI cursor (for RETURNING rows)."""
+    def _execute(self, params: dict):
         connection = db.session.connection()
         raw = connection.connection.driver_connection
         if connection.dialect.name == "sqlite":
@@ -45,9 +44,17 @@ class Write:
         cursor.execute(sql, params)
         return cursor
 
+    def __call__(self, params: dict) -> None:
+        """Execute in the current transaction."""
+        self._execute(params).close()
+
     def scalar(self, params: dict):
         """The first column of the first RETURNING row, or None."""
-        row = self(params).fetchone()
+        cursor = self._execute(params)
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
         return row[0] if row else None
 
 
