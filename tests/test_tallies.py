@@ -139,3 +139,9 @@ def test_rollup_unknown_city_has_no_per_capita(camp, make_rally):
     held(make_rally, camp, going=10, rsvp_in=5, city="Nowhereville Xq", state="IL")
     (row,) = tallies.rollups(camp.id, "city")
     assert row.population is None and row.per_100k is None and row.turnout == 5
+
+
+def test_rollup_without_held_rallies_has_no_per_capita(camp, make_rally):
+    make_rally(camp, city="Chicago", state="IL")  # upcoming only
+    (row,) = tallies.rollups(camp.id, "state")
+    assert (row.rallies, row.held, row.turnout, row.per_100k) == (1, 0, 0, None)

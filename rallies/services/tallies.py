@@ -322,7 +322,7 @@ def rollups(campaign_id: int, level: str = "city", filters: RallyFilters | None 
             state=state or "", city=city or "", rallies=int(count), held=int(held_n or 0), turnout=turnout,
             going_people=int(going or 0), checked_in_rsvp_people=int(rsvp_in or 0), walkin_people=int(walkins or 0),
             avg_show_up_rate=float(avg_rate) if avg_rate is not None else None, population=population,
-            per_100k=turnout * 100_000 / population if population else None,
+            per_100k=turnout * 100_000 / population if population and held_n else None,
         ))
     out.sort(key=lambda r: (-r.turnout, r.state, r.city))
     return out
