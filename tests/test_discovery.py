@@ -164,3 +164,18 @@ def test_public_pages_are_rate_limited(app_factory):
         codes = [client.get("/near?q=78701").status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         assert client.get("/").status_code == 200  # limits are per endpoint
+
+
+def test_sphere_margin_covers_the_ellipsoid():
+    """rallies_near trusts the sphere to within _SPHERE_ERROR; check that on pairs up to the 500-mile radius."""
+    import random
+
+    from geopy.distance import geodesic
+
+    rng = random.Random(11)
+    for _ in range(3000):
+        lat, lon = rng.uniform(-80, 80), rng.uniform(-180, 180)
+        km = rng.uniform(0.5, geo.radius_km(500, "mi"))
+        p = geodesic(kilometers=km).destination((lat, lon), rng.uniform(0, 360))
+        ratio = km / geo._haversine_km(lat, lon, p.latitude, p.longitude)
+        assert abs(ratio - 1) < geo._SPHERE_ERROR
