@@ -108,6 +108,7 @@ def timed(client, path: str) -> float:
 
 
 def p95(values: list[float]) -> float:
+    """The 95th percentile."""
     return statistics.quantiles(values, n=20)[18]
 
 

@@ -24,6 +24,8 @@ def _max(n: int) -> Length:
 
 
 class RallyForm(FlaskForm):
+    """Create or edit a rally: every field an organizer sets (times are local to the venue)."""
+
     title = StringField("Title", validators=[DataRequired("Give the rally a title."), _max(160)])
     description = TextAreaField("Description", validators=[Optional(), _max(5000)])
     starts_local = DateTimeLocalField("Starts", format=_DT,
@@ -63,11 +65,15 @@ class RallyForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
+    """Cancel a rally with a message for its page and its supporters."""
+
     message = TextAreaField("Message to supporters", validators=[
         DataRequired("Tell supporters why the rally is cancelled."), _max(2000)])
 
 
 class PinForm(FlaskForm):
+    """Coordinates typed by hand or filled in by dragging the map marker."""
+
     lat = DecimalField("Latitude", places=6, validators=[
         InputRequired("Enter a latitude."), NumberRange(min=-90, max=90, message="Latitude is between -90 and 90.")])
     lon = DecimalField("Longitude", places=6, validators=[

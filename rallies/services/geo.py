@@ -61,6 +61,7 @@ class GeoResult:
 
     @property
     def found(self) -> bool:
+        """True when the address has a position."""
         return self.lat is not None and self.lon is not None
 
 
@@ -246,6 +247,7 @@ class Nearby:
 
     @property
     def miles(self) -> float:
+        """The distance in statute miles."""
         return to_miles(self.km)
 
 

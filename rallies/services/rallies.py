@@ -87,6 +87,7 @@ class RallyDetails:
         )
 
     def address_of(self) -> geo.Address:
+        """The address parts, trimmed, with an upper-case country code (what geocoding compares)."""
         return geo.Address(self.address.strip(), self.city.strip(), self.state.strip(), self.postal_code.strip(),
                            (self.country or "US").strip().upper())
 
