@@ -6,6 +6,7 @@
 #   ENGINES=sqlite bash bench/run_all.sh       # one engine
 #   ONLY="checkin rsvp" bash bench/run_all.sh  # some benchmarks (names without bench_)
 #   BENCH_TIMEOUT=1800                         # seconds per benchmark run (default 2400)
+#   bash bench/run_all.sh --collect            # run nothing: summarise the tables already in bench/results/
 #
 # Each benchmark is run as `python -m bench.bench_NAME --engine ENGINE`. A missing
 # benchmark is skipped, a failing one is reported and the rest still run. The
@@ -37,6 +38,26 @@ except Exception:
     sys.exit(1)
 EOF
 }
+
+if [ "${1:-}" = --collect ]; then
+  {
+    echo "# Benchmark summary (collected, not re-run)"
+    echo
+    echo "Collected by \`bench/run_all.sh --collect\` on $(date -u +"%Y-%m-%d %H:%M UTC") from the tables already in"
+    echo "\`$RESULTS/\`: each was measured when its date column says, often on a busy machine (see the"
+    echo "\"others' CPU %\" column). Run \`bash bench/run_all.sh\` on an idle machine for figures from one run."
+    echo
+    for f in "$RESULTS"/*.md; do
+      case $(basename "$f") in SUMMARY.md|harness_selftest.md) continue;; esac
+      echo "## From \`$f\`"
+      echo
+      sed -e 's/^# /### /' "$f"
+      echo
+    done
+  } >"$SUMMARY"
+  echo "== wrote $SUMMARY (collected)"
+  exit 0
+fi
 
 BENCHES=()
 for f in bench/bench_*.py; do
