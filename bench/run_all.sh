@@ -51,7 +51,7 @@ if [ "${1:-}" = --collect ]; then
       case $(basename "$f") in SUMMARY.md|harness_selftest.md) continue;; esac
       echo "## From \`$f\`"
       echo
-      sed -e 's/^# /### /' "$f"
+      sed -e 's/^\(#\{1,4\}\) /\1## /' "$f"
       echo
     done
   } >"$SUMMARY"
@@ -108,7 +108,7 @@ for engine in $ENGINES; do
       for f in $written; do
         echo "From \`$f\`:"
         echo
-        sed -e 's/^# /### /' "$f"
+        sed -e 's/^\(#\{1,4\}\) /\1## /' "$f"
         echo
       done
       if [ -z "$written" ]; then echo "(no results table written)"; echo; fi
