@@ -238,11 +238,16 @@ def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float
     return min_lat, max_lat, lon - dlon, lon + dlon
 
 
+#: What a search result carries: the public card fields, not the whole row (no keys, no counters).
+CARD_COLUMNS = (Rally.id, Rally.slug, Rally.title, Rally.starts_at, Rally.ends_at, Rally.timezone, Rally.venue_name,
+                Rally.city, Rally.state, Rally.lat, Rally.lon)
+
+
 @dataclass(frozen=True)
 class Nearby:
-    """A rally and its exact (geodesic) distance from the search point."""
+    """A rally (a row of CARD_COLUMNS, read like a Rally) and its exact (geodesic) distance from the search point."""
 
-    rally: Rally
+    rally: object
     km: float
 
     @property
@@ -316,5 +321,5 @@ def rallies_near(lat: float, lon: float, km: float, *, limit: int = 20, offset: 
     if not ranked:
         return NearResults([], total, offset)
     ids = [rid for _, rid in ranked]
-    rallies = {r.id: r for r in db.session.scalars(db.select(Rally).where(Rally.id.in_(ids)))}
+    rallies = {r.id: r for r in db.session.execute(db.select(*CARD_COLUMNS).where(Rally.id.in_(ids)))}
     return NearResults([Nearby(rallies[rid], d) for d, rid in ranked if rid in rallies], total, offset)
