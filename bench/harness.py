@@ -3,8 +3,11 @@
     from bench.harness import Request, Server, fresh_database, load, project_env, write_results, Row
 
     with fresh_database("sqlite") as url, Server("wsgi:app", env=project_env(url)) as srv:
-        result = load(srv.url, [Request("GET", "/rallies")], duration=10)
-    write_results("discovery", [Row("discovery page", "sqlite", result, target=">= 500 req/s", passed=...)])
+        result = load(srv.url, [Request("GET", "/"), Request("GET", "/?page=2")], duration=10)
+    write_results("discovery", [Row("rally list", "sqlite", result, target=">= 500 req/s",
+                                    passed=result.rps >= 500)])
+
+Load: bench/loadgen.py (wrk, or a Python generator). Baseline app: bench/baseline_app.py.
 
 Self-check: ``python -m bench.harness --selftest`` (baseline /hello, gunicorn 2 workers, 3 s).
 """
@@ -23,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -34,8 +38,9 @@ from urllib.parse import urlsplit, urlunsplit
 from bench.loadgen import LoadResult, Request, load
 
 __all__ = [
-    "Client", "LoadResult", "Request", "Row", "Server", "baseline_server", "login_cookie", "create_schema", "drop_postgres", "fresh_database",
-    "fresh_postgres", "fresh_sqlite", "load", "machine", "project_env", "write_results",
+    "Client", "LoadResult", "Request", "Row", "Server", "baseline_server", "create_schema", "drop_postgres",
+    "engine_of", "fresh_database", "fresh_postgres", "fresh_sqlite", "load", "login_cookie", "machine", "project_env",
+    "write_results",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,8 +176,6 @@ def _stop_servers_on_exit() -> None:
         return
     _stop_servers_on_exit.done = True
     atexit.register(lambda: [srv.stop() for srv in list(_live)])
-    import threading
-
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
