@@ -3,7 +3,7 @@
     python -m bench.bench_discovery --engine sqlite          (or postgresql; or --database-url URL)
 
 Server time is measured in-process through the Flask test client (routing, form, queries,
-geodesic distances, template, folium map; no HTTP, no network), over many interleaved
+geodesic distances, template; no HTTP, no network), over many interleaved
 repetitions so drift hits every case alike; median and p95 are reported.
 
 The baseline, measured in the same run on the same data: a plain indexed list query (the 20
@@ -200,17 +200,21 @@ def measure(url: str, count: int, reps: int) -> tuple[list[Row], str]:
     med = {k: statistics.median(v) for k, v in times.items()}
     base = med["baseline"]
 
+    low = {k: statistics.quantiles(v, n=10)[0] for k, v in times.items()}
+
     def fig(name: str) -> str:
-        return f"median {med[name]:.1f} ms, p95 {p95(times[name]):.1f} ms ({med[name] / base:.2f}x baseline)"
+        # p10 too: on a shared machine the fastest decile shows the work itself, the median adds others' load.
+        return (f"median {med[name]:.1f} ms ({med[name] / base:.2f}x baseline), p95 {p95(times[name]):.1f} ms, "
+                f"p10 {low[name]:.1f} ms ({low[name] / low['baseline']:.2f}x baseline p10)")
 
     rows = [
         Row("baseline: plain indexed list query (20 soonest), same cards", engine,
-            figures=f"median {base:.1f} ms, p95 {p95(times['baseline']):.1f} ms"),
-        Row("near me by ZIP, 25 mi (20 big-city ZIPs, map included), repeated searches", engine, figures=fig("near"),
+            figures=f"median {base:.1f} ms, p95 {p95(times['baseline']):.1f} ms, p10 {low['baseline']:.1f} ms"),
+        Row("near me by ZIP, 25 mi (20 big-city ZIPs, page of 20 + total + map data), repeated searches", engine, figures=fig("near"),
             target="< 50 ms and <= 2x baseline", passed=med["near"] < 50 and med["near"] <= 2 * base),
         Row("near me by ZIP, 25 mi, distance memo cleared before each request", engine, figures=fig("near_cold"),
             target="< 50 ms and <= 2x baseline", passed=med["near_cold"] < 50 and med["near_cold"] <= 2 * base),
-        Row("rally list page 1 (count + pagination)", engine, figures=fig("list"), target="<= 2x baseline",
+        Row("rally list page 1 (filter form, next-page probe, no COUNT)", engine, figures=fig("list"), target="<= 2x baseline",
             passed=med["list"] <= 2 * base),
         Row("rally list page 50", engine, figures=fig("list_p50"), target="<= 2x baseline",
             passed=med["list_p50"] <= 2 * base),
@@ -228,7 +232,7 @@ def measure(url: str, count: int, reps: int) -> tuple[list[Row], str]:
     cands, found = candidates_and_results(app, CITY_ZIPS)
     notes = (f"{engine}: {count:,} rallies inserted in {load_s:.1f} s; {reps} interleaved repetitions per case after "
              f"30 warm-up rounds. Near-me: on average {cands:.0f} bounding-box candidates and {found:.0f} rallies "
-             f"within 25 miles per query (the nearest 20 shown, with a folium map of them). "
+             f"within 25 miles per query (the nearest 20 shown; their map is drawn by static/js/points-map.js from the page's data). "
              f"Candidate query plan: {query_plan(app)}.")
     with app.app_context():
         from rallies.extensions import db
