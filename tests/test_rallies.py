@@ -346,3 +346,11 @@ def test_list_filters_paginates_and_hides_past(client, make_user, make_rally):
 def test_about_credits_geonames(client):
     html = client.get("/about").text
     assert "GeoNames" in html and "CC BY 4.0" in html
+
+
+def test_past_rally_page_says_it_ended_and_takes_no_rsvps(client, make_user, make_rally):
+    past = make_rally(campaign_of(make_user()), starts_at=datetime.now(UTC) - timedelta(days=3))
+    html = client.get(f"/r/{past.slug}").text
+    assert "This rally has ended." in html and 'id="rsvp-heading"' not in html
+    upcoming = make_rally(campaign_of(make_user()))
+    assert 'id="rsvp-heading"' in client.get(f"/r/{upcoming.slug}").text

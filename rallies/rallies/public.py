@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ..extensions import db, limiter
 from ..forms.rallies import ListFilterForm, NearForm
-from ..models import Rally
+from ..models import Rally, utcnow
 from ..services import gazetteer, geo, maps
 from ..services.access import role_in
 from ..services.rallies import upcoming_listed
@@ -54,7 +54,7 @@ def show(slug: str):
         parts = maps.map_parts(m)
     base = current_app.config["BASE_URL"].rstrip("/")
     return render_template("rallies/show.html", rally=rally, map=parts, preview=preview,
-                           canonical=base + url_for("rallies.show", slug=rally.slug))
+                           ended=rally.ends_at <= utcnow(), canonical=base + url_for("rallies.show", slug=rally.slug))
 
 
 @bp.get("/near")
