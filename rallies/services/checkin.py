@@ -170,7 +170,7 @@ def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None
         parsed = parse_code(code)
     except InvalidCode as exc:
         return _refuse(scan, Verdict(INVALID, _invalid_reason(str(exc)), flags=flags))
-    row = db.session.execute(Q.TICKET, {"id": parsed.ticket_id}).one_or_none() if parsed.ticket_id < 2**62 else None
+    row = Q.TICKET.one_or_none({"id": parsed.ticket_id})
     if row is None:
         key = db.session.scalar(sa.select(rally_t.c.public_key).where(rally_t.c.id == ctx.rally_id))
         if verify_code(key, ctx.rally_id, parsed):
@@ -240,7 +240,7 @@ def _admit_online(scan, row, people, force, admitted_at, flags) -> Verdict:
                                       ticket=_ticket(row, new), admitted=n, flags=flags)
                     _record_admission(scan, verdict, row.id, n, admitted_at, seq)
                     return verdict
-                row = db.session.execute(Q.TICKET, {"id": row.id}).one()
+                row = Q.TICKET.one_or_none({"id": row.id})
             return _refuse_in_tx(scan, Verdict(ALREADY, "contended", ticket=_ticket(row), flags=flags))
     except _Replay:
         return _stored(scan)

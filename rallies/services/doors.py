@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import ROLE_RANK, Door, DoorLink, DoorSession, Membership, Rally, UTCDateTime, utcnow
+from ..models import ROLE_RANK, Door, DoorLink, DoorSession, Membership, Rally, utcnow
 from ..models.door import DOOR_ROLE_SCANNER, DOOR_ROLE_SUPERVISOR
 
 DOOR_ROLES = (DOOR_ROLE_SCANNER, DOOR_ROLE_SUPERVISOR)
@@ -170,16 +170,6 @@ def revoke_session(session: DoorSession) -> None:
         session.revoked_at = utcnow()
 
 
-# Prebuilt: every scan authenticates, and building the joined select each time costs more than running it.
-_AUTH = sa.text(
-    "SELECT s.id, s.door_id, s.rally_id, s.role, s.device_name, s.revoked_at, s.last_seen_at, s.user_id, s.link_id, "
-    "l.revoked_at AS link_revoked_at, l.expires_at AS link_expires_at, d.name AS door_name, y.campaign_id "
-    "FROM door_session s JOIN door d ON d.id = s.door_id JOIN rally y ON y.id = s.rally_id "
-    "LEFT OUTER JOIN door_link l ON l.id = s.link_id WHERE s.token_hash = :hash"
-).columns(revoked_at=UTCDateTime, last_seen_at=UTCDateTime, link_revoked_at=UTCDateTime,
-          link_expires_at=UTCDateTime)
-
-
 def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
     """The door context for a session secret, or DoorAccessError saying why not.
 
@@ -188,7 +178,9 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
     """
     if not secret or len(secret) > 200:
         raise DoorAccessError("unauthenticated", "Open your door link again to start scanning.")
-    row = db.session.execute(_AUTH, {"hash": token_hash(secret)}).one_or_none()
+    from .checkin_sql import SESSION  # prebuilt: every scan authenticates
+
+    row = SESSION.one_or_none({"hash": token_hash(secret)})
     if row is None:
         raise DoorAccessError("session_unknown", "This device is not signed in at a door. Open your door link again.")
     if door_id is not None and row.door_id != door_id:
