@@ -21,13 +21,11 @@ atomic ``x = x + :n`` UPDATEs in the same transaction as the RSVP change.
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from ..database import atomic
@@ -35,6 +33,8 @@ from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, utcnow
 from . import notices
 from .emails import normalise_email
+from .people import door_name, fold, search_text  # noqa: F401  (re-exported: door and demo code use them)
+from .rsvp_reads import recount, revoked_ids, rsvp_by_token, waitlist_position  # noqa: F401  (re-exported)
 from .supporters import supporter_for
 from .tickets import ensure_rally_keys
 
@@ -86,35 +86,6 @@ class RsvpResult:
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def door_name(name: str) -> str:
-    """'Ana María López' -> 'Ana L.' (first name and last initial, for the door list)."""
-    parts = name.split()
-    if not parts:
-        return ""
-    if len(parts) == 1:
-        return parts[0][:80]
-    return f"{parts[0]} {parts[-1][0]}."[:80]
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents ('José' -> 'jose') for search."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def search_text(name: str, email: str | None, phone: str) -> str:
-    """The folded 'name email phone national-digits' string that prefix search runs on."""
-    national = ""
-    if phone:
-        import phonenumbers
-
-        try:
-            national = str(phonenumbers.parse(phone).national_number)
-        except phonenumbers.NumberParseException:
-            national = ""
-    return " ".join(p for p in (fold(name), email or "", phone, national) if p)[:400]
 
 
 def rally_open_problem(rally: Rally, now: datetime | None = None) -> str | None:
@@ -392,34 +363,6 @@ def promote_waitlist(rally: Rally) -> list[Rsvp]:
     return promoted
 
 
-def waitlist_position(rsvp: Rsvp) -> int | None:
-    """1-based place in the waitlist, or None if not waitlisted."""
-    if rsvp.status != RSVP_WAITLISTED:
-        return None
-    ahead = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Rsvp).where(
-            Rsvp.rally_id == rsvp.rally_id, Rsvp.status == RSVP_WAITLISTED,
-            sa.or_(Rsvp.status_at < rsvp.status_at, sa.and_(Rsvp.status_at == rsvp.status_at, Rsvp.id < rsvp.id)),
-        )
-    )
-    return int(ahead or 0) + 1
-
-
-def rsvp_by_token(token: str) -> Rsvp | None:
-    """The RSVP behind a ticket URL, or None (wrong-length tokens never reach the database)."""
-    if not token or len(token) != 43:
-        return None
-    # One query for the ticket page: the RSVP with its rally.
-    return db.session.scalar(sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token == token))
-
-
-def revoked_ids(rally_id: int) -> list[int]:
-    """The rally's revocation list: ids of its cancelled tickets (the door downloads it)."""
-    return list(db.session.scalars(
-        sa.select(Rsvp.id).where(Rsvp.rally_id == rally_id, Rsvp.status == RSVP_CANCELLED).order_by(Rsvp.id)
-    ))
-
-
 def record_reminder_answer(rsvp: Rsvp, answer: str) -> str:
     """Store 'yes' or 'no' from the reminder; 'no' cancels the RSVP. Returns the answer stored."""
     if answer not in ("yes", "no"):
@@ -429,26 +372,3 @@ def record_reminder_answer(rsvp: Rsvp, answer: str) -> str:
     with atomic():
         db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp.id).values(reminder_answer=answer))
     return answer
-
-
-def recount(rally_id: int) -> None:
-    """Recompute a rally's RSVP counters from its RSVPs (repair tool and demo loader)."""
-    rows = db.session.execute(
-        sa.select(Rsvp.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Rsvp.guests), 0))
-        .where(Rsvp.rally_id == rally_id).group_by(Rsvp.status)
-    ).all()
-    by = {status: (int(n), int(g)) for status, n, g in rows}
-    going, going_guests = by.get(RSVP_GOING, (0, 0))
-    wait, wait_guests = by.get(RSVP_WAITLISTED, (0, 0))
-    cancelled, _ = by.get(RSVP_CANCELLED, (0, 0))
-    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
-        going_people=going + going_guests, going_parties=going, guests_count=going_guests,
-        waitlisted_people=wait + wait_guests, waitlisted_parties=wait, cancelled_parties=cancelled,
-    ))
-
-
-__all__ = [
-    "NotEnoughRoom", "RsvpClosed", "RsvpError", "RsvpInput", "RsvpResult", "cancel_rsvp",
-    "change_guests", "create_or_update_rsvp", "door_name", "fold", "next_changed_seq", "promote_waitlist",
-    "record_reminder_answer", "recount", "revoked_ids", "rsvp_by_token", "search_text", "waitlist_position",
-]

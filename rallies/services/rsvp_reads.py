@@ -1,0 +1,55 @@
+"""Read-side RSVP queries (ticket lookup, waitlist position, revocation list) and the counter repair."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from ..extensions import db
+from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
+
+rally_t = Rally.__table__
+
+
+def waitlist_position(rsvp: Rsvp) -> int | None:
+    """1-based place in the waitlist, or None if not waitlisted."""
+    if rsvp.status != RSVP_WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Rsvp).where(
+            Rsvp.rally_id == rsvp.rally_id, Rsvp.status == RSVP_WAITLISTED,
+            sa.or_(Rsvp.status_at < rsvp.status_at, sa.and_(Rsvp.status_at == rsvp.status_at, Rsvp.id < rsvp.id)),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def rsvp_by_token(token: str) -> Rsvp | None:
+    """The RSVP behind a ticket URL, or None (wrong-length tokens never reach the database)."""
+    if not token or len(token) != 43:
+        return None
+    # One query for the ticket page: the RSVP with its rally.
+    return db.session.scalar(sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token == token))
+
+
+def revoked_ids(rally_id: int) -> list[int]:
+    """The rally's revocation list: ids of its cancelled tickets (the door downloads it)."""
+    return list(db.session.scalars(
+        sa.select(Rsvp.id).where(Rsvp.rally_id == rally_id, Rsvp.status == RSVP_CANCELLED).order_by(Rsvp.id)
+    ))
+
+
+def recount(rally_id: int) -> None:
+    """Recompute a rally's RSVP counters from its RSVPs (repair tool and demo loader)."""
+    rows = db.session.execute(
+        sa.select(Rsvp.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Rsvp.guests), 0))
+        .where(Rsvp.rally_id == rally_id).group_by(Rsvp.status)
+    ).all()
+    by = {status: (int(n), int(g)) for status, n, g in rows}
+    going, going_guests = by.get(RSVP_GOING, (0, 0))
+    wait, wait_guests = by.get(RSVP_WAITLISTED, (0, 0))
+    cancelled, _ = by.get(RSVP_CANCELLED, (0, 0))
+    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
+        going_people=going + going_guests, going_parties=going, guests_count=going_guests,
+        waitlisted_people=wait + wait_guests, waitlisted_parties=wait, cancelled_parties=cancelled,
+    ))
