@@ -44,6 +44,8 @@ class Config:
     RATELIMIT_RSVP_EMAIL = os.environ.get("RATELIMIT_RSVP_EMAIL", "5 per minute;20 per hour")
     RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "120 per minute")
     RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH", "10 per minute")
+    #: Door JSON API, per device credential (scanners at one venue often share an IP).
+    RATELIMIT_DOOR = os.environ.get("RATELIMIT_DOOR", "600 per minute")
 
     # Geocoding: "nominatim" (default, falls back to offline on network errors) or "offline".
     GEOCODER = os.environ.get("GEOCODER", "nominatim")

@@ -14,7 +14,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def _register() -> None:
-    from .door.api import HANDLERS, door_context
+    from .door.api import HANDLERS, door_context, door_rate_limit
 
     def make(name, handler):
         def view():
@@ -25,7 +25,7 @@ def _register() -> None:
         return view
 
     for name, (handler, method) in HANDLERS.items():
-        bp.add_url_rule(f"/door/{name}", endpoint=f"door_{name}", view_func=csrf.exempt(make(name, handler)),
+        bp.add_url_rule(f"/door/{name}", endpoint=f"door_{name}", view_func=csrf.exempt(door_rate_limit(make(name, handler))),
                         methods=[method])
 
 

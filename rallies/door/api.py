@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from flask import Response, current_app, jsonify, request
 
 from ..errors import ApiError
-from ..extensions import csrf
+from ..extensions import csrf, limiter
 from ..services import doors
 from ..services.admissions import admit_walkin, reduce_admission, undo_checkin
 from ..services.checkin import CheckinInputError, check_in, code_for_ticket
@@ -36,6 +36,23 @@ MAX_BODY = 4 * 1024 * 1024
 def cookie_path(door_id: int) -> str:
     """The door cookie is sent only to this door's pages and endpoints."""
     return f"/door/{door_id}/"
+
+
+def _door_limit() -> str:
+    return current_app.config.get("RATELIMIT_DOOR", "600 per minute")
+
+
+def _device_key() -> str:
+    """Rate-limit key: the device's credential (a venue's phones often share one IP), else the client IP."""
+    header = request.headers.get("Authorization", "")
+    secret = header[7:].strip() if header[:7].lower() == "bearer " else request.cookies.get(COOKIE)
+    if secret:
+        return "door:" + doors.token_hash(secret[:200])[:32]
+    return "door-ip:" + (request.remote_addr or "-")
+
+
+#: Per device: a runaway or stolen device cannot flood the check-in path (429 + Retry-After in JSON).
+door_rate_limit = limiter.limit(_door_limit, key_func=_device_key)
 
 
 def door_context(door_id: int | None = None) -> doors.DoorContext:
@@ -258,7 +275,7 @@ def _door_route(name, handler, method):
 
     view.__name__ = f"api_{name}"
     view.__doc__ = handler.__doc__
-    bp.add_url_rule(f"/<int:door_id>/api/{name}", endpoint=f"api_{name}", view_func=csrf.exempt(view),
+    bp.add_url_rule(f"/<int:door_id>/api/{name}", endpoint=f"api_{name}", view_func=csrf.exempt(door_rate_limit(view)),
                     methods=[method])
 
 
