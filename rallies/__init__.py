@@ -47,6 +47,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    from .routing import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any rule is added
+
     from . import api as api_module
     from . import auth, door, health, rallies, rsvp, turnout
 
