@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, g
+from flask import Flask, abort, g, request
 
 
 def csp_nonce() -> str:
@@ -17,6 +17,13 @@ def csp_nonce() -> str:
 def register(app: Flask) -> None:
     """Attach the headers to every response and expose csp_nonce() to templates."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+    @app.before_request
+    def _form_routes_take_form_posts():
+        # Only the JSON API (under /api/) reads JSON bodies. Elsewhere Flask-WTF would feed a JSON
+        # body to the forms, and an array or nested value there crashes them: refuse it plainly.
+        if request.is_json and request.method not in ("GET", "HEAD", "OPTIONS") and "/api/" not in request.path:
+            abort(415, "Send this as a form post; only the JSON API accepts JSON.")
 
     @app.after_request
     def _headers(response):
