@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter
 
-#: The largest id any table can hold (SQLite INTEGER and PostgreSQL BIGINT are 64-bit signed).
-MAX_ID = 2**63 - 1
+#: The largest id a URL can name: primary keys in URLs are INTEGER, 32-bit signed on PostgreSQL
+#: (a bigger number fails the query's cast there, and overflows SQLite's 64-bit integers further up).
+MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
