@@ -211,3 +211,19 @@ def test_template_global_gives_form_for_rally_page(app, rally):
                                       rally=rally)
     assert f'action="/r/{rally.slug}/rsvp"' in html
     assert 'value="abc"' in html and 'value="x"' in html
+
+
+@pytest.mark.parametrize("field", ["name", "email", "phone", "postal_code", "guests"])
+def test_nul_and_control_characters_are_refused_not_500(client, rally, field):
+    resp = rsvp_post(client, rally, **{field: "ab\x00c" if field != "email" else "a\x00b@example.org"})
+    assert resp.status_code == 422 and f'id="{field}-error"' in resp.get_data(as_text=True)
+    assert _count_rsvps() == 0
+
+
+def test_control_characters_in_attribution_are_dropped(client, rally):
+    resp = rsvp_post(client, rally, utm_source="fb\x00", ref="ma\x00ria", email="ctl@example.org")
+    assert resp.status_code == 303
+    rsvp = rsvp_by_email(rally, "ctl@example.org")
+    assert (rsvp.utm_source, rsvp.ref) == ("fb", "maria")
+    assert client.get(f"/r/{rally.slug}/rsvp?ref=%00x").status_code == 200
+    assert client.get("/t/" + "A" * 42 + "%00").status_code == 404

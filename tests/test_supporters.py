@@ -185,3 +185,11 @@ def test_supporters_of_another_campaign_are_404(client, login, make_user, campai
     assert client.get(base).status_code == 404
     assert client.get(f"{base}/{person.id}.json").status_code == 404
     assert client.post(f"{base}/{person.id}/delete").status_code == 404
+
+
+def test_search_with_control_characters_is_not_a_500(org, rally, campaign):
+    _seed(org, rally)
+    assert org.get(f"/organize/rallies/{rally.id}/rsvps?q=jo%00").status_code == 200
+    assert org.get(f"/organize/campaigns/{campaign.id}/supporters?q=%00").status_code == 200
+    resp = org.post(f"/organize/rallies/{rally.id}/share", data={"ref": "a\x00b"})
+    assert resp.status_code == 200 and "%00" not in resp.get_data(as_text=True)

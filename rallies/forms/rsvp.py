@@ -21,6 +21,13 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from ..services.emails import normalise_email
 
 _US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
+#: Control characters (NUL included, which PostgreSQL refuses in text) never belong in these fields.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def strip_controls(value: str | None) -> str:
+    """The text without control characters (for hidden fields and search boxes)."""
+    return _CONTROL.sub("", value or "")
 _POSTAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,9}$")
 
 
@@ -73,6 +80,11 @@ class RsvpForm(FlaskForm):
         self.guests.render_kw = {"min": 0, "max": self.max_guests, "inputmode": "numeric"}
         self.region = (rally.country if rally is not None else "US") or "US"
 
+    def validate_name(self, field):
+        """Names may be any script, but not control characters."""
+        if _CONTROL.search(field.data or ""):
+            raise ValidationError("Use letters, spaces and punctuation only.")
+
     def validate_phone(self, field):
         """Accept national or international format; store E.164."""
         if not field.data:
@@ -104,7 +116,7 @@ class RsvpForm(FlaskForm):
 
     def utm(self) -> dict:
         """The attribution fields, trimmed."""
-        return {k: (getattr(self, f"utm_{k}").data or "").strip()[:100] for k in ("source", "medium", "campaign")}
+        return {k: strip_controls(getattr(self, f"utm_{k}").data).strip()[:100] for k in ("source", "medium", "campaign")}
 
 
 class GuestsForm(FlaskForm):

@@ -13,11 +13,11 @@ def new_rsvp_form(rally):
     """A fresh RSVP form for a rally page: ``{% include "rsvp/_form.html" %}`` with ``form=new_rsvp_form(rally)``."""
     from flask import request
 
-    from ..forms.rsvp import RsvpForm
+    from ..forms.rsvp import RsvpForm, strip_controls
 
     form = RsvpForm(formdata=None, rally=rally)
     for name in ("utm_source", "utm_medium", "utm_campaign", "ref"):
-        getattr(form, name).data = (request.args.get(name) or "")[:100]
+        getattr(form, name).data = strip_controls(request.args.get(name))[:100]
     return form
 
 

@@ -12,7 +12,7 @@ from flask_login import login_required
 from ..access import campaign_or_404, rally_or_404
 from ..database import atomic
 from ..extensions import db
-from ..forms.rsvp import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm
+from ..forms.rsvp import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm, strip_controls
 from ..models import Rsvp, Supporter
 from ..services import rsvps, supporters
 from ..services.csvsafe import csv_text
@@ -44,7 +44,7 @@ def organize_list(rally_id: int):
     """RSVPs of a rally: counters, prefix search, status filter, pages."""
     rally = rally_or_404(rally_id)
     form = RsvpSearchForm(request.args)
-    q = (form.q.data or "") if form.validate() else ""
+    q = strip_controls(form.q.data) if form.validate() else ""
     status = form.status.data if form.status.data in ("going", "waitlisted", "cancelled") else ""
     page = max(1, request.args.get("page", 1, type=int) or 1)
     query = _rsvp_query(rally.id, q, status)
@@ -119,10 +119,10 @@ def organize_share(rally_id: int):
     form = ShareLinkForm()
     link = None
     if form.validate_on_submit():
-        params = {"ref": form.ref.data}
+        params = {"ref": strip_controls(form.ref.data)}
         for name in ("utm_source", "utm_medium", "utm_campaign"):
             if getattr(form, name).data:
-                params[name] = getattr(form, name).data
+                params[name] = strip_controls(getattr(form, name).data)
         link = external_url("rsvp.rsvp_page", slug=rally.slug, **params)
     refs = db.session.execute(
         sa.select(Rsvp.ref, sa.func.count()).where(Rsvp.rally_id == rally.id, Rsvp.ref != "")
@@ -139,7 +139,7 @@ def organize_share(rally_id: int):
 def supporters_list(campaign_id: int):
     """A campaign's supporters (one per email), searchable by email or name prefix."""
     campaign = campaign_or_404(campaign_id, "organizer")
-    q = (request.args.get("q") or "")[:100]
+    q = strip_controls(request.args.get("q"))[:100]
     page = max(1, request.args.get("page", 1, type=int) or 1)
     people = supporters.find_supporters(campaign.id, q, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
     return render_template("rsvp/supporters.html", campaign=campaign, people=people[:PER_PAGE], q=q, page=page,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 
 from ..extensions import db, limiter
-from ..forms.rsvp import ConfirmForm, GuestsForm, RsvpForm
+from ..forms.rsvp import ConfirmForm, GuestsForm, RsvpForm, strip_controls
 from ..models import RSVP_CANCELLED, RSVP_GOING, Rally
 from ..services import calendar, rsvps, tickets
 from ..services.emails import normalise_email
@@ -41,7 +41,7 @@ def _posted_email_key() -> str:
 def _utm_from_query(form: RsvpForm) -> None:
     for name in ("utm_source", "utm_medium", "utm_campaign", "ref"):
         if not getattr(form, name).data:
-            getattr(form, name).data = (request.args.get(name) or "")[:100]
+            getattr(form, name).data = strip_controls(request.args.get(name))[:100]
 
 
 @bp.route("/r/<slug>/rsvp", methods=["GET", "POST"])
@@ -64,7 +64,7 @@ def rsvp_page(slug: str):
             data = rsvps.RsvpInput(
                 name=form.name.data, email=form.email.data, phone=form.phone.data or "",
                 postal_code=form.postal_code.data or "", guests=form.guests.data or 0,
-                opt_in=bool(form.opt_in.data), utm=form.utm(), ref=(form.ref.data or "").strip(),
+                opt_in=bool(form.opt_in.data), utm=form.utm(), ref=strip_controls(form.ref.data).strip(),
             )
             try:
                 result = rsvps.create_or_update_rsvp(rally, data)

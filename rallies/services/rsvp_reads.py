@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
@@ -9,6 +11,8 @@ from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
 
 rally_t = Rally.__table__
+#: secrets.token_urlsafe(32): 43 URL-safe base64 characters; anything else never reaches the database.
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{43}$")
 
 
 def waitlist_position(rsvp: Rsvp) -> int | None:
@@ -26,7 +30,7 @@ def waitlist_position(rsvp: Rsvp) -> int | None:
 
 def rsvp_by_token(token: str) -> Rsvp | None:
     """The RSVP behind a ticket URL, or None (wrong-length tokens never reach the database)."""
-    if not token or len(token) != 43:
+    if not token or len(token) != 43 or not _TOKEN.match(token):
         return None
     # One query for the ticket page: the RSVP with its rally.
     return db.session.scalar(sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token == token))
