@@ -227,3 +227,11 @@ def test_control_characters_in_attribution_are_dropped(client, rally):
     assert (rsvp.utm_source, rsvp.ref) == ("fb", "maria")
     assert client.get(f"/r/{rally.slug}/rsvp?ref=%00x").status_code == 200
     assert client.get("/t/" + "A" * 42 + "%00").status_code == 404
+
+
+def test_rally_page_carries_the_form_and_it_posts(client, rally):
+    html = client.get(f"/r/{rally.slug}?ref=home").get_data(as_text=True)
+    assert f'action="/r/{rally.slug}/rsvp"' in html and 'value="home"' in html
+    assert 'class="hp-field" style="position:absolute;left:-10000px' in html
+    resp = rsvp_post(client, rally, email="page@example.org", ref="home")
+    assert resp.status_code == 303 and rsvp_by_email(rally, "page@example.org").ref == "home"
