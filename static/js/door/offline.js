@@ -11,11 +11,39 @@
     this.publicKeyB64 = publicKeyB64;
     this.key = null;
     this.meta = {cursor: 0, lastSync: null};
+    // Queued admissions by ticket id, kept in memory so a verdict never reads the whole queue.
+    this.local = new Map();
+    this.localByNonce = new Map();
+    this.lastCheckin = new Map();  // ticket id -> {at, door, device} of its latest synced admission
   }
+
+  DoorOffline.prototype._noteCheckins = function (rows) {
+    var last = this.lastCheckin;
+    rows.forEach(function (c) {
+      if (c[5]) { last.delete(c[0]); return; }
+      var prev = last.get(c[0]);
+      if (!prev || prev.ts <= c[2]) last.set(c[0], {ts: c[2], at: new Date(c[2] * 1000).toISOString(), door: c[3], device: c[4]});
+    });
+  };
+
+  DoorOffline.prototype._index = function (item) {
+    if (!item.ticket_id || item.device_verdict !== 'admit') return;
+    var entry = this.local.get(item.ticket_id) || {people: 0, last: null};
+    entry.people += item.people || 1;
+    entry.last = {at: new Date(item.client_time).toISOString(), door: item.door, device: item.device};
+    this.local.set(item.ticket_id, entry);
+    this.localByNonce.set(item.nonce, item);
+  };
 
   DoorOffline.prototype.init = function () {
     var self = this;
-    return this.store.get('meta', 'state').then(function (meta) {
+    return this.store.all('queue').then(function (items) {
+      items.sort(function (a, b) { return a.seq - b.seq; }).forEach(function (q) { self._index(q); });
+      return self.store.all('checkins');
+    }).then(function (rows) {
+      self._noteCheckins(rows);
+      return self.store.get('meta', 'state');
+    }).then(function (meta) {
       if (meta) self.meta = meta;
       var b64 = (meta && meta.publicKey) || self.publicKeyB64;
       return global.DoorCodec.importKey(b64).then(function (k) { self.key = k; }, function () { self.key = null; });
@@ -28,6 +56,8 @@
     var tickets = payload.tickets.map(function (t) { return [t[0], [t[1], t[2], t[3], t[4]]]; });
     var checkins = payload.checkins.map(function (c) { return [c[0], [c[1], c[2], c[3], c[4], c[5], c[6]]]; });
     var start = payload.full ? Promise.all([s.clear('tickets'), s.clear('checkins')]) : Promise.resolve();
+    if (payload.full) this.lastCheckin.clear();
+    this._noteCheckins(checkins.map(function (c) { return c[1]; }));
     return start.then(function () {
       return Promise.all([s.putMany('tickets', tickets), s.putMany('checkins', checkins)]);
     }).then(function () {
@@ -42,9 +72,21 @@
 
   DoorOffline.prototype.queued = function () { return this.store.count('queue'); };
   DoorOffline.prototype.pending = function () { return this.store.all('queue'); };
-  DoorOffline.prototype.done = function (nonce) { return this.store.del('queue', nonce); };
+  DoorOffline.prototype.done = function (nonce) {
+    var item = this.localByNonce.get(nonce);
+    if (item) {
+      this.localByNonce.delete(nonce);
+      var entry = this.local.get(item.ticket_id);
+      if (entry) {
+        entry.people -= item.people || 1;
+        if (entry.people <= 0) this.local.delete(item.ticket_id);
+      }
+    }
+    return this.store.del('queue', nonce);
+  };
   DoorOffline.prototype.enqueue = function (item) {
     item.seq = Date.now() + Math.random();
+    this._index(item);
     return this.store.put('queue', item.nonce, item);
   };
 
@@ -59,19 +101,11 @@
     });
   };
 
-  DoorOffline.prototype._previous = function (ticketId, queue) {
-    var last = null;
-    queue.forEach(function (q) {
-      if (q.ticket_id === ticketId && q.device_verdict === 'admit') last = {at: new Date(q.client_time).toISOString(), door: q.door, device: q.device};
-    });
-    if (last) return Promise.resolve(last);
-    return this.store.all('checkins').then(function (rows) {
-      var found = null;
-      rows.forEach(function (c) {
-        if (c[0] === ticketId && !c[5]) found = {at: new Date(c[2] * 1000).toISOString(), door: c[3], device: c[4]};
-      });
-      return found;
-    });
+  DoorOffline.prototype._previous = function (ticketId) {
+    var entry = this.local.get(ticketId);
+    if (entry && entry.last) return Promise.resolve(entry.last);
+    var synced = this.lastCheckin.get(ticketId);
+    return Promise.resolve(synced ? {at: synced.at, door: synced.door, device: synced.device} : null);
   };
 
   /* Decide a scanned code (or a ticket id from a search) on the device; queue what happened. */
@@ -101,10 +135,8 @@
     }
     return parsedP.then(function (ticketId) {
       if (ticketId === null) return finish({verdict: 'invalid', reason: 'bad_signature'});
-      return Promise.all([self.store.get('tickets', ticketId), self.store.all('queue')]).then(function (r) {
-        var t = r[0], queue = r[1];
-        var localAdmitted = 0;
-        queue.forEach(function (q) { if (q.ticket_id === ticketId && q.device_verdict === 'admit') localAdmitted += q.people || 1; });
+      return self.store.get('tickets', ticketId).then(function (t) {
+        var localAdmitted = self.local.has(ticketId) ? self.local.get(ticketId).people : 0;
         var ticket = t ? {id: ticketId, name: t[0], party: t[1], status: {g: 'going', w: 'waitlisted', c: 'cancelled'}[t[2]],
                           checked_in: t[3] + localAdmitted}
                        : {id: ticketId, name: 'Ticket #' + ticketId, party: 1, status: 'going', checked_in: localAdmitted};
@@ -113,7 +145,7 @@
         if (ticket.status === 'waitlisted' && !ctx.force) return finish({verdict: 'waitlisted', reason: 'ticket_waitlisted', ticket: ticket}, ticketId);
         var n = ctx.people || ticket.remaining;
         if (ticket.remaining <= 0 || n > ticket.remaining) {
-          return self._previous(ticketId, queue).then(function (prev) {
+          return self._previous(ticketId).then(function (prev) {
             return finish({verdict: 'already', reason: 'already_checked_in', ticket: ticket, previous: prev}, ticketId);
           });
         }
