@@ -237,10 +237,14 @@ def bench_engine(engine: str, duration: float, browser: bool) -> list[Row]:
     best = max(runs, key=lambda r: r.rps)
     rows.append(Row("ceiling: baseline SELECT + UPDATE (20k tickets)", engine, best_base))
     share = best.rps / best_base.rps if best_base.rps else 0
-    rows.append(Row("check-in, 20k-ticket rally", engine, best,
-                    target=">= 50% of ceiling, >= 800 req/s (40x pretix), p99 < 20 ms",
-                    passed=share >= 0.5 and best.rps >= 40 * PRETIX_RPS and best.p99_ms < 20,
-                    figures=f"{share:.0%} of ceiling; {best.rps / PRETIX_RPS:.0f}x pretix"))
+    cpu = best.server_cpu_ms
+    idle = f"; idle-machine bound 2,000 / {cpu:.2f} ms = {2000 / cpu:,.0f} req/s" if cpu else ""
+    rows.append(Row("check-in, 20k-ticket rally: vs ceiling", engine, best, target=">= 50% of the ceiling",
+                    passed=share >= 0.5, figures=f"{share:.0%} of the ceiling's req/s"))
+    rows.append(Row("check-in, 20k-ticket rally: vs pretix", engine, None,
+                    target=">= 800 req/s (40x pretix) and p99 < 20 ms",
+                    passed=best.rps >= 40 * PRETIX_RPS and best.p99_ms < 20,
+                    figures=f"{best.rps:,.0f} req/s = {best.rps / PRETIX_RPS:.0f}x pretix, p99 {best.p99_ms:.1f} ms{idle}"))
     with fresh_database(engine) as url200:
         big = seed_rally(url200, 200_000, "Bench 200k")
         big_codes = codes_for(big, 20_000)
