@@ -130,8 +130,8 @@ def verify_code(public_key: bytes | None, rally_id: int, parsed: ParsedCode) -> 
     return True
 
 
-def _qr(code: str) -> qrcode.QRCode:
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+def _qr(code: str, box_size: int = 10) -> qrcode.QRCode:
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=box_size)
     qr.add_data(qrcode.util.QRData(code, mode=qrcode.util.MODE_ALPHA_NUM))
     qr.make(fit=True)
     if qr.version > MAX_QR_VERSION:
@@ -150,7 +150,7 @@ def qr_svg(code: str) -> str:
 @lru_cache(maxsize=4096)
 def qr_png(code: str, box_size: int = 8) -> bytes:
     """PNG bytes for email and print; cached."""
-    image = _qr(code).make_image(fill_color="black", back_color="white")
+    image = _qr(code, box_size).make_image(fill_color="black", back_color="white")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
