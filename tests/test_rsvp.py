@@ -214,19 +214,23 @@ def test_template_global_gives_form_for_rally_page(app, rally):
 
 
 @pytest.mark.parametrize("field", ["name", "email", "phone", "postal_code", "guests"])
-def test_nul_and_control_characters_are_refused_not_500(client, rally, field):
-    resp = rsvp_post(client, rally, **{field: "ab\x00c" if field != "email" else "a\x00b@example.org"})
+def test_control_characters_are_refused_not_500(client, rally, field):
+    resp = rsvp_post(client, rally, **{field: "ab\x07c" if field != "email" else "a\x07b@example.org"})
     assert resp.status_code == 422 and f'id="{field}-error"' in resp.get_data(as_text=True)
+    nul = rsvp_post(client, rally, **{field: "ab\x00c" if field != "email" else "a\x00b@example.org"})
+    assert nul.status_code in (400, 422)  # NUL may be refused before the form sees it
     assert _count_rsvps() == 0
 
 
 def test_control_characters_in_attribution_are_dropped(client, rally):
-    resp = rsvp_post(client, rally, utm_source="fb\x00", ref="ma\x00ria", email="ctl@example.org")
+    resp = rsvp_post(client, rally, utm_source="fb\x07", ref="ma\x1bria", email="ctl@example.org")
     assert resp.status_code == 303
     rsvp = rsvp_by_email(rally, "ctl@example.org")
     assert (rsvp.utm_source, rsvp.ref) == ("fb", "maria")
-    assert client.get(f"/r/{rally.slug}/rsvp?ref=%00x").status_code == 200
-    assert client.get("/t/" + "A" * 42 + "%00").status_code == 404
+    assert client.get(f"/r/{rally.slug}/rsvp?ref=%07x").status_code == 200
+    assert client.get(f"/r/{rally.slug}/rsvp?ref=%00x").status_code in (200, 400)
+    assert client.get("/t/" + "A" * 42 + "%00").status_code in (400, 404)
+    assert client.get("/t/" + "A" * 42 + "%07").status_code == 404
 
 
 def test_rally_page_carries_the_form_and_it_posts(client, rally):
