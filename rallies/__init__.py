@@ -47,9 +47,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from .routing import IdConverter
+    from .routing import IdConverter, Request
 
     app.url_map.converters["int"] = IdConverter  # before any rule is added
+    app.request_class = Request
 
     from . import api as api_module
     from . import auth, door, health, rallies, rsvp, turnout
