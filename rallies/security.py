@@ -19,11 +19,14 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
     @app.before_request
-    def _form_routes_take_form_posts():
+    def _refuse_unreadable_input():
         # Only the JSON API (under /api/) reads JSON bodies. Elsewhere Flask-WTF would feed a JSON
         # body to the forms, and an array or nested value there crashes them: refuse it plainly.
         if request.is_json and request.method not in ("GET", "HEAD", "OPTIONS") and "/api/" not in request.path:
             abort(415, "Send this as a form post; only the JSON API accepts JSON.")
+        # NUL is never valid text, and PostgreSQL refuses it in any query: say so instead of failing there.
+        if _has_nul(request.args) or (request.method == "POST" and _has_nul(request.form)):
+            abort(400, "Text cannot contain NUL characters.")
 
     @app.after_request
     def _headers(response):
@@ -44,6 +47,10 @@ def register(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
         return response
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in value for values_ in values.listvalues() for value in values_)
 
 
 def _origin(url: str) -> str:
