@@ -75,10 +75,25 @@ def json_body() -> dict:
     """The request's JSON object, or a 4xx ApiError saying what is wrong."""
     if request.content_length and request.content_length > MAX_BODY:
         raise ApiError(413, "too_large", "The request body is too large.")
-    data = request.get_json(silent=True, force=True)
+    try:
+        data = request.get_json(silent=True, force=True)
+    except RecursionError:  # nested deeper than any real request
+        data = None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "Send a JSON object (Content-Type: application/json).")
+    if _has_nul(data):  # never valid text, and PostgreSQL refuses it in any query
+        raise ApiError(400, "invalid_text", "Text cannot contain NUL characters.")
     return data
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def parse_time(value) -> datetime | None:
@@ -103,7 +118,7 @@ def parse_time(value) -> datetime | None:
 def _int(value, name: str, default=None):
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63:  # ids are at most BIGINT
         raise ApiError(422, f"invalid_{name}", f"{name} must be a whole number.")
     return value
 
@@ -189,11 +204,19 @@ def handle_status(ctx: doors.DoorContext):
     return jsonify(body)
 
 
+def _arg_int(name: str, default: int) -> int:
+    """A whole-number query parameter; ValueError beyond 64 bits too (scan ids and cursors are BIGINT)."""
+    value = int(request.args.get(name) or default)
+    if abs(value) >= 2**63:
+        raise ValueError(name)
+    return value
+
+
 def handle_log(ctx: doors.DoorContext):
     """The scan log, newest first (this door only unless ?door=all for supervisors)."""
     try:
-        before = int(request.args.get("before") or 0) or None
-        limit = int(request.args.get("limit") or 50)
+        before = _arg_int("before", 0) or None
+        limit = _arg_int("limit", 50)
     except ValueError as err:
         raise ApiError(422, "invalid_paging", "before and limit must be whole numbers.") from err
     door_id = None if (request.args.get("door") == "all" and ctx.is_supervisor) else ctx.door_id
@@ -203,7 +226,7 @@ def handle_log(ctx: doors.DoorContext):
 def handle_sync(ctx: doors.DoorContext):
     """Incremental door data since a cursor, gzip-compressed when the client accepts it."""
     try:
-        since = max(0, int(request.args.get("since") or 0))
+        since = max(0, _arg_int("since", 0))
     except ValueError as err:
         raise ApiError(422, "invalid_cursor", "since must be a cursor returned by a previous sync.") from err
     payload = sync_payload(ctx.rally_id, ctx.door_id, since)
