@@ -131,15 +131,33 @@ JUNK_BODIES = [
     dict(data=b"{not json", content_type="application/json"),
     dict(data=b"\xff\xfe\x00\x01" * 64, content_type="application/octet-stream"),
     dict(data="[1, 2, 3]", content_type="application/json"),
+    dict(data="[" * 100_000, content_type="application/json"),
+    dict(data='{"a": ' * 5_000 + "1" + "}" * 5_000, content_type="application/json"),
+    dict(data='{"name": "a\\u0000b", "email": "x\\u0000@example.org", "reason": "\\u0000", "nonce": "nonce-00000001"}',
+         content_type="application/json"),
     dict(data='{"code": {"a": [1]}, "nonce": 5, "people": "many", "client_time": 1e300, "ticket_id": -1}',
          content_type="application/json"),
 ]
+#: JSON values for the door API's fields: wrong types, huge and negative numbers, nesting, long strings.
+JSON_JUNK = [None, True, -1, 0, 2**31, 2**63, 10**40, -(2**70), 1e308, 0.5, "", "x" * 10_000, "\u0000", "ünï ✊🏽",
+             [], [1, "a", None], {}, {"a": {"b": [1]}}, "2026-02-30T25:61:00Z", "1e999", "-1"]
+API_KEYS = ["code", "nonce", "people", "client_time", "ticket_id", "force", "name", "email", "postal_code", "guests",
+            "reason", "scan_id", "keep", "scans", "since", "offline", "device_verdict"]
 QUERY_KEYS = ["page", "q", "state", "city", "since", "cursor", "lat", "lon", "radius", "unit", "start", "end",
-              "from", "to", "limit", "door", "status", "sort", "sig", "rally", "after", "per_page"]
+              "from", "to", "limit", "door", "status", "sort", "sig", "rally", "after", "per_page", "before"]
 
 
 def _junk_query(rng: random.Random) -> dict:
     return {rng.choice(QUERY_KEYS): rng.choice(JUNK_STRINGS) for _ in range(rng.randint(1, 4))}
+
+
+def _junk_json(rng: random.Random) -> dict:
+    body = {k: rng.choice(JSON_JUNK) for k in rng.sample(API_KEYS, rng.randint(1, 8))}
+    if rng.random() < 0.5:  # offline uploads: a list of scans, each junk too
+        body["scans"] = [{k: rng.choice(JSON_JUNK) for k in rng.sample(API_KEYS, 4)} for _ in range(rng.randint(0, 5))]
+    if rng.random() < 0.5:
+        body["nonce"] = f"nonce-{rng.randrange(10**9):09d}"  # get past the nonce check to the deeper fields
+    return body
 
 
 def _junk_form(rng: random.Random) -> dict:
@@ -181,6 +199,12 @@ def _fuzz(app, world, client, ids, rng, failures, relogin=None):
             resp = _send(client, url, method, data=_junk_form(rng))
             if resp.status_code >= 500:
                 failures.append((method, url, "form", resp.status_code))
+            if "/api/" in url:
+                for _ in range(12):
+                    body = _junk_json(rng)
+                    resp = _send(client, url, method, headers=headers, json=body)
+                    if resp.status_code >= 500:
+                        failures.append((method, url, repr(body)[:300], resp.status_code))
         # Junk in the path itself: huge ids and odd strings.
         if set(rule.arguments) & ID_ARGS or set(rule.arguments) & {"slug", "token", "secret"}:
             junk = {k: rng.choice(JUNK_IDS) for k in ID_ARGS} | {
@@ -190,6 +214,30 @@ def _fuzz(app, world, client, ids, rng, failures, relogin=None):
             resp = _send(client, path_url, method, data={})
             if resp.status_code >= 500:
                 failures.append((method, path_url[:120], "path", resp.status_code))
+
+
+HUGE = ["99999999999999999999999", "9223372036854775808", "2147483648", "-9223372036854775809"]
+
+
+def test_huge_numbers_in_paging_params_are_not_500(app, make_user, make_rally, login):
+    """Every route, each paging/cursor parameter set to numbers no database integer holds."""
+    world = build_world(app, make_user, make_rally)
+    client = app.test_client()
+    login(client, world.owner_b)
+    headers = {"Authorization": f"Bearer {world.api_token}"}
+    failures = []
+    for rule in rules(app, "GET"):
+        if rule.endpoint == "static":
+            continue
+        url = build(app, rule, {**string_values(world), **world.ids_b})
+        keys = ("page", "before", "since", "limit", "after", "cursor")
+        # Each huge value in every key at once, then each key alone (so one key's 422 cannot hide another's 500).
+        queries = [dict.fromkeys(keys, huge) for huge in HUGE] + [{key: HUGE[0]} for key in keys]
+        for query in queries:
+            resp = _send(client, url, "GET", query_string={**query, "q": "60607"}, headers=headers)
+            if resp.status_code >= 500:
+                failures.append((url, query, resp.status_code))
+    assert not failures, failures
 
 
 @pytest.mark.parametrize("who", ["anonymous", "owner"])
