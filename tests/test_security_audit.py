@@ -415,3 +415,32 @@ def test_door_links_are_secret_and_refused_once_revoked_or_expired(app, world):
     assert resp.status_code == 403 and "expired" in resp.get_data(as_text=True)
     resp = client.get("/api/v1/door/whoami", headers={"Authorization": f"Bearer {session_secret}"})
     assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "link_expired"
+
+
+def test_secrets_are_stored_only_as_hashes(app, world):
+    """Door links, door sessions, API tokens and invites keep only a hash; the secret is in no column."""
+    import sqlalchemy as sa
+
+    secrets_ = [world.door_link_secret, world.door_session_secret, world.api_token, world.invite_secret]
+    for table in db.metadata.sorted_tables:
+        text_cols = [c for c in table.columns if isinstance(c.type, sa.String | sa.Text)]
+        if not text_cols:
+            continue
+        for row in db.session.execute(sa.select(*text_cols)):
+            for value in row:
+                assert value not in secrets_, (table.name, "stores a secret in clear")
+
+
+def test_production_session_cookie_is_secure(app_factory):
+    """Outside tests the login cookie is Secure, HttpOnly and SameSite, so it never travels over http."""
+    import os
+
+    from config import Config
+
+    if os.environ.get("SESSION_COOKIE_SECURE") is not None:
+        pytest.skip("SESSION_COOKIE_SECURE is set in this environment; the default is what is checked")
+    app = app_factory()
+    for key in ("SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_SECURE"):
+        assert getattr(Config, key) is True, key
+    assert Config.SESSION_COOKIE_SAMESITE in ("Lax", "Strict")
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
