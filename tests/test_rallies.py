@@ -354,3 +354,20 @@ def test_past_rally_page_says_it_ended_and_takes_no_rsvps(client, make_user, mak
     assert "This rally has ended." in html and 'id="rsvp-heading"' not in html
     upcoming = make_rally(campaign_of(make_user()))
     assert 'id="rsvp-heading"' in client.get(f"/r/{upcoming.slug}").text
+
+
+def test_raising_capacity_in_the_edit_form_promotes_the_waitlist(client, organizer):
+    from rsvp_helpers import rsvp_post
+
+    create(client, organizer, capacity="1")
+    rally = only_rally()
+    assert rsvp_post(client, rally, email="first@example.org", name="First").status_code == 303
+    assert rsvp_post(client, rally, email="second@example.org", name="Second").status_code == 303
+    statuses = lambda: dict(db.session.execute(  # noqa: E731
+        db.text("SELECT email, status FROM rsvp WHERE rally_id = :r"), {"r": rally.id}).all())
+    assert statuses() == {"first@example.org": "going", "second@example.org": "waitlisted"}
+    resp = client.post(f"/organize/rallies/{rally.id}/edit", data=rally_form(capacity="2", timezone="America/Chicago"))
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert statuses() == {"first@example.org": "going", "second@example.org": "going"}
+    assert only_rally().going_people == 2 and only_rally().waitlisted_people == 0

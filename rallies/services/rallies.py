@@ -7,7 +7,6 @@ database lock is held while a geocoder answers.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -28,7 +27,8 @@ from ..models.rallies import (
     VISIBILITY_DRAFT,
     VISIBILITY_LISTED,
 )
-from . import gazetteer, geo
+from . import gazetteer, geo, notices
+from .rsvps import promote_waitlist
 
 
 class RallyError(Exception):
@@ -276,12 +276,16 @@ def update_rally(rally: Rally, details: RallyDetails, *, geocoder=None) -> dict[
     with atomic():
         rally = db.session.merge(rally)
         before = {name: getattr(rally, name) for name in _VENUE_FIELDS + _TIME_FIELDS}
+        old_capacity = rally.capacity
         _apply(rally, details, times, tz_name)
         if result is not None:
             _place(rally, result)
         changes = {name: (before[name], getattr(rally, name)) for name in before if before[name] != getattr(rally, name)}
         if changes and rally.is_public and rally.status == STATUS_SCHEDULED:
-            _notify("rally_changed", rally, changes)
+            notices.rally_changed(rally, changes)
+        if old_capacity is not None and (rally.capacity is None or rally.capacity > old_capacity):
+            db.session.flush()  # promote_waitlist re-reads the rally row under its lock
+            promote_waitlist(rally)
     return changes
 
 
@@ -292,7 +296,7 @@ def cancel_rally(rally: Rally, message: str) -> Rally:
         if rally.status == STATUS_CANCELLED:
             raise RallyStateError("This rally is already cancelled.")
         rally.status, rally.cancel_message = STATUS_CANCELLED, message.strip()
-        _notify("rally_cancelled", rally)
+        notices.rally_cancelled(rally)
     return rally
 
 
@@ -343,17 +347,6 @@ def upcoming_listed(*, state: str = "", city: str = "", now: datetime | None = N
 def is_flagged(rally: Rally) -> bool:
     """True when the venue was not found (no pin): shown to the organizer as a warning."""
     return rally.geo_precision == PRECISION_NONE or rally.lat is None
-
-
-def _notify(name: str, *args) -> None:
-    """Call rallies.services.notices.<name> if that module exists (the RSVP slice provides it)."""
-    if importlib.util.find_spec(f"{__package__}.notices") is None:
-        return
-    from . import notices
-
-    hook = getattr(notices, name, None)
-    if hook is not None:
-        hook(*args)
 
 
 # --- Description ------------------------------------------------------------------------------
