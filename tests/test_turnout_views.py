@@ -87,6 +87,8 @@ def test_anonymous_is_sent_to_login_or_gets_401(app, setup):
     ("date_from=2026-13-45", "Not a valid date"),
     ("status=everything", "Not a valid choice"),
     ("sort=password", "Not a valid choice"),
+    ("city=Chi%01cago", "cannot be part of a name"),
+    ("state=I%01L", "cannot be part of a name"),
 ])
 def test_bad_filters_get_clear_messages(client, setup, query, message):
     camp = setup["camp"]

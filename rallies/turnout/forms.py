@@ -35,6 +35,11 @@ class FilterForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self._known_states = {s.upper() for s in known_states}
 
+    def validate_city(self, field):
+        """No control characters (PostgreSQL refuses NUL in a query, and none belongs in a city)."""
+        if field.data and any(ord(ch) < 32 or ord(ch) == 127 for ch in field.data):
+            raise ValidationError("The city contains characters that cannot be part of a name.")
+
     def validate_date_to(self, field):
         """The range must not be inverted."""
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -42,6 +47,8 @@ class FilterForm(FlaskForm):
 
     def validate_state(self, field):
         """A US state code, or a region the campaign actually has rallies in."""
+        if field.data and any(ord(ch) < 32 or ord(ch) == 127 for ch in field.data):
+            raise ValidationError("The state contains characters that cannot be part of a name.")
         if field.data and not (is_known_state(field.data) or field.data.upper() in self._known_states):
             raise ValidationError(f"Unknown state \u201c{field.data[:40]}\u201d. Use a two-letter code such as IL.")
 
