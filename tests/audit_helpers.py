@@ -21,6 +21,7 @@ from rallies.services import doors, teams
 
 XSS_TITLE = "<script>alert(1)</script>\"'&"
 XSS_NAME = "Zed <img src=x onerror=alert(2)> Quux"
+FORMULA_TITLE = "@SUM(1+1)*cmd|' /C calc'!A0"
 FORMULA_NAME = '=HYPERLINK("http://evil.example/x","click")'
 
 #: People who RSVP through the public form; none of these strings may ever appear on a public page.
@@ -78,7 +79,7 @@ def build_world(app, make_user, make_rally) -> World:
     rally_a = make_rally(camp_a, title="A's rally", slug="a-rally")
     rally_b = make_rally(camp_b, title="B's rally", slug="b-rally")
     xss = make_rally(camp_b, title=XSS_TITLE, slug="xss-rally", venue_name=XSS_TITLE, description=XSS_TITLE)
-    past_b = make_rally(camp_b, title="B past", slug="b-past", starts_at=datetime.now(UTC) - timedelta(days=20))
+    past_b = make_rally(camp_b, title=FORMULA_TITLE, slug="b-past", starts_at=datetime.now(UTC) - timedelta(days=20))
 
     anon = app.test_client()
     tokens = [rsvp_via_form(anon, slug, p) for slug in (rally_b.slug, xss.slug) for p in PEOPLE]

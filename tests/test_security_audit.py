@@ -303,7 +303,7 @@ def test_csv_exports_escape_formulas(app, world, login):
     from rallies.models import Rally
 
     xss = db.session.scalar(db.select(Rally).where(Rally.slug == world.xss_slug))
-    seen_formula_name = False
+    seen_formula_name = seen_formula_title = False
     exports = [r for r in rules(app, "GET") if r.rule.endswith(".csv")]
     assert len(exports) >= 3
     for rule in exports:
@@ -315,7 +315,9 @@ def test_csv_exports_escape_formulas(app, world, login):
                 for cell in row:
                     assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r") or _is_number(cell), (url, cell)
                     seen_formula_name |= "HYPERLINK" in cell
+                    seen_formula_title |= "cmd|" in cell
     assert seen_formula_name, "the formula-named RSVP should be in the RSVP export"
+    assert seen_formula_title, "the formula-titled past rally should be in the turnout exports"
     assert FORMULA_NAME.startswith("=")
 
 
