@@ -179,3 +179,28 @@ def test_sphere_margin_covers_the_ellipsoid():
         p = geodesic(kilometers=km).destination((lat, lon), rng.uniform(0, 360))
         ratio = km / geo._haversine_km(lat, lon, p.latitude, p.longitude)
         assert abs(ratio - 1) < geo._SPHERE_ERROR
+
+
+def test_geodesic_km_is_geopys_geodesic_to_the_last_bit():
+    """geodesic_km reuses one solver instead of geopy's per-call one: the numbers must not change at all."""
+    import random
+
+    from geopy.distance import geodesic
+
+    rng = random.Random(5)
+    geo.geodesic_km.cache_clear()
+    for _ in range(2000):
+        lat, lon = rng.uniform(-89, 89), rng.uniform(-180, 180)
+        lat2, lon2 = max(-90.0, min(90.0, lat + rng.uniform(-8, 8))), rng.uniform(-180, 180)
+        assert geo.geodesic_km(lat, lon, lat2, lon2) == geodesic((lat, lon), (lat2, lon2)).km
+
+
+def test_spherical_ranking_is_the_haversine():
+    """The hoisted loop that ranks candidates gives exactly _haversine_km (whose margin is tested above)."""
+    import random
+
+    rng = random.Random(9)
+    rows = [(i, rng.uniform(-85, 85), rng.uniform(-180, 180)) for i in range(3000)]
+    for lat, lon in [(30.27, -97.74), (-45.0, 170.0), (70.0, 0.0)]:
+        assert [(d, i) for d, i, _, _ in geo._spherical(lat, lon, rows)] == [
+            (geo._haversine_km(lat, lon, a, b), i) for i, a, b in rows]
