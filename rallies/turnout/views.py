@@ -96,7 +96,7 @@ def rally(rally_id: int):
     curve = tallies.arrival_curve(r)
     phase = tallies.rally_phase(r)
     plan = fc = None
-    if phase == "upcoming":
+    if phase in ("upcoming", "live"):  # during the rally the forecast is the yardstick for arrivals so far
         history = forecasting.past_rallies(r.campaign_id)
         fc = forecasting.forecast_rally(r, history)
         factor, _n = throughput.peak_factor(r.campaign_id)
