@@ -83,26 +83,31 @@ def test_every_route_is_classified(app):
 # --- 1. CSRF on every write -----------------------------------------------------------------
 
 
+def _csrf_crawl(app, client, world) -> tuple[list, list]:
+    """POST (etc.) to every write route without a token: (endpoints checked, writes that were not refused)."""
+    checked, unprotected = [], []
+    for rule in rules(app):
+        writes = methods_of(rule) & WRITE_METHODS
+        if not writes or rule.endpoint in CSRF_EXEMPT:
+            continue
+        url = build(app, rule, _values(world, world.ids_a))
+        for method in sorted(writes):
+            # A same-origin Referer, so the only thing missing is the token.
+            resp = client.open(url, method=method, data={"name": "x", "email": "x@example.org"},
+                               headers={"Referer": "https://localhost/"})
+            body = resp.get_data(as_text=True)
+            if resp.status_code != 400 or not ("csrf_failed" in body or "form expired" in body):
+                unprotected.append((method, rule.rule, resp.status_code))
+            checked.append(rule.endpoint)
+    return checked, unprotected
+
+
 def test_every_write_route_requires_csrf(app_factory, make_user, make_rally, login):
     """With CSRF on, every POST/PUT/PATCH/DELETE without a token is refused (400), except the allow-list."""
     app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():
         world = build_world(app, make_user, make_rally)
-        client = _logged_in(app, login, world.owner_a)
-        checked, unprotected = [], []
-        for rule in rules(app):
-            writes = methods_of(rule) & WRITE_METHODS
-            if not writes or rule.endpoint in CSRF_EXEMPT:
-                continue
-            url = build(app, rule, _values(world, world.ids_a))
-            for method in sorted(writes):
-                # A same-origin Referer, so the only thing missing is the token.
-                resp = client.open(url, method=method, data={"name": "x", "email": "x@example.org"},
-                                   headers={"Referer": "https://localhost/"})
-                body = resp.get_data(as_text=True)
-                if resp.status_code != 400 or not ("csrf_failed" in body or "form expired" in body):
-                    unprotected.append((method, rule.rule, resp.status_code))
-                checked.append(rule.endpoint)
+        checked, unprotected = _csrf_crawl(app, _logged_in(app, login, world.owner_a), world)
         assert not unprotected, f"Writes accepted without a CSRF token: {unprotected}"
         assert len(checked) > 30  # the crawl really ran
         # The allow-list is exactly the set of views Flask-WTF exempts, so a new exemption fails here.
@@ -114,6 +119,30 @@ def test_every_write_route_requires_csrf(app_factory, make_user, make_rally, log
                             in exempt_views}
         assert exempt_endpoints <= CSRF_EXEMPT, exempt_endpoints - CSRF_EXEMPT
         assert {r.endpoint for r in rules(app) if methods_of(r) & WRITE_METHODS} >= CSRF_EXEMPT
+
+
+def test_the_crawlers_catch_a_new_unsafe_route(app_factory, make_user, make_rally, login):
+    """Add a CSRF-exempt write and a read that ignores campaigns: both crawls report them."""
+    from rallies.extensions import csrf
+    from rallies.models import Rally
+
+    app = app_factory(WTF_CSRF_ENABLED=True)
+
+    def audit_leaky_write(rally_id):
+        return "changed"
+
+    def audit_leaky_read(rally_id):
+        return db.session.get(Rally, rally_id).title
+
+    app.add_url_rule("/audit-leak/<int:rally_id>/write", "audit_leaky_write", csrf.exempt(audit_leaky_write),
+                     methods=["POST"])
+    app.add_url_rule("/audit-leak/<int:rally_id>", "audit_leaky_read", audit_leaky_read)
+    with app.app_context():
+        world = build_world(app, make_user, make_rally)
+        _checked, unprotected = _csrf_crawl(app, _logged_in(app, login, world.owner_a), world)
+        assert unprotected == [("POST", "/audit-leak/<int:rally_id>/write", 200)]
+        _crawled, wrong = _foreign_id_crawl(app, _logged_in(app, login, world.owner_a), world)
+        assert wrong == [("/audit-leak/<int:rally_id>", 200)]
 
 
 def test_csrf_exempt_door_endpoints_need_a_door_credential(app_factory, make_user, make_rally, login):
@@ -147,9 +176,8 @@ def test_csrf_exempt_door_endpoints_need_a_door_credential(app_factory, make_use
 # --- 2. another campaign's ids give 404 -------------------------------------------------------
 
 
-def test_foreign_ids_give_404_on_every_get_route(app, world, login):
-    """Logged in to campaign A, every GET route with B's ids answers 404 (not 403, not 200)."""
-    client = _logged_in(app, login, world.owner_a)
+def _foreign_id_crawl(app, client, world) -> tuple[int, list]:
+    """GET every id route with campaign B's ids: (routes crawled, answers that were not a plain 404)."""
     wrong, crawled = [], 0
     for rule in rules(app, "GET"):
         if not (set(rule.arguments) & ID_ARGS) or rule.endpoint in NO_DATA_ID_ROUTES:
@@ -163,6 +191,12 @@ def test_foreign_ids_give_404_on_every_get_route(app, world, login):
                 wrong.append((rule.rule, resp.status_code, f"unknown id gives {unknown.status_code}"))
         elif resp.status_code != 404:
             wrong.append((rule.rule, resp.status_code))
+    return crawled, wrong
+
+
+def test_foreign_ids_give_404_on_every_get_route(app, world, login):
+    """Logged in to campaign A, every GET route with B's ids answers 404 (not 403, not 200)."""
+    crawled, wrong = _foreign_id_crawl(app, _logged_in(app, login, world.owner_a), world)
     assert not wrong, f"Foreign ids not answered with 404: {wrong}"
     assert crawled > 20
 
