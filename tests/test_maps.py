@@ -74,7 +74,7 @@ def test_popup_and_tooltip_text_is_escaped(app):
         script = str(maps.map_parts(m).script)
     assert "<script>" not in script and "</script>" not in script
     assert "${alert" not in script  # would run inside folium's JS template literal
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#36;{alert(1)}&#96;&#92;" in script
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#36;&#123;alert(1)&#125;&#96;&#92;" in script
     assert maps.text("a`b$c\\d<e>&'\"") == "a&#96;b&#36;c&#92;d&lt;e&gt;&amp;&#x27;&quot;"
 
 
@@ -122,3 +122,17 @@ def test_no_page_references_an_external_script_or_style(client, make_user, login
             inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
             assert inline == [f' nonce="{nonce}"'], url
     assert maps_seen == 3  # rally page and both manage pages (near-me results draw theirs in static JS)
+
+
+TEMPLATE_PROBE = "Probe {{ 7*7 }}zz {{ cycler.__init__.__globals__.os.getpid() }}yy {% if 1 %}ran{% endif %} {{ 'a' ~ 'b' }}"
+
+
+def test_template_syntax_in_titles_is_never_evaluated(client, make_user, make_rally):
+    """folium compiles popups as Jinja again: braces in user text must not reach it as syntax."""
+    rally = make_rally(campaign_of(make_user()), title=TEMPLATE_PROBE, venue_name=TEMPLATE_PROBE)
+    resp = client.get(f"/r/{rally.slug}")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    assert "Probe 49zz" not in page and "abyy" not in page.replace(" ", "")
+    assert "&#123;% if 1 %&#125;ran&#123;% endif %&#125;" in page  # in the map script, inert
+    assert "&#123;&#123; 7*7 &#125;&#125;" in page  # the popup/tooltip text, inert

@@ -67,10 +67,13 @@ class MapParts:
 
 
 def text(value: object) -> str:
-    """Escape any string for a popup or tooltip: HTML, plus the backtick, ``$`` and backslash
-    that would break out of the JavaScript template literal folium puts it in."""
+    """Escape any string for a popup or tooltip: HTML; the backtick, ``$`` and backslash that
+    would break out of the JavaScript template literal folium puts it in; and braces, because
+    folium compiles rendered popups and scripts as Jinja templates again, so "{{ 7*7 }}" in a
+    title would otherwise run on the server (template injection)."""
     escaped = html.escape(str(value), quote=True)
-    return escaped.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+    return (escaped.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+            .replace("{", "&#123;").replace("}", "&#125;"))
 
 
 def new_map(center: tuple[float, float], zoom: int = 13, **options) -> folium.Map:

@@ -87,15 +87,6 @@ class TurnoutMap:
     heat_var: str = ""
 
 
-def safe_text(value: object) -> str:
-    """maps.text (HTML and JavaScript escaping) plus braces.
-
-    folium re-compiles every rendered script and popup as a Jinja template, so a title such as
-    "{{ 7*7 }}" would otherwise be evaluated on the server (template injection).
-    """
-    return text(value).replace("{", "&#123;").replace("}", "&#125;")
-
-
 def rate_colour(value: float | None) -> str:
     """The legend colour for a show-up rate."""
     if value is None:
@@ -130,15 +121,15 @@ def rally_row(rally, people: int, rate_value: float | None, upcoming: bool, cach
     cache = {} if cache is None else cache
     place_key = (rally.city, rally.state)
     if place_key not in cache:
-        cache[place_key] = safe_text(", ".join(p for p in place_key if p))
+        cache[place_key] = text(", ".join(p for p in place_key if p))
     if rally.timezone not in cache:
-        cache[rally.timezone] = (_zone(rally.timezone), safe_text(rally.timezone))
+        cache[rally.timezone] = (_zone(rally.timezone), text(rally.timezone))
     zone, zone_name = cache[rally.timezone]
     t = rally.starts_at.astimezone(zone)
     when = f"{t.year}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d} {zone_name}"
     colour = UPCOMING_COLOUR if upcoming else rate_colour(rate_value)
     percent = None if upcoming or rate_value is None else round(rate_value * 100)
-    return [rally.lat, rally.lon, radius_for(people), colour, int(upcoming), rally.id, safe_text(rally.title),
+    return [rally.lat, rally.lon, radius_for(people), colour, int(upcoming), rally.id, text(rally.title),
             cache[place_key], when, people, rally.walkin_people, rally.going_people, percent]
 
 
@@ -190,10 +181,10 @@ def rally_map(rally: Rally, origins: list[tuple[float, float, int]]) -> TurnoutM
         return None
     m = new_map((rally.lat, rally.lon), 10)
     m.options["maxZoom"] = 18
-    venue = safe_text(" - ".join(p for p in (rally.venue_name, rally.title) if p))
+    venue = text(" - ".join(p for p in (rally.venue_name, rally.title) if p))
     folium.CircleMarker([rally.lat, rally.lon], radius=9, color="#102a43", fill=True, fill_opacity=0.9,
                         popup=folium.Popup(f"<strong>{venue}</strong>", parse_html=False),
-                        tooltip=safe_text(rally.venue_name or rally.title), name="Venue").add_to(m)
+                        tooltip=text(rally.venue_name or rally.title), name="Venue").add_to(m)
     _heat(origins, "Where people came from (ZIP, 5+ people)").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return TurnoutMap(map_parts(m), markers=1, origin_points=len(origins))
