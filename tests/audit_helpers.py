@@ -174,13 +174,16 @@ def methods_of(rule) -> set[str]:
 def build(app, rule, values: dict) -> str:
     """The rule's URL with these values (extra values ignored)."""
     adapter = app.url_map.bind("localhost")
-    return adapter.build(rule.endpoint, {k: values[k] for k in rule.arguments}, append_unknown=False)
+    args = {k: values[k] for k in rule.arguments}
+    if rule.endpoint == "auth.invite" and values.get("invite_token"):
+        args["token"] = values["invite_token"]  # a real invite, so its page is reached, not just refused
+    return adapter.build(rule.endpoint, args, append_unknown=False)
 
 
 def string_values(world: World, slug: str | None = None) -> dict:
     """Values for the token/slug arguments (the world's real ones)."""
     return {"slug": slug or world.slug_b, "token": world.tokens[0], "secret": world.door_link_secret,
-            "filename": "css/app.css", "answer": "yes"}
+            "filename": "css/app.css", "answer": "yes", "invite_token": world.invite_secret}
 
 
 def rules(app, method: str | None = None):
