@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 
 from flask import Flask, abort, g, request
 
@@ -28,25 +29,37 @@ def register(app: Flask) -> None:
         if _has_nul(request.args) or (request.method == "POST" and _has_nul(request.form)):
             abort(400, "Text cannot contain NUL characters.")
 
+    fixed = (
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()"),
+    )
+
     @app.after_request
     def _headers(response):
-        tiles = app.config.get("MAP_TILES_URL", "")
-        tile_origin = _origin(tiles)
-        img_src = "'self' data: blob:" + (f" {tile_origin}" if tile_origin else "")
-        nonce = g.get("csp_nonce")
-        script_src = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
-        policy = (
-            f"default-src 'self'; script-src {script_src} 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-            f"img-src {img_src}; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
-            "media-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
-            "object-src 'none'"
-        )
-        response.headers.setdefault("Content-Security-Policy", policy)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
+        headers = response.headers
+        if "Content-Security-Policy" not in headers:
+            policy = _policy_template(app.config.get("MAP_TILES_URL", ""))
+            nonce = g.get("csp_nonce")
+            headers["Content-Security-Policy"] = policy.replace("{nonce}", f" 'nonce-{nonce}'" if nonce else "")
+        for name, value in fixed:
+            if name not in headers:
+                headers[name] = value
         return response
+
+
+@lru_cache(maxsize=8)
+def _policy_template(tiles: str) -> str:
+    """The CSP for a tile URL, with ``{nonce}`` where the request's nonce goes (built once per tile URL)."""
+    tile_origin = _origin(tiles)
+    img_src = "'self' data: blob:" + (f" {tile_origin}" if tile_origin else "")
+    return (
+        "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+        f"img-src {img_src}; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+        "media-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+        "object-src 'none'"
+    )
 
 
 def _has_nul(values) -> bool:

@@ -48,7 +48,11 @@ def kick(app) -> None:
 @bp.after_app_request
 def _deliver_after_request(response):
     """If this request queued mail and delivery is inline, send it once the response is done."""
-    if db.session.info.pop("outbox_queued", False) and current_app.config.get("MAIL_DELIVERY") == "inline":
+    # Costs nothing when nothing was queued: no session is created just to look (most requests have none
+    # left, or never opened one), and other delivery modes never look at all.
+    if current_app.config.get("MAIL_DELIVERY") != "inline" or not db.session.registry.has():
+        return response
+    if db.session.info.pop("outbox_queued", False):
         app = current_app._get_current_object()
         response.call_on_close(lambda: kick(app))
     return response
