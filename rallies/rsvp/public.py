@@ -19,10 +19,16 @@ from . import bp
 
 
 def _rally_by_slug(slug: str) -> Rally:
-    rally = db.session.scalar(sa.select(Rally).where(Rally.slug == slug))
+    rally = db.session.scalar(_rally_by_slug_stmt(), {"slug": slug})
     if rally is None or not rally.is_public:
         abort(404)
     return rally
+
+
+@lru_cache(maxsize=1)
+def _rally_by_slug_stmt():
+    """Built once: building a statement and its cache key cost more than running it."""
+    return sa.select(Rally).where(Rally.slug == sa.bindparam("slug"))
 
 
 def _rsvp_ip_limit() -> str:
@@ -128,9 +134,12 @@ def _map_for(rally: Rally):
 @bp.route("/t/<token>")
 def ticket(token: str):
     """The secret ticket page: rally, time, venue and map, party, status, QR, changes and cancel."""
-    rsvp = _rsvp_or_404(token)
+    rsvp = rsvps.ticket_view(token)
+    if rsvp is None:
+        abort(404)
     rally = rsvp.rally
-    code = tickets.ticket_code(rally, rsvp.id) if rsvp.status == RSVP_GOING and rally.signing_key else None
+    code = (tickets.make_code(bytes(rally.signing_key), rally.id, rsvp.id)
+            if rsvp.status == RSVP_GOING and rally.signing_key else None)
     return render_template(
         "rsvp/ticket.html", rsvp=rsvp, rally=rally, code=code, qr_svg=tickets.qr_svg(code) if code else None,
         position=rsvps.waitlist_position(rsvp), when=local_time(rally.starts_at, rally.timezone),
@@ -142,15 +151,23 @@ def ticket(token: str):
 @bp.route("/t/<token>/qr.png")
 def ticket_qr(token: str):
     """The ticket's QR code as PNG: it never changes, so a strong ETag and a year of caching."""
-    rsvp = _rsvp_or_404(token)
-    if rsvp.status != RSVP_GOING or not rsvp.rally.signing_key:
+    facts = rsvps.qr_facts(token)
+    if facts is None:
         abort(404)
-    code = tickets.ticket_code(rsvp.rally, rsvp.id)
-    etag = hashlib.sha256(code.encode()).hexdigest()[:32]
+    rsvp_id, status, rally_id, signing_key = facts
+    if status != RSVP_GOING or not signing_key:
+        abort(404)
+    code = tickets.make_code(bytes(signing_key), rally_id, rsvp_id)
+    etag = _etag(code)
     headers = {"ETag": f'"{etag}"', "Cache-Control": "public, max-age=31536000, immutable"}
     if request.if_none_match.contains(etag):
         return Response(status=304, headers=headers)
     return Response(tickets.qr_png(code), mimetype="image/png", headers=headers)
+
+
+@lru_cache(maxsize=4096)
+def _etag(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()[:32]
 
 
 @bp.route("/t/<token>/rally.ics")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -34,6 +35,74 @@ def rsvp_by_token(token: str) -> Rsvp | None:
         return None
     # One query for the ticket page: the RSVP with its rally.
     return db.session.scalar(sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token == token))
+
+
+class TicketRally:
+    """The rally columns the ticket page shows, read with the RSVP in one Core query (no ORM identity map)."""
+
+    __slots__ = ("id", "slug", "title", "status", "visibility", "cancel_message", "venue_name",
+                                      "address", "city", "state", "postal_code", "accessibility_notes", "lat", "lon",
+                                      "signing_key", "timezone", "starts_at", "doors_open_at", "ends_at")
+
+    def __init__(self, values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    is_cancelled = Rally.is_cancelled
+    is_public = Rally.is_public
+
+
+class TicketRsvp:
+    """The RSVP columns the ticket page shows; ``rally`` is its TicketRally."""
+
+    __slots__ = ("id", "rally_id", "token", "name", "guests", "status", "status_at", "rally")
+
+    def __init__(self, values, rally: TicketRally):
+        for name, value in zip(self.__slots__[:-1], values, strict=True):
+            setattr(self, name, value)
+        self.rally = rally
+
+    party_size = Rsvp.party_size
+
+
+def ticket_view(token: str) -> TicketRsvp | None:
+    """The ticket page's RSVP and rally as plain read-only objects, in one indexed query, or None.
+
+    The page shows a dozen columns of two rows: an ORM load with joinedload (every column of both
+    tables, identity map, type processing) cost more than the rest of the page.
+    """
+    if not token or len(token) != 43 or not _TOKEN.match(token):
+        return None
+    row = db.session.execute(_ticket_view_stmt(), {"token": token}).first()
+    if row is None:
+        return None
+    n = len(TicketRsvp.__slots__) - 1
+    return TicketRsvp(row[:n], TicketRally(row[n:]))
+
+
+@lru_cache(maxsize=1)
+def _ticket_view_stmt():
+    rsvp_t = Rsvp.__table__
+    return (sa.select(*(rsvp_t.c[n] for n in TicketRsvp.__slots__[:-1]), *(rally_t.c[n] for n in TicketRally.__slots__))
+            .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id)
+            .where(rsvp_t.c.token == sa.bindparam("token")))
+
+
+def qr_facts(token: str):
+    """(rsvp id, status, rally id, rally signing key) behind a ticket URL, or None: the QR image needs no more.
+
+    One indexed query on the token selecting four columns, no ORM objects (the image itself is cached).
+    """
+    if not token or len(token) != 43 or not _TOKEN.match(token):
+        return None
+    return db.session.execute(_qr_facts_stmt(), {"token": token}).first()
+
+
+@lru_cache(maxsize=1)
+def _qr_facts_stmt():
+    rsvp_t = Rsvp.__table__
+    return (sa.select(rsvp_t.c.id, rsvp_t.c.status, rally_t.c.id, rally_t.c.signing_key)
+            .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.token == sa.bindparam("token")))
 
 
 def revoked_ids(rally_id: int) -> list[int]:

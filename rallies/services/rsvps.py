@@ -34,7 +34,7 @@ from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, u
 from . import notices
 from .emails import normalise_email
 from .people import door_name, fold, search_text  # noqa: F401  (re-exported: door and demo code use them)
-from .rsvp_reads import recount, revoked_ids, rsvp_by_token, waitlist_position  # noqa: F401  (re-exported)
+from .rsvp_reads import qr_facts, recount, revoked_ids, rsvp_by_token, ticket_view, waitlist_position  # noqa: F401  (re-exported)
 from .supporters import supporter_for
 from .tickets import ensure_rally_keys
 
@@ -170,7 +170,7 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
 
 def _create_or_update(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
     rally_id, campaign_id, title, has_keys = facts
-    existing_id = db.session.scalar(sa.select(Rsvp.id).where(Rsvp.rally_id == rally_id, Rsvp.email == email))
+    existing_id = db.session.scalar(_existing_stmt(), {"rally_id": rally_id, "email": email})
     if existing_id is not None:
         _lock(rally_id)
         rsvp = db.session.get(Rsvp, existing_id, populate_existing=True)
@@ -198,6 +198,13 @@ def _create_or_update(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
     )).scalar_one()
     notices.queue_ticket_email(rsvp_id, email, "going" if status == RSVP_GOING else "waitlisted", title)
     return RsvpResult(rsvp_id, status, token=token, email=email)
+
+
+@lru_cache(maxsize=1)
+def _existing_stmt():
+    """SELECT id of this email's RSVP to this rally (the unique index answers it). Built once."""
+    return sa.select(rsvp_t.c.id).where(rsvp_t.c.rally_id == sa.bindparam("rally_id"),
+                                        rsvp_t.c.email == sa.bindparam("email"))
 
 
 @lru_cache(maxsize=1)
