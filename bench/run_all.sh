@@ -43,12 +43,14 @@ if [ "${1:-}" = --collect ]; then
   {
     echo "# Benchmark summary (collected, not re-run)"
     echo
-    echo "Collected by \`bench/run_all.sh --collect\` on $(date -u +"%Y-%m-%d %H:%M UTC") from the tables already in"
+    echo "Collected by \`bench/run_all.sh --collect\` on $(date -u +"%Y-%m-%d %H:%M UTC") from the tables committed in"
     echo "\`$RESULTS/\`: each was measured when its date column says, often on a busy machine (see the"
     echo "\"others' CPU %\" column). Run \`bash bench/run_all.sh\` on an idle machine for figures from one run."
     echo
     for f in "$RESULTS"/*.md; do
       case $(basename "$f") in SUMMARY.md|harness_selftest.md) continue;; esac
+      # Only committed tables: a scratch file someone is still writing is not a result yet.
+      git ls-files --error-unmatch "$f" >/dev/null 2>&1 || continue
       echo "## From \`$f\`"
       echo
       sed -e 's/^\(#\{1,4\}\) /\1## /' "$f"
