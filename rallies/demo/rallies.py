@@ -19,16 +19,18 @@ from ..services.rallies import RallyDetails, cancel_rally, create_rally
 from .accounts import demo_campaign
 
 SEED = 20260
-#: (city, state, number of rallies): big cities get several.
+#: (city, state, number of rallies): big cities get several. New York and Chicago have four:
+#: three held ones before an upcoming one, so forecasts there learn from the same city.
 CITIES = [
-    ("New York", "NY", 3), ("Los Angeles", "CA", 3), ("Chicago", "IL", 3), ("Houston", "TX", 2),
+    ("New York", "NY", 4), ("Los Angeles", "CA", 3), ("Chicago", "IL", 4), ("Houston", "TX", 2),
     ("Phoenix", "AZ", 2), ("Philadelphia", "PA", 2), ("San Antonio", "TX", 1), ("San Diego", "CA", 1),
     ("Dallas", "TX", 2), ("Austin", "TX", 2), ("Denver", "CO", 2), ("Seattle", "WA", 2), ("Atlanta", "GA", 2),
     ("Miami", "FL", 1), ("Detroit", "MI", 1), ("Minneapolis", "MN", 1), ("Milwaukee", "WI", 1),
     ("Pittsburgh", "PA", 1), ("Las Vegas", "NV", 1), ("Portland", "OR", 1), ("Charlotte", "NC", 1),
     ("Columbus", "OH", 1), ("Boston", "MA", 1), ("Nashville", "TN", 1), ("Albuquerque", "NM", 1),
-    ("Anchorage", "AK", 1), ("Honolulu", "HI", 1),
+    ("Honolulu", "HI", 1),
 ]
+SERIES = 4
 THEMES = ["Rally for Good Jobs", "Town Hall", "Climate Action Rally", "Healthcare for All Rally",
           "Get Out the Vote Rally", "Students for Change Rally", "Union Solidarity Rally", "Fair Wages Rally",
           "Neighborhood Kickoff", "Election Eve Rally"]
@@ -63,13 +65,16 @@ def plan(today: date) -> list[dict]:
             theme = THEMES[(count + n * 3) % len(THEMES)]
             venue, street = VENUES[rng.randrange(len(VENUES))]
             # One in three is in the past (for turnout comparisons); the rest spread over the next two months.
-            days = -rng.randint(3, 90) if count % 3 == 0 else rng.randint(1, 60)
+            if how_many >= SERIES:
+                days = -rng.randint(7, 120) if n < SERIES - 1 else rng.randint(1, 60)
+            else:
+                days = -rng.randint(3, 90) if count % 3 == 0 else rng.randint(1, 60)
             hour = rng.choice([10, 11, 12, 16, 17, 18, 19])
             starts = datetime.combine(today + timedelta(days=days), time(hour, rng.choice([0, 0, 30])))
             capacity = rng.randrange(1000, 30001, 500)
             visibility = "unlisted" if count in (7, 19) else ("draft" if count == 23 else "listed")
             rows.append(dict(
-                title=f"{city} {theme}" if n == 0 else f"{city} {theme} ({['', 'Downtown', 'Eastside'][n]})",
+                title=f"{city} {theme}" if n == 0 else f"{city} {theme} ({['', 'Downtown', 'Eastside', 'Westside'][n]})",
                 description=(f"Join neighbors across {city} for a {theme.lower()}. Bring water, a sign and a "
                              "friend.\n\nVolunteer sign-up and updates: https://example.org/volunteer"),
                 starts_local=starts, ends_local=starts + timedelta(hours=rng.choice([2, 2, 3])),
