@@ -6,6 +6,7 @@ import hashlib
 from functools import lru_cache
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 
 from ..extensions import db, limiter
@@ -27,8 +28,12 @@ def _rally_by_slug(slug: str) -> Rally:
 
 @lru_cache(maxsize=1)
 def _rally_by_slug_stmt():
-    """Built once: building a statement and its cache key cost more than running it."""
-    return sa.select(Rally).where(Rally.slug == sa.bindparam("slug"))
+    """Built once: building a statement and its cache key cost more than running it. Loads only the
+    columns the RSVP form and service read (the rally row is wide); any other loads on first use."""
+    cols = (Rally.slug, Rally.campaign_id, Rally.title, Rally.status, Rally.visibility, Rally.starts_at,
+            Rally.ends_at, Rally.timezone, Rally.venue_name, Rally.address, Rally.city, Rally.capacity,
+            Rally.going_people, Rally.max_guests, Rally.country, Rally.signing_key)
+    return sa.select(Rally).options(so.load_only(*cols)).where(Rally.slug == sa.bindparam("slug"))
 
 
 def _rsvp_ip_limit() -> str:
