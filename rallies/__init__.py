@@ -30,6 +30,8 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    # Alembic announces each of its plugins at INFO on every command; keep the CLI readable.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from .database import configure_engine_options, sqlite_url
     from .extensions import csrf, db, limiter, login_manager, migrate
