@@ -480,3 +480,52 @@ def test_production_session_cookie_is_secure(app_factory):
         assert getattr(Config, key) is True, key
     assert Config.SESSION_COOKIE_SAMESITE in ("Lax", "Strict")
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+EVIL = ["https://evil.example/x", "//evil.example", "/\\evil.example", "/\t/evil.example", "javascript:alert(1)"]
+
+
+def _off_site(location: str) -> bool:
+    """Would a browser leave this site following the Location? (another host, a script, //, /\\, tabs)"""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        return True
+    if parts.netloc and parts.netloc != "localhost":
+        return True
+    return location.startswith(("//", "/\\", "\\")) or any(ch in location[:4] for ch in "\t\n\r")
+
+
+def test_no_route_redirects_off_site(app, world, login):
+    """Every route, with next/return params and a foreign Referer: a redirect never leaves the site."""
+    owner = _logged_in(app, login, world.owner_b)
+    bad = []
+    for rule in rules(app):
+        if rule.endpoint == "static":
+            continue
+        url = build(app, rule, {**string_values(world), **world.ids_b})
+        for client in (owner, app.test_client()):
+            for i, evil in enumerate(EVIL):
+                query = {"next": evil, "return_to": evil, "redirect": evil, "url": evil}
+                method = "GET" if "GET" in methods_of(rule) else sorted(methods_of(rule))[0]
+                resp = client.open(url, method=method, query_string=query, headers={"Referer": EVIL[i % 2]},
+                                   data={"email": "owner-b@example.org", "password": "correct horse battery"})
+                location = resp.headers.get("Location", "")
+                resp.close()  # finish streamed exports inside this request's context
+                if resp.status_code in (301, 302, 303, 307, 308) and _off_site(location):
+                    bad.append((method, rule.rule, evil, location))
+            login(owner, world.owner_b)  # a POST above may have logged out
+    assert not bad, f"Open redirects: {bad}"
+
+
+def test_description_links_cannot_inject(app, world, make_rally):
+    """Only http(s) URLs become links, and a quote in a URL cannot break out of the href."""
+    from tests.conftest import campaign_of
+
+    text = 'javascript:alert(1)\nhttps://ok.example/a"onmouseover="alert(3)\n<a href="https://x.example">x</a>'
+    rally = make_rally(campaign_of(world.owner_b), slug="desc-rally", description=text)
+    body = app.test_client().get(f"/r/{rally.slug}").get_data(as_text=True)
+    assert 'href="javascript:' not in body and "onmouseover=\"alert" not in body
+    assert '<a href="https://x.example">' not in body
+    assert 'href="https://ok.example/a' in body  # the real link is still a link
