@@ -113,12 +113,12 @@ def p95(values: list[float]) -> float:
 
 
 def candidates_and_results(app, zips: list[str]) -> tuple[float, float]:
-    """Mean bounding-box candidates and mean results per near-me query (for the notes)."""
+    """Mean bounding-box candidates, results and geodesic evaluations (memo empty) per near-me query."""
     from rallies.extensions import db
     from rallies.models import Rally
     from rallies.services import gazetteer, geo
 
-    cands, found = [], []
+    cands, found, measured = [], [], []
     with app.app_context():
         for z in zips:
             place = gazetteer.find_zip(z)
@@ -126,8 +126,10 @@ def candidates_and_results(app, zips: list[str]) -> tuple[float, float]:
             a, b, c, d = geo.bounding_box(place.lat, place.lon, km)
             cands.append(db.session.scalar(db.select(db.func.count(Rally.id)).where(
                 Rally.lat.between(a, b), Rally.lon.between(c, d))))
+            geo.geodesic_km.cache_clear()
             found.append(geo.rallies_near(place.lat, place.lon, km).total)
-    return statistics.mean(cands), statistics.mean(found)
+            measured.append(geo.geodesic_km.cache_info().misses)
+    return statistics.mean(cands), statistics.mean(found), statistics.mean(measured)
 
 
 def data_layer_times(app, reps: int) -> dict[str, list[float]]:
@@ -229,10 +231,12 @@ def measure(url: str, count: int, reps: int) -> tuple[list[Row], str]:
         Row("data only: rallies_near(ZIP, 25 mi), page of 20 + total", engine,
             figures=f"median {snear:.2f} ms, p95 {p95(services['near']):.2f} ms ({snear / sbase:.2f}x)"),
     ]
-    cands, found = candidates_and_results(app, CITY_ZIPS)
+    cands, found, measured = candidates_and_results(app, CITY_ZIPS)
     notes = (f"{engine}: {count:,} rallies inserted in {load_s:.1f} s; {reps} interleaved repetitions per case after "
              f"30 warm-up rounds. Near-me: on average {cands:.0f} bounding-box candidates and {found:.0f} rallies "
-             f"within 25 miles per query (the nearest 20 shown; their map is drawn by static/js/points-map.js from the page's data). "
+             f"within 25 miles per query (the nearest 20 shown; their map is drawn by static/js/points-map.js from the page's data); "
+             f"{measured:.1f} geodesic distances computed per query with the memo empty (the 20 shown, plus rallies "
+             f"within the sphere's margin of the page's cut or the radius). "
              f"Candidate query plan: {query_plan(app)}.")
     with app.app_context():
         from rallies.extensions import db

@@ -116,6 +116,10 @@ def test_near_in_km_and_by_city_and_by_location(client, places):
     assert "of Austin, TX" in city and "North rally" in city
     here = client.get(f"/near?lat={ORIGIN[0]}&lon={ORIGIN[1]}&radius=25&unit=mi").text
     assert "of your location" in here and "6.9 mi" in here
+    # The hidden fields keep the location, so changing the radius searches around the same point.
+    assert f'id="near-lat" name="lat" value="{ORIGIN[0]}"' in here
+    assert f'id="near-lon" name="lon" value="{ORIGIN[1]}"' in here
+    assert 'id="near-lat" name="lat" value=""' in city
 
 
 def test_nothing_near(client, places):
