@@ -228,3 +228,16 @@ def test_race_over_real_http_zero_double_admissions(live_server, make_user, make
     with live_server.app.app_context():
         assert db.session.get(Rally, rally_id).checked_in_people == 300
         assert db.session.scalar(db.select(db.func.max(Rsvp.checked_in_people))) == 1
+
+
+def test_out_of_range_ids_and_nul_search_are_4xx_not_500(client, door_setup):
+    rally, door, secret, _ = door_setup
+    boss = door_session(door, role="supervisor", device="Boss")[1]
+    resp = post(client, door.id, "undo", {"ticket_id": 2**40, "reason": "x", "nonce": nonce()}, boss)
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "invalid_ticket_id"
+    resp = post(client, door.id, "reduce", {"scan_id": 2**40, "keep": 1, "nonce": nonce()}, secret)
+    assert resp.status_code == 200 and resp.get_json()["reason"] == "nothing_to_undo"
+    resp = client.get(f"/door/{door.id}/api/search?q=ab%00cd", headers=bearer(secret))
+    assert resp.status_code in (200, 400) and resp.is_json  # refused up front, or no match; never a 500
+    resp = post(client, door.id, "checkin", {"ticket_id": 2**40, "nonce": nonce()}, secret)
+    assert resp.status_code == 200 and resp.get_json()["verdict"] == "invalid"

@@ -115,11 +115,15 @@ def undo_checkin(ctx: DoorContext, *, rsvp_id: int, reason: str, nonce: str, peo
     reason = " ".join((reason or "").split())[:200]
     if not reason:
         raise CheckinInputError("reason_required", "Say why the check-in is undone.")
+    if isinstance(rsvp_id, bool) or not isinstance(rsvp_id, int) or not 0 < rsvp_id < 2**31:
+        raise CheckinInputError("invalid_ticket_id", "That is not a ticket of this rally.")
     return _reverse(ctx, nonce, reason, people, sa.and_(checkin_t.c.rsvp_id == rsvp_id))
 
 
 def reduce_admission(ctx: DoorContext, *, scan_id: int, keep: int, nonce: str) -> Verdict:
     """Scanner: only `keep` of the party just admitted came in now; the rest can be admitted later."""
+    if isinstance(scan_id, bool) or not isinstance(scan_id, int) or not 0 < scan_id < 2**63:
+        raise CheckinInputError("invalid_scan_id", "That is not a scan of this door.")
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
         raise CheckinInputError("invalid_people", "keep must be at least 1 (undo the whole check-in instead).")
     since = utcnow() - REDUCE_WINDOW

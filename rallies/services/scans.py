@@ -24,7 +24,7 @@ def search_tickets(rally_id: int, query: str, limit: int = 20) -> list[dict]:
     """
     from .rsvps import fold
 
-    folded = " ".join(fold(query or "").split())[:100]
+    folded = " ".join(fold((query or "").replace("\x00", "")).split())[:100]  # PostgreSQL refuses NUL
     if len(folded) < MIN_QUERY:
         return []
     pattern = like_escape(folded)
