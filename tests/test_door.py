@@ -180,3 +180,9 @@ def test_service_worker_and_manifest(org, client):
     assert "door/scanner.js" in sw.get_data(as_text=True)
     manifest = client.get(f"/door/{door.id}/manifest.webmanifest").get_json()
     assert manifest["start_url"] == f"/door/{door.id}/"
+
+
+def test_log_paging_with_absurd_cursor_is_not_a_500(org, client):
+    _user, rally = org
+    resp = client.get(f"/door/rally/{rally.id}/log?before=99999999999999999999999")
+    assert resp.status_code == 200

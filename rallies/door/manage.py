@@ -162,6 +162,8 @@ def log(rally_id: int):
     """The scan log: every scan, admitted or refused, newest first."""
     rally = rally_or_404(rally_id)
     before = request.args.get("before", type=int)
+    if before is not None and not 0 < before < 2**63:  # scan ids are BIGINT
+        before = None
     scans = scan_log(rally.id, None, before, 200)
     return render_template("door/log.html", rally=rally, scans=scans,
                            next_before=scans[-1]["id"] if len(scans) == 200 else None)
