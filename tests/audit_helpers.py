@@ -19,7 +19,8 @@ from rallies.extensions import db
 from rallies.models import Invite, Membership, Rsvp, Supporter, utcnow
 from rallies.services import doors, teams
 
-XSS_TITLE = "<script>alert(1)</script>\"'&"
+#: HTML to escape, and a template expression that must never be evaluated (folium compiles popups as Jinja).
+XSS_TITLE = "<script>alert(1)</script>\"'&{{\"SSTI\"~\"probe\"}}"
 XSS_NAME = "Zed <img src=x onerror=alert(2)> Quux"
 FORMULA_TITLE = "@SUM(1+1)*cmd|' /C calc'!A0"
 FORMULA_NAME = '=HYPERLINK("http://evil.example/x","click")'

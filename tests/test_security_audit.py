@@ -301,6 +301,7 @@ def _assert_escaped(url, resp):
     body = resp.get_data(as_text=True)
     for raw in RAW:
         assert raw not in body, (url, raw)
+    assert "SSTIprobe" not in body, (url, "a title was evaluated as a template")
     return body
 
 
