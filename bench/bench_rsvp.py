@@ -5,14 +5,17 @@
 Per engine, on one throw-away database, in the same run:
 
 1. RSVP POST (form validation with CSRF, the capacity UPDATE, RSVP + supporter + outbox
-   rows, the 303 redirect) against the baseline app's ``POST /insert`` (one INSERT), both
-   with gunicorn and 2 sync workers. Each RSVP has a fresh email (no duplicate path).
+   rows, the 303 redirect) against two baselines doing one INSERT, all with gunicorn and 2 sync
+   workers: the bare app's ``POST /insert`` (bench/baseline_app.py: Flask + Flask-SQLAlchemy
+   alone; the issue's "baseline Flask endpoint", and the one the target is judged against) and
+   the same-stack ``POST /bench/insert`` (bench/same_stack_app.py: the project's own create_app()
+   with a bench-only blueprint, so it pays the same app-wide middleware as the RSVP). Each RSVP has a fresh email (no duplicate path).
    Both servers run side by side and are loaded in alternating 3-second slices, and each
    side's median slice counts, since the machine's other load comes and goes.
    Target: Rallies >= 50% of the baseline.
 2. Ticket page (``GET /t/<token>``: status, local time, QR SVG, venue map) and the QR PNG
    (``GET /t/<token>/qr.png``) over 100 tickets, after warming each URL ten times, against the
-   baseline's ``GET /static-page``. Target: within 2x (>= 50% of the baseline's req/s).
+   bare baseline's ``GET /static-page`` (judged) and the same-stack ``GET /bench/static-page``. Target: within 2x (>= 50% of the baseline's req/s).
 3. Memory: the resident size of both gunicorn workers after 1,000 warm-up RSVPs and after
    each further 2,500, up to 10,000 more. Target: growth under 10 MB per worker.
 
@@ -86,8 +89,9 @@ def rsvp_requests(slug: str, csrf: str, prefix: str, n: int) -> list[Request]:
     return out
 
 
-def insert_requests(n: int) -> list[Request]:
-    return [Request("POST", "/insert", urlencode({"name": f"Bench Person {i}"})) for i in range(n)]
+def insert_requests(n: int, path: str = "/insert") -> list[Request]:
+    """n one-INSERT POSTs to a baseline."""
+    return [Request("POST", path, urlencode({"name": f"Bench Person {i}"})) for i in range(n)]
 
 
 def tokens(url: str, limit: int = 500) -> list[str]:
@@ -123,6 +127,7 @@ def cpu_per_request(url: str, slug: str, n: int = 400) -> dict[str, float]:
     import time
 
     from bench.baseline_app import create_baseline_app
+    from bench.same_stack_app import create_same_stack_app
     from config import Config
     from rallies import create_app
 
@@ -130,7 +135,10 @@ def cpu_per_request(url: str, slug: str, n: int = 400) -> dict[str, float]:
                      MAIL_DELIVERY="worker", SESSION_COOKIE_SECURE=False, PREFERRED_URL_SCHEME="http",
                      LOG_LEVEL="WARNING")
     base = create_baseline_app(url)
-    client, bclient = app.test_client(), base.test_client()
+    same = create_same_stack_app(SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16),
+                                 RATELIMIT_ENABLED=False, MAIL_DELIVERY="worker", SESSION_COOKIE_SECURE=False,
+                                 PREFERRED_URL_SCHEME="http", LOG_LEVEL="WARNING")
+    client, bclient, sclient = app.test_client(), base.test_client(), same.test_client()
     html = client.get(f"/r/{slug}/rsvp").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
 
@@ -154,7 +162,11 @@ def cpu_per_request(url: str, slug: str, n: int = 400) -> dict[str, float]:
         client.get(ticket)
         client.get(ticket + "/qr.png")
         bclient.get("/static-page")
+        sclient.post("/bench/insert", data={"name": f"warm {i}"})
+        sclient.get("/bench/static-page")
     out = {
+        "same_insert": timed(lambda i: sclient.post("/bench/insert", data={"name": f"cpu {i}"}), n),
+        "same_static": timed(lambda i: sclient.get("/bench/static-page"), n),
         "insert": timed(lambda i: bclient.post("/insert", data={"name": f"cpu {i}"}), n),
         "rsvp": timed(rsvp, n),
         "static": timed(lambda i: bclient.get("/static-page"), n),
@@ -165,10 +177,11 @@ def cpu_per_request(url: str, slug: str, n: int = 400) -> dict[str, float]:
         from rallies.extensions import db
 
         db.engine.dispose()
-    with base.app_context():
-        from rallies.extensions import db
+    for other in (base, same):
+        with other.app_context():
+            from rallies.extensions import db
 
-        db.engine.dispose()
+            db.engine.dispose()
     return out
 
 
@@ -181,31 +194,43 @@ def run_engine(engine: str, duration: float) -> list[Row]:
         init_baseline(url, tickets=0)
         cpu = cpu_per_request(url, slug)
         rows.append(Row("CPU ms per request, in-process (no HTTP)", engine, figures=(
-            f"RSVP POST {cpu['rsvp']:.2f} vs INSERT {cpu['insert']:.2f} ({cpu['insert'] / cpu['rsvp']:.0%}); "
-            f"ticket page {cpu['ticket']:.2f}, QR PNG {cpu['qr']:.2f} vs static page {cpu['static']:.2f}")))
+            f"RSVP POST {cpu['rsvp']:.2f} vs INSERT bare {cpu['insert']:.2f} ({cpu['insert'] / cpu['rsvp']:.0%}), "
+            f"same-stack {cpu['same_insert']:.2f} ({cpu['same_insert'] / cpu['rsvp']:.0%}); "
+            f"ticket page {cpu['ticket']:.2f}, QR PNG {cpu['qr']:.2f} vs static page bare {cpu['static']:.2f}, "
+            f"same-stack {cpu['same_static']:.2f}")))
         env = project_env(url)
         slices = max(2, int(duration // SLICE))
         # Both servers run side by side and are loaded in alternating slices, so load from other
         # processes on this shared machine falls on both sides alike; the median slice is reported.
         with Server("bench.baseline_app:app", env=env, ready_path="/hello") as base, \
+                Server("bench.same_stack_app:create_same_stack_app()", env=env, ready_path="/bench/hello") as same, \
                 Server("wsgi:app", env=env, ready_path="/healthz") as srv:
             client = Client(srv.url)
             csrf = client.csrf_token(f"/r/{slug}/rsvp")
             headers = {**FORM, "Cookie": client.cookie_header()}
             load(base.url, insert_requests(300), duration=2, headers=FORM)  # warm-up
+            load(same.url, insert_requests(300, "/bench/insert"), duration=2, headers=FORM)
             load(srv.url, rsvp_requests(slug, csrf, "warm-", 300), duration=2, headers=headers)
-            base_runs, rsvp_runs = [], []
+            base_runs, same_runs, rsvp_runs = [], [], []
             for k in range(slices):
                 base_runs.append(load(base.url, insert_requests(20_000), duration=SLICE, headers=FORM))
+                same_runs.append(load(same.url, insert_requests(20_000, "/bench/insert"), duration=SLICE,
+                                      headers=FORM))
                 res = load(srv.url, rsvp_requests(slug, csrf, f"r{k}-", 20_000), duration=SLICE, headers=headers)
                 if res.count(303) != res.requests or res.wrapped:
                     raise RuntimeError(f"RSVP run not clean: {res.summary()}")
                 rsvp_runs.append(res)
-            base_res, rsvp_res = median_run(base_runs), median_run(rsvp_runs)
+            base_res, same_res, rsvp_res = median_run(base_runs), median_run(same_runs), median_run(rsvp_runs)
             ratio = rsvp_res.rps / base_res.rps if base_res.rps else 0
-            rows.append(Row("baseline: POST /insert (one INSERT)", engine, base_res, figures=spread(base_runs)))
-            rows.append(Row("RSVP POST (validate, RSVP + outbox, 303)", engine, rsvp_res, target=">= 50% of baseline",
-                            passed=ratio >= 0.5, figures=f"{ratio:.0%} of baseline; {spread(rsvp_runs)}"))
+            same_ratio = rsvp_res.rps / same_res.rps if same_res.rps else 0
+            rows.append(Row("baseline (bare app): POST /insert (one INSERT)", engine, base_res,
+                            figures=spread(base_runs)))
+            rows.append(Row("baseline (same stack): POST /bench/insert (one INSERT)", engine, same_res,
+                            figures=spread(same_runs)))
+            rows.append(Row("RSVP POST (validate, RSVP + outbox, 303)", engine, rsvp_res,
+                            target=">= 50% of bare baseline", passed=ratio >= 0.5,
+                            figures=f"{ratio:.0%} of bare baseline, {same_ratio:.0%} of same-stack; "
+                                    f"{spread(rsvp_runs)}"))
 
             ticket_tokens = tokens(url, 100)
             pages = [Request("GET", f"/t/{t}") for t in ticket_tokens]
@@ -214,19 +239,26 @@ def run_engine(engine: str, duration: float) -> list[Row]:
             # a given ticket with probability 2^-10 (random worker choice per request).
             load(srv.url, pages + images, max_requests=10 * (len(pages) + len(images)), engine="python")
             load(base.url, "/static-page", duration=2)
-            static_runs, page_runs, png_runs = [], [], []
+            load(same.url, "/bench/static-page", duration=2)
+            static_runs, same_static_runs, page_runs, png_runs = [], [], [], []
             for _ in range(slices):
                 static_runs.append(load(base.url, "/static-page", duration=SLICE))
+                same_static_runs.append(load(same.url, "/bench/static-page", duration=SLICE))
                 page_runs.append(load(srv.url, pages, duration=SLICE))
                 png_runs.append(load(srv.url, images, duration=SLICE))
-            static = median_run(static_runs)
-            rows.append(Row("baseline: GET /static-page", engine, static, figures=spread(static_runs)))
+            static, same_static = median_run(static_runs), median_run(same_static_runs)
+            rows.append(Row("baseline (bare app): GET /static-page", engine, static, figures=spread(static_runs)))
+            rows.append(Row("baseline (same stack): GET /bench/static-page", engine, same_static,
+                            figures=spread(same_static_runs)))
             for case, runs in (("ticket page GET /t/<token> (warm)", page_runs),
                                ("QR PNG GET /t/<token>/qr.png (warm)", png_runs)):
                 res = median_run(runs)
                 share = res.rps / static.rps if static.rps else 0
-                rows.append(Row(case, engine, res, target="within 2x of static page", passed=share >= 0.5 and
-                                res.count(200) == res.requests, figures=f"{share:.0%} of static page; {spread(runs)}"))
+                same_share = res.rps / same_static.rps if same_static.rps else 0
+                rows.append(Row(case, engine, res, target="within 2x of bare static page",
+                                passed=share >= 0.5 and res.count(200) == res.requests,
+                                figures=f"{share:.0%} of bare static page, {same_share:.0%} of same-stack; "
+                                        f"{spread(runs)}"))
 
         with Server("wsgi:app", env=env, ready_path="/healthz") as srv:
             client = Client(srv.url)

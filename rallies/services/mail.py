@@ -89,6 +89,7 @@ def renderer(name: str):
 
 
 @lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _domain_of(mail_from: str, base_url: str) -> str:
     addr = parseaddr(mail_from)[1]
     if "@" in addr:
