@@ -1,8 +1,8 @@
-"""initial schema
+"""initial schema: accounts, campaigns, rallies, RSVPs, outbox, doors and check-ins
 
-Revision ID: 3ba05423f422
+Revision ID: 18224b8405c8
 Revises: 
-Create Date: 2026-11-27 01:33:25.024695
+Create Date: 2026-11-27 03:22:51.994804
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import rallies.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '3ba05423f422'
+revision = '18224b8405c8'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -52,6 +52,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('email', sa.String(length=254), server_default='', nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('expires_at', rallies.models.types.UTCDateTime(timezone=True), nullable=False),
@@ -128,8 +129,9 @@ def upgrade():
     )
     with op.batch_alter_table('rally', schema=None) as batch_op:
         batch_op.create_index('ix_rally_campaign_starts', ['campaign_id', 'starts_at'], unique=False)
-        batch_op.create_index('ix_rally_lat_lon', ['lat', 'lon'], unique=False)
+        batch_op.create_index('ix_rally_lat_lon', ['lat', 'lon', 'visibility', 'status', 'ends_at'], unique=False)
         batch_op.create_index('ix_rally_public', ['visibility', 'status', 'starts_at'], unique=False)
+        batch_op.create_index('ix_rally_public_state', ['visibility', 'status', 'state', 'starts_at'], unique=False)
         batch_op.create_index('ix_rally_state_city', ['state', 'city'], unique=False)
 
     op.create_table('supporter',
@@ -216,6 +218,7 @@ def upgrade():
     )
     with op.batch_alter_table('arrival_minute', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_arrival_minute_rally_id'), ['rally_id'], unique=False)
+        batch_op.create_index('ix_arrival_minute_rally_minute', ['rally_id', 'minute'], unique=False)
 
     op.create_table('door_link',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -244,7 +247,9 @@ def upgrade():
     sa.Column('message_id', sa.String(length=200), nullable=False),
     sa.Column('to_addr', sa.String(length=254), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),
-    sa.Column('body', sa.LargeBinary(), nullable=False),
+    sa.Column('body', sa.LargeBinary(), nullable=True),
+    sa.Column('render_as', sa.String(length=40), nullable=False),
+    sa.Column('render_params', sa.JSON(), nullable=True),
     sa.Column('rsvp_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -370,6 +375,7 @@ def downgrade():
 
     op.drop_table('door_link')
     with op.batch_alter_table('arrival_minute', schema=None) as batch_op:
+        batch_op.drop_index('ix_arrival_minute_rally_minute')
         batch_op.drop_index(batch_op.f('ix_arrival_minute_rally_id'))
 
     op.drop_table('arrival_minute')
@@ -390,6 +396,7 @@ def downgrade():
     op.drop_table('supporter')
     with op.batch_alter_table('rally', schema=None) as batch_op:
         batch_op.drop_index('ix_rally_state_city')
+        batch_op.drop_index('ix_rally_public_state')
         batch_op.drop_index('ix_rally_public')
         batch_op.drop_index('ix_rally_lat_lon')
         batch_op.drop_index('ix_rally_campaign_starts')
