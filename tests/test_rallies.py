@@ -371,3 +371,11 @@ def test_raising_capacity_in_the_edit_form_promotes_the_waitlist(client, organiz
     db.session.expire_all()
     assert statuses() == {"first@example.org": "going", "second@example.org": "going"}
     assert only_rally().going_people == 2 and only_rally().waitlisted_people == 0
+
+
+def test_manage_page_links_to_rsvps_doors_and_turnout(client, organizer):
+    create(client, organizer)
+    rally = only_rally()
+    page = client.get(f"/organize/rallies/{rally.id}").text
+    for path in ("/rsvps", "/share", f"/door/rally/{rally.id}/", "/log", "/conflicts", f"/turnout/rallies/{rally.id}/"):
+        assert path in page, path
