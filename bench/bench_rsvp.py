@@ -290,10 +290,13 @@ def main(argv=None) -> int:
         rows += run_engine(engine, args.duration)
     name = "rsvp" if args.engine == "both" else f"rsvp_{args.engine}"
     write_results(name, rows, title="RSVP, ticket page and memory", notes=(
-        "gunicorn, 2 sync workers, same database and run for Rallies and the baseline app. RSVP POSTs carry a "
-        "CSRF token and a fresh email each; email is queued in the same transaction and rendered by the sender "
-        "(MAIL_DELIVERY=worker), outside the request. Rallies and the baseline are loaded in alternating 3 s "
-        "slices with both servers up; each row is the median slice. The CPU row times requests in-process "
+        "gunicorn, 2 sync workers, same database and run for Rallies and both baselines: the bare app "
+        "(bench/baseline_app.py, Flask + Flask-SQLAlchemy; the targets are judged against it) and the same-stack "
+        "app (bench/same_stack_app.py: the project's create_app() plus a bench-only blueprint, paying the same "
+        "app-wide middleware as Rallies). RSVP POSTs carry a CSRF token and a fresh email each; email is queued "
+        "in the same transaction and rendered by the sender (MAIL_DELIVERY=worker), outside the request. The "
+        "three servers are up together and loaded in alternating 3 s slices; each row is the median slice. "
+        "The CPU row times requests in-process "
         "(this process's CPU time), which the machine's other load barely moves. "
         f"Machine load from other processes is in the last column (CPU count {os.cpu_count()})."))
     return 0
