@@ -47,7 +47,7 @@ def _device_key() -> str:
     header = request.headers.get("Authorization", "")
     secret = header[7:].strip() if header[:7].lower() == "bearer " else request.cookies.get(COOKIE)
     if secret:
-        return "door:" + doors.token_hash(secret[:200])[:32]
+        return "door:" + doors.hash_secret(secret[:200])[:32]
     return "door-ip:" + (request.remote_addr or "-")
 
 

@@ -109,7 +109,7 @@ def signout(door_id: int):
     if secret:
         from ..models import DoorSession
 
-        session = db.session.scalar(db.select(DoorSession).where(DoorSession.token_hash == doors.token_hash(secret)))
+        session = db.session.scalar(db.select(DoorSession).where(DoorSession.token_hash == doors.hash_secret(secret)))
         if session is not None and session.door_id == door_id:
             with atomic():
                 doors.revoke_session(session)

@@ -9,8 +9,6 @@ open a session at any door of its rallies; API tokens are sessions without a lin
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +17,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import ROLE_RANK, Door, DoorLink, DoorSession, Membership, Rally, utcnow
 from ..models.door import DOOR_ROLE_SCANNER, DOOR_ROLE_SUPERVISOR
+from .link_secrets import hash_secret, new_secret
 
 DOOR_ROLES = (DOOR_ROLE_SCANNER, DOOR_ROLE_SUPERVISOR)
 #: last_seen_at is written at most this often, so a busy scanner does not write on every scan.
@@ -54,16 +53,6 @@ class DoorContext:
         return self.role == DOOR_ROLE_SUPERVISOR
 
 
-def token_hash(secret: str) -> str:
-    """SHA-256 hex of a link or session secret (the only form stored)."""
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def new_secret() -> str:
-    """A fresh URL-safe secret with 256 bits of entropy."""
-    return secrets.token_urlsafe(32)
-
-
 def clean_device_name(name: str) -> str:
     """Printable, trimmed, at most 80 characters."""
     name = "".join(ch for ch in (name or "") if ch.isprintable()).strip()
@@ -93,7 +82,7 @@ def create_link(door: Door, role: str, expires_at: datetime, label: str = "", cr
     secret = new_secret()
     link = DoorLink(
         rally_id=door.rally_id, door_id=door.id, role=role, label=clean_device_name(label),
-        token_hash=token_hash(secret), expires_at=expires_at, created_by_id=created_by_id,
+        token_hash=hash_secret(secret), expires_at=expires_at, created_by_id=created_by_id,
     )
     db.session.add(link)
     db.session.flush()
@@ -122,7 +111,7 @@ def find_link(secret: str) -> DoorLink | None:
     """The link with this secret, or None."""
     if not secret or len(secret) > 200:
         return None
-    return db.session.scalar(sa.select(DoorLink).where(DoorLink.token_hash == token_hash(secret)))
+    return db.session.scalar(sa.select(DoorLink).where(DoorLink.token_hash == hash_secret(secret)))
 
 
 def open_link(secret: str, device_name: str) -> tuple[DoorSession, str]:
@@ -157,7 +146,7 @@ def _new_session(rally_id, door_id, role, device, link_id=None, user_id=None):
     secret = new_secret()
     session = DoorSession(
         link_id=link_id, rally_id=rally_id, door_id=door_id, user_id=user_id, role=role,
-        device_name=device, token_hash=token_hash(secret),
+        device_name=device, token_hash=hash_secret(secret),
     )
     db.session.add(session)
     db.session.flush()
@@ -180,7 +169,7 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
         raise DoorAccessError("unauthenticated", "Open your door link again to start scanning.")
     from .checkin_sql import SESSION  # prebuilt: every scan authenticates
 
-    row = SESSION.one_or_none({"hash": token_hash(secret)})
+    row = SESSION.one_or_none({"hash": hash_secret(secret)})
     if row is None:
         raise DoorAccessError("session_unknown", "This device is not signed in at a door. Open your door link again.")
     if door_id is not None and row.door_id != door_id:

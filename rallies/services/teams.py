@@ -7,14 +7,13 @@ link admits one person once before it expires, and ids from another campaign mat
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..extensions import db
 from ..models import ROLE_ORGANIZER, ROLE_OWNER, ROLE_VIEWER, Campaign, Invite, Membership, User, utcnow
 from .emails import normalise_email
+from .link_secrets import hash_secret, new_secret
 
 #: Roles an invite can grant; owners are made by promoting a member, never by a link.
 INVITE_ROLES = (ROLE_ORGANIZER, ROLE_VIEWER)
@@ -49,11 +48,6 @@ class CampaignRole:
     campaign: Campaign
     role: str
     members: int
-
-
-def hash_secret(secret: str) -> str:
-    """The SHA-256 hex digest stored for an invite secret."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 # ------------------------------------------------------------------------------------ campaigns
@@ -169,7 +163,7 @@ def create_invite(campaign_id: int, role: str, created_by: User, *, email: str =
     if role not in INVITE_ROLES:
         raise TeamError("Invite people as organizers or viewers; make owners from the team list.")
     now = now or utcnow()
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret()
     invite = Invite(
         campaign_id=campaign_id, role=role, email=normalise_email(email), token_hash=hash_secret(secret),
         created_by_id=created_by.id, expires_at=now + timedelta(days=max_age_days), created_at=now,
