@@ -75,10 +75,11 @@ def atomic():
     """Run one write unit and commit it; roll back on any error.
 
     On SQLite a read transaction already open is ended first, so the write starts
-    with BEGIN IMMEDIATE and never fails to upgrade its lock.
+    with BEGIN IMMEDIATE and never fails to upgrade its lock. PostgreSQL carries on in
+    the open transaction (READ COMMITTED; services lock or update rows conditionally).
     """
     session = db.session()
-    if session.in_transaction():
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
         session.commit()
     token = _immediate.set(True)
     try:
