@@ -36,6 +36,14 @@ def rally_or_404(rally_id: int, min_role: str = "viewer") -> Rally:
     return rally
 
 
+def rally_row_or_404(model, row_id: int, rally: Rally):
+    """A row of model (Door, DoorLink, Rsvp, ...) by id, only if it belongs to this rally; else 404."""
+    row = db.session.get(model, row_id)
+    if row is None or row.rally_id != rally.id:
+        abort(404)
+    return row
+
+
 def current_memberships() -> list[Membership]:
     """The current user's memberships, campaign names first-loaded."""
     if not current_user.is_authenticated:

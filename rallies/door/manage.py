@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
-from ..access import rally_or_404
+from ..access import rally_or_404, rally_row_or_404
 from ..database import atomic
-from ..extensions import db
 from ..forms.door import DoorForm, LinkForm, TokenForm
 from ..models import Door, DoorLink, DoorSession, utcnow
 from ..services import doors
@@ -65,10 +64,7 @@ def add_door(rally_id: int):
 
 
 def _door_of(rally, door_id: int) -> Door:
-    door = db.session.get(Door, door_id)
-    if door is None or door.rally_id != rally.id:
-        abort(404)
-    return door
+    return rally_row_or_404(Door, door_id, rally)
 
 
 @bp.post("/rally/<int:rally_id>/links")
@@ -133,9 +129,7 @@ def _qr(url: str) -> str:
 def revoke_link(rally_id: int, link_id: int):
     """Revoke a door link now: its devices stop at their next request or sync."""
     rally = rally_or_404(rally_id, "organizer")
-    link = db.session.get(DoorLink, link_id)
-    if link is None or link.rally_id != rally.id:
-        abort(404)
+    link = rally_row_or_404(DoorLink, link_id, rally)
     with atomic():
         doors.revoke_link(link)
     flash("The link is revoked. Devices that opened it stop at their next request.", "success")
@@ -147,9 +141,7 @@ def revoke_link(rally_id: int, link_id: int):
 def revoke_session(rally_id: int, session_id: int):
     """Sign one device (or API token) out now."""
     rally = rally_or_404(rally_id, "organizer")
-    session = db.session.get(DoorSession, session_id)
-    if session is None or session.rally_id != rally.id:
-        abort(404)
+    session = rally_row_or_404(DoorSession, session_id, rally)
     with atomic():
         doors.revoke_session(session)
     flash(f"“{session.device_name}” is signed out.", "success")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ..access import campaign_or_404, rally_or_404
+from ..access import campaign_or_404, rally_or_404, rally_row_or_404
 from ..database import atomic
 from ..extensions import db
 from ..forms.rsvp import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm, strip_controls
@@ -99,9 +99,7 @@ def organize_add(rally_id: int):
 def organize_cancel(rally_id: int, rsvp_id: int):
     """Cancel someone's RSVP (the waitlist moves up)."""
     rally = rally_or_404(rally_id, "organizer")
-    rsvp = db.session.get(Rsvp, rsvp_id)
-    if rsvp is None or rsvp.rally_id != rally.id:
-        abort(404)
+    rsvp = rally_row_or_404(Rsvp, rsvp_id, rally)
     if ConfirmForm().validate_on_submit() and rsvps.cancel_rsvp(rsvp):
         flash("RSVP cancelled; the waitlist has moved up if places were free.", "success")
     return redirect(request.referrer if _same_site(request.referrer) else url_for(".organize_list", rally_id=rally.id), 303)
