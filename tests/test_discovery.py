@@ -185,18 +185,25 @@ def test_sphere_margin_covers_the_ellipsoid():
         assert abs(ratio - 1) < geo._SPHERE_ERROR
 
 
-def test_geodesic_km_is_geopys_geodesic_to_the_last_bit():
-    """geodesic_km reuses one solver instead of geopy's per-call one: the numbers must not change at all."""
+def test_geodesic_km_is_geopys_geodesic():
+    """geodesic_km solves geopy's geodesic in C (pyproj, Karney's geodesic.c): the "geopy distances" of
+    the issue must stay geopy's, to within a micrometre, over short, long, polar and near-antipodal pairs."""
     import random
 
     from geopy.distance import geodesic
 
     rng = random.Random(5)
     geo.geodesic_km.cache_clear()
+    pairs = [((30.27, -97.74), (30.27, -97.74)), ((0.0, 0.0), (0.5, 179.7)), ((89.9, 10.0), (-89.9, -170.0)),
+             ((90.0, 0.0), (-90.0, 0.0)), ((40.7, -74.0), (40.7, -73.9999999))]
     for _ in range(2000):
         lat, lon = rng.uniform(-89, 89), rng.uniform(-180, 180)
-        lat2, lon2 = max(-90.0, min(90.0, lat + rng.uniform(-8, 8))), rng.uniform(-180, 180)
-        assert geo.geodesic_km(lat, lon, lat2, lon2) == geodesic((lat, lon), (lat2, lon2)).km
+        pairs.append(((lat, lon), (max(-90.0, min(90.0, lat + rng.uniform(-8, 8))), rng.uniform(-180, 180))))
+    for _ in range(500):  # the near-me range: up to 500 miles
+        lat, lon = rng.uniform(-80, 80), rng.uniform(-180, 180)
+        pairs.append(((lat, lon), (lat + rng.uniform(-7, 7), lon + rng.uniform(-9, 9))))
+    for (lat, lon), (lat2, lon2) in pairs:
+        assert abs(geo.geodesic_km(lat, lon, lat2, lon2) - geodesic((lat, lon), (lat2, lon2)).km) < 1e-9
 
 
 def test_spherical_ranking_is_the_haversine():
