@@ -23,7 +23,9 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     #: Empty means a SQLite file in the instance folder (resolved in create_app).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    #: A pooled PostgreSQL connection idle longer than this is pinged before use (see rallies/database.py).
+    DB_PING_AFTER_SECONDS = float(os.environ.get("DB_PING_AFTER_SECONDS", "10"))
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30000)
 
     # The public base URL, used for absolute links in email and door-link QR codes.

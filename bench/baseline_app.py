@@ -52,7 +52,7 @@ def create_baseline_app(database_url: str | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(HERE / "templates"), instance_path=str(HERE.parent / "instance"))
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url or os.environ.get("DATABASE_URL") or sqlite_url(
         app.instance_path)
-    # The project's engine options (pool_pre_ping, busy timeout), normalised the project's way.
+    # The project's engine options (idle-connection ping, busy timeout), normalised the project's way.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(Config.SQLALCHEMY_ENGINE_OPTIONS)
     app.config["SQLITE_BUSY_TIMEOUT_MS"] = Config.SQLITE_BUSY_TIMEOUT_MS
     configure_engine_options(app)

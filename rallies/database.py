@@ -4,22 +4,32 @@ SQLite: WAL, foreign keys and a busy timeout on every connection. Write units ru
 under ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of failing
 with "database is locked" when a read snapshot tries to upgrade. PostgreSQL needs
 none of this: services use conditional UPDATEs or row locks.
+
+Stale connections (PostgreSQL restarted, a proxy dropped an idle socket): a pooled connection
+that sat idle longer than ``DB_PING_AFTER_SECONDS`` is pinged when checked out, and replaced
+if the ping fails (SQLAlchemy's documented checkout-event recipe). ``pool_pre_ping`` would
+ping on every checkout, a round trip per request; a connection used a moment ago is as good
+as a ping. A database restart in the middle of busy traffic can still fail the requests in
+flight, once per pooled connection, after which the pool reconnects.
 """
 
 from __future__ import annotations
 
 import contextvars
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from .extensions import db
 
 _immediate = contextvars.ContextVar("sqlite_immediate", default=False)
 _busy_timeout_ms = 30000
+_ping_after = 10.0
 
 
 def sqlite_url(instance_path: str) -> str:
@@ -30,8 +40,9 @@ def sqlite_url(instance_path: str) -> str:
 
 def configure_engine_options(app) -> None:
     """Engine options that depend on the URL (called before db.init_app)."""
-    global _busy_timeout_ms
+    global _busy_timeout_ms, _ping_after
     _busy_timeout_ms = app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30000)
+    _ping_after = float(app.config.get("DB_PING_AFTER_SECONDS", 10))
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):
         uri = "postgresql://" + uri[len("postgres://"):]
@@ -57,6 +68,29 @@ def _sqlite_on_connect(dbapi_conn, _record):
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={int(_busy_timeout_ms)}")
     cur.close()
+
+
+@event.listens_for(Pool, "checkin")
+def _mark_idle(dbapi_conn, record):
+    if dbapi_conn is not None and record is not None:
+        record.info["idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_conn, record, _proxy):
+    """Ping a server connection that has been idle a while; DisconnectionError makes the pool reconnect."""
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        return
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < _ping_after:
+        return  # new, or used a moment ago
+    autocommit = dbapi_conn.autocommit
+    try:
+        dbapi_conn.autocommit = True  # a ping outside any transaction, as SQLAlchemy's own pre-ping does
+        dbapi_conn.execute("SELECT 1")
+        dbapi_conn.autocommit = autocommit
+    except Exception as error:  # noqa: BLE001  any failure means this connection is unusable
+        raise exc.DisconnectionError(str(error)) from error
 
 
 @event.listens_for(Engine, "begin")
@@ -91,3 +125,16 @@ def atomic():
         raise
     finally:
         _immediate.reset(token)
+
+
+def read_one(statement, params: dict):
+    """The first row of a read-only query, outside any transaction where that saves round trips.
+
+    PostgreSQL: an autocommit connection sends the statement alone, where the session would
+    wrap it in BEGIN and, at the end of the request, ROLLBACK (two more round trips for a
+    page that only reads). SQLite is in-process: the session's read costs nothing extra.
+    """
+    if db.engine.dialect.name == "sqlite":
+        return db.session.execute(statement, params).first()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(statement, params).first()
