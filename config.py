@@ -49,6 +49,9 @@ class Config:
     #: Door JSON API, per device credential (scanners at one venue often share an IP).
     RATELIMIT_DOOR = os.environ.get("RATELIMIT_DOOR", "600 per minute")
 
+    #: Rendered ticket pages kept per worker for anonymous visitors (rallies/pagecache.py); 0 turns it off.
+    PAGE_CACHE_MB = float(os.environ.get("PAGE_CACHE_MB", "32"))
+
     # Geocoding: "nominatim" (default, falls back to offline on network errors) or "offline".
     GEOCODER = os.environ.get("GEOCODER", "nominatim")
     GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "rallies/1.0 (self-hosted)")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 
+from .. import pagecache
 from ..extensions import db, limiter
 from ..forms.rsvp import ConfirmForm, GuestsForm, RsvpForm, strip_controls
 from ..models import RSVP_CANCELLED, RSVP_GOING, Rally
@@ -143,14 +144,22 @@ def ticket(token: str):
     if rsvp is None:
         abort(404)
     rally = rsvp.rally
-    code = (tickets.make_code(bytes(rally.signing_key), rally.id, rsvp.id)
-            if rsvp.status == RSVP_GOING and rally.signing_key else None)
-    return render_template(
-        "rsvp/ticket.html", rsvp=rsvp, rally=rally, code=code, qr_svg=tickets.qr_svg(code) if code else None,
-        position=rsvps.waitlist_position(rsvp), when=local_time(rally.starts_at, rally.timezone),
-        doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
-        venue_map=_map_for(rally), closed=rsvps.rally_open_problem(rally),
-    )
+    position = rsvps.waitlist_position(rsvp)
+    closed = rsvps.rally_open_problem(rally)
+
+    def context():
+        code = (tickets.make_code(bytes(rally.signing_key), rally.id, rsvp.id)
+                if rsvp.status == RSVP_GOING and rally.signing_key else None)
+        return dict(
+            rsvp=rsvp, rally=rally, code=code, qr_svg=tickets.qr_svg(code) if code else None, position=position,
+            when=local_time(rally.starts_at, rally.timezone),
+            doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
+            venue_map=_map_for(rally), closed=closed,
+        )
+
+    # The row, waitlist place and open/closed state are all the page shows (see rallies/pagecache.py).
+    html = pagecache.render("rsvp/ticket.html", (rsvp.row, position, closed), context)
+    return html, 200, {"Cache-Control": "private, no-cache"}
 
 
 @bp.route("/t/<token>/qr.png")

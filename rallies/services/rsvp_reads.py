@@ -8,6 +8,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from ..database import read_one
 from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
 
@@ -55,12 +56,14 @@ class TicketRally:
 class TicketRsvp:
     """The RSVP columns the ticket page shows; ``rally`` is its TicketRally."""
 
-    __slots__ = ("id", "rally_id", "token", "name", "guests", "status", "status_at", "rally")
+    __slots__ = ("id", "rally_id", "token", "name", "guests", "status", "status_at", "rally", "row")
 
-    def __init__(self, values, rally: TicketRally):
-        for name, value in zip(self.__slots__[:-1], values, strict=True):
+    def __init__(self, values, rally: TicketRally, row: tuple = ()):
+        for name, value in zip(self.__slots__[:-2], values, strict=True):
             setattr(self, name, value)
         self.rally = rally
+        #: Every column read, RSVP and rally: equal rows show an equal ticket (the page cache's key).
+        self.row = row
 
     party_size = Rsvp.party_size
 
@@ -73,17 +76,17 @@ def ticket_view(token: str) -> TicketRsvp | None:
     """
     if not token or len(token) != 43 or not _TOKEN.match(token):
         return None
-    row = db.session.execute(_ticket_view_stmt(), {"token": token}).first()
+    row = read_one(_ticket_view_stmt(), {"token": token})
     if row is None:
         return None
-    n = len(TicketRsvp.__slots__) - 1
-    return TicketRsvp(row[:n], TicketRally(row[n:]))
+    n = len(TicketRsvp.__slots__) - 2
+    return TicketRsvp(row[:n], TicketRally(row[n:]), tuple(row))
 
 
 @lru_cache(maxsize=1)
 def _ticket_view_stmt():
     rsvp_t = Rsvp.__table__
-    return (sa.select(*(rsvp_t.c[n] for n in TicketRsvp.__slots__[:-1]), *(rally_t.c[n] for n in TicketRally.__slots__))
+    return (sa.select(*(rsvp_t.c[n] for n in TicketRsvp.__slots__[:-2]), *(rally_t.c[n] for n in TicketRally.__slots__))
             .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id)
             .where(rsvp_t.c.token == sa.bindparam("token")))
 
@@ -95,7 +98,7 @@ def qr_facts(token: str):
     """
     if not token or len(token) != 43 or not _TOKEN.match(token):
         return None
-    return db.session.execute(_qr_facts_stmt(), {"token": token}).first()
+    return read_one(_qr_facts_stmt(), {"token": token})
 
 
 @lru_cache(maxsize=1)
