@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..models.rallies import VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED
+from . import widgets
 
 VISIBILITY_CHOICES = [
     SelectChoice(VISIBILITY_DRAFT, "Draft (only your team can see it)"),
@@ -87,8 +88,9 @@ class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    state = StringField("State", validators=[Optional(), _max(100)])
-    city = StringField("City", validators=[Optional(), _max(100)])
+    # Rendered on every public list page: wtforms' markup, built faster (forms/widgets.py).
+    state = StringField("State", validators=[Optional(), _max(100)], widget=widgets.TextInput())
+    city = StringField("City", validators=[Optional(), _max(100)], widget=widgets.TextInput())
 
 
 class NearForm(FlaskForm):
@@ -97,11 +99,13 @@ class NearForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("ZIP code or city", validators=[Optional(), _max(120)],
+    # Rendered on every search: wtforms' markup, built faster (forms/widgets.py).
+    q = StringField("ZIP code or city", validators=[Optional(), _max(120)], widget=widgets.TextInput(),
                     render_kw={"placeholder": "78701 or Austin, TX", "autocomplete": "postal-code"})
-    radius = IntegerField("Within", default=25, validators=[
+    radius = IntegerField("Within", default=25, widget=widgets.NumberInput(), validators=[
         Optional(), NumberRange(min=1, max=500, message="Choose a radius between 1 and 500.")])
-    unit = SelectField("Unit", choices=[SelectChoice("mi", "miles"), SelectChoice("km", "km")], default="mi")
+    unit = SelectField("Unit", choices=[SelectChoice("mi", "miles"), SelectChoice("km", "km")], default="mi",
+                       widget=widgets.Select())
     lat = DecimalField("Latitude", validators=[Optional(), NumberRange(min=-90, max=90)],
                        render_kw={"type": "hidden"})
     lon = DecimalField("Longitude", validators=[Optional(), NumberRange(min=-180, max=180)],
