@@ -1,5 +1,7 @@
 """Ticket codes: format, signatures, QR size, and decoding by an independent decoder (OpenCV)."""
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -63,6 +65,25 @@ def test_svg_is_inline_svg(app, make_user, make_rally):
     rally = _rally(make_user, make_rally)
     svg = tickets.qr_svg(tickets.ticket_code(rally, 1))
     assert svg.startswith("<svg") and "<?xml" not in svg
+
+
+def test_svg_draws_exactly_the_qr_modules(app, make_user, make_rally):
+    # Redraw the path's rectangles on a grid and compare with qrcode's own module matrix
+    # (the PNG beside it is decoded by OpenCV; the browser test decodes the page's SVG).
+    rally = _rally(make_user, make_rally)
+    code = tickets.ticket_code(rally, 12345)
+    svg = tickets.qr_svg(code)
+    matrix = tickets._qr(code).get_matrix()
+    size = len(matrix)
+    assert f'viewBox="0 0 {size} {size}"' in svg
+    grid = [[False] * size for _ in range(size)]
+    for x, y, width, x_back in re.findall(r"M(\d+) (\d+)h(\d+)v1H(\d+)z", svg):
+        assert x == x_back
+        for i in range(int(x), int(x) + int(width)):
+            assert not grid[int(y)][i], "rectangles never overlap"
+            grid[int(y)][i] = True
+    assert grid == [[bool(v) for v in row] for row in matrix]
+    assert len(svg) < 5000
 
 
 def test_csv_neutralises_formulas():

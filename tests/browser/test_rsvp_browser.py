@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 
+import cv2
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from conftest import campaign_of
 
 from rallies.extensions import db
 from rallies.models import Rsvp
-from rallies.services import rsvps
+from rallies.services import rsvps, tickets
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +31,16 @@ def axe_problems(page) -> list[str]:
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def _decode(png: bytes) -> str:
+    """OpenCV's reading of a screenshot (independent of qrcode, which drew the SVG)."""
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    for detector in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector()):
+        text, points, _ = detector.detectAndDecode(image)
+        if points is not None and text:
+            return text
+    return ""
 
 
 def _status(rally_id, email):
@@ -64,6 +76,11 @@ def test_rsvp_with_guest_ticket_cancel_promotes_waitlist(live_server, launch_bro
     assert "Going" in page.locator(".ticket-status").inner_text()
     assert "2 people" in page.content()
     assert page.locator(".ticket-qr svg").is_visible()
+    # The code as the phone shows it (the page's SVG, drawn by Chromium) scans and verifies.
+    shown = _decode(page.locator(".ticket-qr svg").screenshot())
+    assert shown == page.locator(".ticket-code").inner_text().strip()
+    fresh = db.session.get(type(rally), rally_id)
+    assert tickets.verify_code(fresh.public_key, rally_id, tickets.parse_code(shown))
     assert axe_problems(page) == []
     ticket_url = page.url
 
