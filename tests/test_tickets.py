@@ -83,7 +83,7 @@ def test_svg_draws_exactly_the_qr_modules(app, make_user, make_rally):
             assert not grid[int(y)][i], "rectangles never overlap"
             grid[int(y)][i] = True
     assert grid == [[bool(v) for v in row] for row in matrix]
-    assert len(svg) < 5000
+    assert len(svg) < 6500  # qrcode's per-module squares take about 11 KB
 
 
 def test_csv_neutralises_formulas():
