@@ -61,6 +61,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         app.register_blueprint(module.bp)
 
     from . import cli, errors, security
+    from .sessions import SignedCookieSessions
+
+    app.session_interface = SignedCookieSessions()
 
     errors.register(app)
     security.register(app)

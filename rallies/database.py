@@ -128,13 +128,15 @@ def atomic():
 
 
 def read_one(statement, params: dict):
-    """The first row of a read-only query, outside any transaction where that saves round trips.
+    """The first row of a read-only query, on a connection of its own rather than the ORM session.
 
-    PostgreSQL: an autocommit connection sends the statement alone, where the session would
-    wrap it in BEGIN and, at the end of the request, ROLLBACK (two more round trips for a
-    page that only reads). SQLite is in-process: the session's read costs nothing extra.
+    Cheaper on both engines: no session bookkeeping (half the cost of a one-row SQLite read), and on
+    PostgreSQL an autocommit connection sends the statement alone, where the session would wrap it
+    in BEGIN and, at the end of the request, ROLLBACK: two more round trips for a page that only reads.
     """
-    if db.engine.dialect.name == "sqlite":
-        return db.session.execute(statement, params).first()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            return conn.execute(statement, params).first()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         return conn.execute(statement, params).first()

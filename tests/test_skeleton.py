@@ -68,3 +68,18 @@ def test_sqlite_pragmas(app):
         pytest.skip("SQLite only")
     assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_session_cookies_survive_a_key_rotation(app_factory, make_user, login):
+    # The signing serializer is cached per key set (rallies/sessions.py): a rotated key must still
+    # be honoured through SECRET_KEY_FALLBACKS, and a cookie signed with an unknown key refused.
+    old = app_factory(SECRET_KEY="old-key-" + "x" * 24)
+    client = old.test_client()
+    login(client, make_user(email="rotate@example.org"))
+    assert client.get("/auth/campaigns").status_code == 200
+    cookie = client.get_cookie("session").value
+    for keys, expect in (((), 302), (("old-key-" + "x" * 24,), 200)):
+        new = app_factory(SECRET_KEY="new-key-" + "y" * 24, SECRET_KEY_FALLBACKS=list(keys))
+        fresh = new.test_client()
+        fresh.set_cookie("session", cookie)
+        assert fresh.get("/auth/campaigns").status_code == expect
