@@ -79,6 +79,23 @@ def test_duplicate_email_updates_and_resends(client, rally):
     assert stored_counts(rally.id) == counts_from_rows(rally.id)
 
 
+def test_repeat_rsvps_on_a_full_rally_keep_counters_true(client, make_user, make_rally):
+    # A repeat first takes places like a new RSVP would, finds the email taken, and gives them back.
+    full = make_rally(campaign_of(make_user()), title="Small room", capacity=2, max_guests=3)
+    rsvp_post(client, full, email="a@example.org", guests=1)  # 2 people: full
+    rsvp_post(client, full, email="b@example.org", guests=0)  # waitlisted
+    for email, guests in (("a@example.org", 1), ("b@example.org", 0), ("b@example.org", 2), ("a@example.org", 0)):
+        rsvp_post(client, full, email=email, guests=guests)
+        assert stored_counts(full.id) == counts_from_rows(full.id)
+    a, b = rsvp_by_email(full, "a@example.org"), rsvp_by_email(full, "b@example.org")
+    assert (a.status, a.guests) == ("going", 0)
+    assert (b.status, b.guests) == ("waitlisted", 2)  # 3 people do not fit in the 1 place left
+    assert len(outbox("confirmation")) == 6 and not outbox("promotion")
+    # Every repeat is its own change for door devices (nothing is skipped or reused).
+    seqs = db.session.scalars(sa.select(Rsvp.changed_seq).where(Rsvp.rally_id == full.id)).all()
+    assert sorted(seqs) == [5, 6]
+
+
 @pytest.mark.parametrize("fields, field, message", [
     ({"email": "not-an-email"}, "email", "valid email"),
     ({"email": ""}, "email", "Enter your email"),

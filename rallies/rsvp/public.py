@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import pagecache
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..forms.rsvp import ConfirmForm, GuestsForm, RsvpForm, strip_controls
 from ..models import RSVP_CANCELLED, RSVP_GOING, Rally
 from ..services import calendar, rsvps, tickets
@@ -20,21 +18,11 @@ from ..services.notices import answer_signature_ok, local_time
 from . import bp
 
 
-def _rally_by_slug(slug: str) -> Rally:
-    rally = db.session.scalar(_rally_by_slug_stmt(), {"slug": slug})
+def _rally_by_slug(slug: str):
+    rally = rsvps.rally_for_rsvp(slug)
     if rally is None or not rally.is_public:
         abort(404)
     return rally
-
-
-@lru_cache(maxsize=1)
-def _rally_by_slug_stmt():
-    """Built once: building a statement and its cache key cost more than running it. Loads only the
-    columns the RSVP form and service read (the rally row is wide); any other loads on first use."""
-    cols = (Rally.slug, Rally.campaign_id, Rally.title, Rally.status, Rally.visibility, Rally.starts_at,
-            Rally.ends_at, Rally.timezone, Rally.venue_name, Rally.address, Rally.city, Rally.capacity,
-            Rally.going_people, Rally.max_guests, Rally.country, Rally.signing_key)
-    return sa.select(Rally).options(so.load_only(*cols)).where(Rally.slug == sa.bindparam("slug"))
 
 
 def _rsvp_ip_limit() -> str:

@@ -167,6 +167,16 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
     return row
 
 
+def new_message_id(kind: str) -> str:
+    """A fresh Message-ID for a message of this kind."""
+    return make_msgid(idstring=kind, domain=_domain())
+
+
+def note_queued() -> None:
+    """Tell the inline delivery hook that this request's transaction queued mail."""
+    db.session.info["outbox_queued"] = True
+
+
 def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params: dict, *,
                    rsvp_id: int | None = None, message_key: str | None = None) -> str:
     """Add a message the sender will render (``render_as`` renderer, JSON ``params``) to the current

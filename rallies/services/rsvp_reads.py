@@ -91,6 +91,31 @@ def _ticket_view_stmt():
             .where(rsvp_t.c.token == sa.bindparam("token")))
 
 
+class RsvpRally:
+    """The rally columns the RSVP form, its page and the RSVP service read, from one Core query by slug."""
+
+    __slots__ = ("id", "slug", "campaign_id", "title", "status", "visibility", "starts_at", "ends_at", "timezone",
+                 "venue_name", "address", "city", "capacity", "going_people", "max_guests", "country", "signing_key")
+
+    def __init__(self, values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    is_cancelled = Rally.is_cancelled
+    is_public = Rally.is_public
+
+
+def rally_for_rsvp(slug: str) -> RsvpRally | None:
+    """The rally behind /r/<slug>/rsvp, read outside any transaction (the RSVP's write unit starts after)."""
+    row = read_one(_rally_for_rsvp_stmt(), {"slug": slug})
+    return RsvpRally(row) if row is not None else None
+
+
+@lru_cache(maxsize=1)
+def _rally_for_rsvp_stmt():
+    return sa.select(*(rally_t.c[n] for n in RsvpRally.__slots__)).where(rally_t.c.slug == sa.bindparam("slug"))
+
+
 def qr_facts(token: str):
     """(rsvp id, status, rally id, rally signing key) behind a ticket URL, or None: the QR image needs no more.
 

@@ -34,8 +34,16 @@ from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, u
 from . import notices
 from .emails import normalise_email
 from .people import door_name, fold, search_text  # noqa: F401  (re-exported: door and demo code use them)
-from .rsvp_reads import qr_facts, recount, revoked_ids, rsvp_by_token, ticket_view, waitlist_position  # noqa: F401  (re-exported)
-from .supporters import supporter_for
+from .rsvp_insert import insert_new_rsvp
+from .rsvp_reads import (  # noqa: F401  (re-exported)
+    qr_facts,
+    rally_for_rsvp,
+    recount,
+    revoked_ids,
+    rsvp_by_token,
+    ticket_view,
+    waitlist_position,
+)
 from .tickets import ensure_rally_keys
 
 rally_t = Rally.__table__
@@ -169,35 +177,37 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
 
 
 def _create_or_update(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
+    """Take places (or join the waitlist), then insert the RSVP; if the email already has one, undo the
+    places and update that RSVP instead. Optimistic: a repeat RSVP is rare, so the common path
+    spends no query looking for one (the unique index on (rally_id, email) decides, under the lock)."""
     rally_id, campaign_id, title, has_keys = facts
-    existing_id = db.session.scalar(_existing_stmt(), {"rally_id": rally_id, "email": email})
-    if existing_id is not None:
-        _lock(rally_id)
-        rsvp = db.session.get(Rsvp, existing_id, populate_existing=True)
-        return _update_existing(rsvp, data)
-    people = data.guests + 1
-    if _take_places(rally_id, people, data.guests):
-        status = RSVP_GOING
-    else:
-        status = RSVP_WAITLISTED
-        _bump(rally_id, waitlisted_people=people, waitlisted_parties=1)
     if not has_keys:
         ensure_rally_keys(db.session.get(Rally, rally_id))
+    people = data.guests + 1
+    going = _take_places(rally_id, people, data.guests)
+    if not going:
+        _bump(rally_id, waitlisted_people=people, waitlisted_parties=1)
     now = utcnow()
     token = secrets.token_urlsafe(32)
-    # Core INSERT .. RETURNING id: the ORM unit of work costs more than the statement here.
-    rsvp_id = db.session.execute(_insert_rsvp(), dict(
-        rally_id=rally_id, seq_rally_id=rally_id, supporter_id=supporter_for(campaign_id, email, data.name, data.phone, data.postal_code),
-        token=token, name=data.name, email=email, phone=data.phone, postal_code=data.postal_code,
-        door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
-        guests=data.guests, status=status, is_walkin=False, checked_in_people=0,
+    rsvp_id = insert_new_rsvp(dict(
+        rally_id=rally_id, token=token, name=data.name, email=email, phone=data.phone,
+        postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
+        guests=data.guests, status=RSVP_GOING if going else RSVP_WAITLISTED, is_walkin=False, checked_in_people=0,
         opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
         utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
         status_at=now, reminder_answer="", created_at=now, updated_at=now,
-    )).scalar_one()
-    notices.queue_ticket_email(rsvp_id, email, "going" if status == RSVP_GOING else "waitlisted", title)
-    return RsvpResult(rsvp_id, status, token=token, email=email)
+    ), campaign_id=campaign_id, title=title, reason="going" if going else "waitlisted")
+    if rsvp_id is not None:
+        return RsvpResult(rsvp_id, RSVP_GOING if going else RSVP_WAITLISTED, token=token, email=email)
+    # This email has an RSVP here already: give the places back (same transaction, same lock).
+    if going:
+        _bump(rally_id, going_people=-people, going_parties=-1, guests_count=-data.guests)
+    else:
+        _bump(rally_id, waitlisted_people=-people, waitlisted_parties=-1)
+    existing_id = db.session.scalar(_existing_stmt(), {"rally_id": rally_id, "email": email})
+    rsvp = db.session.get(Rsvp, existing_id, populate_existing=True)
+    return _update_existing(rsvp, data)
 
 
 @lru_cache(maxsize=1)
@@ -205,15 +215,6 @@ def _existing_stmt():
     """SELECT id of this email's RSVP to this rally (the unique index answers it). Built once."""
     return sa.select(rsvp_t.c.id).where(rsvp_t.c.rally_id == sa.bindparam("rally_id"),
                                         rsvp_t.c.email == sa.bindparam("email"))
-
-
-@lru_cache(maxsize=1)
-def _insert_rsvp():
-    """INSERT for a new RSVP; changed_seq is computed by the INSERT itself, under the rally lock
-    taken by the counter UPDATE just before (see the module doc). Built once."""
-    seq = (sa.select(sa.func.coalesce(sa.func.max(rsvp_t.c.changed_seq), 0) + 1)
-           .where(rsvp_t.c.rally_id == sa.bindparam("seq_rally_id")).scalar_subquery())
-    return rsvp_t.insert().values(changed_seq=seq).returning(rsvp_t.c.id)
 
 
 def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
