@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -97,6 +98,8 @@ def test_csv_export_is_formula_safe(org, rally):
 
 
 def test_add_by_hand_and_cancel_someone(org, rally):
+    page = org.get(f"/organize/rallies/{rally.id}/rsvps/new").get_data(as_text=True)
+    assert re.search(r'name="csrf_token" type="hidden" value="[^"]{20,}"', page)
     resp = org.post(f"/organize/rallies/{rally.id}/rsvps/new",
                     data={"name": "Walk Up", "email": "walk@example.org", "guests": "1"})
     assert resp.status_code == 303

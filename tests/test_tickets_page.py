@@ -181,6 +181,14 @@ def test_cancel_requires_csrf_when_enabled(app_factory):
     form = client.get("/r/c1/rsvp").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
     # The test client speaks https (PREFERRED_URL_SCHEME), where Flask-WTF also checks the Referer.
+    for bad in ("", "forged-token"):
+        refused = client.post("/r/c1/rsvp", data={"name": "A", "email": "a@example.org", "guests": "0",
+                                                  "csrf_token": bad}, headers={"Referer": "https://localhost/r/c1/rsvp"})
+        assert refused.status_code == 400
+    with app.app_context():
+        from rallies.models import Rsvp
+
+        assert db.session.scalar(db.select(db.func.count()).select_from(Rsvp)) == 0
     resp = client.post("/r/c1/rsvp", data={"name": "A", "email": "a@example.org", "guests": "0", "csrf_token": csrf},
                        headers={"Referer": "https://localhost/r/c1/rsvp"})
     token = token_from(resp)

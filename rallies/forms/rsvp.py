@@ -69,6 +69,11 @@ class RsvpForm(FlaskForm):
     utm_campaign = HiddenField()
     ref = HiddenField()
 
+    class Meta:
+        # CSRFProtect checks every POST before the view runs; a form-level check would sign and
+        # verify the same token a second time on the busiest form. The template renders the token.
+        csrf = False
+
     def __init__(self, *args, rally=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.rally = rally
