@@ -59,7 +59,7 @@ def test_incremental_carries_only_changes_and_other_doors_checkins(door_setup):
 
 
 def test_counter_style_cursors_need_no_overlap(door_setup):
-    """The RSVP service numbers changes max + 1 per rally: small cursors are taken exactly."""
+    """Counter-style change numbers (older data, the demo's RSVPs): small cursors are taken exactly."""
     rally, door = door_setup
     a, _ = make_ticket(rally)
     b, _ = make_ticket(rally)

@@ -133,12 +133,14 @@ def test_changed_seq_increases_per_rally_on_every_change(client, campaign, make_
     t = _rsvp(client, rally, "a@example.org")
     _rsvp(client, rally, "b@example.org")
     _rsvp(client, other, "x@example.org")
+    db.session.expire_all()
+    earlier = db.session.scalar(sa.select(sa.func.max(Rsvp.changed_seq)))
     client.post(f"/t/{t}/cancel")
     db.session.expire_all()
     seqs = {r.email: r.changed_seq for r in db.session.scalars(sa.select(Rsvp).where(Rsvp.rally_id == rally.id))}
-    # a=1, b=2, then cancelling a (3) and promoting b (4): both moved past every earlier value.
-    assert sorted(seqs.values()) == [3, 4]
-    assert rsvp_by_email(other, "x@example.org").changed_seq == 1
+    # Cancelling a and promoting b are both changes past every earlier number; x, at another rally, stays.
+    assert min(seqs.values()) > earlier
+    assert rsvp_by_email(other, "x@example.org").changed_seq < earlier + 1
 
 
 def test_rejoin_after_cancel(client, campaign, make_rally):
@@ -180,5 +182,5 @@ def test_fifty_concurrent_rsvps_for_ten_places(live_server, make_user, make_rall
     assert max(g.id for g in going) < min(w.id for w in waiting)
     assert [rsvps.waitlist_position(w) for w in waiting] == list(range(1, 41))
     assert [w.status_at for w in waiting] == sorted(w.status_at for w in waiting)
-    assert sorted(r.changed_seq for r in rows) == list(range(1, 51))
+    assert len({r.changed_seq for r in rows}) == 50  # every RSVP is its own change for door devices
     assert len(outbox()) == 50

@@ -1,10 +1,20 @@
-"""A new RSVP's rows: its supporter, the RSVP itself and its ticket email, written once its places are taken.
+"""A new RSVP's rows: the rally's counters, its supporter, the RSVP itself and its ticket email.
 
-PostgreSQL gets all three in one statement (data-modifying CTEs): every statement is a round
-trip to the server, and this runs for every RSVP. SQLite is in-process, so its three plain
-statements cost no round trips. Either way the RSVP INSERT does nothing when this email
-already has an RSVP to the rally (the unique index answers, under the rally lock the caller
-holds), and ``None`` tells the caller to take the update path instead.
+``new_rsvp_statement`` (PostgreSQL) does all of it in ONE autocommit statement of data-modifying
+CTEs: it locks the rally row (SELECT .. FOR UPDATE, which re-reads the row's latest version
+after any wait), decides going or waitlisted from the locked row, moves the counters, upserts
+the supporter and inserts the RSVP and its outbox row. One statement is one round trip and its
+own transaction, where the same work as separate statements costs six (BEGIN .. COMMIT): this
+runs for every RSVP. It returns None, having written nothing, when the email already has an
+RSVP to the rally; a same-email RSVP committed at the same moment makes the INSERT fail on the
+unique index, so the whole statement fails and writes nothing. Either way the caller falls back
+to the general path.
+
+``insert_new_rsvp`` is the general path's insert, after its counter UPDATE took the rally lock:
+one statement per row on SQLite (in-process: no round trips), and the supporter, RSVP and email
+fused on PostgreSQL. The RSVP INSERT does nothing when this email already has an RSVP to the
+rally (the unique index answers, under the lock), and ``None`` tells the caller to update that
+RSVP instead.
 """
 
 from __future__ import annotations
@@ -24,10 +34,10 @@ from .supporters import supporter_for
 rsvp_t = Rsvp.__table__
 sup_t = Supporter.__table__
 out_t = OutboxMessage.__table__
-#: The RSVP columns a new RSVP sets (besides supporter_id and changed_seq, which SQL computes).
+#: The RSVP columns a new RSVP sets (besides supporter_id, which SQL finds).
 RSVP_COLUMNS = ("rally_id", "token", "name", "email", "phone", "postal_code", "door_name", "search_name", "guests",
                 "status", "is_walkin", "checked_in_people", "opt_in", "opt_in_at", "utm_source", "utm_medium",
-                "utm_campaign", "ref", "status_at", "reminder_answer", "created_at", "updated_at")
+                "utm_campaign", "ref", "status_at", "reminder_answer", "created_at", "updated_at", "changed_seq")
 
 
 def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str) -> int | None:
@@ -58,13 +68,6 @@ def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str) 
     return rsvp_id
 
 
-def _next_seq():
-    """changed_seq for the RSVP: the rally's last + 1, read after the caller's counter UPDATE took the
-    rally's row lock (see services/rsvps.py), in a later statement, so it sees every earlier commit."""
-    return (sa.select(sa.func.coalesce(sa.func.max(rsvp_t.c.changed_seq), 0) + 1)
-            .where(rsvp_t.c.rally_id == sa.bindparam("rally_id")).scalar_subquery())
-
-
 def _rsvp_values() -> dict:
     return {name: sa.bindparam(name, type_=rsvp_t.c[name].type) for name in RSVP_COLUMNS}
 
@@ -73,7 +76,7 @@ def _rsvp_values() -> dict:
 def _rsvp_insert(dialect: str):
     """INSERT .. ON CONFLICT (rally_id, email) DO NOTHING RETURNING id. Built once per dialect."""
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rsvp_t)
-    return (insert.values(**_rsvp_values(), supporter_id=sa.bindparam("supporter_id"), changed_seq=_next_seq())
+    return (insert.values(**_rsvp_values(), supporter_id=sa.bindparam("supporter_id"))
             .on_conflict_do_nothing(index_elements=["rally_id", "email"]).returning(rsvp_t.c.id))
 
 
@@ -93,7 +96,7 @@ def _pg_statement():
         index_elements=["campaign_id", "email"], set_={c: keep(c) for c in ("name", "phone", "postal_code")},
     ).returning(sup_t.c.id).cte("sup")
     ins = (postgresql.insert(rsvp_t)
-           .values(**_rsvp_values(), supporter_id=sa.select(sup.c.id).scalar_subquery(), changed_seq=_next_seq())
+           .values(**_rsvp_values(), supporter_id=sa.select(sup.c.id).scalar_subquery())
            .on_conflict_do_nothing(index_elements=["rally_id", "email"])
            .returning(rsvp_t.c.id).cte("ins"))
     columns = ("kind", "message_id", "to_addr", "subject", "body", "render_as", "render_params", "rsvp_id", "status",
@@ -106,3 +109,73 @@ def _pg_statement():
         sa.literal(""), now,
     ).select_from(ins)
     return postgresql.insert(out_t).from_select(columns, row).returning(out_t.c.rsvp_id)
+
+
+def new_rsvp_statement(values: dict, *, campaign_id: int, title: str) -> tuple[int, str] | None:
+    """PostgreSQL only: the whole new RSVP in one autocommit statement; (rsvp id, status) or None.
+
+    ``values`` holds every RSVP_COLUMNS key except status (the statement decides it) and a
+    non-empty email. status_at is the clock when the row is written, after the lock: waitlist
+    places follow it, so they follow the order in which RSVPs took the lock. Raises IntegrityError
+    when a same-email RSVP was committed meanwhile.
+    """
+    params = {**values, "campaign_id": campaign_id, "people": values["guests"] + 1,
+              "s_name": values["name"][:120], "s_phone": values["phone"][:32], "s_postal": values["postal_code"][:20],
+              "message_id": mail.new_message_id("confirmation"), "now": values["created_at"],
+              "subject_going": _subject("going", title), "subject_waitlisted": _subject("waitlisted", title)}
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        row = conn.execute(_ONE_STATEMENT, params).first()
+    if row is None:
+        return None
+    mail.note_queued()
+    return int(row.id), row.status
+
+
+def _subject(reason: str, title: str) -> str:
+    return " ".join(SUBJECTS[reason].format(title=title).split())[:200]
+
+
+_ONE_STATEMENT = sa.text("""
+WITH lock AS (
+    SELECT id, (capacity IS NULL OR going_people + :people <= capacity) AS fits
+    FROM rally
+    WHERE id = :rally_id
+      AND NOT EXISTS (SELECT 1 FROM rsvp WHERE rsvp.rally_id = :rally_id AND rsvp.email = :email)
+    FOR UPDATE
+), cap AS (
+    UPDATE rally SET
+        going_people = rally.going_people + CASE WHEN lock.fits THEN :people ELSE 0 END,
+        going_parties = rally.going_parties + CASE WHEN lock.fits THEN 1 ELSE 0 END,
+        guests_count = rally.guests_count + CASE WHEN lock.fits THEN :guests ELSE 0 END,
+        waitlisted_people = rally.waitlisted_people + CASE WHEN lock.fits THEN 0 ELSE :people END,
+        waitlisted_parties = rally.waitlisted_parties + CASE WHEN lock.fits THEN 0 ELSE 1 END
+    FROM lock WHERE rally.id = lock.id
+    RETURNING CASE WHEN lock.fits THEN 'going' ELSE 'waitlisted' END AS status
+), sup AS (
+    INSERT INTO supporter (campaign_id, email, name, phone, postal_code, created_at)
+    SELECT :campaign_id, :email, :s_name, :s_phone, :s_postal, :now FROM lock
+    ON CONFLICT (campaign_id, email) DO UPDATE SET
+        name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE supporter.name END,
+        phone = CASE WHEN excluded.phone <> '' THEN excluded.phone ELSE supporter.phone END,
+        postal_code = CASE WHEN excluded.postal_code <> '' THEN excluded.postal_code ELSE supporter.postal_code END
+    RETURNING id
+), ins AS (
+    INSERT INTO rsvp (rally_id, supporter_id, token, name, email, phone, postal_code, door_name, search_name,
+                      guests, status, is_walkin, checked_in_people, opt_in, opt_in_at, utm_source, utm_medium,
+                      utm_campaign, ref, status_at, reminder_answer, created_at, updated_at, changed_seq)
+    SELECT :rally_id, (SELECT id FROM sup), :token, :name, :email, :phone, :postal_code, :door_name, :search_name,
+           :guests, cap.status, false, 0, :opt_in, :opt_in_at, :utm_source, :utm_medium,
+           :utm_campaign, :ref, clock_timestamp(), '', :created_at, :updated_at, :changed_seq
+    FROM cap
+    RETURNING id, status
+), queued AS (
+    INSERT INTO outbox_message (kind, message_id, to_addr, subject, body, render_as, render_params, rsvp_id, status,
+                                attempts, next_attempt_at, claimed_at, claimed_by, sent_at, last_error, created_at)
+    SELECT 'confirmation', :message_id, :email,
+           CASE WHEN ins.status = 'going' THEN :subject_going ELSE :subject_waitlisted END,
+           NULL, 'ticket', json_build_object('rsvp_id', ins.id, 'reason', ins.status), ins.id, 'pending',
+           0, :now, NULL, '', NULL, '', :now
+    FROM ins
+)
+SELECT id, status FROM ins
+""")

@@ -106,7 +106,8 @@ class RsvpRally:
 
 
 def rally_for_rsvp(slug: str) -> RsvpRally | None:
-    """The rally behind /r/<slug>/rsvp, read outside any transaction (the RSVP's write unit starts after)."""
+    """The rally behind /r/<slug>/rsvp, read outside any transaction: on PostgreSQL the new RSVP is then
+    one autocommit statement (services/rsvp_insert.py), and the request sends no BEGIN or ROLLBACK."""
     row = read_one(_rally_for_rsvp_stmt(), {"slug": slug})
     return RsvpRally(row) if row is not None else None
 

@@ -9,9 +9,11 @@ IMMEDIATE, which serialises writers. Either way, per-rally changes are serialise
 from their first statement, so:
 
 * capacity is never oversold, and the waitlist order is the order of arrival;
-* ``Rsvp.changed_seq`` can be ``max(changed_seq) + 1`` for the rally, read under that
-  lock: a per-rally, strictly increasing change number whose commit order matches its
-  value. Door devices sync with ``changed_seq > since`` and never miss a change.
+* ``Rsvp.changed_seq`` is a change number from ``sync.next_seq()`` (microseconds, as for
+  check-ins): door devices sync with ``changed_seq > since`` less a window that covers
+  commits landing a little after their number (see services/sync.py), so they never miss
+  a change, and the number needs no read under the lock (a new RSVP is one statement on
+  PostgreSQL: services/rsvp_insert.py).
 
 Counters on Rally (going_people, going_parties, guests_count (guests of going
 parties), waitlisted_people, waitlisted_parties, cancelled_parties) only ever move by
@@ -34,7 +36,7 @@ from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, u
 from . import notices
 from .emails import normalise_email
 from .people import door_name, fold, search_text  # noqa: F401  (re-exported: door and demo code use them)
-from .rsvp_insert import insert_new_rsvp
+from .rsvp_insert import insert_new_rsvp, new_rsvp_statement
 from .rsvp_reads import (  # noqa: F401  (re-exported)
     qr_facts,
     rally_for_rsvp,
@@ -44,6 +46,7 @@ from .rsvp_reads import (  # noqa: F401  (re-exported)
     ticket_view,
     waitlist_position,
 )
+from .sync import next_seq
 from .tickets import ensure_rally_keys
 
 rally_t = Rally.__table__
@@ -114,9 +117,8 @@ def _lock(rally_id: int) -> None:
 
 
 def next_changed_seq(rally_id: int) -> int:
-    """The next change number for this rally (call with the rally row locked: see module doc)."""
-    current = db.session.scalar(sa.select(sa.func.max(rsvp_t.c.changed_seq)).where(rsvp_t.c.rally_id == rally_id))
-    return int(current or 0) + 1
+    """The next change number for a change to this rally's RSVPs (see the module doc)."""
+    return next_seq()
 
 
 def _bump(rally_id: int, **deltas: int) -> None:
@@ -163,8 +165,18 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
     if data.guests < 0 or data.guests > rally.max_guests:
         raise RsvpError(f"You can bring between 0 and {rally.max_guests} guests.")
     email = normalise_email(data.email)
-    # Read before the write unit: atomic() ends the open read transaction, which expires the rally.
     facts = (rally.id, rally.campaign_id, rally.title, bool(rally.signing_key))
+    # PostgreSQL, and no transaction of the caller's open (it might hold the rally's row lock, which
+    # the statement's own connection would wait for): the whole new RSVP in one statement.
+    if (email and facts[3] and not db.session().in_transaction()
+            and db.session.get_bind().dialect.name == "postgresql"):
+        values = _new_values(rally.id, email, data)
+        try:
+            made = new_rsvp_statement(values, campaign_id=rally.campaign_id, title=rally.title)
+        except IntegrityError:
+            made = None  # the same email RSVPed at the same moment: the general path updates that RSVP
+        if made is not None:
+            return RsvpResult(made[0], made[1], token=values["token"], email=email)
     for attempt in range(3):
         try:
             with atomic():
@@ -187,17 +199,9 @@ def _create_or_update(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
     going = _take_places(rally_id, people, data.guests)
     if not going:
         _bump(rally_id, waitlisted_people=people, waitlisted_parties=1)
-    now = utcnow()
-    token = secrets.token_urlsafe(32)
-    rsvp_id = insert_new_rsvp(dict(
-        rally_id=rally_id, token=token, name=data.name, email=email, phone=data.phone,
-        postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
-        guests=data.guests, status=RSVP_GOING if going else RSVP_WAITLISTED, is_walkin=False, checked_in_people=0,
-        opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
-        utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
-        utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
-        status_at=now, reminder_answer="", created_at=now, updated_at=now,
-    ), campaign_id=campaign_id, title=title, reason="going" if going else "waitlisted")
+    values = _new_values(rally_id, email, data, status=RSVP_GOING if going else RSVP_WAITLISTED)
+    token = values["token"]
+    rsvp_id = insert_new_rsvp(values, campaign_id=campaign_id, title=title, reason="going" if going else "waitlisted")
     if rsvp_id is not None:
         return RsvpResult(rsvp_id, RSVP_GOING if going else RSVP_WAITLISTED, token=token, email=email)
     # This email has an RSVP here already: give the places back (same transaction, same lock).
@@ -208,6 +212,22 @@ def _create_or_update(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
     existing_id = db.session.scalar(_existing_stmt(), {"rally_id": rally_id, "email": email})
     rsvp = db.session.get(Rsvp, existing_id, populate_existing=True)
     return _update_existing(rsvp, data)
+
+
+def _new_values(rally_id: int, email: str, data: RsvpInput, status: str | None = None) -> dict:
+    """A new RSVP's column values (rsvp_insert.RSVP_COLUMNS; status left out when SQL decides it)."""
+    now = utcnow()
+    values = dict(
+        rally_id=rally_id, token=secrets.token_urlsafe(32), name=data.name, email=email, phone=data.phone,
+        postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
+        guests=data.guests, is_walkin=False, checked_in_people=0, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
+        utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
+        utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
+        status_at=now, reminder_answer="", created_at=now, updated_at=now, changed_seq=next_seq(),
+    )
+    if status is not None:
+        values["status"] = status
+    return values
 
 
 @lru_cache(maxsize=1)

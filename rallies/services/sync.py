@@ -4,9 +4,9 @@ Change numbers (``changed_seq`` on RSVPs and check-ins) are microseconds since t
 kept strictly increasing within a process. They are not a gap-free global sequence: a
 transaction may commit a little after one with a higher number. So the server answers
 ``since`` with everything changed after ``since - OVERLAP`` and the device applies rows by
-id (idempotent), which closes that window without a shared counter. The RSVP service numbers
-its changes max(changed_seq) + 1 under the rally's lock (commit-ordered), which mixes with these:
-below TIME_BASED cursors are taken as such counters and need no overlap.
+id (idempotent), which closes that window without a shared counter. RSVP changes use the same
+numbers. Older data and the demo's RSVPs may carry small counters (1, 2, 3 ...): below
+TIME_BASED cursors are taken as such counters and need no overlap.
 
 The payload carries no emails or phones: ticket id, "First L.", party size, status and
 people admitted, plus the check-ins of the other doors (when, where, which device) so an
