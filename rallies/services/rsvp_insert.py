@@ -5,10 +5,11 @@ CTEs: it locks the rally row (SELECT .. FOR UPDATE, which re-reads the row's lat
 after any wait), decides going or waitlisted from the locked row, moves the counters, upserts
 the supporter and inserts the RSVP and its outbox row. One statement is one round trip and its
 own transaction, where the same work as separate statements costs six (BEGIN .. COMMIT): this
-runs for every RSVP. It returns None, having written nothing, when the email already has an
-RSVP to the rally; a same-email RSVP committed at the same moment makes the INSERT fail on the
-unique index, so the whole statement fails and writes nothing. Either way the caller falls back
-to the general path.
+runs for every RSVP. When the email already has an RSVP to the rally, the INSERT fails on the
+unique index (rally_id, email), so the whole statement fails and writes nothing, and the caller
+falls back to the general path. No lookup first: repeats are rare, the index check is needed
+anyway, and a lookup's plan can go wrong while the table's statistics are young (PostgreSQL
+picked the (rally_id, changed_seq) index and filtered every RSVP of the rally by email).
 
 ``insert_new_rsvp`` is the general path's insert, after its counter UPDATE took the rally lock:
 one statement per row on SQLite (in-process: no round trips), and the supporter, RSVP and email
@@ -112,12 +113,12 @@ def _pg_statement():
 
 
 def new_rsvp_statement(values: dict, *, campaign_id: int, title: str) -> tuple[int, str] | None:
-    """PostgreSQL only: the whole new RSVP in one autocommit statement; (rsvp id, status) or None.
+    """PostgreSQL only: the whole new RSVP in one autocommit statement; (rsvp id, status), None if the rally is gone.
 
     ``values`` holds every RSVP_COLUMNS key except status (the statement decides it) and a
     non-empty email. status_at is the clock when the row is written, after the lock: waitlist
-    places follow it, so they follow the order in which RSVPs took the lock. Raises IntegrityError
-    when a same-email RSVP was committed meanwhile.
+    places follow it, so they follow the order in which RSVPs took the lock. Raises IntegrityError,
+    having written nothing, when the email already has an RSVP to this rally.
     """
     params = {**values, "campaign_id": campaign_id, "people": values["guests"] + 1,
               "s_name": values["name"][:120], "s_phone": values["phone"][:32], "s_postal": values["postal_code"][:20],
@@ -140,7 +141,6 @@ WITH lock AS (
     SELECT id, (capacity IS NULL OR going_people + :people <= capacity) AS fits
     FROM rally
     WHERE id = :rally_id
-      AND NOT EXISTS (SELECT 1 FROM rsvp WHERE rsvp.rally_id = :rally_id AND rsvp.email = :email)
     FOR UPDATE
 ), cap AS (
     UPDATE rally SET

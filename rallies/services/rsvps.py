@@ -174,7 +174,7 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
         try:
             made = new_rsvp_statement(values, campaign_id=rally.campaign_id, title=rally.title)
         except IntegrityError:
-            made = None  # the same email RSVPed at the same moment: the general path updates that RSVP
+            made = None  # this email has an RSVP here already: the general path updates it
         if made is not None:
             return RsvpResult(made[0], made[1], token=values["token"], email=email)
     for attempt in range(3):
