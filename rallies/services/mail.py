@@ -88,7 +88,6 @@ def renderer(name: str):
     return register
 
 
-@lru_cache(maxsize=8)
 @lru_cache(maxsize=16)
 def _domain_of(mail_from: str, base_url: str) -> str:
     addr = parseaddr(mail_from)[1]
