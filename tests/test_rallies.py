@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -341,6 +342,17 @@ def test_list_filters_paginates_and_hides_past(client, make_user, make_rally):
     assert "Austin rally" in by_city and by_city.count('class="card"') == 1
     assert "No upcoming rallies match" in client.get("/?state=TX&city=Chicago").text
     assert "No more upcoming rallies" in client.get("/?page=99").text
+
+
+def test_deep_pages_keep_order_across_ties(client, make_user, make_rally):
+    # Pages after the first skip their offset over ids, then load the rows: same order, no gaps or repeats.
+    campaign = campaign_of(make_user())
+    start = datetime.now(UTC) + timedelta(days=2)
+    made = [make_rally(campaign, title=f"Tie {i:02d}", starts_at=start + timedelta(hours=i // 10)) for i in range(45)]
+    seen = []
+    for page in (1, 2, 3):
+        seen += re.findall(r"Tie \d\d", client.get(f"/?page={page}").text)
+    assert seen == [r.title for r in sorted(made, key=lambda r: (r.starts_at, r.id))]
 
 
 def test_about_credits_geonames(client):

@@ -10,7 +10,7 @@ from ..forms.rallies import ListFilterForm, NearForm
 from ..models import Rally, utcnow
 from ..services import gazetteer, geo, maps
 from ..services.access import role_in
-from ..services.rallies import upcoming_listed
+from ..services.rallies import upcoming_listed, upcoming_page
 from . import bp
 
 PER_PAGE = 20
@@ -33,7 +33,7 @@ def index():
     query = upcoming_listed(state=gazetteer.state_code(state) or state.upper() if state else "", city=city)
     page = max(1, request.args.get("page", 1, type=int) or 1)
     # One row past the page says whether there is a next one; no COUNT over every upcoming rally.
-    rows = db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
+    rows = upcoming_page(query, (page - 1) * PER_PAGE, PER_PAGE + 1)
     return render_template("rallies/index.html", form=form, rallies=rows[:PER_PAGE], page=page,
                            has_next=len(rows) > PER_PAGE, states=gazetteer.us_states(),
                            filters={k: v for k, v in (("state", state), ("city", city)) if v})

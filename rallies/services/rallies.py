@@ -344,6 +344,22 @@ def upcoming_listed(*, state: str = "", city: str = "", now: datetime | None = N
     return query.order_by(Rally.starts_at, Rally.id)
 
 
+def upcoming_page(query, offset: int, limit: int) -> list[Rally]:
+    """One page of ``upcoming_listed()`` rows.
+
+    A deep page first skips its offset over ids alone (ix_rally_public holds every column the filter
+    and order need, so no table row is read), then loads the rows it shows. A plain OFFSET over
+    whole rows reads and throws away every row before the page. Two queries, not a subquery: as one
+    statement SQLite planned the outer query badly.
+    """
+    if offset == 0:
+        return list(db.session.scalars(query.limit(limit)))
+    ids = list(db.session.scalars(query.with_only_columns(Rally.id).offset(offset).limit(limit)))
+    if not ids:
+        return []
+    return list(db.session.scalars(query.where(Rally.id.in_(ids))))
+
+
 def is_flagged(rally: Rally) -> bool:
     """True when the venue was not found (no pin): shown to the organizer as a warning."""
     return rally.geo_precision == PRECISION_NONE or rally.lat is None
