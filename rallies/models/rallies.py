@@ -27,8 +27,8 @@ PRECISION_NONE = "none"
 
 class Rally(db.Model):
     __table_args__ = (
-        # ends_at too, so a deep page of the public list skips its offset in the index alone.
-        sa.Index("ix_rally_public", "visibility", "status", "starts_at", "ends_at"),
+        # The list order (starts_at, id), then ends_at: a deep page of the public list skips its offset in the index alone.
+        sa.Index("ix_rally_public", "visibility", "status", "starts_at", "id", "ends_at"),
         # Covers the near-me candidate query (bounding box + public filters): no table lookups per candidate.
         sa.Index("ix_rally_lat_lon", "lat", "lon", "visibility", "status", "ends_at"),
         sa.Index("ix_rally_campaign_starts", "campaign_id", "starts_at"),
