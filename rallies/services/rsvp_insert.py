@@ -11,11 +11,11 @@ falls back to the general path. No lookup first: repeats are rare, the index che
 anyway, and a lookup's plan can go wrong while the table's statistics are young (PostgreSQL
 picked the (rally_id, changed_seq) index and filtered every RSVP of the rally by email).
 
-``insert_new_rsvp`` is the general path's insert, after its counter UPDATE took the rally lock:
-one statement per row on SQLite (in-process: no round trips), and the supporter, RSVP and email
-fused on PostgreSQL. The RSVP INSERT does nothing when this email already has an RSVP to the
-rally (the unique index answers, under the lock), and ``None`` tells the caller to update that
-RSVP instead.
+``insert_new_rsvp`` is the general path's insert (every new RSVP on SQLite, where statements are
+in-process and cost no round trips; repeats and organizer-added RSVPs on PostgreSQL), after its
+counter UPDATE took the rally lock: one statement per row. The RSVP INSERT does nothing when this
+email already has an RSVP to the rally (the unique index answers, under the lock), and ``None``
+tells the caller to update that RSVP instead.
 """
 
 from __future__ import annotations
@@ -26,15 +26,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..models import OutboxMessage, Rsvp, Supporter
-from ..models.mail import OUTBOX_PENDING
-from . import mail
-from .notices import SUBJECTS
+from ..models import Rsvp
+from . import mail, notices
 from .supporters import supporter_for
 
 rsvp_t = Rsvp.__table__
-sup_t = Supporter.__table__
-out_t = OutboxMessage.__table__
 #: The RSVP columns a new RSVP sets (besides supporter_id, which SQL finds).
 RSVP_COLUMNS = ("rally_id", "token", "name", "email", "phone", "postal_code", "door_name", "search_name", "guests",
                 "status", "is_walkin", "checked_in_people", "opt_in", "opt_in_at", "utm_source", "utm_medium",
@@ -44,72 +40,24 @@ RSVP_COLUMNS = ("rally_id", "token", "name", "email", "phone", "postal_code", "d
 def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str) -> int | None:
     """Insert the RSVP (``values``: every RSVP_COLUMNS key), its supporter and its ticket email.
 
-    Returns the new RSVP's id, or None when the email already has an RSVP to this rally (nothing
-    is written then, apart from refreshing the supporter's details on PostgreSQL, which the
-    caller's update path does anyway).
+    Returns the new RSVP's id, or None when the email already has an RSVP to this rally (then only
+    the supporter's details were refreshed, which the caller's update path does anyway).
     """
+    supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"], values["postal_code"])
     dialect = db.session.get_bind().dialect.name
-    kind = "confirmation"
-    subject = " ".join(SUBJECTS[reason].format(title=title).split())[:200]
-    if dialect == "postgresql" and values["email"]:
-        params = {**values, "campaign_id": campaign_id, "s_name": values["name"][:120],
-                  "s_phone": values["phone"][:32], "s_postal": values["postal_code"][:20],
-                  "kind": kind, "message_id": mail.new_message_id(kind), "subject": subject, "reason": reason,
-                  "now": values["created_at"]}
-        rsvp_id = db.session.execute(_pg_statement(), params).scalar()
-    else:
-        supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"],
-                                     values["postal_code"])
-        rsvp_id = db.session.execute(_rsvp_insert(dialect), {**values, "supporter_id": supporter_id}).scalar()
-        if rsvp_id is not None:
-            mail.queue_rendered(kind, values["email"], subject, "ticket", {"rsvp_id": rsvp_id, "reason": reason},
-                                rsvp_id=rsvp_id)
+    rsvp_id = db.session.execute(_rsvp_insert(dialect), {**values, "supporter_id": supporter_id}).scalar()
     if rsvp_id is not None:
-        mail.note_queued()
+        notices.queue_ticket_email(rsvp_id, values["email"], reason, title)
     return rsvp_id
-
-
-def _rsvp_values() -> dict:
-    return {name: sa.bindparam(name, type_=rsvp_t.c[name].type) for name in RSVP_COLUMNS}
 
 
 @lru_cache(maxsize=4)
 def _rsvp_insert(dialect: str):
     """INSERT .. ON CONFLICT (rally_id, email) DO NOTHING RETURNING id. Built once per dialect."""
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rsvp_t)
-    return (insert.values(**_rsvp_values(), supporter_id=sa.bindparam("supporter_id"))
+    values = {name: sa.bindparam(name, type_=rsvp_t.c[name].type) for name in RSVP_COLUMNS}
+    return (insert.values(**values, supporter_id=sa.bindparam("supporter_id"))
             .on_conflict_do_nothing(index_elements=["rally_id", "email"]).returning(rsvp_t.c.id))
-
-
-@lru_cache(maxsize=1)
-def _pg_statement():
-    """WITH sup AS (upsert supporter), ins AS (insert RSVP) INSERT INTO outbox_message .. SELECT .. FROM ins
-    RETURNING rsvp_id. Built once."""
-    now = sa.bindparam("now", type_=rsvp_t.c.created_at.type)
-    upsert = postgresql.insert(sup_t).values(
-        campaign_id=sa.bindparam("campaign_id"), email=sa.bindparam("email"), name=sa.bindparam("s_name"),
-        phone=sa.bindparam("s_phone"), postal_code=sa.bindparam("s_postal"), created_at=now)
-
-    def keep(col):  # blank values never erase known ones (as supporters.supporter_for)
-        return sa.case((upsert.excluded[col] != "", upsert.excluded[col]), else_=sup_t.c[col])
-
-    sup = upsert.on_conflict_do_update(
-        index_elements=["campaign_id", "email"], set_={c: keep(c) for c in ("name", "phone", "postal_code")},
-    ).returning(sup_t.c.id).cte("sup")
-    ins = (postgresql.insert(rsvp_t)
-           .values(**_rsvp_values(), supporter_id=sa.select(sup.c.id).scalar_subquery())
-           .on_conflict_do_nothing(index_elements=["rally_id", "email"])
-           .returning(rsvp_t.c.id).cte("ins"))
-    columns = ("kind", "message_id", "to_addr", "subject", "body", "render_as", "render_params", "rsvp_id", "status",
-               "attempts", "next_attempt_at", "claimed_at", "claimed_by", "sent_at", "last_error", "created_at")
-    row = sa.select(
-        sa.bindparam("kind"), sa.bindparam("message_id"), sa.bindparam("email"), sa.bindparam("subject"),
-        sa.null(), sa.literal("ticket"),
-        sa.func.json_build_object("rsvp_id", ins.c.id, "reason", sa.bindparam("reason", type_=sa.String)),
-        ins.c.id, sa.literal(OUTBOX_PENDING), sa.literal(0), now, sa.null(), sa.literal(""), sa.null(),
-        sa.literal(""), now,
-    ).select_from(ins)
-    return postgresql.insert(out_t).from_select(columns, row).returning(out_t.c.rsvp_id)
 
 
 def new_rsvp_statement(values: dict, *, campaign_id: int, title: str) -> tuple[int, str] | None:
@@ -133,7 +81,7 @@ def new_rsvp_statement(values: dict, *, campaign_id: int, title: str) -> tuple[i
 
 
 def _subject(reason: str, title: str) -> str:
-    return " ".join(SUBJECTS[reason].format(title=title).split())[:200]
+    return " ".join(notices.SUBJECTS[reason].format(title=title).split())[:200]
 
 
 _ONE_STATEMENT = sa.text("""
