@@ -137,6 +137,16 @@ def build_message(to_addr: str, subject: str, html: str, text: str, *, message_i
     return msg
 
 
+def new_message_id(kind: str) -> str:
+    """A fresh Message-ID for a message of this kind."""
+    return make_msgid(idstring=kind, domain=_domain())
+
+
+def note_queued() -> None:
+    """Tell the inline delivery hook that this request's transaction queued mail (services never see the request)."""
+    db.session.info["outbox_queued"] = True
+
+
 def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, rsvp_id: int | None = None,
                 attachments: Iterable[Attachment | tuple] = (), message_key: str | None = None) -> OutboxMessage:
     """Add a message to the outbox in the current transaction (the caller commits).
@@ -151,7 +161,7 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
         if existing is not None:
             return existing
     else:
-        message_id = make_msgid(idstring=kind, domain=_domain())
+        message_id = new_message_id(kind)
     subject = " ".join(subject.split())[:200]
     msg = build_message(to_addr, subject, html, text, message_id=message_id, attachments=attachments)
     # CRLF line ends (RFC 5322): smtplib sends bytes as they are, and servers refuse bare-LF "lines".
@@ -161,19 +171,8 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
         rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0, next_attempt_at=utcnow(),
     )
     db.session.add(row)
-    # Lets the inline delivery hook know this request queued mail (no request access here).
-    db.session.info["outbox_queued"] = True
+    note_queued()
     return row
-
-
-def new_message_id(kind: str) -> str:
-    """A fresh Message-ID for a message of this kind."""
-    return make_msgid(idstring=kind, domain=_domain())
-
-
-def note_queued() -> None:
-    """Tell the inline delivery hook that this request's transaction queued mail."""
-    db.session.info["outbox_queued"] = True
 
 
 def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params: dict, *,
@@ -186,7 +185,7 @@ def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params
         if existing is not None:
             return existing
     else:
-        message_id = make_msgid(idstring=kind, domain=_domain())
+        message_id = new_message_id(kind)
     now = utcnow()
     # A Core INSERT: this runs inside every RSVP request, where the ORM unit of work would cost more.
     db.session.execute(OutboxMessage.__table__.insert(), dict(
@@ -194,7 +193,7 @@ def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params
         render_as=render_as, render_params=params, rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0,
         next_attempt_at=now, claimed_at=None, claimed_by="", sent_at=None, last_error="", created_at=now,
     ))
-    db.session.info["outbox_queued"] = True
+    note_queued()
     return message_id
 
 
