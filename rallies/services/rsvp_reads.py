@@ -38,12 +38,11 @@ def rsvp_by_token(token: str) -> Rsvp | None:
     return db.session.scalar(sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token == token))
 
 
-class TicketRally:
-    """The rally columns the ticket page shows, read with the RSVP in one Core query (no ORM identity map)."""
+class RallyColumns:
+    """Some of a rally's columns from a Core row, read like a Rally (no ORM identity map);
+    subclasses name them in ``__slots__``, in the order the query selects them."""
 
-    __slots__ = ("id", "slug", "title", "status", "visibility", "cancel_message", "venue_name",
-                                      "address", "city", "state", "postal_code", "accessibility_notes", "lat", "lon",
-                                      "signing_key", "timezone", "starts_at", "doors_open_at", "ends_at")
+    __slots__ = ()
 
     def __init__(self, values):
         for name, value in zip(self.__slots__, values, strict=True):
@@ -51,6 +50,14 @@ class TicketRally:
 
     is_cancelled = Rally.is_cancelled
     is_public = Rally.is_public
+
+
+class TicketRally(RallyColumns):
+    """The rally columns the ticket page shows, read with the RSVP in one Core query."""
+
+    __slots__ = ("id", "slug", "title", "status", "visibility", "cancel_message", "venue_name",
+                 "address", "city", "state", "postal_code", "accessibility_notes", "lat", "lon",
+                 "signing_key", "timezone", "starts_at", "doors_open_at", "ends_at")
 
 
 class TicketRsvp:
@@ -91,18 +98,11 @@ def _ticket_view_stmt():
             .where(rsvp_t.c.token == sa.bindparam("token")))
 
 
-class RsvpRally:
+class RsvpRally(RallyColumns):
     """The rally columns the RSVP form, its page and the RSVP service read, from one Core query by slug."""
 
     __slots__ = ("id", "slug", "campaign_id", "title", "status", "visibility", "starts_at", "ends_at", "timezone",
                  "venue_name", "address", "city", "capacity", "going_people", "max_guests", "country", "signing_key")
-
-    def __init__(self, values):
-        for name, value in zip(self.__slots__, values, strict=True):
-            setattr(self, name, value)
-
-    is_cancelled = Rally.is_cancelled
-    is_public = Rally.is_public
 
 
 def rally_for_rsvp(slug: str) -> RsvpRally | None:
