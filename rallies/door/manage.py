@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..access import rally_or_404, rally_row_or_404
 from ..database import atomic
 from ..forms.door import DoorForm, LinkForm, TokenForm
 from ..models import Door, DoorLink, DoorSession, utcnow
-from ..services import doors
+from ..services import doors, tickets
 from ..services.scans import conflict_report, scan_log
 from . import bp
 
@@ -71,8 +71,6 @@ def _door_of(rally, door_id: int) -> Door:
 @login_required
 def add_link(rally_id: int):
     """Make a door link; its URL and QR are shown once, on the next page."""
-    from flask_login import current_user
-
     rally = rally_or_404(rally_id, "organizer")
     form = LinkForm()
     _forms(rally.id, link_form=form)
@@ -90,8 +88,6 @@ def add_link(rally_id: int):
 @login_required
 def add_token(rally_id: int):
     """Make an API token for a third-party device at one door; shown once."""
-    from flask_login import current_user
-
     rally = rally_or_404(rally_id, "organizer")
     form = TokenForm()
     _forms(rally.id, token_form=form)
@@ -104,24 +100,10 @@ def add_token(rally_id: int):
 
 
 def _show_secret(rally, door, role, secret, kind, expires_at=None):
-    qr = _qr(secret) if kind == "door link" else None
+    qr = tickets.link_qr_svg(secret) if kind == "door link" else None
     resp = render_template("door/secret.html", rally=rally, door=door, role=role, secret=secret, kind=kind, qr=qr,
                            expires_at=expires_at)
     return resp, 201, {"Cache-Control": "no-store"}
-
-
-def _qr(url: str) -> str:
-    """An inline SVG QR of the link (any text; ticket QRs use the alphanumeric mode instead)."""
-    import re
-
-    import qrcode
-    import qrcode.image.svg
-
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
-    qr.add_data(url)
-    qr.make(fit=True)
-    svg = qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
-    return re.sub(r"^<\?xml[^>]*>\s*", "", svg)
 
 
 @bp.post("/rally/<int:rally_id>/links/<int:link_id>/revoke")

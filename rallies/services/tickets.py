@@ -140,12 +140,24 @@ def _qr(code: str, box_size: int = 10) -> qrcode.QRCode:
 
 @lru_cache(maxsize=4096)
 def qr_svg(code: str) -> str:
-    """Inline SVG for a page, one path with a rectangle per run of dark modules; cached.
+    """A ticket code as inline SVG for a page; cached."""
+    return _svg(_qr(code).get_matrix())
+
+
+def link_qr_svg(text: str) -> str:
+    """Any text (a door link's URL) as inline SVG: byte mode, same drawing as tickets."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    qr.add_data(text)
+    qr.make(fit=True)
+    return _svg(qr.get_matrix())
+
+
+def _svg(matrix) -> str:
+    """One path with a rectangle per run of dark modules (quiet zone included in ``matrix``).
 
     qrcode's SvgPathImage draws every module as its own square (about 11 KB for a ticket);
     runs make the same picture in about a third of that, which matters on a venue's network.
     """
-    matrix = _qr(code).get_matrix()  # with the quiet zone
     size = len(matrix)
     runs = []
     for y, row in enumerate(matrix):
