@@ -165,10 +165,11 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
     if data.guests < 0 or data.guests > rally.max_guests:
         raise RsvpError(f"You can bring between 0 and {rally.max_guests} guests.")
     email = normalise_email(data.email)
-    facts = (rally.id, rally.campaign_id, rally.title, bool(rally.signing_key))
+    has_keys = bool(rally.signing_key)
+    facts = (rally.id, rally.campaign_id, rally.title, has_keys)
     # PostgreSQL, and no transaction of the caller's open (it might hold the rally's row lock, which
     # the statement's own connection would wait for): the whole new RSVP in one statement.
-    if (email and facts[3] and not db.session().in_transaction()
+    if (email and has_keys and not db.session().in_transaction()
             and db.session.get_bind().dialect.name == "postgresql"):
         values = _new_values(rally.id, email, data)
         try:
