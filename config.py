@@ -44,6 +44,10 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_RSVP_IP = os.environ.get("RATELIMIT_RSVP_IP", "30 per minute;300 per hour")
     RATELIMIT_RSVP_EMAIL = os.environ.get("RATELIMIT_RSVP_EMAIL", "5 per minute;20 per hour")
+    #: Accepted RSVPs to one rally from one client address (one address cannot fill a rally).
+    RATELIMIT_RSVP_RALLY_IP = os.environ.get("RATELIMIT_RSVP_RALLY_IP", "5 per hour")
+    #: A repeat RSVP re-sends the ticket link at most once per this many minutes per mailbox and rally.
+    RSVP_RESEND_MINUTES = _int("RSVP_RESEND_MINUTES", 10)
     RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "120 per minute")
     RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH", "10 per minute")
     #: Door JSON API, per device credential (scanners at one venue often share an IP).

@@ -123,7 +123,8 @@ def test_ics_download_is_valid_and_escaped(client, rally):
     assert "DESCRIPTION:Bring water.\\nAnd a friend\\, please." in unfolded
     assert re.search(r"DTSTART:\d{8}T\d{6}Z\r\n", body)
     assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
-    assert f"http://localhost/t/{token}" in unfolded
+    # The public rally page, never the ticket (issue 9 item 4): calendar events get shared.
+    assert f"URL:http://localhost/r/{rally.slug}\r\n" in unfolded and token not in unfolded
 
 
 def test_reminder_answer_links_confirm_before_acting(client, campaign, make_rally):

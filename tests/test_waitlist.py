@@ -147,8 +147,11 @@ def test_rejoin_after_cancel(client, campaign, make_rally):
     rally = make_rally(campaign, capacity=5)
     t = _rsvp(client, rally, "a@example.org")
     client.post(f"/t/{t}/cancel")
-    again = _rsvp(client, rally, "a@example.org", guests=1)
-    assert again == t and _status(rally, "a@example.org") == "going"
+    # The RSVP form only re-sends the link (issue 9 item 1); the ticket page's "RSVP again" rejoins.
+    again = client.post(f"/r/{rally.slug}/rsvp", data={"name": "A", "email": "a@example.org", "guests": "1"})
+    assert "/t/" not in again.headers["Location"] and _status(rally, "a@example.org") == "cancelled"
+    client.post(f"/t/{t}/confirm")
+    assert _status(rally, "a@example.org") == "going"
     assert stored_counts(rally.id) == counts_from_rows(rally.id)
 
 

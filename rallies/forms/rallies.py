@@ -5,7 +5,15 @@ These check shape (required, lengths, numbers); the rally service checks meaning
 """
 
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
@@ -54,6 +62,7 @@ class RallyForm(FlaskForm):
         InputRequired("Enter how many guests one RSVP may bring (0 for none)."),
         NumberRange(min=0, max=20, message="Allow between 0 and 20 guests per RSVP.")])
     accessibility_notes = TextAreaField("Accessibility notes", validators=[Optional(), _max(2000)])
+    confirm_by_email = BooleanField("Hold places only after the supporter confirms by email")
     visibility = SelectField("Visibility", choices=VISIBILITY_CHOICES, default=VISIBILITY_DRAFT)
 
     def details(self) -> dict:

@@ -154,7 +154,8 @@ class ShareLinkForm(FlaskForm):
 
 
 STATUS_CHOICES = [SelectChoice(v, label) for v, label in (
-    ("", "Any status"), ("going", "Going"), ("waitlisted", "Waitlisted"), ("cancelled", "Cancelled"))]
+    ("", "Any status"), ("going", "Going"), ("waitlisted", "Waitlisted"), ("cancelled", "Cancelled"),
+    ("unconfirmed", "Not confirmed yet"))]
 
 
 class RsvpSearchForm(FlaskForm):

@@ -13,6 +13,8 @@ from .types import UTCDateTime, utcnow
 RSVP_GOING = "going"
 RSVP_WAITLISTED = "waitlisted"
 RSVP_CANCELLED = "cancelled"
+#: Waiting for the supporter to confirm by email (rallies with ``confirm_by_email``): holds no place.
+RSVP_UNCONFIRMED = "unconfirmed"
 
 
 class Supporter(db.Model):
@@ -33,8 +35,8 @@ class Supporter(db.Model):
 
 class Rsvp(db.Model):
     __table_args__ = (
-        # The same email never makes a second RSVP for the same rally.
-        sa.UniqueConstraint("rally_id", "email"),
+        # One mailbox (however its address is spelled) never makes a second RSVP for the same rally.
+        sa.UniqueConstraint("rally_id", "email_key", name="uq_rsvp_rally_email_key"),
         sa.Index("ix_rsvp_rally_status_id", "rally_id", "status", "id"),
         sa.Index("ix_rsvp_rally_search", "rally_id", "search_name"),
         sa.Index("ix_rsvp_rally_changed", "rally_id", "changed_seq"),
@@ -49,6 +51,8 @@ class Rsvp(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
     #: Normalised email; None for anonymous walk-ins and deleted people.
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    #: The mailbox behind ``email`` (services.emails.canonical_email): duplicates are decided on it.
+    email_key: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     phone: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
     postal_code: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
     #: "First L." shown at the door and synced to door devices.
@@ -57,7 +61,7 @@ class Rsvp(db.Model):
     search_name: so.Mapped[str] = so.mapped_column(sa.String(400), default="")
 
     guests: so.Mapped[int] = so.mapped_column(default=0)
-    #: going, waitlisted or cancelled.
+    #: going, waitlisted, cancelled or unconfirmed.
     status: so.Mapped[str] = so.mapped_column(sa.String(12))
     is_walkin: so.Mapped[bool] = so.mapped_column(default=False)
     #: People of this party admitted so far (0..guests+1).
@@ -73,6 +77,8 @@ class Rsvp(db.Model):
     #: When the party joined its current status queue (waitlist order is by this, then id).
     status_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     reminder_sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: When a repeat RSVP last re-sent the ticket link (one resend per window per mailbox).
+    ticket_resent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     #: Supporter answered the reminder: "yes", "no" or "".
     reminder_answer: so.Mapped[str] = so.mapped_column(sa.String(4), default="")
     #: Monotonic change number for incremental door sync (see services.sync).

@@ -7,7 +7,7 @@ import json
 
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from ..access import campaign_or_404, rally_or_404, rally_row_or_404
 from ..database import atomic
@@ -15,6 +15,7 @@ from ..extensions import db
 from ..forms.rsvp import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm, strip_controls
 from ..models import Rsvp, Supporter
 from ..services import rsvps, supporters
+from ..services.access import has_role
 from ..services.csvsafe import csv_text
 from ..services.links import external_url
 from . import bp
@@ -45,14 +46,16 @@ def organize_list(rally_id: int):
     rally = rally_or_404(rally_id)
     form = RsvpSearchForm(request.args)
     q = strip_controls(form.q.data) if form.validate() else ""
-    status = form.status.data if form.status.data in ("going", "waitlisted", "cancelled") else ""
+    status = form.status.data if form.status.data in ("going", "waitlisted", "cancelled", "unconfirmed") else ""
     page = max(1, request.args.get("page", 1, type=int) or 1)
     query = _rsvp_query(rally.id, q, status)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(Rsvp.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     pages = max(1, -(-int(total or 0) // PER_PAGE))
+    # Addresses are contact data: the clusters are for those who may act on them.
+    clusters = rsvps.lookalike_clusters(rally.id) if has_role(current_user.id, rally.campaign_id, "organizer") else []
     return render_template("rsvp/organize_list.html", rally=rally, form=form, rows=rows, total=total, page=page,
-                           pages=pages, q=q, status=status, cancel_form=ConfirmForm())
+                           pages=pages, q=q, status=status, cancel_form=ConfirmForm(), clusters=clusters)
 
 
 @bp.route("/organize/rallies/<int:rally_id>/rsvps.csv")

@@ -6,15 +6,16 @@ import hashlib
 from functools import lru_cache
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 
 from .. import pagecache
 from ..extensions import limiter
 from ..forms.rsvp import ConfirmForm, GuestsForm, RsvpForm, strip_controls
-from ..models import RSVP_CANCELLED, RSVP_GOING, Rally
+from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, Rally
 from ..services import calendar, rsvps, tickets
-from ..services.emails import normalise_email
-from ..services.links import base_domain, external_url
-from ..services.notices import answer_signature_ok, local_time
+from ..services.emails import canonical_email
+from ..services.links import base_domain
+from ..services.notices import answer_signature_ok, local_time, rally_page_url
 from . import bp
 
 
@@ -33,9 +34,23 @@ def _rsvp_email_limit() -> str:
     return current_app.config["RATELIMIT_RSVP_EMAIL"]
 
 
+def _rsvp_rally_ip_limit() -> str:
+    return current_app.config["RATELIMIT_RSVP_RALLY_IP"]
+
+
 def _posted_email_key() -> str:
-    """Rate-limit key: the normalised posted email (so one address cannot be hammered from many IPs)."""
-    return "rsvp-email:" + (normalise_email(request.form.get("email")) or "-")
+    """Rate-limit key: the posted mailbox (so one mailbox cannot be hammered from many IPs or spellings)."""
+    return "rsvp-email:" + (canonical_email(request.form.get("email")) or "-")
+
+
+def _rally_ip_key() -> str:
+    """Rate-limit key: this rally and the client's address (one address cannot fill one rally)."""
+    return f"rsvp-rally-ip:{(request.view_args or {}).get('slug', '')}:{get_remote_address()}"
+
+
+def _accepted(response) -> bool:
+    """Only RSVPs the form accepted count against the per-rally cap (typos cost nothing)."""
+    return response.status_code == 303
 
 
 def _utm_from_query(form: RsvpForm) -> None:
@@ -47,6 +62,7 @@ def _utm_from_query(form: RsvpForm) -> None:
 @bp.route("/r/<slug>/rsvp", methods=["GET", "POST"])
 @limiter.limit(_rsvp_ip_limit, methods=["POST"])
 @limiter.limit(_rsvp_email_limit, key_func=_posted_email_key, methods=["POST"])
+@limiter.limit(_rsvp_rally_ip_limit, key_func=_rally_ip_key, methods=["POST"], deduct_when=_accepted)
 def rsvp_page(slug: str):
     """The standalone RSVP page (works without JavaScript); the rally page's form posts here too."""
     rally = _rally_by_slug(slug)
@@ -71,6 +87,11 @@ def rsvp_page(slug: str):
             except rsvps.RsvpError as exc:
                 form.form_errors.append(str(exc))
             else:
+                if result.outcome in ("repeat", "unconfirmed"):
+                    # Nothing of an existing RSVP is shown: its owner gets the link by email. On a
+                    # confirm-by-email rally a new RSVP and a repeat get the very same answer.
+                    what = "unconfirmed" if rally.confirm_by_email else result.outcome
+                    return redirect(url_for(".sent", slug=rally.slug, what=what), 303)
                 _flash_outcome(result)
                 return redirect(url_for(".ticket", token=result.token), 303)
         return render_template("rsvp/form.html", rally=rally, form=form, closed=closed), 422
@@ -82,13 +103,25 @@ def _flash_outcome(result: rsvps.RsvpResult) -> None:
         flash("You're going! Your ticket is below, and we've emailed it to you.", "success")
     elif result.outcome == "waitlisted":
         flash("The rally is full, so you're on the waitlist. We'll email you if a place opens up.", "info")
-    elif result.outcome == "rejoined":
-        flash("You had cancelled before; your RSVP is active again. We've emailed your ticket.", "success")
-    else:
-        flash(f"You'd already RSVPed with {result.email}, so we updated that RSVP instead of making a new one, "
-              "and emailed your ticket again.", "info")
     if result.note:
         flash(result.note, "warning")
+
+
+#: What the page after a repeat or a confirm-by-email RSVP says. On a confirm-by-email rally both
+#: outcomes read the same, so a stranger learns nothing about who is on its list.
+SENT_MESSAGES = {
+    "repeat": "You're already on the list. We've emailed your ticket link again.",
+    "unconfirmed": "Check your email: we've sent you a link to confirm your place. "
+                   "Your place is held only once you confirm.",
+}
+
+
+@bp.route("/r/<slug>/rsvp/sent")
+def sent(slug: str):
+    """After an RSVP whose ticket goes by email only: say so, and show nothing of the RSVP."""
+    rally = _rally_by_slug(slug)
+    what = request.args.get("what", "")
+    return render_template("rsvp/sent.html", rally=rally, message=SENT_MESSAGES.get(what, SENT_MESSAGES["repeat"]))
 
 
 @bp.route("/r/<slug>/rsvp/thanks")
@@ -176,7 +209,8 @@ def _etag(code: str) -> str:
 def ticket_ics(token: str):
     """The rally as an iCalendar file."""
     rsvp = _rsvp_or_404(token)
-    body = calendar.rally_ics(rsvp.rally, uid_domain=base_domain(), url=external_url("rsvp.ticket", token=token))
+    # The public rally page, never this ticket's URL: calendar events get shared and synced.
+    body = calendar.rally_ics(rsvp.rally, uid_domain=base_domain(), url=rally_page_url(rsvp.rally))
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": 'attachment; filename="rally.ics"', "Cache-Control": "private, no-cache",
     })
@@ -187,8 +221,8 @@ def guests(token: str):
     """Change the party size."""
     rsvp = _rsvp_or_404(token)
     form = GuestsForm(rally=rsvp.rally, data={"guests": rsvp.guests} if request.method == "GET" else None)
-    if rsvp.status == RSVP_CANCELLED:
-        flash("This RSVP is cancelled, so its party size cannot change.", "warning")
+    if rsvp.status in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
+        flash(f"This RSVP is {rsvp.status}, so its party size cannot change.", "warning")
         return redirect(url_for(".ticket", token=token), 303)
     status = 200
     if request.method == "POST":
@@ -202,6 +236,24 @@ def guests(token: str):
                 return redirect(url_for(".ticket", token=token), 303)
         status = 422
     return render_template("rsvp/guests.html", rsvp=rsvp, rally=rsvp.rally, form=form), status
+
+
+@bp.route("/t/<token>/confirm", methods=["GET", "POST"])
+def confirm(token: str):
+    """Confirm an unconfirmed RSVP, or RSVP again after cancelling: a button (GET), then the capacity decision (POST)."""
+    rsvp = _rsvp_or_404(token)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        was = rsvp.status
+        try:
+            rsvp = rsvps.take_place(rsvp)
+        except rsvps.RsvpError as exc:
+            flash(str(exc), "warning")
+        else:
+            if was in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
+                _flash_outcome(rsvps.RsvpResult(rsvp.id, rsvp.status))
+        return redirect(url_for(".ticket", token=token), 303)
+    return render_template("rsvp/confirm.html", rsvp=rsvp, rally=rsvp.rally, form=form)
 
 
 @bp.route("/t/<token>/cancel", methods=["GET", "POST"])

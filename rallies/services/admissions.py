@@ -31,7 +31,7 @@ from .checkin import (
     scan_t,
 )
 from .doors import DoorContext
-from .emails import normalise_email
+from .emails import canonical_email, normalise_email
 from .sync import next_seq
 
 #: A scanner may reduce its own admission (only part of the party came) within this time.
@@ -70,13 +70,15 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
         with atomic():
             if email:
                 existing = db.session.scalar(
-                    sa.select(rsvp_t.c.id).where(rsvp_t.c.rally_id == ctx.rally_id, rsvp_t.c.email == email))
+                    sa.select(rsvp_t.c.id).where(rsvp_t.c.rally_id == ctx.rally_id,
+                                                 rsvp_t.c.email_key == canonical_email(email)))
                 if existing:
                     raise CheckinInputError("already_registered", "This email already has a ticket for this rally: "
                                             "search for it and admit it from there.", 409)
             seq = next_seq()
             rsvp_id = db.session.execute(rsvp_t.insert().values(
-                rally_id=ctx.rally_id, token=secrets.token_urlsafe(32), name=name, email=email, phone="",
+                rally_id=ctx.rally_id, token=secrets.token_urlsafe(32), name=name, email=email,
+                email_key=canonical_email(email) if email else None, phone="",
                 postal_code=postal_code, door_name=door_name(name), search_name=search_text(name, email, ""),
                 guests=guests, status="going", is_walkin=True, checked_in_people=people, changed_seq=seq,
                 status_at=scan["received_at"], created_at=scan["received_at"], updated_at=scan["received_at"],

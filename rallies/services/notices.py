@@ -28,6 +28,8 @@ SUBJECTS = {
     "waitlisted": "You're on the waitlist: {title}",
     "updated": "Your RSVP is updated: {title}",
     "promoted": "A place opened up, you're going: {title}",
+    "resend": "Your ticket link: {title}",
+    "confirm": "Confirm your place: {title}",
 }
 
 CHANGE_LABELS = {
@@ -69,13 +71,20 @@ def ticket_links(rsvp: Rsvp) -> dict[str, str]:
         "cancel": external_url("rsvp.cancel", token=rsvp.token),
         "guests": external_url("rsvp.guests", token=rsvp.token),
         "ics": external_url("rsvp.ticket_ics", token=rsvp.token),
+        "confirm": external_url("rsvp.confirm", token=rsvp.token),
+        "rally": rally_page_url(rsvp.rally),
         "yes": external_url("rsvp.answer", token=rsvp.token, answer="yes", sig=answer_signature(rsvp, "yes")),
         "no": external_url("rsvp.answer", token=rsvp.token, answer="no", sig=answer_signature(rsvp, "no")),
     }
 
 
-def _ics(rally: Rally, ticket_url: str) -> Attachment:
-    text = calendar.rally_ics(rally, uid_domain=base_domain(), url=ticket_url)
+def rally_page_url(rally: Rally) -> str:
+    """The rally's public page: what calendar files link to (never a ticket URL, which is a secret)."""
+    return external_url("rallies.show", slug=rally.slug)
+
+
+def _ics(rally: Rally) -> Attachment:
+    text = calendar.rally_ics(rally, uid_domain=base_domain(), url=rally_page_url(rally))
     return Attachment("rally.ics", "text/calendar", text.encode("utf-8"))
 
 
@@ -105,7 +114,7 @@ def _rsvp_for(params: dict) -> Rsvp:
 
 
 def ticket_email(rsvp: Rsvp, reason: str) -> None:
-    """Queue the ticket email: reason is going, waitlisted, updated or promoted (rendered by the sender)."""
+    """Queue the ticket email: reason is going, waitlisted, updated, promoted, resend or confirm (rendered by the sender)."""
     key = f"promoted:{rsvp.id}:{rsvp.changed_seq}" if reason == "promoted" else None
     queue_ticket_email(rsvp.id, rsvp.email, reason, rsvp.rally.title, message_key=key)
 
@@ -129,7 +138,7 @@ def _render_ticket(params: dict) -> Rendered:
     if show_qr:
         attachments.append(Attachment("ticket-qr.png", "image/png", qr_png(ticket_code(rally, rsvp.id)), QR_CID))
     context = _context(rsvp, reason=params.get("reason", "going"), show_qr=show_qr, qr_cid=QR_CID)
-    attachments.append(_ics(rally, context["links"]["ticket"]))
+    attachments.append(_ics(rally))
     html, text = _render("ticket", **context)
     return Rendered(html, text, tuple(attachments))
 
@@ -157,7 +166,7 @@ def _render_plain(params: dict) -> Rendered:
     html, text = _render(name, **_context(rsvp, changes=params.get("changes") or []))
     attachments = ()
     if name in ("rally_changed", "rally_cancelled"):
-        attachments = (_ics(rsvp.rally, external_url("rsvp.ticket", token=rsvp.token)),)
+        attachments = (_ics(rsvp.rally),)
     return Rendered(html, text, attachments)
 
 

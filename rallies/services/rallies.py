@@ -67,6 +67,8 @@ class RallyDetails:
     max_guests: int = 2
     accessibility_notes: str = ""
     visibility: str = VISIBILITY_DRAFT
+    #: Places are held only once the supporter confirms from the email (high-demand rallies).
+    confirm_by_email: bool = False
 
     @classmethod
     def from_mapping(cls, data: dict) -> RallyDetails:
@@ -84,6 +86,7 @@ class RallyDetails:
             venue_name=rally.venue_name, address=rally.address, city=rally.city, state=rally.state,
             postal_code=rally.postal_code, country=rally.country, capacity=rally.capacity, max_guests=rally.max_guests,
             accessibility_notes=rally.accessibility_notes, visibility=rally.visibility,
+            confirm_by_email=rally.confirm_by_email,
         )
 
     def address_of(self) -> geo.Address:
@@ -199,6 +202,7 @@ def _apply(rally: Rally, details: RallyDetails, times: _Times, tz_name: str) -> 
     rally.capacity, rally.max_guests = details.capacity, details.max_guests
     rally.accessibility_notes = details.accessibility_notes.strip()
     rally.visibility = details.visibility
+    rally.confirm_by_email = bool(details.confirm_by_email)
 
 
 def _place(rally: Rally, result: geo.GeoResult) -> None:

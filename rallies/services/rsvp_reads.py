@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 from ..database import read_one
 from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
+from .emails import lookalike_key
 
 rally_t = Rally.__table__
 #: secrets.token_urlsafe(32): 43 URL-safe base64 characters; anything else never reaches the database.
@@ -102,7 +103,8 @@ class RsvpRally(RallyColumns):
     """The rally columns the RSVP form, its page and the RSVP service read, from one Core query by slug."""
 
     __slots__ = ("id", "slug", "campaign_id", "title", "status", "visibility", "starts_at", "ends_at", "timezone",
-                 "venue_name", "address", "city", "capacity", "going_people", "max_guests", "country", "signing_key")
+                 "venue_name", "address", "city", "capacity", "going_people", "max_guests", "country", "signing_key",
+                 "confirm_by_email")
 
 
 def rally_for_rsvp(slug: str) -> RsvpRally | None:
@@ -139,6 +141,23 @@ def revoked_ids(rally_id: int) -> list[int]:
     return list(db.session.scalars(
         sa.select(Rsvp.id).where(Rsvp.rally_id == rally_id, Rsvp.status == RSVP_CANCELLED).order_by(Rsvp.id)
     ))
+
+
+def lookalike_clusters(rally_id: int, limit: int = 20) -> list[list]:
+    """Groups of the rally's RSVPs whose addresses look made up by one person, biggest first.
+
+    Two addresses group when they are the same mailbox (services.emails.canonical_email) or differ
+    only in digits, dots and +tags on the same domain: how organizers spot one inbox farming places.
+    Each group is a list of rows (id, name, email, status), oldest first.
+    """
+    groups: dict[str, list] = {}
+    rows = db.session.execute(sa.select(Rsvp.id, Rsvp.name, Rsvp.email, Rsvp.status)
+                              .where(Rsvp.rally_id == rally_id, Rsvp.email.is_not(None)).order_by(Rsvp.id))
+    for row in rows:
+        groups.setdefault(lookalike_key(row.email), []).append(row)
+    found = [group for group in groups.values() if len(group) > 1]
+    found.sort(key=lambda group: (-len(group), group[0].id))
+    return found[:limit]
 
 
 def recount(rally_id: int) -> None:

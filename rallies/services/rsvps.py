@@ -12,8 +12,7 @@ from their first statement, so:
 * ``Rsvp.changed_seq`` is a change number from ``sync.next_seq()`` (microseconds, as for
   check-ins): door devices sync with ``changed_seq > since`` less a window that covers
   commits landing a little after their number (see services/sync.py), so they never miss
-  a change, and the number needs no read under the lock (a new RSVP is one statement on
-  PostgreSQL: services/rsvp_insert.py).
+  a change, and the number needs no read under the lock.
 
 Counters on Rally (going_people, going_parties, guests_count (guests of going
 parties), waitlisted_people, waitlisted_parties, cancelled_parties) only ever move by
@@ -24,20 +23,22 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..database import atomic
 from ..extensions import db
-from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, utcnow
+from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rally, Rsvp, utcnow
 from . import notices
-from .emails import normalise_email
+from .emails import canonical_email, normalise_email
 from .people import door_name, fold, search_text  # noqa: F401  (re-exported: door and demo code use them)
-from .rsvp_insert import insert_new_rsvp, new_rsvp_statement
+from .rsvp_insert import insert_new_rsvp, link_supporter
 from .rsvp_reads import (  # noqa: F401  (re-exported)
+    lookalike_clusters,
     qr_facts,
     rally_for_rsvp,
     recount,
@@ -82,11 +83,12 @@ class RsvpInput:
 @dataclass
 class RsvpResult:
     rsvp_id: int
-    #: "going", "waitlisted", "updated", "rejoined"
+    #: New RSVPs: "going", "waitlisted" or "unconfirmed". "repeat": the mailbox already had an RSVP,
+    #: nothing changed and its owner was emailed their link. Organizer adds: "updated" or "rejoined".
     outcome: str
     #: Set when an update could not take all the guests asked for.
     note: str = ""
-    #: Known inside the transaction, so views need no reload after the commit.
+    #: Known inside the transaction, so views need no reload after the commit (never shown for a repeat).
     token: str = ""
     email: str | None = None
 
@@ -158,88 +160,103 @@ def _touch(rsvp: Rsvp, seq: int) -> None:
 
 
 def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool = False) -> RsvpResult:
-    """RSVP someone (or update their RSVP if the email already has one), queueing the ticket email."""
+    """RSVP someone, queueing their ticket (or confirmation) email.
+
+    One mailbox holds one RSVP per rally (``Rsvp.email_key``). When it already has one, a public
+    RSVP changes nothing and the owner is emailed their ticket link again (``repeat``); changes go
+    through that link. An organizer's add updates the existing RSVP instead: organizers already
+    see and change every RSVP of their rally.
+    """
     problem = rally_open_problem(rally)
     if problem and not (by_organizer and not rally.is_cancelled):
         raise RsvpClosed(problem)
     if data.guests < 0 or data.guests > rally.max_guests:
         raise RsvpError(f"You can bring between 0 and {rally.max_guests} guests.")
     email = normalise_email(data.email)
-    has_keys = bool(rally.signing_key)
-    facts = (rally.id, rally.campaign_id, rally.title, has_keys)
-    # PostgreSQL, and no transaction of the caller's open (it might hold the rally's row lock, which
-    # the statement's own connection would wait for): the whole new RSVP in one statement.
-    if (email and has_keys and not db.session().in_transaction()
-            and db.session.get_bind().dialect.name == "postgresql"):
-        values = _new_values(rally.id, email, data)
-        try:
-            made = new_rsvp_statement(values, campaign_id=rally.campaign_id, title=rally.title)
-        except IntegrityError:
-            made = None  # this email has an RSVP here already: the general path updates it
-        if made is not None:
-            return RsvpResult(made[0], made[1], token=values["token"], email=email)
+    # An organizer-added RSVP needs no confirmation: the organizer vouches for it.
+    confirm = bool(getattr(rally, "confirm_by_email", False)) and not by_organizer and bool(email)
+    facts = (rally.id, rally.campaign_id, rally.title, bool(rally.signing_key), confirm)
     for attempt in range(3):
         try:
             with atomic():
-                return _create_or_update(facts, email, data)
+                return _create(facts, email, data, by_organizer)
         except IntegrityError:
-            # The same email RSVPed at the same moment; the retry finds that RSVP and updates it.
+            # The same mailbox RSVPed at the same moment (its row landed after our lookup); the retry finds it.
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
 
 
-def _create_or_update(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
-    """Take places (or join the waitlist), then insert the RSVP; if the email already has one, undo the
-    places and update that RSVP instead. Optimistic: a repeat RSVP is rare, so the common path
-    spends no query looking for one (the unique index on (rally_id, email) decides, under the lock)."""
-    rally_id, campaign_id, title, has_keys = facts
+def _create(facts: tuple, email: str, data: RsvpInput, by_organizer: bool) -> RsvpResult:
+    """Under the rally's lock: a repeat is answered without a change; otherwise take places (or join the
+    waitlist, or, when the rally wants confirmation, take none yet) and insert the RSVP."""
+    rally_id, campaign_id, title, has_keys, confirm = facts
     if not has_keys:
         ensure_rally_keys(db.session.get(Rally, rally_id))
+    _lock(rally_id)
+    key = canonical_email(email) or None
+    existing_id = db.session.scalar(_existing_stmt(), {"rally_id": rally_id, "key": key}) if key else None
+    if existing_id is not None:
+        rsvp = db.session.get(Rsvp, existing_id, populate_existing=True)
+        return _update_existing(rsvp, data) if by_organizer else _repeat(rsvp)
     people = data.guests + 1
-    going = _take_places(rally_id, people, data.guests)
-    if not going:
-        _bump(rally_id, waitlisted_people=people, waitlisted_parties=1)
-    values = _new_values(rally_id, email, data, status=RSVP_GOING if going else RSVP_WAITLISTED)
-    token = values["token"]
-    rsvp_id = insert_new_rsvp(values, campaign_id=campaign_id, title=title, reason="going" if going else "waitlisted")
-    if rsvp_id is not None:
-        return RsvpResult(rsvp_id, RSVP_GOING if going else RSVP_WAITLISTED, token=token, email=email)
-    # This email has an RSVP here already: give the places back (same transaction, same lock).
-    if going:
-        _bump(rally_id, going_people=-people, going_parties=-1, guests_count=-data.guests)
+    if confirm:
+        status = RSVP_UNCONFIRMED
+    elif _take_places(rally_id, people, data.guests):
+        status = RSVP_GOING
     else:
-        _bump(rally_id, waitlisted_people=-people, waitlisted_parties=-1)
-    existing_id = db.session.scalar(_existing_stmt(), {"rally_id": rally_id, "email": email})
-    rsvp = db.session.get(Rsvp, existing_id, populate_existing=True)
-    return _update_existing(rsvp, data)
+        status = RSVP_WAITLISTED
+        _bump(rally_id, waitlisted_people=people, waitlisted_parties=1)
+    values = _new_values(rally_id, email, data, status=status)
+    reason = "confirm" if confirm else status
+    rsvp_id = insert_new_rsvp(values, campaign_id=campaign_id, title=title, reason=reason)
+    if rsvp_id is None:
+        raise IntegrityError("rsvp insert", {}, Exception("this mailbox has an RSVP here already"))
+    return RsvpResult(rsvp_id, status, token=values["token"], email=email)
 
 
-def _new_values(rally_id: int, email: str, data: RsvpInput, status: str | None = None) -> dict:
-    """A new RSVP's column values (rsvp_insert.RSVP_COLUMNS; status left out when SQL decides it)."""
+def _repeat(rsvp: Rsvp) -> RsvpResult:
+    """The mailbox is on the list already: change nothing, and email its owner their link, at most once a window.
+
+    The conditional UPDATE is the limit (the rally lock is held, and the database is shared by every
+    worker): it matches only when no resend went out within RSVP_RESEND_MINUTES.
+    """
     now = utcnow()
-    values = dict(
-        rally_id=rally_id, token=secrets.token_urlsafe(32), name=data.name, email=email, phone=data.phone,
+    window = timedelta(minutes=current_app.config.get("RSVP_RESEND_MINUTES", 10))
+    claimed = db.session.execute(
+        rsvp_t.update().where(rsvp_t.c.id == rsvp.id, sa.or_(rsvp_t.c.ticket_resent_at.is_(None),
+                                                             rsvp_t.c.ticket_resent_at <= now - window))
+        .values(ticket_resent_at=now)
+    ).rowcount == 1
+    if claimed and rsvp.email:
+        notices.queue_ticket_email(rsvp.id, rsvp.email, "confirm" if rsvp.status == RSVP_UNCONFIRMED else "resend",
+                                   rsvp.rally.title)
+    return RsvpResult(rsvp.id, "repeat")
+
+
+def _new_values(rally_id: int, email: str, data: RsvpInput, status: str) -> dict:
+    """A new RSVP's column values (rsvp_insert.RSVP_COLUMNS)."""
+    now = utcnow()
+    return dict(
+        rally_id=rally_id, token=secrets.token_urlsafe(32), name=data.name, email=email,
+        email_key=canonical_email(email) or None, phone=data.phone,
         postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
         guests=data.guests, is_walkin=False, checked_in_people=0, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
         utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
-        status_at=now, reminder_answer="", created_at=now, updated_at=now, changed_seq=next_seq(),
+        status_at=now, reminder_answer="", created_at=now, updated_at=now, changed_seq=next_seq(), status=status,
     )
-    if status is not None:
-        values["status"] = status
-    return values
 
 
 @lru_cache(maxsize=1)
 def _existing_stmt():
-    """SELECT id of this email's RSVP to this rally (the unique index answers it). Built once."""
+    """SELECT id of this mailbox's RSVP to this rally (the unique index answers it). Built once."""
     return sa.select(rsvp_t.c.id).where(rsvp_t.c.rally_id == sa.bindparam("rally_id"),
-                                        rsvp_t.c.email == sa.bindparam("email"))
+                                        rsvp_t.c.email_key == sa.bindparam("key"))
 
 
 def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
-    """Same email again: update guests and phone, re-send the ticket, say what happened."""
+    """An organizer adds a mailbox already on the list: update that RSVP, re-send the ticket, say so."""
     rsvp.name = data.name or rsvp.name
     if data.phone:
         rsvp.phone = data.phone
@@ -250,7 +267,7 @@ def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
     rsvp.door_name = door_name(rsvp.name)
     rsvp.search_name = search_text(rsvp.name, rsvp.email, rsvp.phone)
     outcome, note = "updated", ""
-    if rsvp.status == RSVP_CANCELLED:
+    if rsvp.status in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
         _rejoin(rsvp, data.guests)
         outcome = "rejoined"
     elif data.guests != rsvp.guests:
@@ -265,9 +282,10 @@ def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
 
 
 def _rejoin(rsvp: Rsvp, guests: int) -> None:
-    """A cancelled RSVP comes back: going if it fits, else the end of the waitlist."""
+    """A cancelled (or unconfirmed) RSVP takes a place: going if it fits, else the end of the waitlist."""
     people = guests + 1
-    _bump(rsvp.rally_id, cancelled_parties=-1)
+    if rsvp.status == RSVP_CANCELLED:
+        _bump(rsvp.rally_id, cancelled_parties=-1)
     if _take_places(rsvp.rally_id, people, guests):
         rsvp.status = RSVP_GOING
     else:
@@ -275,6 +293,30 @@ def _rejoin(rsvp: Rsvp, guests: int) -> None:
         _bump(rsvp.rally_id, waitlisted_people=people, waitlisted_parties=1)
     rsvp.guests = guests
     rsvp.status_at = utcnow()
+
+
+def take_place(rsvp: Rsvp) -> Rsvp:
+    """From the ticket link: confirm an unconfirmed RSVP or bring back a cancelled one, through the normal
+    capacity decision (going if the party fits, else the end of the waitlist). A second click changes nothing."""
+    problem = rally_open_problem(rsvp.rally)
+    if problem:
+        raise RsvpClosed(problem)
+    with atomic():
+        _lock(rsvp.rally_id)
+        rsvp = db.session.get(Rsvp, rsvp.id, populate_existing=True)
+        if rsvp.status not in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
+            return rsvp
+        _rejoin(rsvp, min(rsvp.guests, rsvp.rally.max_guests))
+        if rsvp.supporter_id is None and rsvp.email:
+            # The mailbox's owner has now shown up: only now is this a supporter of the campaign.
+            link_supporter(rsvp.id, rsvp.rally.campaign_id, dict(email=rsvp.email, name=rsvp.name, phone=rsvp.phone,
+                                                                 postal_code=rsvp.postal_code))
+        _touch(rsvp, next_changed_seq(rsvp.rally_id))
+        db.session.flush()
+        if rsvp.email:
+            notices.ticket_email(rsvp, rsvp.status)
+    db.session.refresh(rsvp)
+    return rsvp
 
 
 def _change_party(rsvp: Rsvp, guests: int) -> None:
@@ -335,8 +377,10 @@ def cancel_rsvp(rsvp: Rsvp, *, notify: bool = True) -> bool:
         if was == RSVP_GOING:
             _bump(rsvp.rally_id, going_people=-people, going_parties=-1, guests_count=-rsvp.guests,
                   cancelled_parties=1)
-        else:
+        elif was == RSVP_WAITLISTED:
             _bump(rsvp.rally_id, waitlisted_people=-people, waitlisted_parties=-1, cancelled_parties=1)
+        else:  # unconfirmed: it held no place
+            _bump(rsvp.rally_id, cancelled_parties=1)
         rsvp.status = RSVP_CANCELLED
         rsvp.status_at = utcnow()
         _touch(rsvp, next_changed_seq(rsvp.rally_id))

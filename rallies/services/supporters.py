@@ -117,7 +117,7 @@ def delete_person(supporter: Supporter) -> int:
         for r in rsvps:
             if r.rally_id != rally_id:
                 continue
-            r.name, r.email, r.phone, r.postal_code = "", None, "", ""
+            r.name, r.email, r.email_key, r.phone, r.postal_code = "", None, None, "", ""
             r.door_name, r.search_name = "Deleted", ""
             r.utm_source = r.utm_medium = r.utm_campaign = r.ref = ""
             r.opt_in, r.opt_in_at = False, None

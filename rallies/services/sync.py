@@ -22,7 +22,7 @@ import time
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Checkin, Door, Rally, Rsvp
+from ..models import RSVP_UNCONFIRMED, Checkin, Door, Rally, Rsvp
 
 #: Microseconds of change numbers re-sent on every incremental sync (see module docstring).
 OVERLAP = 30_000_000
@@ -53,7 +53,7 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
     tickets = []
     query = sa.select(
         Rsvp.id, Rsvp.door_name, Rsvp.guests, Rsvp.status, Rsvp.checked_in_people, Rsvp.changed_seq
-    ).where(Rsvp.rally_id == rally_id)
+    ).where(Rsvp.rally_id == rally_id, Rsvp.status != RSVP_UNCONFIRMED)  # unconfirmed: no place, not on the list
     if floor is not None:
         query = query.where(Rsvp.changed_seq > floor)
     for row in db.session.execute(query):
