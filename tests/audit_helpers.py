@@ -158,9 +158,9 @@ def _owner_membership(rally) -> int:
 #: from the world. A new string-argument route must be added here, or test_every_route_is_classified fails.
 TOKEN_ROUTES = {
     "static": "filename",
-    "rallies.show": "slug", "rsvp.rsvp_page": "slug", "rsvp.thanks": "slug",
+    "rallies.show": "slug", "rsvp.rsvp_page": "slug", "rsvp.thanks": "slug", "rsvp.sent": "slug",
     "rsvp.ticket": "token", "rsvp.ticket_qr": "token", "rsvp.ticket_ics": "token", "rsvp.guests": "token",
-    "rsvp.cancel": "token", "rsvp.answer": "token",
+    "rsvp.cancel": "token", "rsvp.answer": "token", "rsvp.confirm": "token",
     "door.open_link": "secret", "auth.invite": "token", "auth.reset_password": "token",
 }
 

@@ -93,6 +93,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds SQLite tables (drop + rename): with foreign keys on, dropping the old
+            # table would run ON DELETE actions on every row pointing at it. The pragma only takes
+            # effect outside a transaction, so it goes to the driver's connection (in autocommit mode,
+            # see database.py) before SQLAlchemy begins one.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -101,6 +107,8 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # back to normal for the pool
 
 
 if context.is_offline_mode():

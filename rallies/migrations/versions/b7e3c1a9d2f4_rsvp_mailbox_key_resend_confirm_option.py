@@ -6,6 +6,7 @@ googlemail.com as gmail.com). Backfill: existing RSVPs get their canonical key; 
 already holds two spellings of one mailbox, the oldest RSVP keeps the canonical key and the
 later ones keep their own (already unique) address. That address can never equal a canonical
 key (it has a +tag, a Gmail dot or googlemail.com), so the new index always builds.
+SQLite rebuilds the rsvp table for this; migrations/env.py turns foreign keys off first.
 
 Revision ID: b7e3c1a9d2f4
 Revises: 069518cfc091
@@ -40,8 +41,6 @@ def _canonical(email):
 def upgrade():
     with op.batch_alter_table('rally', schema=None) as batch_op:
         batch_op.add_column(sa.Column('confirm_by_email', sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table('rally', schema=None) as batch_op:
-        batch_op.alter_column('confirm_by_email', server_default=None)
 
     with op.batch_alter_table('rsvp', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_key', sa.String(length=254), nullable=True))
