@@ -33,7 +33,8 @@ auth_rate_limit = limiter.limit(_auth_limit, methods=["POST"])
 
 @login_manager.user_loader
 def load_user(user_key: str) -> User | None:
-    """Sessions carry "id:version"; a password change bumps the version and ends old sessions."""
+    """Sessions and remember-me cookies carry "id:version"; logout, a password change or "end other
+    sessions" bumps the version, so every older cookie of the user stops working."""
     try:
         user_id, version = (int(part) for part in user_key.split(":", 1))
     except ValueError:
@@ -121,7 +122,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Log out (POST, so a link elsewhere cannot do it)."""
+    """Log out (POST, so a link elsewhere cannot do it); every copy of this user's cookies dies too."""
+    accounts.log_out(current_user._get_current_object())
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("rallies.index"))

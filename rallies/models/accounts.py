@@ -24,7 +24,8 @@ class User(UserMixin, db.Model):
     email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
-    #: Bumped on password change so old reset links and sessions stop working.
+    #: Bumped on logout, password change and "end other sessions", so every older session cookie,
+    #: remember-me cookie and reset link stops working.
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 

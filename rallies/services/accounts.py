@@ -8,6 +8,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..database import atomic
 from ..extensions import db
 from ..models import ROLE_OWNER, Campaign, Membership, User
 from .emails import normalise_email
@@ -73,6 +74,16 @@ def end_sessions(user: User) -> None:
         db.update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
     )
     db.session.refresh(user, ["session_version"])
+
+
+def log_out(user: User) -> None:
+    """End every session and remember-me cookie of the user, committed now.
+
+    Clearing this browser's cookie is not enough: a copy taken earlier would still carry
+    the current version, so logging out moves the version on for every copy.
+    """
+    with atomic():
+        end_sessions(user)
 
 
 def set_password(user: User, password: str) -> None:
