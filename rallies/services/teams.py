@@ -20,8 +20,10 @@ INVITE_ROLES = (ROLE_ORGANIZER, ROLE_VIEWER)
 ROLES = (ROLE_OWNER, ROLE_ORGANIZER, ROLE_VIEWER)
 ROLE_LABELS = {
     ROLE_OWNER: "Owner: everything, including the team",
-    ROLE_ORGANIZER: "Organizer: manages rallies and invites people",
-    ROLE_VIEWER: "Viewer: sees everything, changes nothing",
+    ROLE_ORGANIZER: "Organizer: manages rallies, sees supporters' contact details and invites people",
+    # Must match access.can_see_contacts: the rule and its description change together.
+    ROLE_VIEWER: "Viewer: sees rallies, turnout and RSVP names and statuses (no emails, phones or ZIP codes); "
+                 "changes nothing",
 }
 
 
