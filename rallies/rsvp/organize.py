@@ -10,7 +10,6 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import login_required
 
 from ..access import campaign_or_404, rally_or_404, rally_row_or_404, sees_contacts
-from ..database import atomic
 from ..extensions import db
 from ..forms.rsvp import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm, strip_controls
 from ..models import Rsvp, Supporter
@@ -148,8 +147,7 @@ def supporter_delete(campaign_id: int, supporter_id: int):
     person = _supporter_or_404(campaign_id, supporter_id)
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
-        with atomic():
-            count = supporters.delete_person(db.session.get(Supporter, person.id))
+        count = supporters.delete_person(person)
         flash(f"Deleted. Personal data removed from {count} RSVP(s); turnout counts are unchanged.", "success")
         return redirect(url_for(".supporters_list", campaign_id=campaign_id), 303)
     return render_template("rsvp/supporter_delete.html", person=person, campaign_id=campaign_id, form=form)
