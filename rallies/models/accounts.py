@@ -28,6 +28,9 @@ class User(UserMixin, db.Model):
     #: remember-me cookie and reset link stops working.
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    #: When the user proved they own the address (emailed link or completed password reset);
+    #: None until then. Invites bound to an address need it (services.teams.accept_invite).
+    email_verified_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     memberships: so.Mapped[list[Membership]] = so.relationship(back_populates="user", cascade="all, delete-orphan")
 
