@@ -71,6 +71,7 @@ def test_viewer_rsvp_list_shows_names_and_statuses_but_no_contacts(viewer, seede
     _no_contacts(resp.text)
     assert ">Email<" not in resp.text and ">Phone<" not in resp.text and ">ZIP<" not in resp.text
     assert "Search names" in resp.text
+    assert "Add someone" not in resp.text and "/cancel" not in resp.text, "no buttons that would answer 403"
 
 
 def test_organizer_rsvp_list_still_shows_contacts(organizer, seeded):

@@ -7,14 +7,14 @@ import json
 
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from ..access import campaign_or_404, rally_or_404, rally_row_or_404, sees_contacts
 from ..extensions import db
 from ..forms.rsvp import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm, strip_controls
 from ..models import Rsvp, Supporter
 from ..services import rsvp_lists, rsvps, supporters
-from ..services.access import CONTACTS_MIN_ROLE
+from ..services.access import CONTACTS_MIN_ROLE, has_role
 from ..services.links import external_url
 from . import bp
 
@@ -35,7 +35,7 @@ def organize_list(rally_id: int):
     page = rsvp_lists.rsvp_page(rally.id, q, status, request.args.get("page", 1, type=int) or 1, contacts=contacts)
     return render_template("rsvp/organize_list.html", rally=rally, form=form, rows=page.rows, total=page.total,
                            page=page.page, pages=page.pages, q=q, status=status, cancel_form=ConfirmForm(),
-                           contacts=contacts)
+                           contacts=contacts, can_manage=has_role(current_user.id, rally.campaign_id, "organizer"))
 
 
 @bp.route("/organize/rallies/<int:rally_id>/rsvps.csv")
