@@ -89,6 +89,10 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 12)
 
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
+    #: Seconds an emailed "confirm your address" link works.
+    EMAIL_VERIFY_MAX_AGE = _int("EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600)
+    #: Resending that link, per account (on top of RATELIMIT_AUTH per IP).
+    RATELIMIT_VERIFY = os.environ.get("RATELIMIT_VERIFY", "3 per hour")
     #: werkzeug's hashing method for new passwords (old hashes keep working whatever it is).
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     INVITE_MAX_AGE_DAYS = _int("INVITE_MAX_AGE_DAYS", 7)

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from .extensions import db
 from .models import ROLE_RANK, Campaign, Membership, Rally
-from .services.access import role_in
+from .services.access import can_see_contacts, role_in
 
 
 def campaign_or_404(campaign_id: int, min_role: str = "viewer") -> Campaign:
@@ -34,6 +34,11 @@ def rally_or_404(rally_id: int, min_role: str = "viewer") -> Rally:
     if ROLE_RANK[role] < ROLE_RANK[min_role]:
         abort(403)
     return rally
+
+
+def sees_contacts(campaign_id: int) -> bool:
+    """True if the current user's role in the campaign shows supporters' contact details."""
+    return current_user.is_authenticated and can_see_contacts(role_in(current_user.id, campaign_id))
 
 
 def rally_row_or_404(model, row_id: int, rally: Rally):

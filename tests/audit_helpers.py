@@ -161,7 +161,7 @@ TOKEN_ROUTES = {
     "rallies.show": "slug", "rsvp.rsvp_page": "slug", "rsvp.thanks": "slug", "rsvp.sent": "slug",
     "rsvp.ticket": "token", "rsvp.ticket_qr": "token", "rsvp.ticket_ics": "token", "rsvp.guests": "token",
     "rsvp.cancel": "token", "rsvp.answer": "token", "rsvp.confirm": "token",
-    "door.open_link": "secret", "auth.invite": "token", "auth.reset_password": "token",
+    "door.open_link": "secret", "auth.invite": "token", "auth.reset_password": "token", "auth.verify_email": "token",
 }
 
 ID_ARGS = {"campaign_id", "rally_id", "door_id", "rsvp_id", "membership_id", "invite_id", "link_id",

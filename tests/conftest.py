@@ -120,16 +120,19 @@ def runner(app):
 
 @pytest.fixture
 def make_user(app):
-    """make_user(email=..., password=..., campaign="Name" or None, role=...) -> User."""
+    """make_user(email=..., password=..., campaign="Name" or None, role=..., verified=True) -> User."""
     from rallies.database import atomic
     from rallies.models import Campaign, Membership
     from rallies.services.accounts import create_user
 
     counter = iter(range(1, 10_000))
 
-    def make(email=None, password="correct horse battery", name="Org", campaign="Test campaign", role="owner"):
+    def make(email=None, password="correct horse battery", name="Org", campaign="Test campaign", role="owner",
+             verified=True):
         with atomic():
             user = create_user(email or f"org{next(counter)}@example.org", password, name=name)
+            if verified:
+                user.email_verified_at = user.created_at or datetime.now(UTC)
             if isinstance(campaign, Campaign):
                 db.session.add(Membership(campaign_id=campaign.id, user_id=user.id, role=role))
             elif campaign:

@@ -379,3 +379,77 @@ def test_flask_create_user_command_on_a_migrated_database(tmp_path):
     again = flask("create-user", "--email", "first@example.org", "--password", GOOD)
     assert again.returncode != 0
     assert "already exists" in again.stderr
+
+
+# ------------------------------------------------------------- copied cookies die with the session (issue 9, item 12)
+
+
+def _log_in_for_real(client, email: str = "ann@example.org") -> dict[str, str]:
+    """Log in through the form with remember-me; return the cookies a thief could copy."""
+    resp = client.post("/auth/login", data={"email": email, "password": GOOD, "remember": "y"})
+    assert resp.status_code == 302
+    cookies = {name: client.get_cookie(name) for name in ("session", "remember_token")}
+    assert all(cookies.values()), "login sets both the session and the remember-me cookie"
+    return {name: cookie.value for name, cookie in cookies.items()}
+
+
+def _replay(app, name: str, value: str):
+    """A fresh client carrying only one copied cookie, asking for the dashboard."""
+    thief = app.test_client()
+    thief.set_cookie(name, value, domain="localhost")
+    return thief.get("/organize/")
+
+
+def _assert_copies_dead(app, copied: dict[str, str]) -> None:
+    for name, value in copied.items():
+        resp = _replay(app, name, value)
+        assert resp.status_code == 302, f"a copied {name} cookie still opens /organize/"
+        assert "/auth/login" in resp.location
+
+
+def test_copied_cookies_stop_working_after_logout(app, client, make_user):
+    make_user(email="ann@example.org", password=GOOD)
+    copied = _log_in_for_real(client)
+    assert _replay(app, "session", copied["session"]).status_code == 200, "the copy works before logout"
+    assert client.post("/auth/logout").status_code == 302
+    _assert_copies_dead(app, copied)
+    # Logging in again gives a working session (the version moved on, it did not break).
+    _log_in_for_real(client)
+    assert logged_in(client)
+
+
+def test_copied_cookies_stop_working_after_password_change(app, client, make_user):
+    make_user(email="ann@example.org", password=GOOD)
+    copied = _log_in_for_real(app.test_client())
+    _log_in_for_real(client)
+    assert client.post("/auth/password", data={"current_password": GOOD, "password": NEW}).status_code == 302
+    assert logged_in(client), "the device that changed the password stays in"
+    _assert_copies_dead(app, copied)
+
+
+def test_copied_cookies_stop_working_after_end_other_sessions(app, client, make_user):
+    make_user(email="ann@example.org", password=GOOD)
+    copied = _log_in_for_real(app.test_client())
+    _log_in_for_real(client)
+    assert client.post("/auth/sessions/end").status_code == 302
+    assert logged_in(client)
+    _assert_copies_dead(app, copied)
+
+
+def test_copied_cookies_stop_working_after_password_reset(app, client, make_user):
+    make_user(email="ann@example.org", password=GOOD)
+    copied = _log_in_for_real(app.test_client())
+    client.post("/auth/forgot", data={"email": "ann@example.org"})
+    path = link_path(outbox("password_reset")[0], "/auth/reset/")
+    assert client.post(path, data={"password": NEW}).status_code == 302
+    _assert_copies_dead(app, copied)
+
+
+def test_log_out_service_bumps_the_version_in_its_own_transaction(app, make_user):
+    from rallies.services import accounts
+
+    user = make_user()
+    before = user.session_version
+    accounts.log_out(user)
+    db.session.rollback()  # committed already: a rollback cannot undo it
+    assert db.session.get(User, user.id).session_version == before + 1

@@ -14,6 +14,7 @@ from ..extensions import db, limiter, login_manager
 from ..forms.auth import PASSWORD_HINT, ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
 from ..models import User
 from ..services import accounts, teams
+from ..services.emails import normalise_email
 from ..services.mail import queue_email
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -33,7 +34,8 @@ auth_rate_limit = limiter.limit(_auth_limit, methods=["POST"])
 
 @login_manager.user_loader
 def load_user(user_key: str) -> User | None:
-    """Sessions carry "id:version"; a password change bumps the version and ends old sessions."""
+    """Sessions and remember-me cookies carry "id:version"; logout, a password change or "end other
+    sessions" bumps the version, so every older cookie of the user stops working."""
     try:
         user_id, version = (int(part) for part in user_key.split(":", 1))
     except ValueError:
@@ -45,6 +47,14 @@ def load_user(user_key: str) -> User | None:
 def absolute_url(endpoint: str, **values) -> str:
     """A link for email or copying: the configured public BASE_URL plus the route's path."""
     return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def send_verification(user: User, invite_secret: str = "") -> None:
+    """Queue the "confirm your email address" link (optionally joining an invite once confirmed)."""
+    token = accounts.verification_token(user, invite_secret)
+    send_account_email("verify_email", user, "Confirm your email address for Rallies", "verify_email", user=user,
+                       link=absolute_url("auth.verify_email", token=token),
+                       days=max(1, current_app.config["EMAIL_VERIFY_MAX_AGE"] // 86400))
 
 
 def send_account_email(kind: str, user_or_addr, subject: str, template: str, **context) -> None:
@@ -80,7 +90,13 @@ def signup():
             with atomic():
                 user = accounts.create_user(form.email.data, form.password.data, name=form.name.data,
                                             campaign_name=form.campaign_name.data or None)
-                membership = teams.accept_invite(secret, user) if invite is not None else None
+                membership, waiting = None, False
+                if invite is not None:
+                    try:
+                        membership = teams.accept_invite(secret, user)
+                    except teams.EmailNotVerified:
+                        waiting = True  # joins when the emailed link proves the address
+                send_verification(user, secret if waiting else "")
         except teams.InviteInvalid as exc:
             form.email.errors.append(str(exc))
         except accounts.AccountError as exc:
@@ -90,7 +106,12 @@ def signup():
             if membership is not None:
                 flash(f"Welcome! You joined {invite.campaign.name} as {membership.role}.", "success")
                 return redirect(url_for("auth.team", campaign_id=membership.campaign_id))
-            flash("Welcome! Your account and campaign are ready.", "success")
+            if waiting:
+                flash(f"Welcome! We have emailed a link to {user.email}. Open it to confirm your address and "
+                      f"join {invite.campaign.name}.", "info")
+                return redirect(url_for("auth.invite", token=secret))
+            flash("Welcome! Your account and campaign are ready. We have emailed you a link to confirm "
+                  "your address.", "success")
             return redirect(url_for("rallies.dashboard"))
     if form.errors:
         status = 400
@@ -121,7 +142,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Log out (POST, so a link elsewhere cannot do it)."""
+    """Log out (POST, so a link elsewhere cannot do it); every copy of this user's cookies dies too."""
+    accounts.log_out(current_user._get_current_object())
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("rallies.index"))
@@ -160,6 +182,7 @@ def reset_password(token: str):
     if form.validate_on_submit():
         with atomic():
             accounts.set_password(user, form.password.data)
+            accounts.mark_email_verified(user)  # the link reached the mailbox: the address is theirs
             send_account_email("password_changed", user, "Your Rallies password was changed", "password_changed",
                                user=user, link=absolute_url("auth.forgot_password"))
         logout_user()
@@ -202,6 +225,68 @@ def end_other_sessions():
     login_user(user)  # the session id carries the new version
     flash("Your other devices are logged out.", "success")
     return redirect(url_for("auth.campaigns"))
+
+
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+@auth_rate_limit
+def verify_email(token: str):
+    """Confirm an email address from an emailed link: GET asks (mail scanners follow links), POST confirms."""
+    try:
+        found = accounts.read_verification_token(token)
+        if request.method == "GET":
+            return render_template("auth/verify_email.html", token=token, email=found.user.email)
+        with atomic():
+            found = accounts.verify_email(token)
+    except accounts.VerifyLinkInvalid as exc:
+        return render_template("auth/verify_email.html", token=None, problem=str(exc)), 410
+    flash(f"Thank you: {found.user.email} is confirmed.", "success")
+    if found.invite_secret:
+        try:
+            with atomic():
+                membership = teams.accept_invite(found.invite_secret, found.user)
+        except teams.InviteInvalid as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"You joined {membership.campaign.name} as {membership.role}.", "success")
+            if current_user.is_authenticated and current_user.id == found.user.id:
+                return redirect(url_for("auth.team", campaign_id=membership.campaign_id))
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.campaigns"))
+    return redirect(url_for("auth.login"))
+
+
+def _resend_key() -> str:
+    """Rate-limit key for resending: the account, so changing IP does not reset it."""
+    user_id = getattr(current_user, "id", None)
+    return f"verify-resend:{user_id}" if user_id else f"verify-resend-ip:{request.remote_addr}"
+
+
+@bp.post("/verify/resend")
+@login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_VERIFY"], key_func=_resend_key)
+@auth_rate_limit
+def resend_verification():
+    """Email a new confirmation link (from the account page, or from an invite waiting for it)."""
+    user = current_user._get_current_object()
+    secret = request.form.get("invite", "")
+    back = url_for("auth.campaigns")
+    if secret:
+        try:
+            invite = teams.find_invite(secret)
+        except teams.InviteInvalid:
+            secret = ""
+        else:
+            back = url_for("auth.invite", token=secret)
+            if normalise_email(invite.email) != user.email:
+                secret = ""  # an invite for another address never rides in this user's link
+    if user.email_verified_at is not None:
+        flash(f"{user.email} is already confirmed.", "info")
+        return redirect(back)
+    with atomic():
+        send_verification(user, secret)
+    flash(f"We have emailed a new link to {user.email}. It works for "
+          f"{max(1, current_app.config['EMAIL_VERIFY_MAX_AGE'] // 86400)} days.", "info")
+    return redirect(back)
 
 
 def _safe_next(target: str | None) -> str | None:

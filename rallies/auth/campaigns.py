@@ -184,13 +184,20 @@ def invite(token: str):
         found = teams.find_invite(token)
     except teams.InviteInvalid as exc:
         return render_template("auth/invite.html", invite=None, problem=str(exc), token=token), 410
+    # Only the invite's own address, still unconfirmed, is asked to confirm (others are refused on POST).
+    needs_verification = bool(current_user.is_authenticated and found.email and found.email == current_user.email
+                              and current_user.email_verified_at is None)
     if request.method == "GET" or not current_user.is_authenticated:
         if request.method == "POST":
             flash("Log in or create an account to accept the invite.", "info")
-        return render_template("auth/invite.html", invite=found, problem=None, token=token)
+        return render_template("auth/invite.html", invite=found, problem=None, token=token,
+                               needs_verification=needs_verification)
     try:
         with atomic():
             membership = teams.accept_invite(token, current_user._get_current_object())
+    except teams.EmailNotVerified as exc:
+        return render_template("auth/invite.html", invite=found, problem=str(exc), token=token,
+                               needs_verification=True), 403
     except teams.InviteInvalid as exc:
         return render_template("auth/invite.html", invite=found, problem=str(exc), token=token), 409
     flash(f"You joined {found.campaign.name} as {membership.role}.", "success")

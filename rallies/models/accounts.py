@@ -24,9 +24,13 @@ class User(UserMixin, db.Model):
     email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
-    #: Bumped on password change so old reset links and sessions stop working.
+    #: Bumped on logout, password change and "end other sessions", so every older session cookie,
+    #: remember-me cookie and reset link stops working.
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    #: When the user proved they own the address (emailed link or completed password reset);
+    #: None until then. Invites bound to an address need it (services.teams.accept_invite).
+    email_verified_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     memberships: so.Mapped[list[Membership]] = so.relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -9,69 +9,44 @@ import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..access import campaign_or_404, rally_or_404, rally_row_or_404
-from ..database import atomic
+from ..access import campaign_or_404, rally_or_404, rally_row_or_404, sees_contacts
 from ..extensions import db
 from ..forms.rsvp import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm, strip_controls
 from ..models import Rsvp, Supporter
-from ..services import rsvps, supporters
-from ..services.access import has_role
-from ..services.csvsafe import csv_text
+from ..services import rsvp_lists, rsvps, supporters
+from ..services.access import CONTACTS_MIN_ROLE, has_role
 from ..services.links import external_url
 from . import bp
 
-PER_PAGE = 50
-
-
-def _like_prefix(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _rsvp_query(rally_id: int, q: str, status: str):
-    query = sa.select(Rsvp).where(Rsvp.rally_id == rally_id)
-    if status:
-        query = query.where(Rsvp.status == status)
-    term = rsvps.fold(q).strip()
-    if term:
-        # Prefix of the whole folded text, or of any word in it (name parts, email, phone digits).
-        query = query.where(sa.or_(Rsvp.search_name.like(_like_prefix(term), escape="\\"),
-                                   Rsvp.search_name.like("% " + _like_prefix(term), escape="\\")))
-    return query
+PER_PAGE = rsvp_lists.PER_PAGE
 
 
 @bp.route("/organize/rallies/<int:rally_id>/rsvps")
 @login_required
 def organize_list(rally_id: int):
-    """RSVPs of a rally: counters, prefix search, status filter, pages."""
+    """RSVPs of a rally: counters, prefix search, status filter, pages (contact columns for organizers only)."""
     rally = rally_or_404(rally_id)
+    contacts = sees_contacts(rally.campaign_id)
     form = RsvpSearchForm(request.args)
+    if not contacts:
+        form.q.label.text = "Search names"
     q = strip_controls(form.q.data) if form.validate() else ""
-    status = form.status.data if form.status.data in ("going", "waitlisted", "cancelled", "unconfirmed") else ""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    query = _rsvp_query(rally.id, q, status)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Rsvp.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    pages = max(1, -(-int(total or 0) // PER_PAGE))
-    # Addresses are contact data: the clusters are for those who may act on them.
-    clusters = rsvps.lookalike_clusters(rally.id) if has_role(current_user.id, rally.campaign_id, "organizer") else []
-    return render_template("rsvp/organize_list.html", rally=rally, form=form, rows=rows, total=total, page=page,
-                           pages=pages, q=q, status=status, cancel_form=ConfirmForm(), clusters=clusters)
+    status = form.status.data if form.status.data in rsvp_lists.STATUSES else ""
+    can_manage = has_role(current_user.id, rally.campaign_id, "organizer")
+    page = rsvp_lists.rsvp_page(rally.id, q, status, request.args.get("page", 1, type=int) or 1, contacts=contacts)
+    return render_template("rsvp/organize_list.html", rally=rally, form=form, rows=page.rows, total=page.total,
+                           page=page.page, pages=page.pages, q=q, status=status, cancel_form=ConfirmForm(),
+                           contacts=contacts, can_manage=can_manage,
+                           clusters=rsvps.lookalike_clusters(rally.id) if contacts else [])
 
 
 @bp.route("/organize/rallies/<int:rally_id>/rsvps.csv")
 @login_required
 def organize_csv(rally_id: int):
-    """All RSVPs of a rally as CSV (formula-injection safe)."""
-    rally = rally_or_404(rally_id, "organizer")
-    header = ["id", "status", "name", "email", "phone", "postal_code", "guests", "party_size", "checked_in_people",
-              "opt_in", "opt_in_at", "utm_source", "utm_medium", "utm_campaign", "ref", "created_at"]
-    rows = (
-        [r.id, r.status, r.name, r.email or "", r.phone, r.postal_code, r.guests, r.party_size, r.checked_in_people,
-         r.opt_in, r.opt_in_at.isoformat() if r.opt_in_at else "", r.utm_source, r.utm_medium, r.utm_campaign,
-         r.ref, r.created_at.isoformat()]
-        for r in db.session.scalars(sa.select(Rsvp).where(Rsvp.rally_id == rally.id).order_by(Rsvp.id))
-    )
-    return Response(csv_text(header, rows), mimetype="text/csv", headers={
+    """All RSVPs of a rally as CSV (formula-injection safe); contact columns for organizers only."""
+    rally = rally_or_404(rally_id)
+    lines = rsvp_lists.rsvps_csv(rally, contacts=sees_contacts(rally.campaign_id))
+    return Response("".join(lines), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="rsvps-{rally.slug}.csv"', "Cache-Control": "no-store",
     })
 
@@ -139,7 +114,7 @@ def organize_share(rally_id: int):
 @login_required
 def supporters_list(campaign_id: int):
     """A campaign's supporters (one per email), searchable by email or name prefix."""
-    campaign = campaign_or_404(campaign_id, "organizer")
+    campaign = campaign_or_404(campaign_id, CONTACTS_MIN_ROLE)
     q = strip_controls(request.args.get("q"))[:100]
     page = max(1, request.args.get("page", 1, type=int) or 1)
     people = supporters.find_supporters(campaign.id, q, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
@@ -148,7 +123,8 @@ def supporters_list(campaign_id: int):
 
 
 def _supporter_or_404(campaign_id: int, supporter_id: int) -> Supporter:
-    campaign_or_404(campaign_id, "organizer")
+    # Supporters are people by email: every page of theirs is contact data.
+    campaign_or_404(campaign_id, CONTACTS_MIN_ROLE)
     person = db.session.get(Supporter, supporter_id)
     if person is None or person.campaign_id != campaign_id or person.email is None:
         abort(404)
@@ -173,8 +149,7 @@ def supporter_delete(campaign_id: int, supporter_id: int):
     person = _supporter_or_404(campaign_id, supporter_id)
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
-        with atomic():
-            count = supporters.delete_person(db.session.get(Supporter, person.id))
+        count = supporters.delete_person(person)
         flash(f"Deleted. Personal data removed from {count} RSVP(s); turnout counts are unchanged.", "success")
         return redirect(url_for(".supporters_list", campaign_id=campaign_id), 303)
     return render_template("rsvp/supporter_delete.html", person=person, campaign_id=campaign_id, form=form)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..database import atomic
 from ..extensions import db
-from ..models import ROLE_OWNER, Campaign, Membership, User
+from ..models import ROLE_OWNER, Campaign, Membership, User, utcnow
 from .emails import normalise_email
 
 
@@ -23,6 +25,7 @@ def _dummy_hash(method: str) -> str:
     return generate_password_hash("not-a-real-password", method=method)
 
 _RESET_SALT = "rallies.password-reset"
+_VERIFY_SALT = "rallies.email-verify"
 
 
 class AccountError(ValueError):
@@ -35,6 +38,18 @@ class ResetLinkInvalid(AccountError):
 
 class WrongPassword(AccountError):
     """The current password given to confirm a change does not match."""
+
+
+class VerifyLinkInvalid(AccountError):
+    """An email confirmation link that is forged, expired or for an address the account no longer has."""
+
+
+@dataclass(frozen=True)
+class VerifiedEmail:
+    """The outcome of a confirmation link: whose address it proved, and the invite it was sent for, if any."""
+
+    user: User
+    invite_secret: str
 
 
 def find_user(email: str) -> User | None:
@@ -73,6 +88,16 @@ def end_sessions(user: User) -> None:
         db.update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
     )
     db.session.refresh(user, ["session_version"])
+
+
+def log_out(user: User) -> None:
+    """End every session and remember-me cookie of the user, committed now.
+
+    Clearing this browser's cookie is not enough: a copy taken earlier would still carry
+    the current version, so logging out moves the version on for every copy.
+    """
+    with atomic():
+        end_sessions(user)
 
 
 def set_password(user: User, password: str) -> None:
@@ -116,3 +141,50 @@ def user_for_reset_token(token: str) -> User:
     if user is None or user.session_version != data.get("v"):
         raise ResetLinkInvalid("That reset link has already been used. Ask for a new one below.")
     return user
+
+
+def mark_email_verified(user: User) -> None:
+    """Record that the user proved they own their address (kept if already set). The caller commits."""
+    db.session.execute(
+        db.update(User).where(User.id == user.id, User.email_verified_at.is_(None)).values(email_verified_at=utcnow())
+    )
+    db.session.refresh(user, ["email_verified_at"])
+
+
+def _verify_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_VERIFY_SALT)
+
+
+def verification_token(user: User, invite_secret: str = "") -> str:
+    """A signed, timestamped token naming the user and the address it proves (and an invite to join after).
+
+    The invite's secret rides along only to the invite's own address, where the invite email
+    already carries it.
+    """
+    data = {"u": user.id, "e": user.email}
+    if invite_secret:
+        data["i"] = invite_secret
+    return _verify_serializer().dumps(data)
+
+
+def read_verification_token(token: str) -> VerifiedEmail:
+    """Whose address a confirmation token proves (changing nothing), or VerifyLinkInvalid saying why not."""
+    max_age = current_app.config["EMAIL_VERIFY_MAX_AGE"]
+    try:
+        data = _verify_serializer().loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise VerifyLinkInvalid("That confirmation link has expired. Log in and ask for a new one.") from exc
+    except BadSignature as exc:
+        raise VerifyLinkInvalid("That confirmation link is not valid. Log in and ask for a new one.") from exc
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) and isinstance(data.get("u"), int) else None
+    if user is None or user.email != data.get("e"):
+        raise VerifyLinkInvalid("That confirmation link is not valid. Log in and ask for a new one.")
+    invite = data.get("i")
+    return VerifiedEmail(user, invite if isinstance(invite, str) else "")
+
+
+def verify_email(token: str) -> VerifiedEmail:
+    """Mark the address in a confirmation token verified, or VerifyLinkInvalid saying why not. The caller commits."""
+    found = read_verification_token(token)
+    mark_email_verified(found.user)
+    return found

@@ -32,3 +32,9 @@ def search_text(name: str, email: str | None, phone: str) -> str:
         except phonenumbers.NumberParseException:
             national = ""
     return " ".join(p for p in (fold(name), email or "", phone, national) if p)[:400]
+
+
+def name_matches(name: str, term: str) -> bool:
+    """True if the folded term starts the folded name or one of its words ('nun' matches 'Ángela Núñez')."""
+    folded, term = fold(name), fold(term).strip()
+    return bool(term) and (folded.startswith(term) or f" {term}" in folded)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..database import atomic
 from ..extensions import db
-from ..models import OutboxMessage, Rally, Rsvp, Supporter, utcnow
+from ..models import Checkin, OutboxMessage, Rally, Rsvp, ScanLog, Supporter, utcnow
 from .emails import normalise_email
 
 rally_t = Rally.__table__
@@ -97,19 +100,27 @@ def export_person(supporter: Supporter) -> dict:
 
 
 def delete_person(supporter: Supporter) -> int:
-    """Erase a person's personal data everywhere (call inside atomic()); counts stay true. Returns RSVPs scrubbed.
+    """Erase a person's personal data everywhere, in one transaction; counts stay true. Returns RSVPs scrubbed.
 
-    RSVP rows stay (status, party size and check-ins feed turnout history) but lose
-    name, email, phone, postal code and search text; the ticket token is replaced so
-    the old ticket URL stops working; queued or sent email to them is deleted.
+    RSVP rows stay (status, party size and check-ins feed turnout history) but lose name,
+    email, phone, postal code and search text, and so do walk-in RSVPs given the same email
+    at the campaign's doors; the ticket token is replaced so the old ticket URL stops working;
+    the door's copies (the "First L." inside stored scan verdicts, notes and undo reasons) are
+    scrubbed; queued or sent email to them is deleted.
     """
+    with atomic():
+        return _delete_person(db.session.get(Supporter, supporter.id))
+
+
+def _delete_person(supporter: Supporter) -> int:
     from .rsvps import next_changed_seq
 
     email = supporter.email or "\x00"
     rsvps = db.session.scalars(
-        sa.select(Rsvp).where(sa.or_(Rsvp.supporter_id == supporter.id, Rsvp.email == email))
-        .join(Rally).where(Rally.campaign_id == supporter.campaign_id)
+        sa.select(Rsvp).where(sa.or_(Rsvp.supporter_id == supporter.id, sa.func.lower(Rsvp.email) == email.lower()))
+        .join(Rally).where(Rally.campaign_id == supporter.campaign_id).order_by(Rsvp.id)
     ).all()
+    words = _identifying_words(supporter, rsvps)
     for rally_id in sorted({r.rally_id for r in rsvps}):
         # Row lock first (see services.rsvps): door sync numbers must stay ordered.
         db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(going_people=rally_t.c.going_people))
@@ -118,18 +129,67 @@ def delete_person(supporter: Supporter) -> int:
             if r.rally_id != rally_id:
                 continue
             r.name, r.email, r.email_key, r.phone, r.postal_code = "", None, None, "", ""
-            r.door_name, r.search_name = "Deleted", ""
+            r.door_name, r.search_name = DELETED, ""
             r.utm_source = r.utm_medium = r.utm_campaign = r.ref = ""
             r.opt_in, r.opt_in_at = False, None
             r.token = secrets.token_urlsafe(32)
             r.changed_seq = seq
             seq += 1
         db.session.flush()
-    # Only mail tied to this campaign's RSVPs: the same address may also be an organizer elsewhere.
     ids = [r.id for r in rsvps]
     if ids:
+        _scrub_scan_log(ids, words)
+        # Only mail tied to this campaign's RSVPs: the same address may also be an organizer elsewhere.
         db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.rsvp_id.in_(ids)))
     supporter.email = None
     supporter.name = supporter.phone = supporter.postal_code = ""
     supporter.deleted_at = utcnow()
     return len(rsvps)
+
+
+#: What a deleted person's door name becomes, in the RSVP row and in stored scan verdicts.
+DELETED = "Deleted"
+
+
+def _identifying_words(supporter: Supporter, rsvps: list[Rsvp]) -> re.Pattern | None:
+    """A pattern for the person's email, names, door names and name words (3+ letters), longest first."""
+    words = {supporter.email or "", supporter.name, supporter.phone}
+    for r in rsvps:
+        words |= {r.email or "", r.name, r.door_name, r.phone}
+        words |= {part for part in r.name.split() if len(part) >= 3}
+    words |= {part for part in supporter.name.split() if len(part) >= 3}
+    words = sorted((w.strip() for w in words if w and w.strip() and w.strip() != DELETED), key=len, reverse=True)
+    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE) if words else None
+
+
+def _redact(value, words: re.Pattern):
+    """The value with every identifying word replaced, inside JSON lists and objects too."""
+    if isinstance(value, str):
+        return words.sub("[deleted]", value)
+    if isinstance(value, list):
+        return [_redact(v, words) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact(v, words) for k, v in value.items()}
+    return value
+
+
+def _scrub_scan_log(rsvp_ids: list[int], words: re.Pattern | None) -> None:
+    """Scrub the door's copies: stored scan verdicts (replayed for retried nonces), notes and undo reasons."""
+    for scan in db.session.scalars(sa.select(ScanLog).where(ScanLog.rsvp_id.in_(rsvp_ids))):
+        try:
+            body = json.loads(scan.response) if scan.response else None
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            if isinstance(body.get("ticket"), dict) and "name" in body["ticket"]:
+                body["ticket"]["name"] = DELETED
+            scan.response = json.dumps(_redact(body, words) if words else body)
+        elif scan.response and words:
+            scan.response = words.sub("[deleted]", scan.response)
+        if words:
+            scan.note = words.sub("[deleted]", scan.note or "")
+    if words:
+        for row in db.session.scalars(sa.select(Checkin).where(Checkin.rsvp_id.in_(rsvp_ids),
+                                                               Checkin.undo_reason != "")):
+            row.undo_reason = words.sub("[deleted]", row.undo_reason)
+    db.session.flush()

@@ -20,8 +20,10 @@ INVITE_ROLES = (ROLE_ORGANIZER, ROLE_VIEWER)
 ROLES = (ROLE_OWNER, ROLE_ORGANIZER, ROLE_VIEWER)
 ROLE_LABELS = {
     ROLE_OWNER: "Owner: everything, including the team",
-    ROLE_ORGANIZER: "Organizer: manages rallies and invites people",
-    ROLE_VIEWER: "Viewer: sees everything, changes nothing",
+    ROLE_ORGANIZER: "Organizer: manages rallies, sees supporters' contact details and invites people",
+    # Must match access.can_see_contacts: the rule and its description change together.
+    ROLE_VIEWER: "Viewer: sees rallies, turnout and RSVP names and statuses (no emails, phones or ZIP codes); "
+                 "changes nothing",
 }
 
 
@@ -35,6 +37,10 @@ class LastOwner(TeamError):
 
 class InviteInvalid(TeamError):
     """An invite link that is unknown, revoked, expired or used."""
+
+
+class EmailNotVerified(InviteInvalid):
+    """The invite is bound to the user's address, but they have not proved they own it yet."""
 
 
 class NotFound(LookupError):
@@ -209,15 +215,23 @@ def find_invite(secret: str, now: datetime | None = None) -> Invite:
 def accept_invite(secret: str, user: User, now: datetime | None = None) -> Membership:
     """Join the campaign the invite is for, using the invite up. The caller commits.
 
-    The invite is claimed with a conditional UPDATE, so two people racing for one link
+    An invite bound to an address takes only a user who verified that address (EmailNotVerified
+    otherwise); an open invite takes anyone holding the link. The invite is claimed with a conditional UPDATE, so two people racing for one link
     cannot both get in.
     """
     now = now or utcnow()
     invite = find_invite(secret, now)
-    if invite.email and invite.email != user.email:
-        raise InviteInvalid(
-            f"This invite is for {invite.email}. Log in with that address, or ask for an invite to {user.email}."
-        )
+    if invite.email:
+        # Typing an address at sign-up proves nothing: only a verified address may take a bound invite.
+        if normalise_email(invite.email) != normalise_email(user.email):
+            raise InviteInvalid(
+                f"This invite is for {invite.email}. Log in with that address, or ask for an invite to {user.email}."
+            )
+        if user.email_verified_at is None:
+            raise EmailNotVerified(
+                f"This invite is for {invite.email}. Confirm your email address first: open the link we "
+                "emailed you, or send a new one."
+            )
     already = db.session.scalar(
         db.select(Membership).where(Membership.campaign_id == invite.campaign_id, Membership.user_id == user.id)
     )

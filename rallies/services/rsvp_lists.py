@@ -1,0 +1,95 @@
+"""A rally's RSVP list for organizers and viewers: search, status filter, pages and the CSV.
+
+What each role sees is decided once, by ``access.can_see_contacts``: without it the contact
+columns are left out and the search matches names only, so the box cannot be used as an
+oracle that recovers an email or phone one character at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Rally, Rsvp
+from .access import CONTACT_FIELDS
+from .csvsafe import csv_rows
+from .people import fold, name_matches
+
+PER_PAGE = 50
+STATUSES = ("going", "waitlisted", "cancelled", "unconfirmed")
+CSV_HEADER = ("id", "status", "name", "email", "phone", "postal_code", "guests", "party_size", "checked_in_people",
+              "opt_in", "opt_in_at", "utm_source", "utm_medium", "utm_campaign", "ref", "created_at")
+
+
+@dataclass(frozen=True)
+class RsvpPage:
+    """One page of a rally's RSVP list."""
+
+    rows: list[Rsvp]
+    total: int
+    page: int
+    pages: int
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _filtered(rally_id: int, term: str, status: str, contacts: bool):
+    query = sa.select(Rsvp).where(Rsvp.rally_id == rally_id)
+    if status in STATUSES:
+        query = query.where(Rsvp.status == status)
+    if term:
+        # Prefix of the whole folded text, or of any word in it (see people.search_text).
+        words = [Rsvp.search_name.like(_like_prefix(term), escape="\\"),
+                 Rsvp.search_name.like("% " + _like_prefix(term), escape="\\")]
+        if contacts:
+            # Whole-column prefixes too, so contact search does not depend on what search_text holds.
+            words += [Rsvp.email.like(_like_prefix(term), escape="\\"),
+                      Rsvp.phone.like(_like_prefix(term), escape="\\")]
+        query = query.where(sa.or_(*words))
+    return query
+
+
+def rsvp_page(rally_id: int, q: str = "", status: str = "", page: int = 1, *, contacts: bool) -> RsvpPage:
+    """The page-th page (newest first) of RSVPs matching q and status; names only unless contacts."""
+    term = fold(q).strip()
+    query = _filtered(rally_id, term, status, contacts)
+    page = max(1, page)
+    if term and not contacts:
+        # The SQL narrows; the folded name decides, so a match inside an email or phone never counts.
+        found = db.session.execute(query.with_only_columns(Rsvp.id, Rsvp.name).order_by(Rsvp.id.desc())).all()
+        ids = [row.id for row in found if name_matches(row.name, term)]
+        total = len(ids)
+        wanted = ids[(page - 1) * PER_PAGE:page * PER_PAGE]
+        rows = db.session.scalars(sa.select(Rsvp).where(Rsvp.id.in_(wanted)).order_by(Rsvp.id.desc())).all()
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+        rows = db.session.scalars(query.order_by(Rsvp.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return RsvpPage(list(rows), int(total), page, max(1, -(-int(total) // PER_PAGE)))
+
+
+def csv_header(*, contacts: bool) -> tuple[str, ...]:
+    """The RSVP CSV's columns for a role that does (or does not) see contact details."""
+    return CSV_HEADER if contacts else tuple(c for c in CSV_HEADER if c not in CONTACT_FIELDS)
+
+
+def rsvps_csv(rally: Rally, *, contacts: bool) -> Iterator[str]:
+    """CSV lines of all the rally's RSVPs (formula-injection safe), contact columns only if contacts."""
+    header = csv_header(contacts=contacts)
+
+    def record(r: Rsvp) -> dict:
+        return {
+            "id": r.id, "status": r.status, "name": r.name, "email": r.email or "", "phone": r.phone,
+            "postal_code": r.postal_code, "guests": r.guests, "party_size": r.party_size,
+            "checked_in_people": r.checked_in_people, "opt_in": r.opt_in,
+            "opt_in_at": r.opt_in_at.isoformat() if r.opt_in_at else "", "utm_source": r.utm_source,
+            "utm_medium": r.utm_medium, "utm_campaign": r.utm_campaign, "ref": r.ref,
+            "created_at": r.created_at.isoformat(),
+        }
+
+    rows = db.session.scalars(sa.select(Rsvp).where(Rsvp.rally_id == rally.id).order_by(Rsvp.id))
+    return csv_rows(header, ([record(r)[k] for k in header] for r in rows))
