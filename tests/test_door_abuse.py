@@ -293,6 +293,7 @@ def test_upload_counts_each_scan_against_the_limit(limited, owner, make_rally):
     assert post(client, door.id, "upload", {"scans": junk}, secret).status_code == 200
     resp = post(client, door.id, "upload", {"scans": junk[:2]}, secret)
     assert resp.status_code == 429
+    db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ScanLog)) == 4
 
 
@@ -332,8 +333,9 @@ def test_scan_log_hides_invalid_codes_on_request(client, login, live, owner):
     assert [s["verdict"] for s in api] == ["admit"]
     login(client, owner)
     page = client.get(f"/door/rally/{rally.id}/log?hide_invalid=1").get_data(as_text=True)
-    assert "junk" not in page and "Hide invalid" in page
-    assert "junk" in client.get(f"/door/rally/{rally.id}/log").get_data(as_text=True)
+    assert "verdict-invalid" not in page and "verdict-admit" in page and "Show invalid codes" in page
+    page = client.get(f"/door/rally/{rally.id}/log").get_data(as_text=True)
+    assert "verdict-invalid" in page and "Hide invalid codes" in page
 
 
 # --- item 9: door search finds people by name only ----------------------------------------------------

@@ -182,7 +182,8 @@ def test_offline_upload_accepts_and_flags(client, door_setup):
     west_secret = door_session(west, device="West phone")[1]
     _rsvp, code = make_ticket(rally)
     now_ms = int(utcnow().timestamp() * 1000)
-    items = [{"code": code, "nonce": nonce(), "client_time": now_ms - 60_000, "device_verdict": "admit"}]
+    # Twenty minutes old: made offline (a scan within the clock skew of now gets the online verdict).
+    items = [{"code": code, "nonce": nonce(), "client_time": now_ms - 20 * 60_000, "device_verdict": "admit"}]
     r1 = post(client, door.id, "upload", {"scans": items}, secret).get_json()["results"]
     r2 = post(client, west.id, "upload", {"scans": [dict(items[0], nonce=nonce())]}, west_secret).get_json()["results"]
     again = post(client, door.id, "upload", {"scans": items}, secret).get_json()["results"]

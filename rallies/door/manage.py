@@ -138,8 +138,9 @@ def log(rally_id: int):
     before = request.args.get("before", type=int)
     if before is not None and not 0 < before < 2**63:  # scan ids are BIGINT
         before = None
-    scans = scan_log(rally.id, None, before, 200)
-    return render_template("door/log.html", rally=rally, scans=scans,
+    hide_invalid = request.args.get("hide_invalid", "") in ("1", "true", "on")
+    scans = scan_log(rally.id, None, before, 200, hide_invalid=hide_invalid)
+    return render_template("door/log.html", rally=rally, scans=scans, hide_invalid=hide_invalid,
                            next_before=scans[-1]["id"] if len(scans) == 200 else None)
 
 
