@@ -96,9 +96,7 @@ def test_ticket_page_cancel_of_an_admitted_party_says_so(client, live):
     rally, _door, ctx, _secret = live
     party = rsvp(rally, "Pat Four", "pat@example.org", 1)
     check_in(None, ctx, nonce=nonce(), ticket_id=party.id)
-    page = client.get(f"/t/{party.token}/cancel")
-    token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    resp = client.post(f"/t/{party.token}/cancel", data={"csrf_token": token}, follow_redirects=True)
+    resp = client.post(f"/t/{party.token}/cancel", data={}, follow_redirects=True)
     assert resp.status_code < 500 and "already inside" in resp.get_data(as_text=True)
     assert fresh(Rsvp, party.id).status == "going"
 
