@@ -200,10 +200,13 @@ def test_offline_refusal_is_logged_not_admitted(setup):
     assert refresh(rally).checked_in_people == 0
 
 
-def test_walkin_over_capacity(setup):
-    rally, door, ctx = setup
+def test_walkin_over_capacity_within_the_organizers_walkin_limit(make_user, make_rally):
+    rally = make_rally(campaign_of(make_user()), capacity=10, starts_at=utcnow() + timedelta(minutes=30))
+    door = make_door(rally)
+    ctx = door_session(door)[0]
     with atomic():
-        db.session.get(Rally, rally.id).going_people = 10
+        full = db.session.get(Rally, rally.id)
+        full.going_people, full.walkin_limit = 10, 5  # the organizer lets 5 walk-ins in even when full
     v = admit_walkin(ctx, name="Walk In", guests=2, nonce=nonce(), email="walk@example.org", postal_code="60607")
     assert v.verdict == "admit" and v.admitted == 3 and v.extra["over_capacity"]
     r = refresh(rally)

@@ -206,7 +206,7 @@ def handle_reduce(ctx: doors.DoorContext):
 
 
 def handle_search(ctx: doors.DoorContext):
-    """Tickets by name, email or phone prefix."""
+    """Tickets by name prefix (names only: never emails or phones)."""
     query = request.args.get("q", "")[:100]
     return jsonify({"query": query, "results": search_tickets(ctx.rally_id, query)})
 

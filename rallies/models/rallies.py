@@ -66,6 +66,9 @@ class Rally(db.Model):
     #: People (RSVP plus guests); None means unlimited.
     capacity: so.Mapped[int | None] = so.mapped_column()
     max_guests: so.Mapped[int] = so.mapped_column(default=2)
+    #: Walk-in people the door may admit, taking places from online RSVPs; None: walk-ins fill only
+    #: free places (any number when capacity is None).
+    walkin_limit: so.Mapped[int | None] = so.mapped_column()
     accessibility_notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     visibility: so.Mapped[str] = so.mapped_column(sa.String(10), default=VISIBILITY_DRAFT)
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default=STATUS_SCHEDULED)

@@ -32,9 +32,15 @@ def _rsvp_query(rally_id: int, q: str, status: str):
         query = query.where(Rsvp.status == status)
     term = rsvps.fold(q).strip()
     if term:
-        # Prefix of the whole folded text, or of any word in it (name parts, email, phone digits).
-        query = query.where(sa.or_(Rsvp.search_name.like(_like_prefix(term), escape="\\"),
-                                   Rsvp.search_name.like("% " + _like_prefix(term), escape="\\")))
+        # A word prefix of the name (search_name holds names only: the door searches it too), a prefix
+        # of the email, or the digits of a phone number: organizers see contact details anyway.
+        found = [Rsvp.search_name.like(_like_prefix(term), escape="\\"),
+                 Rsvp.search_name.like("% " + _like_prefix(term), escape="\\"),
+                 Rsvp.email.like(_like_prefix(term), escape="\\")]
+        digits = "".join(ch for ch in term if ch.isdigit())
+        if len(digits) >= 3 and not term.strip("0123456789+-(). "):
+            found.append(Rsvp.phone.like("%" + digits + "%"))
+        query = query.where(sa.or_(*found))
     return query
 
 

@@ -247,7 +247,7 @@ def _new_values(rally_id: int, email: str, data: RsvpInput, status: str | None =
     now = utcnow()
     values = dict(
         rally_id=rally_id, token=secrets.token_urlsafe(32), name=data.name, email=email, phone=data.phone,
-        postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
+        postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name),
         guests=data.guests, is_walkin=False, checked_in_people=0, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
         utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
@@ -275,7 +275,7 @@ def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
     if data.opt_in and not rsvp.opt_in:
         rsvp.opt_in, rsvp.opt_in_at = True, utcnow()
     rsvp.door_name = door_name(rsvp.name)
-    rsvp.search_name = search_text(rsvp.name, rsvp.email, rsvp.phone)
+    rsvp.search_name = search_text(rsvp.name)
     outcome, note = "updated", ""
     if rsvp.status == RSVP_CANCELLED:
         _rejoin(rsvp, data.guests)
