@@ -226,6 +226,21 @@ def test_walkins_take_no_places_beyond_the_organizers_limit(live):
     assert (r.going_people, r.walkin_people) == (3, 3)
 
 
+def test_organizer_sets_walkin_places_on_the_doors_page(client, login, live, owner, make_user):
+    rally, _door, _ctx, _secret = live
+    login(client, owner)
+    assert "Walk-in places" in client.get(f"/door/rally/{rally.id}/").get_data(as_text=True)
+    assert client.post(f"/door/rally/{rally.id}/walkins", data={"walkin_limit": "-1"}).status_code == 422
+    assert client.post(f"/door/rally/{rally.id}/walkins", data={"walkin_limit": "25"}).status_code == 302
+    assert fresh(Rally, rally.id).walkin_limit == 25
+    client.post(f"/door/rally/{rally.id}/walkins", data={"walkin_limit": ""})
+    assert fresh(Rally, rally.id).walkin_limit is None
+    viewer = make_user(campaign=campaign_of(owner), role="viewer")
+    login(client, viewer)
+    assert client.post(f"/door/rally/{rally.id}/walkins", data={"walkin_limit": "99"}).status_code in (403, 404)
+    assert fresh(Rally, rally.id).walkin_limit is None
+
+
 def test_walkins_fill_only_free_places_by_default(live):
     rally, _door, ctx, _secret = live
     rsvp(rally, "Pat Four", "pat@example.org", 3)

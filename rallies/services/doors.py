@@ -107,6 +107,13 @@ def create_link(door: Door, role: str, expires_at: datetime, label: str = "", cr
     return link, secret
 
 
+def set_walkin_limit(rally: Rally, limit: int | None) -> None:
+    """How many walk-in people the doors may admit beyond free places (None: free places only)."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise DoorError("invalid_walkin_limit", "Use 0 or a positive number, or leave it empty.")
+    rally.walkin_limit = limit
+
+
 def revoke_link(link: DoorLink) -> None:
     """Revoke a link now: every session opened with it stops at its next request."""
     if link.revoked_at is None:
