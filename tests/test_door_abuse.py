@@ -151,6 +151,11 @@ def test_explicit_online_flag_gets_the_online_verdict(client, live):
     body = post(client, door.id, "upload", {"scans": [{"code": code, "nonce": nonce(), "client_time": then,
                                                         "online": True}]}, secret).get_json()
     assert body["results"][0]["verdict"] == "already" and not body["results"][0]["flags"]["conflict"]
+    # The scanner page marks what it decided offline: recorded (flagged), even when uploaded at once.
+    body = post(client, door.id, "upload", {"scans": [{"code": code, "nonce": nonce(), "client_time": ms(utcnow()),
+                                                        "offline": True}]}, secret).get_json()
+    assert body["results"][0]["reason"] == "offline_conflict" and body["results"][0]["admitted"] == 0
+    assert fresh(Rally, rally.id).checked_in_people == 1
 
 
 def test_search_admit_needs_no_signing_key(client, live):

@@ -276,16 +276,18 @@ def _upload_one(ctx, item) -> dict:
         if not isinstance(item, dict):
             raise ApiError(422, "invalid_scan", "Each scan must be an object.")
         client_time = parse_time(item.get("client_time"))
+        # The device may say how it decided (the scanner page marks its offline queue); unsaid, the service infers it.
+        online = True if item.get("online") is True else False if item.get("offline") is True else None
         if item.get("kind") == "walkin":
             verdict = admit_walkin(ctx, name=str(item.get("name") or ""), email=str(item.get("email") or ""),
                                    postal_code=str(item.get("postal_code") or ""),
                                    guests=_int(item.get("guests"), "guests", 0), nonce=nonce,
-                                   client_time=client_time, offline=True)
+                                   client_time=client_time, offline=True, online=online)
         else:
             device_verdict = item.get("device_verdict")
             verdict = check_in(_code_of(item), ctx, ticket_id=item.get("ticket_id"), nonce=nonce,
                                client_time=client_time, people=_int(item.get("people"), "people"), offline=True,
-                               online=item.get("online") is True,
+                               online=online,
                                device_verdict=device_verdict if isinstance(device_verdict, str) else "admit")
         return {"nonce": nonce, "ok": True, **verdict.to_dict()}
     except CheckinInputError as err:

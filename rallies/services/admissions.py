@@ -56,7 +56,7 @@ def _scan(ctx: DoorContext, nonce: str, client_time, offline=False, **extra) -> 
 
 
 def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", postal_code: str = "", guests: int = 0,
-                 client_time: datetime | None = None, offline: bool = False) -> Verdict:
+                 client_time: datetime | None = None, offline: bool = False, online: bool | None = None) -> Verdict:
     """Create a walk-in RSVP and check the whole party in at once, within the organizer's walk-in places.
 
     Only inside the rally's door window; at most MAX_WALKIN_GUESTS guests per walk-in and
@@ -77,7 +77,7 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
     if isinstance(guests, bool) or not isinstance(guests, int) or not 0 <= guests <= MAX_WALKIN_GUESTS:
         raise CheckinInputError("invalid_guests", f"Guests must be a whole number from 0 to {MAX_WALKIN_GUESTS}.")
     received = utcnow()
-    offline = offline and not made_online(client_time, received)
+    offline = offline and not made_online(client_time, received, online)
     scan = _scan(ctx, nonce, client_time, offline)
     people = guests + 1
     admitted_at = admission_time(client_time, scan["received_at"], offline, scan["clock_flagged"])

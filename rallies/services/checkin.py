@@ -148,9 +148,16 @@ def clock_flag(client_time: datetime | None, received: datetime, offline: bool, 
     return bool(offline and ctx is not None and not ctx.in_window(client_time))
 
 
-def made_online(client_time: datetime | None, received: datetime, online: bool = False) -> bool:
-    """Whether an uploaded scan was made while the device was online (it then gets the online verdict)."""
-    return online or (client_time is not None and abs(received - client_time) <= CLOCK_SKEW)
+def made_online(client_time: datetime | None, received: datetime, online: bool | None = None) -> bool:
+    """Whether an uploaded scan was made while the device was online (it then gets the online verdict).
+
+    online: what the device says (True: sent while online; False: decided offline). Unsaid, a
+    client_time within the clock skew of now means online. Claiming "offline" wins nothing: the
+    offline decision counts no one an online scan would refuse, and flags the rest.
+    """
+    if online is not None:
+        return online
+    return client_time is not None and abs(received - client_time) <= CLOCK_SKEW
 
 
 def admission_time(client_time: datetime | None, received: datetime, offline: bool, flagged: bool) -> datetime:
@@ -172,13 +179,13 @@ def log_code(code) -> str:
 
 def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None = None, force: bool = False,
              people: int | None = None, offline: bool = False, device_verdict: str | None = None,
-             received_at: datetime | None = None, ticket_id=None, online: bool = False) -> Verdict:
+             received_at: datetime | None = None, ticket_id=None, online: bool | None = None) -> Verdict:
     """Decide one scan at a door and record it (see the module docstring for the guarantees).
 
     The one decision for online scans, offline uploads (offline=True) and name-search admits
     (ticket_id instead of a code: the ticket was picked from this rally's list, so there is no
-    signature to check). An upload made while online (online=True, or a client_time within the
-    clock skew of now) is decided exactly as an online scan.
+    signature to check). An upload made while online (see made_online) is decided exactly as an
+    online scan.
     """
     nonce = check_nonce(nonce)
     people = check_people(people)

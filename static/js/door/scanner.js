@@ -228,7 +228,8 @@
       items = items.slice(0, 500);
       if (!items.length) return;
       var scans = items.map(function (q) {
-        var s = {kind: q.kind, nonce: q.nonce, client_time: q.client_time};
+        // Everything queued was decided here while offline (the server then records it, never refuses it).
+        var s = {kind: q.kind, nonce: q.nonce, client_time: q.client_time, offline: true};
         ['code', 'ticket_id', 'people', 'device_verdict', 'name', 'email', 'postal_code', 'guests'].forEach(function (k) {
           if (q[k] !== undefined && q[k] !== null) s[k] = q[k];
         });
