@@ -98,7 +98,6 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
             seq = next_seq()
             rsvp_id = db.session.execute(rsvp_t.insert().values(
                 rally_id=ctx.rally_id, token=secrets.token_urlsafe(32), name=name, email=email, phone="",
-                supporter_id=supporter_for(ctx.campaign_id, email, name, "", postal_code) if email else None,
                 postal_code=postal_code, door_name=door_name(name), search_name=search_text(name),
                 guests=guests, status="going", is_walkin=True, checked_in_people=people, changed_seq=seq,
                 status_at=scan["received_at"], created_at=scan["received_at"], updated_at=scan["received_at"],
@@ -127,6 +126,9 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
             if places is None:
                 raise CheckinInputError("walkin_limit", "No walk-in places are left: the rally's places belong to "
                                         "people who RSVPed. The organizer can allow more walk-ins.", 409)
+            if email:  # after the rally row, as an online RSVP takes them (rally, then supporter)
+                db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(
+                    supporter_id=supporter_for(ctx.campaign_id, email, name, "", postal_code)))
             verdict.extra.update(over_capacity=places.capacity is not None and places.going_people > places.capacity,
                                  capacity=places.capacity, going_people=places.going_people, at_capacity=at_capacity)
             db.session.execute(scan_t.update().where(scan_t.c.id == scan_id).values(response=json.dumps(verdict.to_dict())))
