@@ -52,6 +52,10 @@ class Config:
     RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH", "10 per minute")
     #: Door JSON API, per device credential (scanners at one venue often share an IP).
     RATELIMIT_DOOR = os.environ.get("RATELIMIT_DOOR", "600 per minute")
+    #: Door-link openings per IP (each opening names a new device).
+    RATELIMIT_DOOR_LINK = os.environ.get("RATELIMIT_DOOR_LINK", "10 per minute;60 per hour")
+    #: Devices one door link may have signed in at once.
+    DOOR_DEVICES_PER_LINK = int(os.environ.get("DOOR_DEVICES_PER_LINK", "20"))
 
     #: Rendered ticket pages kept per worker for anonymous visitors (rallies/pagecache.py); 0 turns it off.
     PAGE_CACHE_MB = float(os.environ.get("PAGE_CACHE_MB", "32"))

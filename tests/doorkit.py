@@ -20,7 +20,7 @@ def make_ticket(rally, name="Ana María López", guests=0, status="going", email
     email = email or f"{uuid.uuid4().hex[:10]}@example.org"
     with atomic():
         rsvp = Rsvp(rally_id=rally.id, token=secrets.token_urlsafe(32), name=name, email=email,
-                    door_name=door_name(name), search_name=search_text(name, email, ""), guests=guests, status=status)
+                    door_name=door_name(name), search_name=search_text(name), guests=guests, status=status)
         db.session.add(rsvp)
         db.session.flush()
         rsvp_id = rsvp.id

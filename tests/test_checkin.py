@@ -11,7 +11,8 @@ from doorkit import bulk_tickets, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic
 from rallies.extensions import db
-from rallies.models import ArrivalMinute, Checkin, Door, Rally, Rsvp, ScanLog, utcnow
+from rallies.models import ArrivalMinute, Checkin, Door, DoorSession, Rally, Rsvp, ScanLog, utcnow
+from rallies.services import doors
 from rallies.services.admissions import admit_walkin, reduce_admission, undo_checkin
 from rallies.services.checkin import CheckinInputError, check_in
 
@@ -166,10 +167,15 @@ def test_far_clocks_are_accepted_but_flagged(setup):
     assert latest > utcnow() - timedelta(minutes=5)
 
 
-def test_offline_admissions_are_accepted_and_doubles_flagged(setup, make_rally):
-    rally, door, ctx = setup
+def test_offline_admissions_are_accepted_and_doubles_flagged(make_user, make_rally):
+    # Doors are open now, and both devices were set up an hour ago: their offline times are plausible.
+    rally = make_rally(campaign_of(make_user()), starts_at=utcnow() + timedelta(minutes=30))
+    door = make_door(rally)
     west = make_door(db.session.get(Rally, rally.id), "West gate")
-    west_ctx, _s, _l = door_session(west, device="West phone")
+    secrets_ = [door_session(door)[1], door_session(west, device="West phone")[1]]
+    with atomic():
+        db.session.execute(db.update(DoorSession).values(created_at=utcnow() - timedelta(hours=1)))
+    ctx, west_ctx = (doors.authenticate(s) for s in secrets_)
     rsvp, code = make_ticket(rally)
     t1, t2 = utcnow() - timedelta(minutes=20), utcnow() - timedelta(minutes=18)
     a = check_in(code, ctx, nonce=nonce(), client_time=t1, offline=True, device_verdict="admit")
@@ -194,10 +200,13 @@ def test_offline_refusal_is_logged_not_admitted(setup):
     assert refresh(rally).checked_in_people == 0
 
 
-def test_walkin_over_capacity(setup):
-    rally, door, ctx = setup
+def test_walkin_over_capacity_within_the_organizers_walkin_limit(make_user, make_rally):
+    rally = make_rally(campaign_of(make_user()), capacity=10, starts_at=utcnow() + timedelta(minutes=30))
+    door = make_door(rally)
+    ctx = door_session(door)[0]
     with atomic():
-        db.session.get(Rally, rally.id).going_people = 10
+        full = db.session.get(Rally, rally.id)
+        full.going_people, full.walkin_limit = 10, 5  # the organizer lets 5 walk-ins in even when full
     v = admit_walkin(ctx, name="Walk In", guests=2, nonce=nonce(), email="walk@example.org", postal_code="60607")
     assert v.verdict == "admit" and v.admitted == 3 and v.extra["over_capacity"]
     r = refresh(rally)

@@ -162,7 +162,7 @@ def _walkins(rally, rng, doors, weights, opens, window, attending) -> list[dict]
         guests = 0 if rng.random() < 0.7 else rng.randint(1, 2)
         at = opens + timedelta(seconds=window * rng.betavariate(3.5, 1.3) + rng.uniform(0, 1800))
         rows.append(dict(rally_id=rally.id, token=secrets.token_urlsafe(32), name=name, email=None, phone="",
-                         postal_code=rally.postal_code, door_name=door_name(name), search_name=search_text(name, None, ""),
+                         postal_code=rally.postal_code, door_name=door_name(name), search_name=search_text(name),
                          guests=guests, status="going", is_walkin=True, checked_in_people=guests + 1, status_at=at,
                          created_at=at, updated_at=at, changed_seq=0, ref=f"demo-walkin-{i}"))
         door = rng.choices(doors, weights)[0]

@@ -139,7 +139,7 @@ def _load_rally(rally: Rally, campaign_id: int, rng: random.Random, people, zips
         opt_in = rng.random() < 0.4
         rows.append(dict(
             rally_id=rally.id, token=_token(rng), name=name, email=email, email_key=canonical_email(email), phone=phone, postal_code=zip_code,
-            door_name=door_name(name), search_name=search_text(name, email, phone), guests=guests, status=status,
+            door_name=door_name(name), search_name=search_text(name), guests=guests, status=status,
             is_walkin=False, checked_in_people=0, opt_in=opt_in, opt_in_at=created if opt_in else None,
             utm_source=source, utm_medium=medium, utm_campaign=campaign, ref=rng.choice(REFS),
             status_at=created, reminder_answer="", changed_seq=i + 1, created_at=created, updated_at=created,

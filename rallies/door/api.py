@@ -23,7 +23,7 @@ from ..errors import ApiError
 from ..extensions import csrf, limiter
 from ..services import doors
 from ..services.admissions import admit_walkin, reduce_admission, undo_checkin
-from ..services.checkin import CheckinInputError, check_in, code_for_ticket
+from ..services.checkin import CheckinInputError, check_in
 from ..services.scans import door_status, scan_log, search_tickets
 from ..services.sync import sync_payload
 from . import bp
@@ -51,8 +51,22 @@ def _device_key() -> str:
     return "door-ip:" + (request.remote_addr or "-")
 
 
-#: Per device: a runaway or stolen device cannot flood the check-in path (429 + Retry-After in JSON).
-door_rate_limit = limiter.limit(_door_limit, key_func=_device_key)
+def _scans_in_request() -> int:
+    """Rate-limit cost: one unit per scan, so an upload of 2,000 scans costs what 2,000 scans cost."""
+    if request.method != "POST" or not request.path.endswith("/upload"):
+        return 1
+    if request.content_length and request.content_length > MAX_BODY:
+        return 1  # refused as too large before any scan is read
+    try:
+        data = request.get_json(silent=True, force=True)
+    except RecursionError:
+        data = None
+    items = data.get("scans") if isinstance(data, dict) else None
+    return max(1, min(len(items), MAX_UPLOAD)) if isinstance(items, list) else 1
+
+
+#: Per device and per scan: a runaway or stolen device cannot flood the check-in path (429 + Retry-After in JSON).
+door_rate_limit = limiter.limit(_door_limit, key_func=_device_key, cost=_scans_in_request)
 
 
 def door_context(door_id: int | None = None) -> doors.DoorContext:
@@ -131,22 +145,22 @@ def _input_error(err: CheckinInputError) -> ApiError:
 
 
 def handle_checkin(ctx: doors.DoorContext):
-    """Decide one scan."""
+    """Decide one scan (a scanned code, or a ticket_id picked from a name search)."""
     data = json_body()
-    code = _code_of(ctx, data)
     try:
-        verdict = check_in(code, ctx, nonce=data.get("nonce"), client_time=parse_time(data.get("client_time")),
-                           force=bool(data.get("force")), people=_int(data.get("people"), "people"))
+        verdict = check_in(_code_of(data), ctx, ticket_id=data.get("ticket_id"), nonce=data.get("nonce"),
+                           client_time=parse_time(data.get("client_time")), force=bool(data.get("force")),
+                           people=_int(data.get("people"), "people"))
     except CheckinInputError as err:
         raise _input_error(err) from err
     return jsonify(verdict.to_dict())
 
 
-def _code_of(ctx, data: dict) -> str:
-    """The scanned code, or the code of a ticket chosen from a name search (ticket_id)."""
-    if data.get("code") is None and data.get("ticket_id") is not None:
-        return code_for_ticket(ctx.rally_id, data.get("ticket_id"))
+def _code_of(data: dict) -> str | None:
+    """The scanned code as text; None when a ticket was picked from a name search (ticket_id) instead."""
     code = data.get("code")
+    if code is None and data.get("ticket_id") is not None:
+        return None
     if not isinstance(code, str):
         code = "" if code is None else json.dumps(code)[:200]
     return code
@@ -192,14 +206,14 @@ def handle_reduce(ctx: doors.DoorContext):
 
 
 def handle_search(ctx: doors.DoorContext):
-    """Tickets by name, email or phone prefix."""
+    """Tickets by name prefix (names only: never emails or phones)."""
     query = request.args.get("q", "")[:100]
     return jsonify({"query": query, "results": search_tickets(ctx.rally_id, query)})
 
 
 def handle_status(ctx: doors.DoorContext):
     """Counters for this door and the rally, and who this device is."""
-    body = door_status(ctx.rally_id, ctx.door_id)
+    body = door_status(ctx.rally_id, ctx.door_id, with_conflicts=ctx.is_supervisor)
     body["device"] = {"name": ctx.device_name, "role": ctx.role, "door": ctx.door_name}
     return jsonify(body)
 
@@ -220,7 +234,8 @@ def handle_log(ctx: doors.DoorContext):
     except ValueError as err:
         raise ApiError(422, "invalid_paging", "before and limit must be whole numbers.") from err
     door_id = None if (request.args.get("door") == "all" and ctx.is_supervisor) else ctx.door_id
-    return jsonify({"scans": scan_log(ctx.rally_id, door_id, before, limit)})
+    hide_invalid = request.args.get("hide_invalid", "") in ("1", "true", "on")
+    return jsonify({"scans": scan_log(ctx.rally_id, door_id, before, limit, hide_invalid=hide_invalid)})
 
 
 def handle_sync(ctx: doors.DoorContext):
@@ -261,16 +276,19 @@ def _upload_one(ctx, item) -> dict:
         if not isinstance(item, dict):
             raise ApiError(422, "invalid_scan", "Each scan must be an object.")
         client_time = parse_time(item.get("client_time"))
+        # The device may say how it decided (the scanner page marks its offline queue); unsaid, the service infers it.
+        online = True if item.get("online") is True else False if item.get("offline") is True else None
         if item.get("kind") == "walkin":
             verdict = admit_walkin(ctx, name=str(item.get("name") or ""), email=str(item.get("email") or ""),
                                    postal_code=str(item.get("postal_code") or ""),
                                    guests=_int(item.get("guests"), "guests", 0), nonce=nonce,
-                                   client_time=client_time, offline=True)
+                                   client_time=client_time, offline=True, online=online)
         else:
-            code = _code_of(ctx, item)
             device_verdict = item.get("device_verdict")
-            verdict = check_in(code, ctx, nonce=nonce, client_time=client_time, people=_int(item.get("people"), "people"),
-                               offline=True, device_verdict=device_verdict if isinstance(device_verdict, str) else "admit")
+            verdict = check_in(_code_of(item), ctx, ticket_id=item.get("ticket_id"), nonce=nonce,
+                               client_time=client_time, people=_int(item.get("people"), "people"), offline=True,
+                               online=online,
+                               device_verdict=device_verdict if isinstance(device_verdict, str) else "admit")
         return {"nonce": nonce, "ok": True, **verdict.to_dict()}
     except CheckinInputError as err:
         return {"nonce": nonce, "ok": False, "error": {"code": err.code, "message": err.message}}

@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..access import rally_or_404, rally_row_or_404
 from ..database import atomic
-from ..forms.door import DoorForm, LinkForm, TokenForm
+from ..forms.door import DoorForm, LinkForm, TokenForm, WalkinForm
 from ..models import Door, DoorLink, DoorSession, utcnow
 from ..services import doors, tickets
 from ..services.scans import conflict_report, scan_log
@@ -29,12 +29,13 @@ def _forms(rally_id: int, door_form=None, link_form=None, token_form=None):
     return door_form or DoorForm(formdata=None), link_form, token_form
 
 
-def _page(rally, status=200, **forms):
+def _page(rally, status=200, walkin_form=None, **forms):
     door_form, link_form, token_form = _forms(rally.id, **forms)
+    walkin_form = walkin_form or WalkinForm(formdata=None, data={"walkin_limit": rally.walkin_limit})
     return render_template(
         "door/manage.html", rally=rally, doors=doors.doors_of(rally.id), links=doors.links_of(rally.id),
         sessions=doors.sessions_of(rally.id), door_form=door_form, link_form=link_form, token_form=token_form,
-        now=utcnow(),
+        walkin_form=walkin_form, now=utcnow(),
     ), status
 
 
@@ -60,6 +61,21 @@ def add_door(rally_id: int):
         form.name.errors.append(err.message)
         return _page(rally, 422, door_form=form)
     flash(f"Added the door “{door.name}”.", "success")
+    return redirect(url_for("door.manage", rally_id=rally.id))
+
+
+@bp.post("/rally/<int:rally_id>/walkins")
+@login_required
+def set_walkins(rally_id: int):
+    """Set how many walk-in people the doors may admit beyond free places."""
+    rally = rally_or_404(rally_id, "organizer")
+    form = WalkinForm()
+    if not form.validate_on_submit():
+        return _page(rally, 422, walkin_form=form)
+    with atomic():
+        doors.set_walkin_limit(rally, form.walkin_limit.data)
+    flash("Walk-in places saved." if rally.walkin_limit is not None
+          else "Walk-ins now fill only free places.", "success")
     return redirect(url_for("door.manage", rally_id=rally.id))
 
 
@@ -138,8 +154,9 @@ def log(rally_id: int):
     before = request.args.get("before", type=int)
     if before is not None and not 0 < before < 2**63:  # scan ids are BIGINT
         before = None
-    scans = scan_log(rally.id, None, before, 200)
-    return render_template("door/log.html", rally=rally, scans=scans,
+    hide_invalid = request.args.get("hide_invalid", "") in ("1", "true", "on")
+    scans = scan_log(rally.id, None, before, 200, hide_invalid=hide_invalid)
+    return render_template("door/log.html", rally=rally, scans=scans, hide_invalid=hide_invalid,
                            next_before=scans[-1]["id"] if len(scans) == 200 else None)
 
 

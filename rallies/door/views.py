@@ -8,7 +8,7 @@ from flask import Response, abort, current_app, flash, make_response, redirect, 
 from flask_login import current_user
 
 from ..database import atomic
-from ..extensions import db
+from ..extensions import db, limiter
 from ..forms.door import DeviceForm
 from ..models import Door, Rally
 from ..services import doors
@@ -23,7 +23,12 @@ def _no_store(resp):
     return resp
 
 
+def _link_limit() -> str:
+    return current_app.config.get("RATELIMIT_DOOR_LINK", "10 per minute;60 per hour")
+
+
 @bp.route("/l/<secret>", methods=["GET", "POST"])
+@limiter.limit(_link_limit, methods=["POST"])
 def open_link(secret: str):
     """A door link: name this device, then go to the scanner page."""
     link = doors.find_link(secret)
@@ -35,7 +40,8 @@ def open_link(secret: str):
     if form.validate_on_submit():
         try:
             with atomic():
-                session, token = doors.open_link(secret, form.device_name.data)
+                session, token = doors.open_link(secret, form.device_name.data,
+                                                 current_app.config.get("DOOR_DEVICES_PER_LINK", doors.DEVICES_PER_LINK))
         except doors.DoorError as err:
             form.device_name.errors.append(err.message)
         else:

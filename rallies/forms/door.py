@@ -35,3 +35,10 @@ class TokenForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES, default="scanner")
     device_name = StringField("Device name", validators=[DataRequired("Name the device or integration."),
                                                          Length(max=80, message="Use at most 80 characters.")])
+
+
+class WalkinForm(FlaskForm):
+    walkin_limit = IntegerField(
+        "Walk-in places (people)", validators=[Optional(), NumberRange(0, 1_000_000, "Use 0 or a positive number.")],
+        description="How many walk-in people the doors may admit, even if online RSVPs have taken every place. "
+                    "Leave empty to let walk-ins fill only free places (any number when there is no capacity).")

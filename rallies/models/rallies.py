@@ -68,6 +68,9 @@ class Rally(db.Model):
     max_guests: so.Mapped[int] = so.mapped_column(default=2)
     #: High-demand rallies: an RSVP holds a place only once the supporter confirms from the email.
     confirm_by_email: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    #: Walk-in people the door may admit, taking places from online RSVPs; None: walk-ins fill only
+    #: free places (any number when capacity is None).
+    walkin_limit: so.Mapped[int | None] = so.mapped_column()
     accessibility_notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     visibility: so.Mapped[str] = so.mapped_column(sa.String(10), default=VISIBILITY_DRAFT)
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default=STATUS_SCHEDULED)

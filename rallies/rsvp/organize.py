@@ -78,8 +78,11 @@ def organize_cancel(rally_id: int, rsvp_id: int):
     """Cancel someone's RSVP (the waitlist moves up)."""
     rally = rally_or_404(rally_id, "organizer")
     rsvp = rally_row_or_404(Rsvp, rsvp_id, rally)
-    if ConfirmForm().validate_on_submit() and rsvps.cancel_rsvp(rsvp):
-        flash("RSVP cancelled; the waitlist has moved up if places were free.", "success")
+    try:
+        if ConfirmForm().validate_on_submit() and rsvps.cancel_rsvp(rsvp):
+            flash("RSVP cancelled; the waitlist has moved up if places were free.", "success")
+    except rsvps.RsvpError as exc:
+        flash(str(exc), "warning")
     return redirect(request.referrer if _same_site(request.referrer) else url_for(".organize_list", rally_id=rally.id), 303)
 
 

@@ -262,8 +262,11 @@ def cancel(token: str):
     rsvp = _rsvp_or_404(token)
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
-        if rsvps.cancel_rsvp(rsvp):
-            flash("Your RSVP is cancelled. Thank you for letting us know.", "success")
+        try:
+            if rsvps.cancel_rsvp(rsvp):
+                flash("Your RSVP is cancelled. Thank you for letting us know.", "success")
+        except rsvps.RsvpError as exc:
+            flash(str(exc), "warning")
         return redirect(url_for(".ticket", token=token), 303)
     return render_template("rsvp/cancel.html", rsvp=rsvp, rally=rsvp.rally, form=form)
 
@@ -279,9 +282,13 @@ def answer(token: str, answer: str):
         if rsvp.status == RSVP_CANCELLED and answer == "yes":
             flash("This RSVP was cancelled earlier. You can RSVP again from the rally page.", "warning")
         else:
-            rsvps.record_reminder_answer(rsvp, answer)
-            flash("Thanks, see you there!" if answer == "yes" else "Thanks for letting us know; your place "
-                  "goes to someone on the waitlist.", "success")
+            try:
+                rsvps.record_reminder_answer(rsvp, answer)
+            except rsvps.RsvpError as exc:
+                flash(str(exc), "warning")
+            else:
+                flash("Thanks, see you there!" if answer == "yes" else "Thanks for letting us know; your place "
+                      "goes to someone on the waitlist.", "success")
         return redirect(url_for(".ticket", token=token), 303)
     return render_template("rsvp/answer.html", rsvp=rsvp, rally=rsvp.rally, form=form, answer=answer,
                            sig=request.args.get("sig", ""))

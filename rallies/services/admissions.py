@@ -6,6 +6,7 @@ nonce (ScanLog's unique (rally_id, nonce)), counters moved only by atomic UPDATE
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import datetime, timedelta
 
@@ -22,10 +23,12 @@ from .checkin import (
     _insert_scan,
     _Replay,
     _stored,
+    admission_time,
     bump_counters,
     check_nonce,
     checkin_t,
     clock_flag,
+    made_online,
     rally_t,
     rsvp_t,
     scan_t,
@@ -36,7 +39,10 @@ from .sync import next_seq
 
 #: A scanner may reduce its own admission (only part of the party came) within this time.
 REDUCE_WINDOW = timedelta(minutes=10)
-MAX_WALKIN_GUESTS = 20
+#: Guests one walk-in may bring (a party of 11 at most).
+MAX_WALKIN_GUESTS = 10
+#: Walk-in people one device session may admit, so a stolen or careless link cannot fill the rally.
+WALKINS_PER_DEVICE = 60
 
 
 def _scan(ctx: DoorContext, nonce: str, client_time, offline=False, **extra) -> dict:
@@ -44,15 +50,22 @@ def _scan(ctx: DoorContext, nonce: str, client_time, offline=False, **extra) -> 
     return {
         "rally_id": ctx.rally_id, "door_id": ctx.door_id, "session_id": ctx.session_id, "device_name": ctx.device_name,
         "nonce": check_nonce(nonce), "code": "", "forced": False, "offline": bool(offline),
-        "clock_flagged": clock_flag(client_time, received, offline), "client_time": client_time,
+        "clock_flagged": clock_flag(client_time, received, offline, ctx), "client_time": client_time,
         "received_at": received, **extra,
     }
 
 
 def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", postal_code: str = "", guests: int = 0,
-                 client_time: datetime | None = None, offline: bool = False) -> Verdict:
-    """Create a walk-in RSVP and check the whole party in at once, even over capacity."""
-    from .rsvps import door_name, search_text
+                 client_time: datetime | None = None, offline: bool = False, online: bool | None = None) -> Verdict:
+    """Create a walk-in RSVP and check the whole party in at once, within the organizer's walk-in places.
+
+    Only inside the rally's door window; at most MAX_WALKIN_GUESTS guests per walk-in and
+    WALKINS_PER_DEVICE people per device. Walk-ins take places from online RSVPs only up to the
+    rally's walkin_limit (people); without one they fill only free places (any number when the
+    rally has no capacity). A walk-in who gives an email becomes a campaign supporter.
+    """
+    from .people import door_name, search_text
+    from .supporters import supporter_for
 
     name = " ".join((name or "").split())[:120]
     if not name:
@@ -63,9 +76,14 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
     postal_code = (postal_code or "").strip()[:20]
     if isinstance(guests, bool) or not isinstance(guests, int) or not 0 <= guests <= MAX_WALKIN_GUESTS:
         raise CheckinInputError("invalid_guests", f"Guests must be a whole number from 0 to {MAX_WALKIN_GUESTS}.")
+    received = utcnow()
+    offline = offline and not made_online(client_time, received, online)
     scan = _scan(ctx, nonce, client_time, offline)
     people = guests + 1
-    admitted_at = client_time if (offline and client_time and not scan["clock_flagged"]) else scan["received_at"]
+    admitted_at = admission_time(client_time, scan["received_at"], offline, scan["clock_flagged"])
+    if not ctx.in_window(admitted_at):
+        raise CheckinInputError("outside_door_window", "Walk-ins are admitted only while the rally's doors are open.",
+                                409)
     try:
         with atomic():
             if email:
@@ -75,39 +93,63 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
                 if existing:
                     raise CheckinInputError("already_registered", "This email already has a ticket for this rally: "
                                             "search for it and admit it from there.", 409)
+            if _device_walkins(ctx.session_id) + people > WALKINS_PER_DEVICE:
+                raise CheckinInputError("device_walkin_limit", f"This device has admitted its {WALKINS_PER_DEVICE} "
+                                        "walk-ins. A supervisor or another device can admit more.", 409)
             seq = next_seq()
             rsvp_id = db.session.execute(rsvp_t.insert().values(
                 rally_id=ctx.rally_id, token=secrets.token_urlsafe(32), name=name, email=email,
                 email_key=canonical_email(email) if email else None, phone="",
-                postal_code=postal_code, door_name=door_name(name), search_name=search_text(name, email, ""),
+                postal_code=postal_code, door_name=door_name(name), search_name=search_text(name),
                 guests=guests, status="going", is_walkin=True, checked_in_people=people, changed_seq=seq,
                 status_at=scan["received_at"], created_at=scan["received_at"], updated_at=scan["received_at"],
             ).returning(rsvp_t.c.id)).scalar()
-            # Walk-ins are going (so RSVP recounts agree) even past capacity: the door enforces it.
-            db.session.execute(rally_t.update().where(rally_t.c.id == ctx.rally_id).values(
-                going_people=rally_t.c.going_people + people, going_parties=rally_t.c.going_parties + 1,
-                guests_count=rally_t.c.guests_count + guests))
-            capacity, going = db.session.execute(
-                sa.select(rally_t.c.capacity, rally_t.c.going_people).where(rally_t.c.id == ctx.rally_id)).one()
             ticket = {"id": rsvp_id, "name": door_name(name), "party": people, "checked_in": people, "remaining": 0,
                       "status": "going", "walkin": True}
             verdict = Verdict(ADMIT, "walkin", ticket=ticket, admitted=people,
                               flags={"clock": scan["clock_flagged"], "offline": bool(offline), "forced": False,
-                                     "conflict": False},
-                              extra={"over_capacity": capacity is not None and going > capacity,
-                                     "capacity": capacity, "going_people": going})
+                                     "conflict": False})
             scan["rsvp_id"] = rsvp_id
             scan_id = _insert_scan(scan, verdict, people=people)
             db.session.execute(checkin_t.insert().values(
                 rally_id=ctx.rally_id, rsvp_id=rsvp_id, door_id=ctx.door_id, scan_id=scan_id,
                 device_name=ctx.device_name, people=people, is_walkin=True, admitted_at=admitted_at, changed_seq=seq,
                 undo_reason=""))
-            bump_counters(ctx.rally_id, ctx.door_id, admitted_at, people, walkins=people)
+            at_capacity = bump_counters(ctx.rally_id, ctx.door_id, admitted_at, people, walkins=people)
+            # The rally row last (the check-in's lock order). Its WHERE decides, after this walk-in's
+            # own counters moved: walk-ins within the limit, or only free places without one.
+            places = db.session.execute(
+                rally_t.update().where(rally_t.c.id == ctx.rally_id, sa.case(
+                    (rally_t.c.walkin_limit.is_not(None), rally_t.c.walkin_people <= rally_t.c.walkin_limit),
+                    else_=sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity)))
+                .values(going_people=rally_t.c.going_people + people, going_parties=rally_t.c.going_parties + 1,
+                        guests_count=rally_t.c.guests_count + guests)
+                .returning(rally_t.c.capacity, rally_t.c.going_people)).one_or_none()
+            if places is None:
+                raise CheckinInputError("walkin_limit", "No walk-in places are left: the rally's places belong to "
+                                        "people who RSVPed. The organizer can allow more walk-ins.", 409)
+            if email:  # after the rally row, as an online RSVP takes them (rally, then supporter)
+                db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(
+                    supporter_id=supporter_for(ctx.campaign_id, email, name, "", postal_code)))
+            verdict.extra.update(over_capacity=places.capacity is not None and places.going_people > places.capacity,
+                                 capacity=places.capacity, going_people=places.going_people, at_capacity=at_capacity)
+            db.session.execute(scan_t.update().where(scan_t.c.id == scan_id).values(response=json.dumps(verdict.to_dict())))
             return verdict
     except _Replay:
         return _stored(scan)
     except IntegrityError as exc:
         raise CheckinInputError("already_registered", "This email already has a ticket for this rally.", 409) from exc
+
+
+def _device_walkins(session_id: int | None) -> int:
+    """Walk-in people this device session has admitted (undone ones released)."""
+    if session_id is None:
+        return 0
+    return int(db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(checkin_t.c.people), 0))
+        .select_from(checkin_t.join(scan_t, scan_t.c.id == checkin_t.c.scan_id))
+        .where(scan_t.c.session_id == session_id, checkin_t.c.is_walkin.is_(True), checkin_t.c.undone_at.is_(None))
+    ) or 0)
 
 
 def undo_checkin(ctx: DoorContext, *, rsvp_id: int, reason: str, nonce: str, people: int | None = None) -> Verdict:
@@ -133,6 +175,27 @@ def reduce_admission(ctx: DoorContext, *, scan_id: int, keep: int, nonce: str) -
     if not ctx.is_supervisor:
         cond = sa.and_(cond, scan_t.c.session_id == ctx.session_id)
     return _reverse(ctx, nonce, "part of party", None, cond, keep=keep)
+
+
+def _release_walkin(rally_id: int, rsvp_id: int, take: int, seq: int, cancel: bool) -> None:
+    """A walk-in's places exist only while its people are admitted: give back what an undo took back.
+
+    The whole party undone cancels the walk-in RSVP; part of it shrinks the party.
+    """
+    if cancel:
+        guests = db.session.execute(
+            rsvp_t.update().where(rsvp_t.c.id == rsvp_id, rsvp_t.c.status == "going")
+            .values(status="cancelled", status_at=utcnow(), changed_seq=seq).returning(rsvp_t.c.guests)).scalar()
+        if guests is None:
+            return
+        db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
+            going_people=rally_t.c.going_people - (guests + 1), going_parties=rally_t.c.going_parties - 1,
+            guests_count=rally_t.c.guests_count - guests, cancelled_parties=rally_t.c.cancelled_parties + 1))
+        return
+    db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(guests=rsvp_t.c.guests - take,
+                                                                                changed_seq=seq))
+    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
+        going_people=rally_t.c.going_people - take, guests_count=rally_t.c.guests_count - take))
 
 
 def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
@@ -174,6 +237,8 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             scan["rsvp_id"] = row.rsvp_id
             _insert_scan(scan, verdict, people=take)
             bump_counters(ctx.rally_id, row.door_id, row.admitted_at, -take, walkins=-take if row.is_walkin else 0)
+            if row.is_walkin and new is not None:
+                _release_walkin(ctx.rally_id, row.rsvp_id, take, seq, cancel=new.checked_in_people == 0)
             return verdict
     except _Replay:
         return _stored(scan)

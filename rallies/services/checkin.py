@@ -18,10 +18,13 @@ Counters (Rally, Door, ArrivalMinute, peak rate) move by ``x = x + :n`` UPDATEs 
 dialect upsert, in a fixed order (ticket row, log, check-in, minute, door, rally) so
 transactions never deadlock; the rally row, the hottest lock, is taken last.
 
-Offline uploads: the server never refuses what already happened at the door. An upload the
-device admitted is accepted (the ticket's count is capped at its party size); when the
-ticket was already full, the scan is flagged as a conflict for the organizers' report.
-Device clocks far from the server's are accepted but flagged, and then server time is used.
+Offline uploads go through the same decision. The server never refuses what already happened
+at the door: an upload the device admitted is recorded (the ticket's count is capped at its
+party size, and extra people are flagged as a conflict for the organizers' report); a ticket
+that is not going becomes a flagged override that counts no one. An upload made while the
+device was online gets the online verdict. Device clocks that are implausible (far from the
+server's, before the device's session, outside the door window) are flagged, and then server
+time is used.
 """
 
 from __future__ import annotations
@@ -128,13 +131,38 @@ def check_people(people) -> int | None:
     return people
 
 
-def clock_flag(client_time: datetime | None, received: datetime, offline: bool) -> bool:
-    """True when the device clock is implausible for this scan (accepted, but flagged)."""
+def clock_flag(client_time: datetime | None, received: datetime, offline: bool, ctx: DoorContext | None = None) -> bool:
+    """True when the device clock is implausible for this scan (accepted, but flagged, and never trusted).
+
+    Implausible: ahead of the server; behind it by more than the skew (online) or OFFLINE_MAX_AGE
+    (offline); before this device's session began; or, offline, outside the rally's door window.
+    """
     if client_time is None:
         return False
     if client_time > received + CLOCK_SKEW:
         return True
-    return client_time < received - (OFFLINE_MAX_AGE if offline else CLOCK_SKEW)
+    if client_time < received - (OFFLINE_MAX_AGE if offline else CLOCK_SKEW):
+        return True
+    if ctx is not None and ctx.session_started is not None and client_time < ctx.session_started - CLOCK_SKEW:
+        return True
+    return bool(offline and ctx is not None and not ctx.in_window(client_time))
+
+
+def made_online(client_time: datetime | None, received: datetime, online: bool | None = None) -> bool:
+    """Whether an uploaded scan was made while the device was online (it then gets the online verdict).
+
+    online: what the device says (True: sent while online; False: decided offline). Unsaid, a
+    client_time within the clock skew of now means online. Claiming "offline" wins nothing: the
+    offline decision counts no one an online scan would refuse, and flags the rest.
+    """
+    if online is not None:
+        return online
+    return client_time is not None and abs(received - client_time) <= CLOCK_SKEW
+
+
+def admission_time(client_time: datetime | None, received: datetime, offline: bool, flagged: bool) -> datetime:
+    """When the people came in: the device's time only for a plausible offline scan, else the server's."""
+    return client_time if (offline and client_time and not flagged) else received
 
 
 def log_code(code) -> str:
@@ -151,21 +179,56 @@ def log_code(code) -> str:
 
 def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None = None, force: bool = False,
              people: int | None = None, offline: bool = False, device_verdict: str | None = None,
-             received_at: datetime | None = None) -> Verdict:
-    """Decide one scan at a door and record it (see the module docstring for the guarantees)."""
+             received_at: datetime | None = None, ticket_id=None, online: bool | None = None) -> Verdict:
+    """Decide one scan at a door and record it (see the module docstring for the guarantees).
+
+    The one decision for online scans, offline uploads (offline=True) and name-search admits
+    (ticket_id instead of a code: the ticket was picked from this rally's list, so there is no
+    signature to check). An upload made while online (see made_online) is decided exactly as an
+    online scan.
+    """
     nonce = check_nonce(nonce)
     people = check_people(people)
     if force and not ctx.is_supervisor:
         raise CheckinInputError("forbidden", "Only a supervisor can override a refusal.", 403)
     received = received_at or utcnow()
-    flagged = clock_flag(client_time, received, offline)
+    if offline and made_online(client_time, received, online):
+        offline = False
+    flagged = clock_flag(client_time, received, offline, ctx)
     scan = {
         "rally_id": ctx.rally_id, "door_id": ctx.door_id, "session_id": ctx.session_id,
         "device_name": ctx.device_name, "nonce": nonce, "code": log_code(code), "forced": bool(force),
         "offline": bool(offline), "clock_flagged": flagged, "client_time": client_time, "received_at": received,
     }
     flags = {"clock": flagged, "offline": bool(offline), "forced": bool(force), "conflict": False}
-    admitted_at = client_time if (offline and client_time and not flagged) else received
+    admitted_at = admission_time(client_time, received, offline, flagged)
+    if ticket_id is not None and code is None:
+        row = _picked_ticket(ctx, ticket_id)
+        scan["code"] = f"ticket:{row.id}" if row else log_code(str(ticket_id))
+        if row is None:
+            return _refuse(scan, Verdict(INVALID, "unknown_ticket", flags=flags))
+    else:
+        row = _scanned_ticket(scan, ctx, code, flags)
+        if isinstance(row, Verdict):
+            return row
+    scan["rsvp_id"] = row.id
+    if offline and device_verdict is not None and device_verdict != ADMIT:
+        # Turned away at the door while offline: record what the device decided, admit no one.
+        verdict = device_verdict if device_verdict in VERDICTS else INVALID
+        return _refuse(scan, Verdict(verdict, "offline_refused", ticket=_ticket(row), flags=flags))
+    return _admit(scan, row, people, force, admitted_at, flags, offline)
+
+
+def _picked_ticket(ctx: DoorContext, ticket_id):
+    """The ticket chosen from a name search, if it is one of this rally's."""
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id < 2**31:
+        return None
+    row = Q.TICKET.one_or_none({"id": ticket_id})
+    return row if row is not None and row.rally_id == ctx.rally_id else None
+
+
+def _scanned_ticket(scan: dict, ctx: DoorContext, code, flags: dict):
+    """The ticket a scanned code names, or the logged refusal Verdict when the code is not good here."""
     try:
         parsed = parse_code(code)
     except InvalidCode as exc:
@@ -183,26 +246,7 @@ def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None
         return _refuse(scan, Verdict(INVALID, "bad_signature", flags=flags))
     if not verify_code(row.public_key, ctx.rally_id, parsed):
         return _refuse(scan, Verdict(INVALID, "bad_signature", flags=flags))
-    scan["rsvp_id"] = row.id
-    if offline and device_verdict is not None and device_verdict != ADMIT:
-        # Turned away at the door while offline: record what the device decided, admit no one.
-        verdict = device_verdict if device_verdict in VERDICTS else INVALID
-        return _refuse(scan, Verdict(verdict, "offline_refused", ticket=_ticket(row), flags=flags))
-    if offline:
-        return _accept_offline(scan, row, people, admitted_at, flags)
-    return _admit_online(scan, row, people, force, admitted_at, flags)
-
-
-def code_for_ticket(rally_id: int, ticket_id) -> str:
-    """The code of a ticket picked from a name search at a door of rally_id ("" unless it is one of its tickets)."""
-    from .tickets import make_code
-
-    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id < 2**31:
-        return ""
-    key = db.session.scalar(
-        sa.select(rally_t.c.signing_key).join(rsvp_t, rsvp_t.c.rally_id == rally_t.c.id)
-        .where(rally_t.c.id == rally_id, rsvp_t.c.id == ticket_id))
-    return make_code(bytes(key), rally_id, ticket_id) if key else ""
+    return row
 
 
 def _invalid_reason(text: str) -> str:
@@ -217,58 +261,54 @@ def _ticket(row, checked_in: int | None = None) -> dict:
             "remaining": max(0, party - done), "status": row.status}
 
 
-def _admit_online(scan, row, people, force, admitted_at, flags) -> Verdict:
-    """The conditional UPDATE decides; a lost race re-reads the row and decides again."""
+def _admit(scan, row, people, force, admitted_at, flags, offline) -> Verdict:
+    """The conditional UPDATE decides; a lost race re-reads the row and decides again.
+
+    Online, a ticket that is not going or has no one left to admit is refused. Offline, the
+    people are already inside, so the scan is recorded, never refused: a ticket that is not
+    going becomes an override (flagged for the conflict report, no one counted as admitted),
+    and people beyond the party are flagged as a conflict and not counted.
+    """
     try:
         with atomic():
             for _attempt in range(4):
-                if row.status == "cancelled" and not force:
-                    return _refuse_in_tx(scan, Verdict(CANCELLED, "ticket_cancelled", ticket=_ticket(row), flags=flags))
-                if row.status == "waitlisted" and not force:
-                    return _refuse_in_tx(scan, Verdict(WAITLISTED, "ticket_waitlisted", ticket=_ticket(row), flags=flags))
+                refused = {"cancelled": CANCELLED, "waitlisted": WAITLISTED}.get(row.status)
+                if refused and offline:
+                    flags = dict(flags, conflict=True, override=True)
+                    scan["conflict"] = True
+                    verdict = Verdict(refused, "offline_override", ticket=_ticket(row), flags=flags)
+                    _insert_scan(scan, verdict, people=people or row.guests + 1)
+                    return verdict
+                if refused and not force:
+                    return _refuse_in_tx(scan, Verdict(refused, f"ticket_{row.status}", ticket=_ticket(row),
+                                                       flags=flags))
                 remaining = row.guests + 1 - row.checked_in_people
-                n = people or remaining
-                if remaining <= 0 or n > remaining:
+                asked = people or (max(1, remaining) if offline else remaining)
+                n = min(asked, max(0, remaining)) if offline else asked
+                if not offline and (remaining <= 0 or n > remaining):
                     verdict = Verdict(ALREADY, "already_checked_in" if remaining <= 0 else "party_exceeded",
                                       ticket=_ticket(row), previous=_previous(row.id), flags=flags)
                     return _refuse_in_tx(scan, verdict)
                 seq = next_seq()
-                new = (Q.ADMIT_FORCED if force else Q.ADMIT).scalar({"n": n, "seq": seq, "id": row.id})
-                if new is not None:
+                new = row.checked_in_people
+                if n > 0:
+                    new = (Q.ADMIT_FORCED if force else Q.ADMIT).scalar({"n": n, "seq": seq, "id": row.id})
+                    if new is None:
+                        row = Q.TICKET.one_or_none({"id": row.id})
+                        continue
+                if offline:
+                    conflict = n < asked
+                    flags = dict(flags, conflict=conflict)
+                    scan["conflict"] = conflict
+                    verdict = Verdict(ADMIT, "offline_conflict" if conflict else "offline_accepted",
+                                      ticket=_ticket(row, new), admitted=n,
+                                      previous=_previous(row.id) if conflict else None, flags=flags)
+                else:
                     verdict = Verdict(ADMIT, "forced" if force and row.status != "going" else "ok",
                                       ticket=_ticket(row, new), admitted=n, flags=flags)
-                    _record_admission(scan, verdict, row.id, n, admitted_at, seq)
-                    return verdict
-                row = Q.TICKET.one_or_none({"id": row.id})
+                _record_admission(scan, verdict, row.id, n, admitted_at, seq, logged_people=asked)
+                return verdict
             return _refuse_in_tx(scan, Verdict(ALREADY, "contended", ticket=_ticket(row), flags=flags))
-    except _Replay:
-        return _stored(scan)
-
-
-def _accept_offline(scan, row, people, admitted_at, flags) -> Verdict:
-    """An admission that already happened offline: record it, capped at the party, flag doubles."""
-    try:
-        with atomic():
-            # Lock the ticket row (PostgreSQL; SQLite is serialised) so the cap and the flag agree.
-            current = db.session.execute(
-                sa.select(rsvp_t.c.checked_in_people, rsvp_t.c.guests).where(rsvp_t.c.id == row.id).with_for_update()
-            ).one()
-            party = current.guests + 1
-            n = people or max(1, party - current.checked_in_people)
-            counted = max(0, min(n, party - current.checked_in_people))
-            conflict = counted < n
-            flags = dict(flags, conflict=conflict)
-            seq = next_seq()
-            if counted:
-                db.session.execute(rsvp_t.update().where(rsvp_t.c.id == row.id).values(
-                    checked_in_people=rsvp_t.c.checked_in_people + counted, changed_seq=seq))
-            previous = _previous(row.id) if conflict else None
-            verdict = Verdict(ADMIT, "offline_conflict" if conflict else "offline_accepted",
-                              ticket=_ticket(row, current.checked_in_people + counted), admitted=counted,
-                              previous=previous, flags=flags)
-            scan["conflict"] = conflict
-            _record_admission(scan, verdict, row.id, counted, admitted_at, seq, logged_people=n)
-            return verdict
     except _Replay:
         return _stored(scan)
 
@@ -282,7 +322,9 @@ def _record_admission(scan, verdict, rsvp_id, n, admitted_at, seq, *, walkin=Fal
         "rally_id": scan["rally_id"], "rsvp_id": rsvp_id, "door_id": scan["door_id"], "scan_id": scan_id,
         "device_name": scan["device_name"], "people": n, "is_walkin": walkin, "admitted_at": admitted_at, "seq": seq,
     })
-    bump_counters(scan["rally_id"], scan["door_id"], admitted_at, n, walkins=n if walkin else 0)
+    # Known only after the counters move, so the stored (replayed) response leaves it out.
+    verdict.extra["at_capacity"] = bump_counters(scan["rally_id"], scan["door_id"], admitted_at, n,
+                                                 walkins=n if walkin else 0)
 
 
 def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
@@ -342,8 +384,11 @@ def minute_of(moment: datetime) -> datetime:
 
 
 def bump_counters(rally_id: int, door_id: int | None, moment: datetime, n: int, walkins: int = 0,
-                  rsvp_people: int | None = None) -> None:
-    """Move every check-in counter by n people (negative to undo), in the deadlock-free order."""
+                  rsvp_people: int | None = None) -> bool:
+    """Move every check-in counter by n people (negative to undo), in the deadlock-free order.
+
+    Returns whether the people admitted now reach the rally's capacity (the door's warning).
+    """
     minute = minute_of(moment)
     rsvp_people = n - walkins if rsvp_people is None else rsvp_people
     params = {"rally_id": rally_id, "door_id": door_id, "minute": minute, "n": n, "w": walkins}
@@ -352,6 +397,5 @@ def bump_counters(rally_id: int, door_id: int | None, moment: datetime, n: int, 
         Q.DOOR_UPDATE({"n": n, "w": walkins, "id": door_id})
     rally = {"n": n, "rn": rsvp_people, "w": walkins, "id": rally_id}
     if n > 0:
-        Q.RALLY_UPDATE(dict(rally, minute=minute))
-    else:
-        Q.RALLY_UNDO(rally)
+        return bool(Q.RALLY_UPDATE.scalar(dict(rally, minute=minute)))
+    return bool(Q.RALLY_UNDO.scalar(rally))

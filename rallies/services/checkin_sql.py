@@ -96,12 +96,13 @@ TICKET = Read(
 )
 SESSION = Read(
     "SELECT s.id, s.door_id, s.rally_id, s.role, s.device_name, s.revoked_at, s.last_seen_at, s.user_id, s.link_id, "
-    "l.revoked_at AS link_revoked_at, l.expires_at AS link_expires_at, d.name AS door_name, y.campaign_id "
-    "FROM door_session s JOIN door d ON d.id = s.door_id JOIN rally y ON y.id = s.rally_id "
+    "l.revoked_at AS link_revoked_at, l.expires_at AS link_expires_at, d.name AS door_name, y.campaign_id, "
+    "s.created_at, y.doors_open_at, y.starts_at, y.ends_at FROM door_session s JOIN door d ON d.id = s.door_id JOIN rally y ON y.id = s.rally_id "
     "LEFT OUTER JOIN door_link l ON l.id = s.link_id WHERE s.token_hash = :hash",
     "id door_id rally_id role device_name revoked_at last_seen_at user_id link_id link_revoked_at link_expires_at "
-    "door_name campaign_id",
-    "revoked_at", "last_seen_at", "link_revoked_at", "link_expires_at",
+    "door_name campaign_id created_at doors_open_at starts_at ends_at",
+    "revoked_at", "last_seen_at", "link_revoked_at", "link_expires_at", "created_at", "doors_open_at", "starts_at",
+    "ends_at",
 )
 ADMIT = Write(
     "UPDATE rsvp SET checked_in_people = checked_in_people + :n, changed_seq = :seq "
@@ -146,10 +147,12 @@ RALLY_UPDATE = Write(
     "checked_in_rsvp_people = checked_in_rsvp_people + :rn, walkin_people = walkin_people + :w, "
     "peak_rate_per_min = CASE WHEN (SELECT SUM(people) FROM arrival_minute WHERE rally_id = :id AND minute = :minute) "
     "> peak_rate_per_min THEN (SELECT SUM(people) FROM arrival_minute WHERE rally_id = :id AND minute = :minute) "
-    "ELSE peak_rate_per_min END WHERE id = :id",
+    "ELSE peak_rate_per_min END WHERE id = :id "
+    "RETURNING CASE WHEN capacity IS NOT NULL AND checked_in_people >= capacity THEN 1 ELSE 0 END",
     "minute",
 )
 RALLY_UNDO = Write(
     "UPDATE rally SET checked_in_people = checked_in_people + :n, "
-    "checked_in_rsvp_people = checked_in_rsvp_people + :rn, walkin_people = walkin_people + :w WHERE id = :id"
+    "checked_in_rsvp_people = checked_in_rsvp_people + :rn, walkin_people = walkin_people + :w WHERE id = :id "
+    "RETURNING CASE WHEN capacity IS NOT NULL AND checked_in_people >= capacity THEN 1 ELSE 0 END"
 )

@@ -20,6 +20,11 @@ from ..models.door import DOOR_ROLE_SCANNER, DOOR_ROLE_SUPERVISOR
 from .link_secrets import hash_secret, new_secret
 
 DOOR_ROLES = (DOOR_ROLE_SCANNER, DOOR_ROLE_SUPERVISOR)
+#: The door window: from doors-open (or the start) less this, to the end plus this. Set-up scans and
+#: late leavers fit; walk-ins days before, or device clocks days off, do not.
+DOOR_WINDOW_MARGIN = timedelta(hours=2)
+#: Devices (door sessions) one link may open, unless the caller says otherwise.
+DEVICES_PER_LINK = 20
 #: last_seen_at is written at most this often, so a busy scanner does not write on every scan.
 LAST_SEEN_EVERY = timedelta(seconds=60)
 
@@ -47,10 +52,23 @@ class DoorContext:
     campaign_id: int
     role: str
     device_name: str
+    #: When this device's session began (device times before it are implausible).
+    session_started: datetime | None = None
+    #: The rally's door window (see door_window); None: no window known, everything is inside.
+    window: tuple[datetime, datetime] | None = None
 
     @property
     def is_supervisor(self) -> bool:
         return self.role == DOOR_ROLE_SUPERVISOR
+
+    def in_window(self, moment: datetime) -> bool:
+        """Whether a moment falls inside the rally's door window."""
+        return self.window is None or self.window[0] <= moment <= self.window[1]
+
+
+def door_window(doors_open_at: datetime | None, starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
+    """When people can be at this rally's doors: doors-open (or start) to end, each widened by the margin."""
+    return (doors_open_at or starts_at) - DOOR_WINDOW_MARGIN, ends_at + DOOR_WINDOW_MARGIN
 
 
 def clean_device_name(name: str) -> str:
@@ -89,6 +107,13 @@ def create_link(door: Door, role: str, expires_at: datetime, label: str = "", cr
     return link, secret
 
 
+def set_walkin_limit(rally: Rally, limit: int | None) -> None:
+    """How many walk-in people the doors may admit beyond free places (None: free places only)."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise DoorError("invalid_walkin_limit", "Use 0 or a positive number, or leave it empty.")
+    rally.walkin_limit = limit
+
+
 def revoke_link(link: DoorLink) -> None:
     """Revoke a link now: every session opened with it stops at its next request."""
     if link.revoked_at is None:
@@ -114,8 +139,12 @@ def find_link(secret: str) -> DoorLink | None:
     return db.session.scalar(sa.select(DoorLink).where(DoorLink.token_hash == hash_secret(secret)))
 
 
-def open_link(secret: str, device_name: str) -> tuple[DoorSession, str]:
-    """Start a door session on a named device from a link secret; returns (session, bearer secret)."""
+def open_link(secret: str, device_name: str, max_devices: int = DEVICES_PER_LINK) -> tuple[DoorSession, str]:
+    """Start a door session on a named device from a link secret; returns (session, bearer secret).
+
+    A link opens at most max_devices sessions that are still signed in, so a leaked link
+    cannot mint an endless supply of devices (each with a fresh rate limit).
+    """
     link = find_link(secret)
     problem = link_problem(link)
     if problem:
@@ -123,6 +152,13 @@ def open_link(secret: str, device_name: str) -> tuple[DoorSession, str]:
     device = clean_device_name(device_name)
     if not device:
         raise DoorError("invalid_device", "Name this device, for example \"North gate phone 2\".")
+    # Lock the link row (PostgreSQL; SQLite is serialised) so two openings cannot both take the last slot.
+    db.session.execute(sa.select(DoorLink.id).where(DoorLink.id == link.id).with_for_update())
+    devices = db.session.scalar(sa.select(sa.func.count()).select_from(DoorSession).where(
+        DoorSession.link_id == link.id, DoorSession.revoked_at.is_(None)))
+    if devices >= max_devices:
+        raise DoorError("too_many_devices", f"This link is already open on {devices} devices. Sign one out on the "
+                                            "doors page, or ask the organizer for another link.")
     return _new_session(link.rally_id, link.door_id, link.role, device, link_id=link.id)
 
 
@@ -186,7 +222,8 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
         raise DoorAccessError("session_revoked", "The organizer who started this session no longer runs this campaign.")
     if now - row.last_seen_at > LAST_SEEN_EVERY:
         _touch(row.id, now)
-    return DoorContext(row.id, row.door_id, row.door_name, row.rally_id, row.campaign_id, row.role, row.device_name)
+    return DoorContext(row.id, row.door_id, row.door_name, row.rally_id, row.campaign_id, row.role, row.device_name,
+                       row.created_at, door_window(row.doors_open_at, row.starts_at, row.ends_at))
 
 
 def _is_organizer(user_id: int, campaign_id: int) -> bool:

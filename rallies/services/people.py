@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import unicodedata
 
-import phonenumbers
-
 
 def door_name(name: str) -> str:
     """'Ana María López' -> 'Ana L.' (first name and last initial, for the door list)."""
@@ -23,18 +21,10 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def search_text(name: str, email: str | None, phone: str) -> str:
-    """The folded 'name email phone national-digits' string that prefix search runs on."""
-    national = ""
-    if phone:
-        try:
-            national = str(phonenumbers.parse(phone).national_number)
-        except phonenumbers.NumberParseException:
-            national = ""
-    return " ".join(p for p in (fold(name), email or "", phone, national) if p)[:400]
+def search_text(name: str) -> str:
+    """The folded name that the door's and the organizers' prefix search run on.
 
-
-def name_matches(name: str, term: str) -> bool:
-    """True if the folded term starts the folded name or one of its words ('nun' matches 'Ángela Núñez')."""
-    folded, term = fold(name), fold(term).strip()
-    return bool(term) and (folded.startswith(term) or f" {term}" in folded)
+    Names only: door devices search it, and must never find (or leak, one guessed character
+    at a time) an email or a phone number.
+    """
+    return fold(name)[:400]

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Rally, Rsvp
 from .access import CONTACT_FIELDS
 from .csvsafe import csv_rows
-from .people import fold, name_matches
+from .people import fold
 
 PER_PAGE = 50
 STATUSES = ("going", "waitlisted", "cancelled", "unconfirmed")
@@ -43,32 +43,24 @@ def _filtered(rally_id: int, term: str, status: str, contacts: bool):
     if status in STATUSES:
         query = query.where(Rsvp.status == status)
     if term:
-        # Prefix of the whole folded text, or of any word in it (see people.search_text).
-        words = [Rsvp.search_name.like(_like_prefix(term), escape="\\"),
+        # search_name holds the folded name only (see people.search_text): a prefix of it or of a word in it.
+        found = [Rsvp.search_name.like(_like_prefix(term), escape="\\"),
                  Rsvp.search_name.like("% " + _like_prefix(term), escape="\\")]
         if contacts:
-            # Whole-column prefixes too, so contact search does not depend on what search_text holds.
-            words += [Rsvp.email.like(_like_prefix(term), escape="\\"),
-                      Rsvp.phone.like(_like_prefix(term), escape="\\")]
-        query = query.where(sa.or_(*words))
+            found.append(Rsvp.email.like(_like_prefix(term), escape="\\"))
+            digits = "".join(ch for ch in term if ch.isdigit())
+            if len(digits) >= 3 and not term.strip("0123456789+-(). "):
+                found.append(Rsvp.phone.like("%" + digits + "%"))
+        query = query.where(sa.or_(*found))
     return query
 
 
 def rsvp_page(rally_id: int, q: str = "", status: str = "", page: int = 1, *, contacts: bool) -> RsvpPage:
     """The page-th page (newest first) of RSVPs matching q and status; names only unless contacts."""
-    term = fold(q).strip()
-    query = _filtered(rally_id, term, status, contacts)
+    query = _filtered(rally_id, fold(q).strip(), status, contacts)
     page = max(1, page)
-    if term and not contacts:
-        # The SQL narrows; the folded name decides, so a match inside an email or phone never counts.
-        found = db.session.execute(query.with_only_columns(Rsvp.id, Rsvp.name).order_by(Rsvp.id.desc())).all()
-        ids = [row.id for row in found if name_matches(row.name, term)]
-        total = len(ids)
-        wanted = ids[(page - 1) * PER_PAGE:page * PER_PAGE]
-        rows = db.session.scalars(sa.select(Rsvp).where(Rsvp.id.in_(wanted)).order_by(Rsvp.id.desc())).all()
-    else:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-        rows = db.session.scalars(query.order_by(Rsvp.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Rsvp.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     return RsvpPage(list(rows), int(total), page, max(1, -(-int(total) // PER_PAGE)))
 
 

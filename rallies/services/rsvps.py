@@ -66,6 +66,10 @@ class NotEnoughRoom(RsvpError):
     """A going party asked for more guests than there is room for."""
 
 
+class AlreadyInside(RsvpError):
+    """People of the party were admitted at the door: the places they stand in cannot be given away."""
+
+
 @dataclass
 class RsvpInput:
     """Validated form data (views build it from the form, the CLI and tests directly)."""
@@ -149,6 +153,29 @@ def _take_places_stmt():
                 going_parties=rally_t.c.going_parties + sa.bindparam("parties", type_=sa.Integer),
                 guests_count=rally_t.c.guests_count + sa.bindparam("guests", type_=sa.Integer))
     )
+
+
+def _hold_admitted(rsvp_id: int, most_inside: int) -> bool:
+    """Lock the RSVP's row if at most most_inside of its party were admitted; False if more were.
+
+    The check-in's conditional UPDATE (``checked_in_people + n <= guests + 1``) locks the same
+    row, so it waits for this transaction and re-checks against the new party size: a party can
+    never shrink below the people inside, even with a scan racing the change. Taken before the
+    rally row, in the check-in's lock order (ticket, then rally), so the two never deadlock.
+    """
+    result = db.session.execute(
+        rsvp_t.update().where(rsvp_t.c.id == rsvp_id, rsvp_t.c.checked_in_people <= most_inside)
+        .values(changed_seq=rsvp_t.c.changed_seq))
+    return result.rowcount == 1
+
+
+def _inside_problem(rsvp_id: int, guests: int) -> AlreadyInside | None:
+    """AlreadyInside if more than guests + 1 of the party were admitted (the row stays locked otherwise)."""
+    if _hold_admitted(rsvp_id, guests + 1):
+        return None
+    inside = db.session.scalar(sa.select(rsvp_t.c.checked_in_people).where(rsvp_t.c.id == rsvp_id)) or 0
+    return AlreadyInside(f"{inside} of your party {'is' if inside == 1 else 'are'} already inside, "
+                         f"so your party cannot be smaller than {inside}.")
 
 
 def _touch(rsvp: Rsvp, seq: int) -> None:
@@ -240,7 +267,7 @@ def _new_values(rally_id: int, email: str, data: RsvpInput, status: str) -> dict
     return dict(
         rally_id=rally_id, token=secrets.token_urlsafe(32), name=data.name, email=email,
         email_key=canonical_email(email) or None, phone=data.phone,
-        postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
+        postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name),
         guests=data.guests, is_walkin=False, checked_in_people=0, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
         utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
@@ -265,7 +292,7 @@ def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
     if data.opt_in and not rsvp.opt_in:
         rsvp.opt_in, rsvp.opt_in_at = True, utcnow()
     rsvp.door_name = door_name(rsvp.name)
-    rsvp.search_name = search_text(rsvp.name, rsvp.email, rsvp.phone)
+    rsvp.search_name = search_text(rsvp.name)
     outcome, note = "updated", ""
     if rsvp.status in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
         _rejoin(rsvp, data.guests)
@@ -324,6 +351,8 @@ def _change_party(rsvp: Rsvp, guests: int) -> None:
     delta = guests - rsvp.guests
     if delta == 0:
         return
+    if delta < 0 and (problem := _inside_problem(rsvp.id, guests)):
+        raise problem
     if rsvp.status == RSVP_GOING:
         if delta > 0 and not _take_places(rsvp.rally_id, delta, delta, parties=0):
             rally = db.session.get(Rally, rsvp.rally_id, populate_existing=True)
@@ -356,6 +385,8 @@ def change_guests(rsvp: Rsvp, guests: int) -> Rsvp:
     if guests < 0 or guests > rally.max_guests:
         raise RsvpError(f"You can bring between 0 and {rally.max_guests} guests.")
     with atomic():
+        if problem := _inside_problem(rsvp.id, guests):
+            raise problem
         _lock(rsvp.rally_id)
         rsvp = db.session.get(Rsvp, rsvp.id, populate_existing=True)
         if rsvp.status == RSVP_CANCELLED:
@@ -366,8 +397,18 @@ def change_guests(rsvp: Rsvp, guests: int) -> Rsvp:
 
 
 def cancel_rsvp(rsvp: Rsvp, *, notify: bool = True) -> bool:
-    """Cancel an RSVP, put its ticket on the revocation list and promote the waitlist; False if already cancelled."""
+    """Cancel an RSVP, put its ticket on the revocation list and promote the waitlist; False if already cancelled.
+
+    Refused (AlreadyInside) once anyone of the party was admitted: they stand in those places, so
+    cancelling would hand them to the waitlist a second time. A supervisor's undo at the door
+    comes first.
+    """
     with atomic():
+        if not _hold_admitted(rsvp.id, 0):
+            if db.session.scalar(sa.select(rsvp_t.c.status).where(rsvp_t.c.id == rsvp.id)) == RSVP_CANCELLED:
+                return False
+            raise AlreadyInside("You're already inside: people of this party were admitted at the door, so the "
+                                "RSVP can no longer be cancelled. A door supervisor can help.")
         _lock(rsvp.rally_id)
         rsvp = db.session.get(Rsvp, rsvp.id, populate_existing=True)
         if rsvp.status == RSVP_CANCELLED:

@@ -18,9 +18,11 @@ def like_escape(text: str) -> str:
 
 
 def search_tickets(rally_id: int, query: str, limit: int = 20) -> list[dict]:
-    """Tickets whose name, email or phone has a word starting with the query (case and accents ignored).
+    """Tickets whose name has a word starting with the query (case and accents ignored).
 
-    Returns only what the door shows: id, "First L.", party, status, people admitted.
+    Names only: search_name holds no email or phone, so guessing character by character
+    recovers nothing a door device should not hold. Returns only what the door shows:
+    id, "First L.", party, status, people admitted.
     """
     from .rsvps import fold
 
@@ -51,8 +53,8 @@ def _rate(rally_id: int, door_id: int | None, now: datetime) -> int:
     return int(db.session.scalar(query) or 0)
 
 
-def door_status(rally_id: int, door_id: int) -> dict:
-    """Live counters for one door and its whole rally."""
+def door_status(rally_id: int, door_id: int, with_conflicts: bool = False) -> dict:
+    """Live counters for one door and its whole rally (with the conflict count, for supervisors)."""
     now = utcnow()
     rally = db.session.execute(sa.select(
         Rally.id, Rally.title, Rally.capacity, Rally.going_people, Rally.checked_in_people, Rally.walkin_people,
@@ -60,20 +62,25 @@ def door_status(rally_id: int, door_id: int) -> dict:
     ).where(Rally.id == rally_id)).one()
     door = db.session.execute(sa.select(Door.id, Door.name, Door.checked_in_people, Door.walkin_people)
                               .where(Door.id == door_id)).one()
-    return {
+    body = {
         "server_time": now.isoformat(),
         "rally": {"id": rally.id, "title": rally.title, "timezone": rally.timezone, "capacity": rally.capacity,
                   "going": rally.going_people, "admitted": rally.checked_in_people, "walkins": rally.walkin_people,
                   "admitted_with_rsvp": rally.checked_in_rsvp_people, "peak_per_min": rally.peak_rate_per_min,
+                  "at_capacity": rally.capacity is not None and rally.checked_in_people >= rally.capacity,
                   "last5": _rate(rally_id, None, now)},
         "door": {"id": door.id, "name": door.name, "admitted": door.checked_in_people, "walkins": door.walkin_people,
                  "last5": _rate(rally_id, door_id, now)},
     }
+    if with_conflicts:
+        body["rally"]["conflicts"] = db.session.scalar(sa.select(sa.func.count()).select_from(ScanLog).where(
+            ScanLog.rally_id == rally_id, ScanLog.conflict.is_(True)))
+    return body
 
 
 def scan_log(rally_id: int, door_id: int | None = None, before_id: int | None = None, limit: int = 50,
-             conflicts_only: bool = False) -> list[dict]:
-    """Scans newest first (keyset paging with before_id)."""
+             conflicts_only: bool = False, hide_invalid: bool = False) -> list[dict]:
+    """Scans newest first (keyset paging with before_id); hide_invalid leaves out junk (unreadable or forged codes)."""
     query = (sa.select(ScanLog, Door.name.label("door_name"), Rsvp.door_name.label("ticket_name"))
              .outerjoin(Door, Door.id == ScanLog.door_id).outerjoin(Rsvp, Rsvp.id == ScanLog.rsvp_id)
              .where(ScanLog.rally_id == rally_id).order_by(ScanLog.id.desc()).limit(max(1, min(limit, 500))))
@@ -83,6 +90,8 @@ def scan_log(rally_id: int, door_id: int | None = None, before_id: int | None = 
         query = query.where(ScanLog.id < before_id)
     if conflicts_only:
         query = query.where(ScanLog.conflict.is_(True))
+    if hide_invalid:
+        query = query.where(ScanLog.verdict != "invalid")
     out = []
     for scan, door_name, ticket_name in db.session.execute(query):
         out.append({
@@ -96,12 +105,14 @@ def scan_log(rally_id: int, door_id: int | None = None, before_id: int | None = 
 
 
 def conflict_report(rally_id: int) -> list[dict]:
-    """Tickets admitted more often than their party allows while devices were offline.
+    """Offline scans the server could not count as they were: tickets admitted more often than their
+    party allows, and overrides (a cancelled or waitlisted ticket let in while offline, counted as no one).
 
     One entry per conflicting scan: the ticket, and every admission of it (door, device, time).
     """
     conflicts = db.session.execute(
         sa.select(ScanLog.id, ScanLog.rsvp_id, ScanLog.people, ScanLog.client_time, ScanLog.received_at,
+                  ScanLog.verdict, ScanLog.reason,
                   ScanLog.device_name, Door.name.label("door_name"), Rsvp.door_name.label("ticket_name"),
                   Rsvp.guests)
         .outerjoin(Door, Door.id == ScanLog.door_id).outerjoin(Rsvp, Rsvp.id == ScanLog.rsvp_id)
@@ -120,6 +131,7 @@ def conflict_report(rally_id: int) -> list[dict]:
     return [
         {"scan_id": c.id, "ticket_id": c.rsvp_id, "ticket_name": c.ticket_name or "", "party": (c.guests or 0) + 1,
          "door": c.door_name or "", "device": c.device_name, "at": c.client_time or c.received_at, "people": c.people,
+         "override": c.reason == "offline_override", "verdict": c.verdict,
          "admissions": admissions.get(c.rsvp_id, [])}
         for c in conflicts
     ]

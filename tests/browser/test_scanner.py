@@ -4,10 +4,12 @@ and offline scans that survive a reload and reach the server exactly once."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from rallies.models import utcnow
 from tests.conftest import campaign_of
 from tests.doorkit import door_session, make_door, make_ticket
 
@@ -192,7 +194,8 @@ def test_search_walkin_party_and_supervisor_undo(make_user, make_rally, live_ser
     from rallies.models import Rally, Rsvp
 
     user = make_user()
-    rally = make_rally(campaign_of(user), capacity=1)
+    # Doors open now (walk-ins only then), and the organizer lets 5 walk-ins in even when full.
+    rally = make_rally(campaign_of(user), capacity=1, walkin_limit=5, starts_at=utcnow() + timedelta(minutes=30))
     door = make_door(rally)
     rsvp, code = make_ticket(rally, name="José Álvarez", guests=2)
     open_door_link(page, live_server.url, link_path(door, role="supervisor"), "Boss phone")

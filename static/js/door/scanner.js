@@ -113,8 +113,11 @@
       detail = t.checked_in + ' of ' + t.party + ' now checked in';
     }
     if (v.flags && v.flags.offline) detail += ' · decided offline';
-    if (v.flags && v.flags.conflict) detail += ' · CONFLICT: admitted elsewhere too';
+    if (v.flags && v.flags.override) detail += ' · OVERRIDE: let in while offline, not counted; reported';
+    else if (v.flags && v.flags.conflict) detail += ' · CONFLICT: admitted elsewhere too';
     if (v.over_capacity) detail += ' · over capacity (' + v.going_people + ' / ' + v.capacity + ')';
+    if (v.at_capacity) detail += ' · CAPACITY REACHED';
+    if (v.at_capacity !== undefined) $('c-full').hidden = !v.at_capacity;
     $('v-detail').textContent = detail;
     var actions = $('v-actions');
     actions.textContent = '';
@@ -225,7 +228,8 @@
       items = items.slice(0, 500);
       if (!items.length) return;
       var scans = items.map(function (q) {
-        var s = {kind: q.kind, nonce: q.nonce, client_time: q.client_time};
+        // Everything queued was decided here while offline (the server then records it, never refuses it).
+        var s = {kind: q.kind, nonce: q.nonce, client_time: q.client_time, offline: true};
         ['code', 'ticket_id', 'people', 'device_verdict', 'name', 'email', 'postal_code', 'guests'].forEach(function (k) {
           if (q[k] !== undefined && q[k] !== null) s[k] = q[k];
         });
@@ -257,7 +261,12 @@
     $('c-rate').textContent = s.rally.last5;
     $('c-capacity').textContent = s.rally.capacity === null ? '∞' : s.rally.capacity;
     $('w-capacity').textContent = s.rally.capacity === null ? '' :
-      'Going ' + s.rally.going + ' of capacity ' + s.rally.capacity + '. Walk-ins are admitted even when full.';
+      'Going ' + s.rally.going + ' of capacity ' + s.rally.capacity + '. Walk-ins take only the places the organizer allows.';
+    $('c-full').hidden = !s.rally.at_capacity;
+    if (s.rally.conflicts !== undefined) {
+      $('c-conflicts').hidden = !s.rally.conflicts;
+      $('c-conflicts').textContent = s.rally.conflicts + ' offline conflict(s) or override(s) to check in the report.';
+    }
   }
 
   /* ---------- search and walk-ins ---------- */
