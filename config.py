@@ -91,6 +91,11 @@ class Config:
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     #: Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
     PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
+    #: Strict-Transport-Security on HTTPS responses (HTTPS as seen after ProxyFix); 0 turns it off.
+    #: Plain-HTTP responses never carry it, so local development over http is unaffected.
+    HSTS_SECONDS = _int("HSTS_SECONDS", 31536000)
+    HSTS_INCLUDE_SUBDOMAINS = _bool("HSTS_INCLUDE_SUBDOMAINS", False)
+    HSTS_PRELOAD = _bool("HSTS_PRELOAD", False)
 
 
 class TestingConfig(Config):

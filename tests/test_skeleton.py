@@ -83,3 +83,35 @@ def test_session_cookies_survive_a_key_rotation(app_factory, make_user, login):
         fresh = new.test_client()
         fresh.set_cookie("session", cookie)
         assert fresh.get("/auth/campaigns").status_code == expect
+
+
+# Issue 9 item 17: HSTS on HTTPS responses behind the proxy, never on plain HTTP.
+
+HTTPS_VIA_PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+HTTP = "http://localhost"  # the test client's default scheme is PREFERRED_URL_SCHEME (https)
+
+
+def test_hsts_on_https_behind_the_proxy(app_factory):
+    app = app_factory(PROXY_FIX_HOPS=1)
+    resp = app.test_client().get("/healthz", base_url=HTTP, headers=HTTPS_VIA_PROXY)
+    assert resp.headers["Strict-Transport-Security"] == "max-age=31536000"
+    resp = app.test_client().get("/no-such-page", base_url=HTTP, headers=HTTPS_VIA_PROXY)
+    assert resp.status_code == 404 and "max-age=31536000" in resp.headers["Strict-Transport-Security"]
+
+
+def test_no_hsts_on_plain_http(app_factory):
+    app = app_factory(PROXY_FIX_HOPS=1)
+    assert "Strict-Transport-Security" not in app.test_client().get("/healthz", base_url=HTTP).headers
+    # Without a trusted proxy a forged X-Forwarded-Proto changes nothing.
+    app = app_factory(PROXY_FIX_HOPS=0)
+    resp = app.test_client().get("/healthz", base_url=HTTP, headers=HTTPS_VIA_PROXY)
+    assert "Strict-Transport-Security" not in resp.headers
+
+
+def test_hsts_is_configurable_and_zero_turns_it_off(app_factory):
+    app = app_factory(PROXY_FIX_HOPS=1, HSTS_SECONDS=600, HSTS_INCLUDE_SUBDOMAINS=True, HSTS_PRELOAD=True)
+    resp = app.test_client().get("/healthz", base_url=HTTP, headers=HTTPS_VIA_PROXY)
+    assert resp.headers["Strict-Transport-Security"] == "max-age=600; includeSubDomains; preload"
+    app = app_factory(PROXY_FIX_HOPS=1, HSTS_SECONDS=0)
+    resp = app.test_client().get("/healthz", base_url=HTTP, headers=HTTPS_VIA_PROXY)
+    assert "Strict-Transport-Security" not in resp.headers
