@@ -27,6 +27,8 @@ class Config:
     #: A pooled PostgreSQL connection idle longer than this is pinged before use (see rallies/database.py).
     DB_PING_AFTER_SECONDS = float(os.environ.get("DB_PING_AFTER_SECONDS", "10"))
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30000)
+    #: Retry-After (s) on the 503 served while the database cannot be reached.
+    DB_DOWN_RETRY_AFTER = _int("DB_DOWN_RETRY_AFTER", 30)
 
     # The public base URL, used for absolute links in email and door-link QR codes.
     SERVER_NAME = os.environ.get("SERVER_NAME") or None
@@ -83,6 +85,9 @@ class Config:
     OUTBOX_BACKOFF_BASE = _int("OUTBOX_BACKOFF_BASE", 30)
     OUTBOX_BACKOFF_CAP = _int("OUTBOX_BACKOFF_CAP", 3600)
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 12)
+    #: /healthz reports "outbox": "backlog" when a due message has waited longer than this (s); 0: never.
+    #: It is reported, not a 503: slow mail must not take web servers out of a load balancer.
+    OUTBOX_BACKLOG_SECONDS = _int("OUTBOX_BACKLOG_SECONDS", 900)
 
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
     #: werkzeug's hashing method for new passwords (old hashes keep working whatever it is).

@@ -15,7 +15,36 @@ def test_refuses_dev_secret_key_outside_debug(monkeypatch):
 def test_healthz_ok(client):
     resp = client.get("/healthz")
     assert resp.status_code == 200
-    assert resp.get_json() == {"status": "ok", "database": "ok"}
+    assert resp.get_json() == {"status": "ok", "database": "ok", "outbox": "ok"}
+
+
+def test_healthz_names_a_rate_limit_storage_that_is_down(app_factory):
+    # Nothing listens on port 1: the shared Redis is unreachable while the database is fine.
+    app = app_factory(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
+    body = resp.get_json()
+    assert body["database"] == "ok" and body["rate_limit_storage"] == "down" and body["down"] == ["rate_limit_storage"]
+
+
+def test_healthz_reports_an_outbox_backlog_without_failing(app):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from rallies.database import atomic
+    from rallies.extensions import db
+    from rallies.models import OutboxMessage, utcnow
+    from rallies.services import mail
+
+    with atomic():
+        mail.queue_email("test", "late@example.org", "Hi", "<p>Hi</p>", "Hi")
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 200 and resp.get_json()["outbox"] == "ok"
+    with atomic():
+        db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=utcnow() - timedelta(hours=1)))
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 200 and resp.get_json()["outbox"] == "backlog"
 
 
 def test_healthz_reports_database_down(app_factory):
@@ -32,7 +61,7 @@ def test_healthz_reports_database_down(app_factory):
         SQLALCHEMY_DATABASE_URI="sqlite:////nonexistent-dir/x/y.sqlite3",
     )
     resp = bad.test_client().get("/healthz")
-    assert resp.status_code == 503
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
     assert resp.get_json()["database"] == "down"
 
 
