@@ -81,7 +81,9 @@ class Config:
     MAIL_DELIVERY = os.environ.get("MAIL_DELIVERY", "inline")
     #: Outbox sender: a claim older than this is taken over (the sender died); retries back off
     #: exponentially from BASE to CAP seconds; after MAX_ATTEMPTS a message is marked failed.
-    OUTBOX_CLAIM_TIMEOUT = _int("OUTBOX_CLAIM_TIMEOUT", 600)
+    #: The claim is renewed just before DATA, so the timeout only has to outlast one DATA exchange
+    #: (a few SMTP_TIMEOUTs); keep it well above SMTP_TIMEOUT.
+    OUTBOX_CLAIM_TIMEOUT = _int("OUTBOX_CLAIM_TIMEOUT", 120)
     OUTBOX_BACKOFF_BASE = _int("OUTBOX_BACKOFF_BASE", 30)
     OUTBOX_BACKOFF_CAP = _int("OUTBOX_BACKOFF_CAP", 3600)
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 12)

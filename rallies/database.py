@@ -157,6 +157,40 @@ def atomic():
         _immediate.reset(token)
 
 
+@contextmanager
+def standby_writer():
+    """Yield ``write(statement) -> rowcount``: single-statement writes that commit at once, on a
+    connection checked out (and pinged, if idle) now.
+
+    For a write that must land the instant something outside the database happens (the mail
+    server's 250): the pool checkout is done beforehand, and on PostgreSQL the statement runs in
+    autocommit, one round trip with no BEGIN or COMMIT. On SQLite it is one local BEGIN IMMEDIATE
+    transaction, which waits only while another writer holds the lock.
+    """
+    engine = db.engine
+    sqlite = engine.dialect.name == "sqlite"
+    conn = engine.connect() if sqlite else engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def write(statement) -> int:
+        if not sqlite:
+            return conn.execute(statement).rowcount
+        token = _immediate.set(True)
+        try:
+            rowcount = conn.execute(statement).rowcount
+            conn.commit()
+            return rowcount
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            _immediate.reset(token)
+
+    try:
+        yield write
+    finally:
+        conn.close()
+
+
 def read_one(statement, params: dict):
     """The first row of a read-only query, on a connection of its own rather than the ORM session.
 
