@@ -19,7 +19,8 @@ def healthz():
     """{"status": "ok", "database": "ok", ...}, or 503 with "down" listing the parts that are down.
 
     Parts: the database; the shared rate-limit storage (Redis) when one is configured; the outbox,
-    reported as "backlog" when due mail has waited too long (informative only, never a 503).
+    "down" if its table cannot be read (schema not migrated), "backlog" when due mail has waited
+    too long (informative only: slow mail must not take web servers out of the load balancer).
     """
     parts = {"database": _database()}
     if not current_app.config.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://"):
@@ -60,6 +61,11 @@ def _outbox() -> str:
     limit = int(current_app.config.get("OUTBOX_BACKLOG_SECONDS", 900))
     if limit <= 0:
         return "ok"
-    oldest = db.session.scalar(sa.select(sa.func.min(OutboxMessage.next_attempt_at))
-                               .where(OutboxMessage.status == OUTBOX_PENDING))
+    try:
+        oldest = db.session.scalar(sa.select(sa.func.min(OutboxMessage.next_attempt_at))
+                                   .where(OutboxMessage.status == OUTBOX_PENDING))
+    except Exception as error:  # noqa: BLE001  e.g. the schema was never migrated: mail cannot queue
+        log.warning("healthz: outbox unreadable: %s", type(error).__name__)
+        db.session.rollback()
+        return "down"
     return "backlog" if oldest is not None and oldest < utcnow() - timedelta(seconds=limit) else "ok"

@@ -57,7 +57,16 @@ from ..models.mail import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_
 
 log = logging.getLogger(__name__)
 
-_SENDER_ID = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+_sender_ids: dict[int, str] = {}
+
+
+def sender_id() -> str:
+    """This process's name on outbox claims: host, pid and a random tag, made after any fork (gunicorn's
+    preload_app imports this module once in the master; each worker must still claim under its own name)."""
+    pid = os.getpid()
+    if pid not in _sender_ids:
+        _sender_ids[pid] = f"{socket.gethostname()[:40]}:{pid}:{uuid.uuid4().hex[:8]}"
+    return _sender_ids[pid]
 
 
 class Attachment(NamedTuple):
@@ -405,7 +414,7 @@ def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) ->
             finally:
                 db.session.remove()
     config = current_app.config
-    sender = sender or _SENDER_ID
+    sender = sender or sender_id()
     timeout = timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 120)))
     now = utcnow()
     transport = _Transport(config)
