@@ -144,3 +144,11 @@ def test_hsts_is_configurable_and_zero_turns_it_off(app_factory):
     app = app_factory(PROXY_FIX_HOPS=1, HSTS_SECONDS=0)
     resp = app.test_client().get("/healthz", base_url=HTTP, headers=HTTPS_VIA_PROXY)
     assert "Strict-Transport-Security" not in resp.headers
+
+
+def test_healthz_on_an_unmigrated_database_is_a_503_not_a_500():
+    from config import TestingConfig
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI="sqlite://")  # reachable, but no tables
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503 and resp.get_json()["down"] == ["outbox"]
