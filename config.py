@@ -27,6 +27,8 @@ class Config:
     #: A pooled PostgreSQL connection idle longer than this is pinged before use (see rallies/database.py).
     DB_PING_AFTER_SECONDS = float(os.environ.get("DB_PING_AFTER_SECONDS", "10"))
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30000)
+    #: Retry-After (s) on the 503 served while the database cannot be reached.
+    DB_DOWN_RETRY_AFTER = _int("DB_DOWN_RETRY_AFTER", 30)
 
     # The public base URL, used for absolute links in email and door-link QR codes.
     SERVER_NAME = os.environ.get("SERVER_NAME") or None
@@ -87,10 +89,15 @@ class Config:
     MAIL_DELIVERY = os.environ.get("MAIL_DELIVERY", "inline")
     #: Outbox sender: a claim older than this is taken over (the sender died); retries back off
     #: exponentially from BASE to CAP seconds; after MAX_ATTEMPTS a message is marked failed.
-    OUTBOX_CLAIM_TIMEOUT = _int("OUTBOX_CLAIM_TIMEOUT", 600)
+    #: The claim is renewed just before DATA, so the timeout only has to outlast one DATA exchange
+    #: (a few SMTP_TIMEOUTs); keep it well above SMTP_TIMEOUT.
+    OUTBOX_CLAIM_TIMEOUT = _int("OUTBOX_CLAIM_TIMEOUT", 120)
     OUTBOX_BACKOFF_BASE = _int("OUTBOX_BACKOFF_BASE", 30)
     OUTBOX_BACKOFF_CAP = _int("OUTBOX_BACKOFF_CAP", 3600)
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 12)
+    #: /healthz reports "outbox": "backlog" when a due message has waited longer than this (s); 0: never.
+    #: It is reported, not a 503: slow mail must not take web servers out of a load balancer.
+    OUTBOX_BACKLOG_SECONDS = _int("OUTBOX_BACKLOG_SECONDS", 900)
 
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
     #: Seconds an emailed "confirm your address" link works.
@@ -103,6 +110,11 @@ class Config:
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     #: Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
     PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
+    #: Strict-Transport-Security on HTTPS responses (HTTPS as seen after ProxyFix); 0 turns it off.
+    #: Plain-HTTP responses never carry it, so local development over http is unaffected.
+    HSTS_SECONDS = _int("HSTS_SECONDS", 31536000)
+    HSTS_INCLUDE_SUBDOMAINS = _bool("HSTS_INCLUDE_SUBDOMAINS", False)
+    HSTS_PRELOAD = _bool("HSTS_PRELOAD", False)
 
 
 class TestingConfig(Config):

@@ -71,6 +71,28 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     return app
 
 
+#: Imported on first use by the views that need them, and by warm_up() before a server forks.
+HEAVY_MODULES = (
+    "rallies.services.maps", "rallies.services.turnout_maps",  # folium, branca, numpy
+    "qrcode", "qrcode.image.pil",  # tickets' QR codes, PIL
+    "geopy.geocoders", "geopy.extra.rate_limiter",  # online geocoding
+)
+
+
+def warm_up() -> None:
+    """Load once what first requests would otherwise pay for: the gazetteer's indexes, folium, qrcode/PIL,
+    pyproj and geopy. gunicorn.conf.py runs it in the master before forking, so the workers share it all
+    copy-on-write and serve at once. It never opens a database connection (workers must not inherit one)."""
+    import importlib
+
+    from .services import gazetteer, geo
+
+    for name in HEAVY_MODULES:
+        importlib.import_module(name)
+    geo.wgs84()
+    gazetteer.warm()
+
+
 def _check_secret_key(app: Flask) -> None:
     if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.testing):
         raise RuntimeError(

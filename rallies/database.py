@@ -99,6 +99,36 @@ def _sqlite_on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
+#: SQLite result codes that mean the file cannot be used right now (not a bad query: that is SQLITE_ERROR).
+_SQLITE_UNAVAILABLE = ("SQLITE_CANTOPEN", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_FULL",
+                       "SQLITE_READONLY", "SQLITE_PROTOCOL", "SQLITE_NOTADB")
+#: PostgreSQL SQLSTATE classes: connection exception, insufficient resources (e.g. too many
+#: connections), operator intervention (shutdown, cannot connect now); 57014 (statement timeout) is not.
+_PG_UNAVAILABLE = ("08", "53", "57P")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True when an error means the database cannot be reached or used right now, never for a bad query.
+
+    Connection refused, a server that went away, an unopenable or locked SQLite file, an exhausted pool:
+    a 503 and a retry will help. A missing table, a constraint or a typo in SQL are bugs and stay 500s.
+    """
+    if isinstance(error, (exc.TimeoutError, exc.DisconnectionError)):
+        return True  # the pool is exhausted, or a connection died on checkout
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    if isinstance(orig, sqlite3.Error):
+        return getattr(orig, "sqlite_errorname", "").startswith(_SQLITE_UNAVAILABLE)
+    sqlstate = getattr(orig, "sqlstate", "")
+    if sqlstate is None:
+        # psycopg reports a failed connect or a dropped connection with no SQLSTATE (the server never said).
+        return isinstance(error, exc.OperationalError)
+    return bool(sqlstate) and sqlstate.startswith(_PG_UNAVAILABLE)
+
+
 def is_sqlite() -> bool:
     """True when the bound engine is SQLite."""
     return db.engine.dialect.name == "sqlite"
@@ -125,6 +155,40 @@ def atomic():
         raise
     finally:
         _immediate.reset(token)
+
+
+@contextmanager
+def standby_writer():
+    """Yield ``write(statement) -> rowcount``: single-statement writes that commit at once, on a
+    connection checked out (and pinged, if idle) now.
+
+    For a write that must land the instant something outside the database happens (the mail
+    server's 250): the pool checkout is done beforehand, and on PostgreSQL the statement runs in
+    autocommit, one round trip with no BEGIN or COMMIT. On SQLite it is one local BEGIN IMMEDIATE
+    transaction, which waits only while another writer holds the lock.
+    """
+    engine = db.engine
+    sqlite = engine.dialect.name == "sqlite"
+    conn = engine.connect() if sqlite else engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def write(statement) -> int:
+        if not sqlite:
+            return conn.execute(statement).rowcount
+        token = _immediate.set(True)
+        try:
+            rowcount = conn.execute(statement).rowcount
+            conn.commit()
+            return rowcount
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            _immediate.reset(token)
+
+    try:
+        yield write
+    finally:
+        conn.close()
 
 
 def read_one(statement, params: dict):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .database import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +83,29 @@ def register(app: Flask) -> None:
     def _unexpected(err: Exception):
         if isinstance(err, HTTPException):
             return _http(err)
+        if database_unavailable(err):
+            return database_down(err)
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return _http(InternalServerError())
+
+
+def database_down(err: BaseException | None = None):
+    """503 with Retry-After while the database cannot be reached: a friendly page, or JSON for API clients."""
+    if err is not None:
+        # The driver's first line only: the full error can carry the statement and its personal data.
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[:1]
+        log.warning("Database unavailable on %s %s: %s %s", request.method, request.path,
+                    type(getattr(err, "orig", None) or err).__name__, reason[0] if reason else "")
+    retry = int(current_app.config.get("DB_DOWN_RETRY_AFTER", 30))
+    message = "The service is temporarily unavailable while we reconnect to our database."
+    if wants_json():
+        resp, status = json_error(503, "database_unavailable", message)
+    else:
+        resp, status = render_template("errors/unavailable.html", message=message, retry_after=retry), 503
+        resp = make_response(resp, status)
+    resp.headers["Retry-After"] = str(retry)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp, status
 
 
 def _retry_after(err) -> int | None:

@@ -36,9 +36,14 @@ def register(app: Flask) -> None:
         ("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()"),
     )
 
+    hsts = _hsts_value(app.config)
+
     @app.after_request
     def _headers(response):
         headers = response.headers
+        # Only over HTTPS: a browser ignores HSTS sent over http, and dev servers must stay reachable.
+        if hsts and request.is_secure:
+            headers.setdefault("Strict-Transport-Security", hsts)
         if "Content-Security-Policy" not in headers:
             policy = _policy_template(app.config.get("MAP_TILES_URL", ""))
             nonce = g.get("csp_nonce")
@@ -47,6 +52,19 @@ def register(app: Flask) -> None:
             if name not in headers:
                 headers[name] = value
         return response
+
+
+def _hsts_value(config) -> str:
+    """The Strict-Transport-Security value from HSTS_* settings ("" when HSTS_SECONDS is 0)."""
+    seconds = int(config.get("HSTS_SECONDS") or 0)
+    if seconds <= 0:
+        return ""
+    value = f"max-age={seconds}"
+    if config.get("HSTS_INCLUDE_SUBDOMAINS"):
+        value += "; includeSubDomains"
+    if config.get("HSTS_PRELOAD"):
+        value += "; preload"
+    return value
 
 
 @lru_cache(maxsize=8)

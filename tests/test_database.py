@@ -35,7 +35,7 @@ def test_idle_dead_connection_is_replaced(app_factory):
     assert _kill_other_backends(app) >= 1
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json() == {"status": "ok", "database": "ok"}
+    assert resp.get_json() == {"status": "ok", "database": "ok", "outbox": "ok"}
 
 
 def test_recently_used_connection_is_not_pinged(app_factory):
@@ -60,3 +60,13 @@ def test_read_one_leaves_no_transaction_open(app_factory):
                 "AND state LIKE 'idle in transaction%'").fetchone()[0]
     assert row.answer == 42
     assert idle_in_tx == 0
+
+
+def test_server_gone_mid_request_is_a_503_not_a_500(app_factory):
+    """Issue 9 item 18: a connection the server dropped fails the request with a 503 and Retry-After."""
+    app = app_factory(DB_PING_AFTER_SECONDS=3600)
+    _pool_one_connection(app)
+    assert _kill_other_backends(app) >= 1
+    resp = app.test_client().get("/")
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
+    assert app.test_client().get("/").status_code == 200  # the pool reconnected

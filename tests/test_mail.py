@@ -154,7 +154,7 @@ def test_crash_before_sending_loses_nothing(smtp_app, smtp, monkeypatch):
     [mid] = _queue(1)
     real_send = mail._Transport.send
 
-    def crash(self, row):
+    def crash(self, *args, **kwargs):
         raise Crash()
 
     monkeypatch.setattr(mail._Transport, "send", crash)
@@ -169,12 +169,13 @@ def test_crash_before_sending_loses_nothing(smtp_app, smtp, monkeypatch):
     assert smtp.handler.ids() == [mid] and _statuses() == ["sent"]
 
 
-def test_crash_after_server_accepted_repeats_at_most_once_with_same_message_id(smtp_app, smtp, monkeypatch):
+def test_crash_between_250_and_our_commit_repeats_at_most_once_with_same_message_id(smtp_app, smtp, monkeypatch):
+    """The one window SMTP leaves: the server accepted, and the sender dies before its commit lands."""
     smtp.start()
     [mid] = _queue(1)
     real_mark = mail._mark_sent
 
-    def crash(row_id, sender):
+    def crash(*args):
         raise Crash()
 
     monkeypatch.setattr(mail, "_mark_sent", crash)
@@ -187,6 +188,85 @@ def test_crash_after_server_accepted_repeats_at_most_once_with_same_message_id(s
     assert mail.deliver_pending(sender="third") == 0
     assert smtp.handler.ids() == [mid, mid]  # one repeat, same Message-ID (clients fold it)
     assert _statuses() == ["sent"]
+
+
+def test_crash_right_after_the_server_accepted_is_not_sent_again(smtp_app, smtp, monkeypatch):
+    """Issue 9 item 20: the row is marked sent the moment the server says 250, before anything else.
+
+    The sender dies just after sendmail returns (the server has the message); a takeover after the
+    claim timeout finds the row already sent and sends nothing.
+    """
+    import smtplib
+
+    smtp.start()
+    [mid] = _queue(1)
+    real_sendmail = smtplib.SMTP.sendmail
+
+    def sendmail_then_die(self, *args, **kwargs):
+        real_sendmail(self, *args, **kwargs)
+        raise Crash()
+
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", sendmail_then_die)
+    with pytest.raises(Crash):
+        mail.deliver_pending(sender="dies")
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", real_sendmail)
+    assert smtp.handler.ids() == [mid]
+    smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0  # any claim is now stale
+    assert mail.deliver_pending(sender="other") == 0
+    assert smtp.handler.ids() == [mid] and _statuses() == ["sent"]
+
+
+def test_crash_during_data_before_acceptance_is_retried(smtp_app, smtp, monkeypatch):
+    """The counterpart: a sender that dies before the server accepted leaves the row to be sent again."""
+    import smtplib
+
+    smtp.start()
+    [mid] = _queue(1)
+    real_data = smtplib.SMTP.data
+
+    def die_before_data(self, msg):
+        raise Crash()
+
+    monkeypatch.setattr(smtplib.SMTP, "data", die_before_data)
+    with pytest.raises(Crash):
+        mail.deliver_pending(sender="dies")
+    monkeypatch.setattr(smtplib.SMTP, "data", real_data)
+    assert smtp.handler.ids() == [] and _statuses() == ["sending"]
+    assert mail.deliver_pending(sender="other") == 0  # the claim is still fresh
+    smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
+    assert mail.deliver_pending(sender="other") == 1
+    assert smtp.handler.ids() == [mid] and _statuses() == ["sent"]
+
+
+def test_sender_that_lost_its_claim_before_data_does_not_send(smtp_app, smtp, monkeypatch):
+    """A slow sender whose claim went stale and was taken over checks its claim before DATA and backs off."""
+    import smtplib
+
+    smtp.start()
+    [mid] = _queue(1)
+    real_mail = smtplib.SMTP.mail
+
+    def taken_over_meanwhile(self, *args, **kwargs):
+        with atomic():  # another sender took the stale claim while this one was connecting
+            db.session.execute(sa.update(OutboxMessage).values(claimed_by="thief", claimed_at=utcnow()))
+        return real_mail(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "mail", taken_over_meanwhile)
+    assert mail.deliver_pending(sender="slow") == 0
+    assert smtp.handler.ids() == []
+    db.session.expire_all()
+    row = db.session.scalars(sa.select(OutboxMessage)).one()
+    assert (row.status, row.claimed_by) == ("sending", "thief")
+    monkeypatch.setattr(smtplib.SMTP, "mail", real_mail)
+    smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
+    assert mail.deliver_pending(sender="next") == 1 and smtp.handler.ids() == [mid]
+
+
+def test_claim_timeout_is_short():
+    """A dead sender's message waits minutes, not ten of them (the claim is refreshed before DATA)."""
+    from config import Config
+
+    assert Config.OUTBOX_CLAIM_TIMEOUT <= 120
 
 
 def test_concurrent_senders_send_each_message_once(smtp_app, smtp):

@@ -7,6 +7,7 @@ id gives 404; viewers may look but not change (403 on changing routes).
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -15,7 +16,6 @@ from ..access import campaign_or_404, current_memberships, rally_or_404
 from ..extensions import db
 from ..forms.rallies import CancelForm, PinForm, RallyForm
 from ..models import ROLE_RANK, Rally
-from ..services import maps
 from ..services.access import has_role
 from ..services.rallies import (
     RallyDetails,
@@ -30,6 +30,9 @@ from ..services.rallies import (
     update_rally,
 )
 from . import bp
+
+if TYPE_CHECKING:
+    from ..services import maps
 
 #: Where an unplaced rally's draggable pin starts: the middle of the contiguous US.
 _US_CENTER = (39.83, -98.58)
@@ -99,6 +102,8 @@ def _pin_map(rally: Rally, draggable: bool) -> maps.MapParts | None:
     if not placed and not draggable:
         return None
     center = (rally.lat, rally.lon) if placed else _US_CENTER
+    from ..services import maps  # folium loads with the first map, not when a worker starts
+
     m = maps.new_map(center, zoom=16 if placed else 4)
     marker = maps.add_marker(m, center, popup=rally.venue_name or rally.title, tooltip=rally.title,
                              draggable=draggable)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..extensions import db, limiter
 from ..forms.rallies import ListFilterForm, NearForm
 from ..models import Rally, utcnow
-from ..services import gazetteer, geo, maps
+from ..services import gazetteer, geo
 from ..services.access import role_in
 from ..services.rallies import upcoming_listed, upcoming_page
 from . import bp
@@ -49,6 +49,8 @@ def show(slug: str):
         abort(404)
     parts = None
     if rally.lat is not None and rally.lon is not None:
+        from ..services import maps  # folium loads with the first map, not when a worker starts
+
         m = maps.new_map((rally.lat, rally.lon), zoom=15)
         maps.add_marker(m, (rally.lat, rally.lon), popup=rally.venue_name or rally.title, tooltip=rally.title)
         parts = maps.map_parts(m)

@@ -202,3 +202,10 @@ def geocode_offline(street: str, city: str, state: str, postal_code: str, countr
     if city:
         return find_city(city, state, country or "US")
     return None
+
+
+def warm() -> None:
+    """Build every index now (about 2 s of CPU) rather than in the first request that needs one."""
+    _state_by_name()
+    _city_index()  # builds the ZIP index too
+    _timezone_points()

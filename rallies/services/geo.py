@@ -25,9 +25,6 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
-from geopy.distance import ELLIPSOIDS
-from geopy.exc import GeopyError
-from pyproj import Geod
 
 from ..extensions import db
 from ..models import GeocodeCache, Rally, utcnow
@@ -159,6 +156,8 @@ def _online(address: Address, geocoder, *, street: bool) -> GeoResult | None:
                          gazetteer.nearest_timezone(cached.lat, cached.lon))
     query = {k: v for k, v in (("street", parts.street), ("city", parts.city), ("state", parts.state),
                                ("postalcode", parts.postal_code)) if v}
+    from geopy.exc import GeopyError  # geopy loads on the first online lookup, not at import
+
     try:
         location = geocoder.geocode(query, exactly_one=True, country_codes=(parts.country or "US").lower(),
                                     addressdetails=False)
@@ -287,7 +286,14 @@ def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 #: ``Geod.inv`` wraps Karney's own geodesic.c, geopy runs geographiclib's pure-Python port of it
 #: (~40-60 µs a pair, most of a near-me search's time). Same ellipsoid (geopy's WGS-84 a and f), same
 #: algorithm: the two agree to nanometres (tests/test_discovery.py checks against geopy to 1e-9 km).
-_WGS84 = Geod(a=ELLIPSOIDS["WGS-84"][0] * 1000, f=ELLIPSOIDS["WGS-84"][2])
+#: Built on first use (pyproj and geopy cost a worker ~0.1 s to import) or by rallies.warm_up().
+@lru_cache(maxsize=1)
+def wgs84():
+    """The WGS-84 ``pyproj.Geod`` with geopy's ellipsoid constants."""
+    from geopy.distance import ELLIPSOIDS
+    from pyproj import Geod
+
+    return Geod(a=ELLIPSOIDS["WGS-84"][0] * 1000, f=ELLIPSOIDS["WGS-84"][2])
 
 
 def _spherical(lat: float, lon: float, rows) -> list[tuple[float, int, float, float]]:
@@ -326,7 +332,7 @@ _CARDS_BY_ID = sa.select(*CARD_COLUMNS).where(_RALLY.c.id.in_(sa.bindparam("ids"
 def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """geopy's geodesic (WGS84) distance in km, memoised: searches from the same ZIP or city centre
     repeat the same pairs (a hit costs a fraction of even the C solution's ~1 µs)."""
-    return _WGS84.inv(lon1, lat1, lon2, lat2)[2] / 1000
+    return wgs84().inv(lon1, lat1, lon2, lat2)[2] / 1000
 
 
 def rallies_near(lat: float, lon: float, km: float, *, limit: int = 20, offset: int = 0, now=None) -> NearResults:

@@ -6,13 +6,19 @@ Writing: ``queue_email`` builds the whole RFC 5322 message once and adds an
 
 Sending: ``deliver_pending`` picks due rows and *claims* each one with a conditional
 UPDATE (pending and due, or a claim older than OUTBOX_CLAIM_TIMEOUT seconds ->
-"sending", claimed_by=this sender). Only the sender whose UPDATE matched the row
-sends it, so several senders never send the same row. After the SMTP server accepts
-the message the row is marked "sent". A sender that dies between those two steps
-leaves a stale claim; another sender takes it over later and sends the same bytes
-again (same Message-ID, so mail clients fold it): the one unavoidable repeat.
-Failures go back to "pending" with exponential backoff, and to "failed" after
-OUTBOX_MAX_ATTEMPTS.
+"sending", claimed_by=this sender, claimed_at=now). Only the sender whose UPDATE matched
+the row sends it, so several senders never send the same row.
+
+Exactly when a message counts as sent (the README states the guarantee): a connection is
+checked out before the SMTP exchange; just before DATA the claim is renewed on it (a heartbeat
+that also checks no one took the row over meanwhile; if someone did, this sender stops before
+DATA); the instant the server answers DATA with 250, one UPDATE marks the row "sent" and
+commits, before smtplib returns or anything else runs. A sender that dies before that 250 leaves
+a claim that another sender takes over after the timeout and sends again: at-least-once. A
+repeat happens only if the sender dies in the instant between the server's 250 and that
+commit (one round trip on PostgreSQL); it carries the same Message-ID, so downstream dedup
+and mail clients fold it. Failures go back to "pending" with exponential backoff, and to
+"failed" after OUTBOX_MAX_ATTEMPTS.
 
 Deferred rendering: ``queue_rendered`` writes the row (recipient, subject, stable
 Message-ID, a renderer name and small JSON params) in the caller's transaction, and the
@@ -36,7 +42,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -44,14 +50,23 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 
-from ..database import atomic
+from ..database import atomic, standby_writer
 from ..extensions import db
 from ..models import OutboxMessage, utcnow
 from ..models.mail import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT
 
 log = logging.getLogger(__name__)
 
-_SENDER_ID = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+_sender_ids: dict[int, str] = {}
+
+
+def sender_id() -> str:
+    """This process's name on outbox claims: host, pid and a random tag, made after any fork (gunicorn's
+    preload_app imports this module once in the master; each worker must still claim under its own name)."""
+    pid = os.getpid()
+    if pid not in _sender_ids:
+        _sender_ids[pid] = f"{socket.gethostname()[:40]}:{pid}:{uuid.uuid4().hex[:8]}"
+    return _sender_ids[pid]
 
 
 class Attachment(NamedTuple):
@@ -215,29 +230,66 @@ def render_body(row: OutboxMessage) -> bytes:
 # ---------------------------------------------------------------------------------------------- sending
 
 
+class _Envelope(NamedTuple):
+    """What the transport needs of a row, read before the SMTP exchange."""
+
+    id: int
+    kind: str
+    to_addr: str
+    body: bytes
+
+
+class ClaimLost(Exception):
+    """Our claim on a row went stale and another sender took it: this sender must not send it."""
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib.SMTP whose DATA command runs the sender's hooks: just before DATA, and the instant the
+    server answers 250, before smtplib or anything else of ours runs (see deliver_pending)."""
+
+    before_data: Callable[[], None] | None = None
+    on_accepted: Callable[[], None] | None = None
+
+    def data(self, msg):
+        """DATA, framed by the hooks."""
+        if self.before_data is not None:
+            self.before_data()
+        code, resp = super().data(msg)
+        if code == 250 and self.on_accepted is not None:
+            self.on_accepted()
+        return code, resp
+
+
 class _Transport:
     """One SMTP connection per delivery run (or a folder of .eml files without SMTP_HOST)."""
 
     def __init__(self, config):
         self.config = config
-        self.smtp: smtplib.SMTP | None = None
+        self.smtp: _SMTP | None = None
         self.folder = None if config.get("SMTP_HOST") else Path(current_app.instance_path) / "outbox"
 
-    def send(self, row: OutboxMessage) -> None:
+    def send(self, row: _Envelope, before_data: Callable[[], None], on_accepted: Callable[[], None]) -> None:
+        """Hand the row's bytes over; ``before_data`` runs just before DATA, ``on_accepted`` on the 250."""
         if self.folder is not None:
+            before_data()
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self.folder / f"{row.id:08d}-{row.kind}.eml"
             path.write_bytes(row.body)
+            on_accepted()
             log.info("Email %s (%s) written to %s", row.id, row.kind, path)
             return
         if self.smtp is None:
             self.smtp = self._connect()
         sender = parseaddr(self.config["MAIL_FROM"])[1]
-        self.smtp.sendmail(sender, [row.to_addr], row.body)
+        self.smtp.before_data, self.smtp.on_accepted = before_data, on_accepted
+        try:
+            self.smtp.sendmail(sender, [row.to_addr], row.body)
+        finally:
+            self.smtp.before_data = self.smtp.on_accepted = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _SMTP:
         c = self.config
-        smtp = smtplib.SMTP(c["SMTP_HOST"], int(c.get("SMTP_PORT", 587)), timeout=float(c.get("SMTP_TIMEOUT", 10)))
+        smtp = _SMTP(c["SMTP_HOST"], int(c.get("SMTP_PORT", 587)), timeout=float(c.get("SMTP_TIMEOUT", 10)))
         smtp.ehlo()
         if c.get("SMTP_STARTTLS") and smtp.has_extn("starttls"):
             smtp.starttls()
@@ -286,7 +338,11 @@ def _due_ids(now: datetime, limit: int, stale_before: datetime) -> list[int]:
 
 
 def claim(row_id: int, sender: str, now: datetime, stale_before: datetime) -> bool:
-    """Atomically take a row for sending; True only for the one sender whose UPDATE matched."""
+    """Atomically take a row for sending; True only for the one sender whose UPDATE matched.
+
+    ``now`` is the time of this claim (not of the batch), so a long batch never hands out claims
+    that are already old.
+    """
     t = OutboxMessage.__table__
     with atomic() as session:
         result = session.execute(
@@ -301,13 +357,25 @@ def claim(row_id: int, sender: str, now: datetime, stale_before: datetime) -> bo
         return result.rowcount == 1
 
 
-def _mark_sent(row_id: int, sender: str) -> None:
+def _refresh_claim(write, row_id: int, sender: str) -> None:
+    """Just before DATA: renew our claim (the heartbeat), or raise ClaimLost if another sender took it."""
     t = OutboxMessage.__table__
-    with atomic() as session:
-        session.execute(
-            t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
-            .values(status=OUTBOX_SENT, sent_at=utcnow(), last_error="")
-        )
+    matched = write(t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
+                    .values(claimed_at=utcnow()))
+    if matched != 1:
+        raise ClaimLost(f"email {row_id}: claim taken over by another sender")
+
+
+def _mark_sent(write, row_id: int, sender: str) -> None:
+    """The server said 250: record it at once (the only window in which a crash repeats the message)."""
+    t = OutboxMessage.__table__
+    try:
+        write(t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
+              .values(status=OUTBOX_SENT, sent_at=utcnow(), last_error=""))
+    except Exception:
+        log.error("Email %s was accepted by the mail server but could not be recorded as sent; "
+                  "it will be sent again (same Message-ID) when its claim expires", row_id)
+        raise
 
 
 def _store_body(row_id: int, sender: str, body: bytes) -> None:
@@ -346,14 +414,15 @@ def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) ->
             finally:
                 db.session.remove()
     config = current_app.config
-    sender = sender or _SENDER_ID
+    sender = sender or sender_id()
+    timeout = timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 120)))
     now = utcnow()
-    stale_before = now - timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 600)))
     transport = _Transport(config)
     sent = 0
     try:
-        for row_id in _due_ids(now, limit, stale_before):
-            if not claim(row_id, sender, now, stale_before):
+        for row_id in _due_ids(now, limit, now - timeout):
+            now = utcnow()
+            if not claim(row_id, sender, now, now - timeout):
                 continue  # another sender has it
             row = db.session.get(OutboxMessage, row_id, populate_existing=True)
             if row is None:
@@ -375,8 +444,18 @@ def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) ->
                 db.session.rollback()
                 _store_body(row_id, sender, body)
                 row = db.session.get(OutboxMessage, row_id, populate_existing=True)
+            # Plain values, and no session transaction left open across the SMTP exchange (on SQLite
+            # an open read snapshot would hide the "sent" mark from this session afterwards).
+            envelope = _Envelope(row.id, row.kind, row.to_addr, row.body)
+            db.session.rollback()
             try:
-                transport.send(row)
+                with standby_writer() as write:
+                    transport.send(envelope, before_data=partial(_refresh_claim, write, row_id, sender),
+                                   on_accepted=partial(_mark_sent, write, row_id, sender))
+            except ClaimLost as exc:
+                log.warning("Email %s not sent by this sender: %s", row_id, exc)
+                transport.reset()  # the SMTP transaction stopped after RCPT; start clean
+                continue
             except (smtplib.SMTPException, OSError) as exc:
                 unreachable = transport.smtp is None and transport.folder is None
                 transport.reset()
@@ -386,8 +465,6 @@ def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) ->
                 if unreachable:
                     break  # server down: leave the rest pending for the next run
                 continue
-            db.session.rollback()
-            _mark_sent(row_id, sender)
             sent += 1
     finally:
         transport.close()

@@ -23,8 +23,8 @@ import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import qrcode
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -40,6 +40,9 @@ MAX_QR_VERSION = 7
 MAX_INPUT_LENGTH = 400
 
 _BASE32 = re.compile(r"^[A-Z2-7]+$")
+
+if TYPE_CHECKING:
+    import qrcode
 
 
 class InvalidCode(ValueError):
@@ -130,6 +133,8 @@ def verify_code(public_key: bytes | None, rally_id: int, parsed: ParsedCode) -> 
 
 
 def _qr(code: str, box_size: int = 10) -> qrcode.QRCode:
+    import qrcode  # qrcode and PIL load on the first QR drawn, not when a worker starts
+
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=box_size)
     qr.add_data(qrcode.util.QRData(code, mode=qrcode.util.MODE_ALPHA_NUM))
     qr.make(fit=True)
@@ -146,6 +151,8 @@ def qr_svg(code: str) -> str:
 
 def link_qr_svg(text: str) -> str:
     """Any text (a door link's URL) as inline SVG: byte mode, same drawing as tickets."""
+    import qrcode
+
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     qr.add_data(text)
     qr.make(fit=True)

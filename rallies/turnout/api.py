@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from ..access import campaign_or_404, rally_or_404
 from ..errors import ApiError
 from ..models import utcnow
-from ..services import exports, tallies, turnout_maps
+from ..services import exports, tallies
 from ..services import forecast as forecasting
 from . import bp
 from .forms import RollupForm, TableForm
@@ -127,6 +127,8 @@ def api_forecasts(campaign_id: int):
 def api_origins(campaign_id: int):
     """Where the campaign's checked-in people came from: ZIP centroids with 5+ people, for the heat map."""
     campaign_or_404(campaign_id)
+    from ..services import turnout_maps  # folium loads on first use, not when a worker starts
+
     origins = turnout_maps.campaign_origins(campaign_id)
     return jsonify(points=turnout_maps.heat_points(origins), zips=len(origins),
                    people=sum(p for _la, _lo, p in origins), min_people=turnout_maps.MIN_ORIGIN_PEOPLE)
