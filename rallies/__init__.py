@@ -61,9 +61,6 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         app.register_blueprint(module.bp)
 
     from . import cli, errors, security
-    from .sessions import SignedCookieSessions
-
-    app.session_interface = SignedCookieSessions()
 
     errors.register(app)
     security.register(app)

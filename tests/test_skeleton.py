@@ -100,8 +100,7 @@ def test_sqlite_pragmas(app):
 
 
 def test_session_cookies_survive_a_key_rotation(app_factory, make_user, login):
-    # The signing serializer is cached per key set (rallies/sessions.py): a rotated key must still
-    # be honoured through SECRET_KEY_FALLBACKS, and a cookie signed with an unknown key refused.
+    # A rotated key is still honoured through SECRET_KEY_FALLBACKS; a cookie signed with an unknown key is refused.
     old = app_factory(SECRET_KEY="old-key-" + "x" * 24)
     client = old.test_client()
     login(client, make_user(email="rotate@example.org"))

@@ -18,7 +18,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..models.rallies import VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED
-from . import widgets
 
 VISIBILITY_CHOICES = [
     SelectChoice(VISIBILITY_DRAFT, "Draft (only your team can see it)"),
@@ -97,9 +96,8 @@ class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    # Rendered on every public list page: wtforms' markup, built faster (forms/widgets.py).
-    state = StringField("State", validators=[Optional(), _max(100)], widget=widgets.TextInput())
-    city = StringField("City", validators=[Optional(), _max(100)], widget=widgets.TextInput())
+    state = StringField("State", validators=[Optional(), _max(100)])
+    city = StringField("City", validators=[Optional(), _max(100)])
 
 
 class NearForm(FlaskForm):
@@ -108,13 +106,11 @@ class NearForm(FlaskForm):
     class Meta:
         csrf = False
 
-    # Rendered on every search: wtforms' markup, built faster (forms/widgets.py).
-    q = StringField("ZIP code or city", validators=[Optional(), _max(120)], widget=widgets.TextInput(),
+    q = StringField("ZIP code or city", validators=[Optional(), _max(120)],
                     render_kw={"placeholder": "78701 or Austin, TX", "autocomplete": "postal-code"})
-    radius = IntegerField("Within", default=25, widget=widgets.NumberInput(), validators=[
+    radius = IntegerField("Within", default=25, validators=[
         Optional(), NumberRange(min=1, max=500, message="Choose a radius between 1 and 500.")])
-    unit = SelectField("Unit", choices=[SelectChoice("mi", "miles"), SelectChoice("km", "km")], default="mi",
-                       widget=widgets.Select())
+    unit = SelectField("Unit", choices=[SelectChoice("mi", "miles"), SelectChoice("km", "km")], default="mi")
     lat = DecimalField("Latitude", validators=[Optional(), NumberRange(min=-90, max=90)],
                        render_kw={"type": "hidden"})
     lon = DecimalField("Longitude", validators=[Optional(), NumberRange(min=-180, max=180)],
