@@ -95,16 +95,21 @@ def insert_requests(n: int, path: str = "/insert") -> list[Request]:
 
 
 def tokens(url: str, limit: int = 500) -> list[str]:
-    """Ticket tokens of going RSVPs made by the run."""
+    """Ticket tokens of going RSVPs made by the run (opened from their sealed copies with the app's KEK)."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(sa.text("SELECT token FROM rsvp WHERE status = 'going' ORDER BY id LIMIT :n"),
-                                     {"n": limit}).scalars())
-    finally:
-        engine.dispose()
+    from config import Config
+    from rallies import create_app
+    from rallies.extensions import db
+    from rallies.services.link_secrets import open_page_token
+
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TESTING=True)
+    with app.app_context():
+        rows = db.session.execute(sa.text("SELECT token_hash, token_sealed FROM rsvp WHERE status = 'going' "
+                                          "ORDER BY id LIMIT :n"), {"n": limit}).all()
+        found = [open_page_token(h, s) for h, s in rows]
+        db.engine.dispose()
+    return found
 
 
 def worker_rss_kb(server: Server) -> list[int]:

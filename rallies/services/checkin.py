@@ -195,14 +195,14 @@ def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None
 
 def code_for_ticket(rally_id: int, ticket_id) -> str:
     """The code of a ticket picked from a name search at a door of rally_id ("" unless it is one of its tickets)."""
-    from .tickets import make_code
+    from .tickets import code_for
 
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id < 2**31:
         return ""
     key = db.session.scalar(
         sa.select(rally_t.c.signing_key).join(rsvp_t, rsvp_t.c.rally_id == rally_t.c.id)
         .where(rally_t.c.id == rally_id, rsvp_t.c.id == ticket_id))
-    return make_code(bytes(key), rally_id, ticket_id) if key else ""
+    return code_for(rally_id, key, ticket_id) if key else ""
 
 
 def _invalid_reason(text: str) -> str:

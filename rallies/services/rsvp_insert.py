@@ -32,8 +32,8 @@ from .supporters import supporter_for
 
 rsvp_t = Rsvp.__table__
 #: The RSVP columns a new RSVP sets (besides supporter_id, which SQL finds).
-RSVP_COLUMNS = ("rally_id", "token", "name", "email", "phone", "postal_code", "door_name", "search_name", "guests",
-                "status", "is_walkin", "checked_in_people", "opt_in", "opt_in_at", "utm_source", "utm_medium",
+RSVP_COLUMNS = ("rally_id", "token_hash", "token_sealed", "name", "email", "phone", "postal_code", "door_name",
+                "search_name", "guests", "status", "is_walkin", "checked_in_people", "opt_in", "opt_in_at", "utm_source", "utm_medium",
                 "utm_campaign", "ref", "status_at", "reminder_answer", "created_at", "updated_at", "changed_seq")
 
 
@@ -108,11 +108,11 @@ WITH lock AS (
         postal_code = CASE WHEN excluded.postal_code <> '' THEN excluded.postal_code ELSE supporter.postal_code END
     RETURNING id
 ), ins AS (
-    INSERT INTO rsvp (rally_id, supporter_id, token, name, email, phone, postal_code, door_name, search_name,
-                      guests, status, is_walkin, checked_in_people, opt_in, opt_in_at, utm_source, utm_medium,
-                      utm_campaign, ref, status_at, reminder_answer, created_at, updated_at, changed_seq)
-    SELECT :rally_id, (SELECT id FROM sup), :token, :name, :email, :phone, :postal_code, :door_name, :search_name,
-           :guests, cap.status, false, 0, :opt_in, :opt_in_at, :utm_source, :utm_medium,
+    INSERT INTO rsvp (rally_id, supporter_id, token_hash, token_sealed, name, email, phone, postal_code, door_name,
+                      search_name, guests, status, is_walkin, checked_in_people, opt_in, opt_in_at, utm_source,
+                      utm_medium, utm_campaign, ref, status_at, reminder_answer, created_at, updated_at, changed_seq)
+    SELECT :rally_id, (SELECT id FROM sup), :token_hash, :token_sealed, :name, :email, :phone, :postal_code,
+           :door_name, :search_name, :guests, cap.status, false, 0, :opt_in, :opt_in_at, :utm_source, :utm_medium,
            :utm_campaign, :ref, clock_timestamp(), '', :created_at, :updated_at, :changed_seq
     FROM cap
     RETURNING id, status

@@ -22,7 +22,6 @@ atomic ``x = x + :n`` UPDATEs in the same transaction as the RSVP change.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -35,6 +34,7 @@ from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, utcnow
 from . import notices
 from .emails import normalise_email
+from .link_secrets import new_page_token, open_page_token, page_token
 from .people import door_name, fold, search_text  # noqa: F401  (re-exported: door and demo code use them)
 from .rsvp_insert import insert_new_rsvp, new_rsvp_statement
 from .rsvp_reads import (  # noqa: F401  (re-exported)
@@ -177,7 +177,7 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
         except IntegrityError:
             made = None  # this email has an RSVP here already: the general path updates it
         if made is not None:
-            return RsvpResult(made[0], made[1], token=values["token"], email=email)
+            return RsvpResult(made[0], made[1], token=_token_of(values), email=email)
     for attempt in range(3):
         try:
             with atomic():
@@ -201,7 +201,7 @@ def _create_or_update(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
     if not going:
         _bump(rally_id, waitlisted_people=people, waitlisted_parties=1)
     values = _new_values(rally_id, email, data, status=RSVP_GOING if going else RSVP_WAITLISTED)
-    token = values["token"]
+    token = _token_of(values)
     rsvp_id = insert_new_rsvp(values, campaign_id=campaign_id, title=title, reason="going" if going else "waitlisted")
     if rsvp_id is not None:
         return RsvpResult(rsvp_id, RSVP_GOING if going else RSVP_WAITLISTED, token=token, email=email)
@@ -219,7 +219,7 @@ def _new_values(rally_id: int, email: str, data: RsvpInput, status: str | None =
     """A new RSVP's column values (rsvp_insert.RSVP_COLUMNS; status left out when SQL decides it)."""
     now = utcnow()
     values = dict(
-        rally_id=rally_id, token=secrets.token_urlsafe(32), name=data.name, email=email, phone=data.phone,
+        rally_id=rally_id, **new_page_token().columns(), name=data.name, email=email, phone=data.phone,
         postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name, email, data.phone),
         guests=data.guests, is_walkin=False, checked_in_people=0, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
         utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
@@ -229,6 +229,11 @@ def _new_values(rally_id: int, email: str, data: RsvpInput, status: str | None =
     if status is not None:
         values["status"] = status
     return values
+
+
+def _token_of(values: dict) -> str:
+    """The ticket-page token of a new RSVP's values (only its sealed form is stored)."""
+    return open_page_token(values["token_hash"], values["token_sealed"])
 
 
 @lru_cache(maxsize=1)
@@ -261,7 +266,7 @@ def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
     _touch(rsvp, next_changed_seq(rsvp.rally_id))
     db.session.flush()
     notices.ticket_email(rsvp, "updated")
-    return RsvpResult(rsvp.id, outcome, note, token=rsvp.token, email=rsvp.email)
+    return RsvpResult(rsvp.id, outcome, note, token=page_token(rsvp), email=rsvp.email)
 
 
 def _rejoin(rsvp: Rsvp, guests: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..models import OutboxMessage, Rally, Rsvp, Supporter, utcnow
 from .emails import normalise_email
+from .link_secrets import new_page_token
 
 rally_t = Rally.__table__
 rsvp_t = Rsvp.__table__
@@ -121,7 +121,8 @@ def delete_person(supporter: Supporter) -> int:
             r.door_name, r.search_name = "Deleted", ""
             r.utm_source = r.utm_medium = r.utm_campaign = r.ref = ""
             r.opt_in, r.opt_in_at = False, None
-            r.token = secrets.token_urlsafe(32)
+            fresh = new_page_token()
+            r.token_hash, r.token_sealed = fresh.token_hash, fresh.token_sealed
             r.changed_seq = seq
             seq += 1
         db.session.flush()
