@@ -50,9 +50,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from .routing import IdConverter, Request
+    from .routing import IdConverter, Request, TextConverter, TextPathConverter
 
-    app.url_map.converters["int"] = IdConverter  # before any rule is added
+    # Before any rule is added: path parameters are in range (ids) or printable text (the rest).
+    app.url_map.converters.update(int=IdConverter, default=TextConverter, string=TextConverter, path=TextPathConverter)
     app.request_class = Request
 
     from . import api as api_module
