@@ -33,7 +33,17 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from bench.harness import Request, Row, Server, baseline_server, fresh_database, load, project_env, write_results
+from bench.harness import (
+    BENCH_TICKET_KEK,
+    Request,
+    Row,
+    Server,
+    baseline_server,
+    fresh_database,
+    load,
+    project_env,
+    write_results,
+)
 
 PRETIX_RPS = 20
 FIRST = ["Ana", "María", "José", "Li", "Sam", "Dana", "Chris", "Fatima", "Olu", "Zoë", "Nguyen", "Jean-Luc"]
@@ -44,7 +54,8 @@ def _app(url: str):
     from config import Config
     from rallies import create_app
 
-    return create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TESTING=True)
+    return create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TICKET_KEK=BENCH_TICKET_KEK,
+                      TESTING=True)
 
 
 def seed_rally(url: str, tickets: int, title: str) -> dict:
