@@ -157,3 +157,13 @@ def test_ticket_email_links_use_the_same_token(client, rally, app):
     row = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to_addr == "mail@example.org")).one()
     text = message_from_bytes(render_body(row), policy=policy.default).get_body(("plain",)).get_content()
     assert f"/t/{token}" in text and f"/t/{token}/cancel" in text
+
+
+def test_wrong_kek_is_a_503_that_names_the_setting(app, client, rally, caplog):
+    """Deployed with a KEK that did not seal the data: the ticket page says the service is unavailable
+    (not a 500), and the log says which setting to check."""
+    token = token_from(rsvp_post(client, rally, email="kek@example.org"))
+    app.config.update(TICKET_KEK=_kek())
+    resp = client.get(f"/t/{token}")
+    assert resp.status_code == 503
+    assert "TICKET_KEK" in caplog.text and token not in caplog.text
