@@ -3,6 +3,8 @@
 import os
 
 DEV_SECRET_KEY = "dev-not-secret-change-me"  # noqa: S105 (refused outside debug)
+#: The development key-encryption key (a fixed, public 32-byte value); refused outside debug and testing.
+DEV_TICKET_KEK = "ZGV2LW5vdC1zZWNyZXQtdGlja2V0LWtlay0zMmJ5dGU="  # noqa: S105
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -21,6 +23,11 @@ class Config:
     """Production-ready defaults; every value can be overridden by an environment variable."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    #: Key-encryption key for secrets stored in the database (rally signing keys, ticket-page tokens):
+    #: base64 of 32 random bytes, kept outside the database and its backups (README, "Ticket keys").
+    TICKET_KEK = os.environ.get("TICKET_KEK", DEV_TICKET_KEK)
+    #: Earlier KEKs, comma-separated: still opened until `flask rotate-ticket-kek` has resealed everything.
+    TICKET_KEK_OLD = os.environ.get("TICKET_KEK_OLD", "")
     #: Empty means a SQLite file in the instance folder (resolved in create_app).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}

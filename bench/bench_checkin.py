@@ -33,7 +33,17 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from bench.harness import Request, Row, Server, baseline_server, fresh_database, load, project_env, write_results
+from bench.harness import (
+    BENCH_TICKET_KEK,
+    Request,
+    Row,
+    Server,
+    baseline_server,
+    fresh_database,
+    load,
+    project_env,
+    write_results,
+)
 
 PRETIX_RPS = 20
 FIRST = ["Ana", "María", "José", "Li", "Sam", "Dana", "Chris", "Fatima", "Olu", "Zoë", "Nguyen", "Jean-Luc"]
@@ -44,7 +54,8 @@ def _app(url: str):
     from config import Config
     from rallies import create_app
 
-    return create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TESTING=True)
+    return create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TICKET_KEK=BENCH_TICKET_KEK,
+                      TESTING=True)
 
 
 def seed_rally(url: str, tickets: int, title: str) -> dict:
@@ -53,6 +64,7 @@ def seed_rally(url: str, tickets: int, title: str) -> dict:
     from rallies.extensions import db
     from rallies.models import Campaign, Rally, Rsvp, utcnow
     from rallies.services import doors
+    from rallies.services.link_secrets import new_page_token
     from rallies.services.tickets import ensure_rally_keys
 
     app = _app(url)
@@ -82,7 +94,7 @@ def seed_rally(url: str, tickets: int, title: str) -> dict:
             rows = []
             for i in range(start_i, min(tickets, start_i + chunk)):
                 first, last = FIRST[i % len(FIRST)], LAST[(i // 7) % len(LAST)]
-                rows.append(dict(rally_id=rally_id, token=secrets.token_urlsafe(32), name=f"{first} {last}x",
+                rows.append(dict(rally_id=rally_id, **new_page_token().columns(), name=f"{first} {last}x",
                                  email=f"p{i}.{rally_id}@example.org", door_name=f"{first} {last}.",
                                  search_name=f"{first.lower()} {last.lower()}x", guests=i % 3 == 0 and 1 or 0,
                                  status="going", created_at=now, updated_at=now, status_at=now, changed_seq=i + 1))
@@ -102,13 +114,13 @@ def codes_for(facts: dict, count: int) -> list[str]:
     """Codes of `count` tickets spread over the whole id range (shuffled)."""
     import random
 
-    from rallies.services.tickets import make_code
+    from rallies.services.tickets import code_for
 
     ids = facts["ids"]
     step = max(1, len(ids) // count)
     chosen = ids[::step][:count]
     random.Random(7).shuffle(chosen)
-    return [make_code(facts["key"], facts["rally_id"], i) for i in chosen]
+    return [code_for(facts["rally_id"], facts["key"], i) for i in chosen]
 
 
 def checkin_requests(codes: list[str]) -> list[Request]:

@@ -33,7 +33,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.harness import Client, Request, Row, Server, fresh_database, load, project_env, write_results
+from bench.harness import (
+    BENCH_TICKET_KEK,
+    Client,
+    Request,
+    Row,
+    Server,
+    fresh_database,
+    load,
+    project_env,
+    write_results,
+)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 #: Seconds per alternating load slice.
@@ -60,7 +70,7 @@ def setup_rally(url: str) -> str:
     from rallies.models import Campaign, Rally
     from rallies.services.tickets import ensure_rally_keys
 
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TESTING=True)
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TICKET_KEK=BENCH_TICKET_KEK, TESTING=True)
     with app.app_context():
         with atomic():
             campaign = Campaign(name="Bench campaign")
@@ -95,16 +105,21 @@ def insert_requests(n: int, path: str = "/insert") -> list[Request]:
 
 
 def tokens(url: str, limit: int = 500) -> list[str]:
-    """Ticket tokens of going RSVPs made by the run."""
+    """Ticket tokens of going RSVPs made by the run (opened from their sealed copies with the app's KEK)."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(sa.text("SELECT token FROM rsvp WHERE status = 'going' ORDER BY id LIMIT :n"),
-                                     {"n": limit}).scalars())
-    finally:
-        engine.dispose()
+    from config import Config
+    from rallies import create_app
+    from rallies.extensions import db
+    from rallies.services.link_secrets import open_page_token
+
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TICKET_KEK=BENCH_TICKET_KEK, TESTING=True)
+    with app.app_context():
+        rows = db.session.execute(sa.text("SELECT token_hash, token_sealed FROM rsvp WHERE status = 'going' "
+                                          "ORDER BY id LIMIT :n"), {"n": limit}).all()
+        found = [open_page_token(h, s) for h, s in rows]
+        db.engine.dispose()
+    return found
 
 
 def worker_rss_kb(server: Server) -> list[int]:
@@ -131,11 +146,11 @@ def cpu_per_request(url: str, slug: str, n: int = 400) -> dict[str, float]:
     from config import Config
     from rallies import create_app
 
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), RATELIMIT_ENABLED=False,
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TICKET_KEK=BENCH_TICKET_KEK, RATELIMIT_ENABLED=False,
                      MAIL_DELIVERY="worker", SESSION_COOKIE_SECURE=False, PREFERRED_URL_SCHEME="http",
                      LOG_LEVEL="WARNING")
     base = create_baseline_app(url)
-    same = create_same_stack_app(SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16),
+    same = create_same_stack_app(SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TICKET_KEK=BENCH_TICKET_KEK,
                                  RATELIMIT_ENABLED=False, MAIL_DELIVERY="worker", SESSION_COOKIE_SECURE=False,
                                  PREFERRED_URL_SCHEME="http", LOG_LEVEL="WARNING")
     client, bclient, sclient = app.test_client(), base.test_client(), same.test_client()

@@ -18,7 +18,7 @@ import statistics
 import time
 from datetime import timedelta
 
-from bench.harness import Row, fresh_database, write_results
+from bench.harness import BENCH_TICKET_KEK, Row, fresh_database, write_results
 from bench.turnout_data import (
     CHECKIN_COLS,
     NOW,
@@ -61,7 +61,7 @@ def _app(url: str):
     from config import Config
     from rallies import create_app
 
-    return create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench-" + str(random.random()),
+    return create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench-" + str(random.random()), TICKET_KEK=BENCH_TICKET_KEK,
                       SESSION_COOKIE_SECURE=False, RATELIMIT_ENABLED=False, GEOCODER="offline",
                       TURNOUT_ORIGIN_CACHE_S=0, LOG_LEVEL="WARNING")
 

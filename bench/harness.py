@@ -59,6 +59,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: One key-encryption key per bench run: the set-up apps seal rally keys and ticket tokens with it, and the
+#: served app (project_env) opens them with it.
+BENCH_TICKET_KEK = secrets.token_urlsafe(32)
+
+
 def project_env(database_url: str, **extra: str) -> dict[str, str]:
     """Environment for serving the project (or the baseline app) in a benchmark.
 
@@ -68,6 +73,7 @@ def project_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "bench-" + secrets.token_hex(16),
+        "TICKET_KEK": BENCH_TICKET_KEK,
         "RATELIMIT_ENABLED": "0",
         "SESSION_COOKIE_SECURE": "0",
         "GEOCODER": "offline",

@@ -133,7 +133,7 @@ def rally_rows(camp_id: int, n: int, rng: random.Random, start_id: int, upcoming
 
 RALLY_COLS = ["id", "campaign_id", "slug", "title", "starts_at", "ends_at", "doors_open_at", "timezone", "city", "state",
               "lat", "lon", "capacity"]
-RSVP_COLS = ["id", "rally_id", "token", "name", "email", "postal_code", "door_name", "guests", "status",
+RSVP_COLS = ["id", "rally_id", "token_hash", "token_sealed", "name", "email", "postal_code", "door_name", "guests", "status",
              "checked_in_people", "status_at", "created_at", "updated_at"]
 CHECKIN_COLS = ["id", "rally_id", "rsvp_id", "door_id", "people", "is_walkin", "admitted_at"]
 MINUTE_COLS = ["rally_id", "door_id", "minute", "people", "walkins"]
@@ -199,7 +199,8 @@ def rsvp_tuples(plans, per_rally: int, rsvp_start: int):
     for p in plans:
         plan = rally_plan(p, per_rally)
         for k, (status, g, came) in enumerate(zip(plan["statuses"], plan["guests"], plan["came"], strict=True)):
-            yield (rid, p["id"], f"t{rid:042d}", f"Person {rid}", f"p{rid}@bench.example", p["zips"][k % len(p["zips"])],
+            # Placeholder token columns: the turnout bench never opens a ticket page.
+            yield (rid, p["id"], f"{rid:064x}", b"-", f"Person {rid}", f"p{rid}@bench.example", p["zips"][k % len(p["zips"])],
                    "Person P.", g, status, (g + 1) if came else 0, NOW, NOW, NOW)
             rid += 1
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from config import DEV_SECRET_KEY, Config
+from config import DEV_SECRET_KEY, DEV_TICKET_KEK, Config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +23,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config or Config)
     app.config.update(overrides)
     _check_secret_key(app)
+    _check_ticket_kek(app)
     hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
     if hops:
         # Behind a reverse proxy: trust its X-Forwarded-* so rate limits see client IPs.
@@ -49,9 +50,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from .routing import IdConverter, Request
+    from .routing import IdConverter, Request, TextConverter, TextPathConverter
 
-    app.url_map.converters["int"] = IdConverter  # before any rule is added
+    # Before any rule is added: path parameters are in range (ids) or printable text (the rest).
+    app.url_map.converters.update(int=IdConverter, default=TextConverter, string=TextConverter, path=TextPathConverter)
     app.request_class = Request
 
     from . import api as api_module
@@ -96,3 +98,17 @@ def _check_secret_key(app: Flask) -> None:
             "SECRET_KEY is the development default. Set SECRET_KEY in the environment "
             "(or FLASK_DEBUG=1 for local development)."
         )
+
+
+def _check_ticket_kek(app: Flask) -> None:
+    from .services.sealing import check_config
+
+    if app.config.get("TICKET_KEK") == DEV_TICKET_KEK and not (app.debug or app.testing):
+        raise RuntimeError(
+            "TICKET_KEK is the development default. Set TICKET_KEK in the environment "
+            "(see README, \"Ticket keys\"), or FLASK_DEBUG=1 for local development."
+        )
+    try:
+        check_config(app.config)
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None

@@ -1,4 +1,4 @@
-"""flask commands: create-user, demo, and the workers."""
+"""flask commands: create-user, demo, the workers, and KEK rotation."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(outbox_worker_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(rotate_ticket_kek_command)
     from .turnout.commands import forecast_backtest_command
 
     app.cli.add_command(forecast_backtest_command)
@@ -76,3 +77,24 @@ def send_reminders_command(hours: int) -> None:
 
     count = queue_reminders(within_hours=hours)
     click.echo(f"Queued {count} reminder(s).")
+
+
+@click.command("rotate-ticket-kek")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Rows resealed per transaction.")
+def rotate_ticket_kek_command(batch_size: int) -> None:
+    """Reseal every rally signing key and ticket-page token under TICKET_KEK (reading with TICKET_KEK_OLD).
+
+    Safe to run again, or while the app serves: rows already under the current KEK are skipped.
+    """
+    from .services.rekey import reseal_page_tokens, reseal_signing_keys
+    from .services.sealing import SealError
+
+    try:
+        keys = reseal_signing_keys(batch_size)
+        tokens = reseal_page_tokens(batch_size * 4)
+    except SealError as exc:
+        raise click.ClickException(f"{exc}. Put every KEK still in use in TICKET_KEK_OLD and run again.") from exc
+    click.echo(f"Done: resealed {keys} rally key(s) and {tokens} ticket token(s) under the current TICKET_KEK. "
+               "Keep TICKET_KEK_OLD until every worker runs with the new TICKET_KEK, then remove it.")
+

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from .database import database_unavailable
 
@@ -78,6 +78,15 @@ def register(app: Flask) -> None:
             resp.headers.update(headers)
             return resp, status
         return render_template("errors/error.html", code=code, message=message), code, headers
+
+    from .services.sealing import SealError
+
+    @app.errorhandler(SealError)
+    def _sealed(err: SealError):
+        # A stored secret the configured KEKs cannot open: a deployment problem, not the visitor's.
+        # The endpoint, not the path: ticket paths carry their secret token.
+        log.critical("Cannot open a sealed secret in %s (%s): check TICKET_KEK and TICKET_KEK_OLD", request.endpoint, err)
+        return _http(ServiceUnavailable())
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

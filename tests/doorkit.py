@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -10,6 +9,7 @@ from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rsvp, utcnow
 from rallies.services import doors
+from rallies.services.link_secrets import new_page_token
 from rallies.services.tickets import ticket_code
 
 
@@ -19,7 +19,7 @@ def make_ticket(rally, name="Ana María López", guests=0, status="going", email
 
     email = email or f"{uuid.uuid4().hex[:10]}@example.org"
     with atomic():
-        rsvp = Rsvp(rally_id=rally.id, token=secrets.token_urlsafe(32), name=name, email=email,
+        rsvp = Rsvp(rally_id=rally.id, **new_page_token().columns(), name=name, email=email,
                     door_name=door_name(name), search_name=search_text(name), guests=guests, status=status)
         db.session.add(rsvp)
         db.session.flush()
@@ -29,7 +29,7 @@ def make_ticket(rally, name="Ana María López", guests=0, status="going", email
 
 def bulk_tickets(rally, n: int) -> list[tuple[int, str]]:
     """n going single tickets inserted in one statement; [(id, code)]."""
-    rows = [dict(rally_id=rally.id, token=secrets.token_urlsafe(32), name=f"Person {i}", email=f"p{i}-{rally.id}@example.org",
+    rows = [dict(rally_id=rally.id, **new_page_token().columns(), name=f"Person {i}", email=f"p{i}-{rally.id}@example.org",
                  door_name=f"Person {i % 10}.", search_name=f"person {i}", guests=0, status="going", created_at=utcnow(),
                  updated_at=utcnow(), status_at=utcnow()) for i in range(n)]
     with atomic():

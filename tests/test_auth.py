@@ -366,6 +366,7 @@ def test_flask_create_user_command_on_a_migrated_database(tmp_path):
 
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "SECRET_KEY": "cli-test-secret-0123456789abcdef", "FLASK_DEBUG": "0",
+           "TICKET_KEK": "Y2xpLXRlc3Qta2V5LWVuY3J5cHRpb24ta2V5LTMyYiE=",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}", "REDIS_URL": ""}
 
     def flask(*args):

@@ -75,6 +75,7 @@ def test_production_session_cookie_is_secure(tmp_path):
     from rallies.extensions import db
 
     app = create_app(Config, SECRET_KEY="a-real-secret-for-this-test-only-0123456789",
+                     TICKET_KEK="YS1yZWFsLWtlay1mb3ItdGhpcy10ZXN0LW9ubHktMDE=",
                      SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'prod.sqlite3'}")
     with app.app_context():
         db.create_all()

@@ -15,6 +15,7 @@ from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally
 from rallies.services import mail, notices
+from rallies.services.link_secrets import page_token
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_rally_cancelled_notice_once_per_person(client, campaign, make_rally):
     ics = next(p for p in _parse(rows[0]).walk() if p.get_content_type() == "text/calendar").get_content()
     assert "STATUS:CANCELLED" in ics
     # The ticket page says so, and RSVPs are refused.
-    t = rsvp_by_email(rally, "g1@example.org").token
+    t = page_token(rsvp_by_email(rally, "g1@example.org"))
     assert "This rally has been cancelled" in client.get(f"/t/{t}").get_data(as_text=True)
     assert rsvp_post(client, rally, email="late@example.org").status_code == 409
 

@@ -258,3 +258,34 @@ def test_no_route_answers_500_to_junk(app, make_user, make_rally, login, who):
     failures: list = []
     _fuzz(app, world, client, world.ids_b, rng, failures, relogin)
     assert not failures, failures
+
+
+#: Raw (already percent-encoded) path segments: a NUL, an over-long value, bytes that are not UTF-8, and an
+#: encoded lone surrogate (UTF-8 forbids it). Each goes into one path parameter of every route at a time.
+RAW_PATH_JUNK = ["x%00y", "%00", "x" * 5000, "%FF%FE", "a%FFb", "%ED%A0%80", "x%ED%A0%80y", "%C0%AF", "A" * 42 + "%00"]
+_SENTINEL_ID = 987654321
+
+
+@pytest.mark.parametrize("who", ["anonymous", "owner"])
+def test_junk_in_any_path_parameter_is_a_4xx(app, make_user, make_rally, login, who):
+    """Issue 9, item 15: every route, each path parameter in turn set to NUL, over-long, non-UTF-8 or
+    lone-surrogate bytes, with every method the route takes: a 4xx, never a 500."""
+    world = build_world(app, make_user, make_rally)
+    client = app.test_client()
+    if who == "owner":
+        login(client, world.owner_b)
+    values = {**string_values(world), **world.ids_b, "invite_token": None}  # build() would put a real invite in
+    failures = []
+    for rule in rules(app):
+        for arg in sorted(rule.arguments):
+            is_id = arg in ID_ARGS or rule._converters[arg].__class__.__name__ == "IdConverter"
+            marker = _SENTINEL_ID if is_id else "JUNKMARKER"
+            url = build(app, rule, {**values, arg: marker})
+            assert str(marker) in url, (rule.rule, arg)
+            for raw in RAW_PATH_JUNK:
+                path = url.replace(str(marker), raw, 1)
+                for method in sorted(methods_of(rule)):
+                    resp = _send(client, path, method, data={})
+                    if not 400 <= resp.status_code < 500:
+                        failures.append((method, rule.rule, arg, raw[:20], resp.status_code))
+    assert not failures, "\n".join(map(str, failures))

@@ -14,6 +14,7 @@ from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rsvp, Supporter, utcnow
 from rallies.services import mail
+from rallies.services.link_secrets import page_token
 
 ALREADY = "You're already on the list. We've emailed your ticket link again."
 
@@ -190,7 +191,7 @@ def test_confirm_by_email_rally_holds_no_place_until_confirmed(client, gated):
     assert stored_counts(gated.id) == counts_from_rows(gated.id) and stored_counts(gated.id)["going_people"] == 0
     (message,) = outbox("confirmation", "c@example.org")
     assert message.render_params["reason"] == "confirm"
-    assert f"/t/{row.token}/confirm" in _body(message)
+    assert f"/t/{page_token(row)}/confirm" in _body(message)
     # A repeat (any spelling) looks the same and re-sends, within the limit.
     again = rsvp_post(client, gated, email="C+x@example.org", guests=0)
     assert again.headers["Location"] == resp.headers["Location"] and len(_rsvps(gated)) == 1
@@ -198,10 +199,10 @@ def test_confirm_by_email_rally_holds_no_place_until_confirmed(client, gated):
     from rallies.services.sync import sync_payload
 
     assert [t[0] for t in sync_payload(gated.id, 0, 0)["tickets"]] == []
-    assert client.get(f"/t/{row.token}/qr.png").status_code == 404
-    page = client.get(f"/t/{row.token}").get_data(as_text=True)
-    assert "Confirm your place" in page and f"/t/{row.token}/confirm" in page
-    assert client.post(f"/t/{row.token}/confirm").status_code == 303
+    assert client.get(f"/t/{page_token(row)}/qr.png").status_code == 404
+    page = client.get(f"/t/{page_token(row)}").get_data(as_text=True)
+    assert "Confirm your place" in page and f"/t/{page_token(row)}/confirm" in page
+    assert client.post(f"/t/{page_token(row)}/confirm").status_code == 303
     (row,) = _rsvps(gated)
     assert row.status == "going" and row.supporter_id is not None
     assert stored_counts(gated.id) == counts_from_rows(gated.id) and stored_counts(gated.id)["going_people"] == 2
@@ -212,8 +213,8 @@ def test_confirmation_runs_the_capacity_decision(client, gated):
     rsvp_post(client, gated, email="first@example.org", guests=1)
     rsvp_post(client, gated, email="second@example.org", guests=0)
     first, second = _rsvps(gated)
-    client.post(f"/t/{second.token}/confirm")
-    client.post(f"/t/{first.token}/confirm")  # confirmed later: the room is gone
+    client.post(f"/t/{page_token(second)}/confirm")
+    client.post(f"/t/{page_token(first)}/confirm")  # confirmed later: the room is gone
     first, second = _rsvps(gated)
     assert (second.status, first.status) == ("going", "waitlisted")
     assert stored_counts(gated.id) == counts_from_rows(gated.id)

@@ -22,7 +22,7 @@ HEAVY = ("folium", "branca", "pyproj", "geopy", "qrcode", "PIL", "numpy", "geona
 
 def _production_env(tmp_path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "TEST_", "WEB_CONCURRENCY"))}
-    env.update(SECRET_KEY="startup-test-secret", DATABASE_URL=f"sqlite:///{tmp_path / 'rallies.sqlite3'}",
+    env.update(SECRET_KEY="startup-test-secret", TICKET_KEK="c3RhcnR1cC10ZXN0LWtlay1mb3ItMzItYnl0ZXMtISE=", DATABASE_URL=f"sqlite:///{tmp_path / 'rallies.sqlite3'}",
                GEOCODER="nominatim", PYTHONPATH=str(ROOT))
     return env
 

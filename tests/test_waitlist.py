@@ -15,6 +15,7 @@ from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally, Rsvp
 from rallies.services import mail, rsvps
+from rallies.services.link_secrets import page_token
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_capacity_counts_people_and_full_rally_waitlists(client, campaign, make_
     counts = stored_counts(rally.id)
     assert counts == counts_from_rows(rally.id)
     assert counts["going_people"] == 3 and counts["waitlisted_people"] == 2 and counts["guests_count"] == 1
-    page = client.get(f"/t/{rsvp_by_email(rally, 'b@example.org').token}").get_data(as_text=True)
+    page = client.get(f"/t/{page_token(rsvp_by_email(rally, 'b@example.org'))}").get_data(as_text=True)
     assert "Waitlisted: number 1 in line" in page
     assert b"waitlist" in mail.render_body(outbox(to="b@example.org")[0])
 

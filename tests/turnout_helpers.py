@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import ArrivalMinute, Checkin, Door, Rally, Rsvp
+from rallies.services.link_secrets import new_page_token
 
 PAST = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
 
@@ -50,7 +51,7 @@ def add_rsvp(rally: Rally, name: str, *, postal_code: str = "60607", guests: int
              checked_in: int = 0, email: str | None = None) -> Rsvp:
     """One RSVP row (counters on the rally are not touched)."""
     with atomic():
-        rsvp = Rsvp(rally_id=rally.id, token=secrets.token_urlsafe(32), name=name,
+        rsvp = Rsvp(rally_id=rally.id, **new_page_token().columns(), name=name,
                     email=email or f"{secrets.token_hex(4)}@example.org", postal_code=postal_code, guests=guests,
                     status=status, checked_in_people=checked_in, door_name=name.split()[0] + " " + name.split()[-1][0] + ".")
         db.session.add(rsvp)

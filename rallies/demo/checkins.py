@@ -9,7 +9,6 @@ Also prints a supervisor door link for the next upcoming demo rally.
 from __future__ import annotations
 
 import random
-import secrets
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,6 +20,7 @@ from ..database import atomic
 from ..extensions import db
 from ..models import ArrivalMinute, Checkin, Door, Rally, Rsvp, ScanLog, utcnow
 from ..services import doors as door_service
+from ..services.link_secrets import new_page_token
 from ..services.rsvps import door_name, search_text
 
 DOOR_NAMES = ["North gate", "South gate", "East gate", "Accessible entrance"]
@@ -161,7 +161,7 @@ def _walkins(rally, rng, doors, weights, opens, window, attending) -> list[dict]
         name = f"{rng.choice(WALKIN_FIRST)} {rng.choice(WALKIN_LAST)}"
         guests = 0 if rng.random() < 0.7 else rng.randint(1, 2)
         at = opens + timedelta(seconds=window * rng.betavariate(3.5, 1.3) + rng.uniform(0, 1800))
-        rows.append(dict(rally_id=rally.id, token=secrets.token_urlsafe(32), name=name, email=None, phone="",
+        rows.append(dict(rally_id=rally.id, **new_page_token().columns(), name=name, email=None, phone="",
                          postal_code=rally.postal_code, door_name=door_name(name), search_name=search_text(name),
                          guests=guests, status="going", is_walkin=True, checked_in_people=guests + 1, status_at=at,
                          created_at=at, updated_at=at, changed_seq=0, ref=f"demo-walkin-{i}"))

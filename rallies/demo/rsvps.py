@@ -22,6 +22,7 @@ from ..database import atomic
 from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, Supporter, utcnow
 from ..services.emails import canonical_email, normalise_email
+from ..services.link_secrets import seal_page_token
 from ..services.rsvps import door_name, fold, recount, search_text
 from ..services.tickets import ensure_rally_keys
 
@@ -138,7 +139,7 @@ def _load_rally(rally: Rally, campaign_id: int, rng: random.Random, people, zips
         source, medium, campaign = rng.choice(SOURCES)
         opt_in = rng.random() < 0.4
         rows.append(dict(
-            rally_id=rally.id, token=_token(rng), name=name, email=email, email_key=canonical_email(email), phone=phone, postal_code=zip_code,
+            rally_id=rally.id, **seal_page_token(_token(rng)).columns(), name=name, email=email, email_key=canonical_email(email), phone=phone, postal_code=zip_code,
             door_name=door_name(name), search_name=search_text(name), guests=guests, status=status,
             is_walkin=False, checked_in_people=0, opt_in=opt_in, opt_in_at=created if opt_in else None,
             utm_source=source, utm_medium=medium, utm_campaign=campaign, ref=rng.choice(REFS),

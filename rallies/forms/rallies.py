@@ -1,7 +1,8 @@
 """Forms for rally management and the public discovery pages.
 
-These check shape (required, lengths, numbers); the rally service checks meaning
-(time order, time zone, clock changes) and its errors are shown on the same fields.
+These check shape (required, lengths, numbers, dates within forms/dates.py's range); the rally
+service checks meaning (time order, time zone, clock changes) and its errors are shown on the
+same fields.
 """
 
 from flask_wtf import FlaskForm
@@ -18,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..models.rallies import VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED
+from .dates import InDateRange
 
 VISIBILITY_CHOICES = [
     SelectChoice(VISIBILITY_DRAFT, "Draft (only your team can see it)"),
@@ -37,9 +39,10 @@ class RallyForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired("Give the rally a title."), _max(160)])
     description = TextAreaField("Description", validators=[Optional(), _max(5000)])
     starts_local = DateTimeLocalField("Starts", format=_DT,
-                                      validators=[InputRequired("Enter the start date and time.")])
-    ends_local = DateTimeLocalField("Ends", format=_DT, validators=[InputRequired("Enter the end date and time.")])
-    doors_local = DateTimeLocalField("Doors open", format=_DT, validators=[Optional()])
+                                      validators=[InputRequired("Enter the start date and time."), InDateRange()])
+    ends_local = DateTimeLocalField("Ends", format=_DT,
+                                    validators=[InputRequired("Enter the end date and time."), InDateRange()])
+    doors_local = DateTimeLocalField("Doors open", format=_DT, validators=[Optional(), InDateRange()])
     timezone = StringField("Time zone", validators=[Optional(), _max(64)],
                            render_kw={"list": "timezones", "autocomplete": "off"})
     venue_name = StringField("Venue", validators=[DataRequired("Name the venue."), _max(160)])

@@ -76,8 +76,9 @@ class Rally(db.Model):
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default=STATUS_SCHEDULED)
     cancel_message: so.Mapped[str] = so.mapped_column(sa.Text, default="")
 
-    #: Ed25519 key pair (raw 32-byte keys) that signs this rally's ticket codes.
-    signing_key: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary(32))
+    #: Ed25519 key pair that signs this rally's ticket codes: the private key sealed with the KEK and bound
+    #: to the rally id (services/tickets.open_signing_key), the public key raw (32 bytes).
+    signing_key: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     public_key: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary(32))
 
     # Counters kept current by the RSVP and check-in services (atomic UPDATEs),

@@ -37,6 +37,9 @@ class Rsvp(db.Model):
     __table_args__ = (
         # One mailbox (however its address is spelled) never makes a second RSVP for the same rally.
         sa.UniqueConstraint("rally_id", "email_key", name="uq_rsvp_rally_email_key"),
+        # Named for the column it was made on (``token``, renamed to token_hash): renaming a constraint
+        # would rebuild the table on SQLite.
+        sa.UniqueConstraint("token_hash", name="uq_rsvp_token"),
         sa.Index("ix_rsvp_rally_status_id", "rally_id", "status", "id"),
         sa.Index("ix_rsvp_rally_search", "rally_id", "search_name"),
         sa.Index("ix_rsvp_rally_changed", "rally_id", "changed_seq"),
@@ -45,8 +48,11 @@ class Rsvp(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     rally_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rally.id", ondelete="CASCADE"))
     supporter_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("supporter.id", ondelete="SET NULL"), index=True)
-    #: Secret for the ticket page URL (unguessable, URL-safe).
-    token: so.Mapped[str] = so.mapped_column(sa.String(43), unique=True)
+    #: SHA-256 (URL-safe base64) of the ticket page's secret token (/t/<token>): the lookup key.
+    #: The token itself is not stored (services/link_secrets.py).
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(43))
+    #: The token sealed with the KEK, so email rendered later can link to the page.
+    token_sealed: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
 
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
     #: Normalised email; None for anonymous walk-ins and deleted people.

@@ -169,16 +169,17 @@ def ticket(token: str):
     closed = rsvps.rally_open_problem(rally)
 
     def context():
-        code = (tickets.make_code(bytes(rally.signing_key), rally.id, rsvp.id)
+        code = (tickets.code_for(rally.id, rally.signing_key, rsvp.id)
                 if rsvp.status == RSVP_GOING and rally.signing_key else None)
         return dict(
-            rsvp=rsvp, rally=rally, code=code, qr_svg=tickets.qr_svg(code) if code else None, position=position,
+            rsvp=rsvp, token=token, rally=rally, code=code, qr_svg=tickets.qr_svg(code) if code else None, position=position,
             when=local_time(rally.starts_at, rally.timezone),
             doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
             venue_map=_map_for(rally), closed=closed,
         )
 
-    # The row, waitlist place and open/closed state are all the page shows (see rallies/pagecache.py).
+    # The row, waitlist place and open/closed state are all the page shows (see rallies/pagecache.py);
+    # the row's token_hash stands for the token in the page's links.
     html = pagecache.render("rsvp/ticket.html", (rsvp.row, position, closed), context)
     return html, 200, {"Cache-Control": "private, no-cache"}
 
@@ -192,7 +193,7 @@ def ticket_qr(token: str):
     rsvp_id, status, rally_id, signing_key = facts
     if status != RSVP_GOING or not signing_key:
         abort(404)
-    code = tickets.make_code(bytes(signing_key), rally_id, rsvp_id)
+    code = tickets.code_for(rally_id, signing_key, rsvp_id)
     etag = _etag(code)
     headers = {"ETag": f'"{etag}"', "Cache-Control": "public, max-age=31536000, immutable"}
     if request.if_none_match.contains(etag):
@@ -235,7 +236,7 @@ def guests(token: str):
                 flash(f"Done: your party is now {form.guests.data + 1}.", "success")
                 return redirect(url_for(".ticket", token=token), 303)
         status = 422
-    return render_template("rsvp/guests.html", rsvp=rsvp, rally=rsvp.rally, form=form), status
+    return render_template("rsvp/guests.html", rsvp=rsvp, token=token, rally=rsvp.rally, form=form), status
 
 
 @bp.route("/t/<token>/confirm", methods=["GET", "POST"])
@@ -253,7 +254,7 @@ def confirm(token: str):
             if was in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
                 _flash_outcome(rsvps.RsvpResult(rsvp.id, rsvp.status))
         return redirect(url_for(".ticket", token=token), 303)
-    return render_template("rsvp/confirm.html", rsvp=rsvp, rally=rsvp.rally, form=form)
+    return render_template("rsvp/confirm.html", rsvp=rsvp, token=token, rally=rsvp.rally, form=form)
 
 
 @bp.route("/t/<token>/cancel", methods=["GET", "POST"])
@@ -268,7 +269,7 @@ def cancel(token: str):
         except rsvps.RsvpError as exc:
             flash(str(exc), "warning")
         return redirect(url_for(".ticket", token=token), 303)
-    return render_template("rsvp/cancel.html", rsvp=rsvp, rally=rsvp.rally, form=form)
+    return render_template("rsvp/cancel.html", rsvp=rsvp, token=token, rally=rsvp.rally, form=form)
 
 
 @bp.route("/t/<token>/answer/<answer>", methods=["GET", "POST"])
@@ -290,5 +291,5 @@ def answer(token: str, answer: str):
                 flash("Thanks, see you there!" if answer == "yes" else "Thanks for letting us know; your place "
                       "goes to someone on the waitlist.", "success")
         return redirect(url_for(".ticket", token=token), 303)
-    return render_template("rsvp/answer.html", rsvp=rsvp, rally=rsvp.rally, form=form, answer=answer,
+    return render_template("rsvp/answer.html", rsvp=rsvp, token=token, rally=rsvp.rally, form=form, answer=answer,
                            sig=request.args.get("sig", ""))

@@ -7,7 +7,6 @@ nonce (ScanLog's unique (rally_id, nonce)), counters moved only by atomic UPDATE
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -35,6 +34,7 @@ from .checkin import (
 )
 from .doors import DoorContext
 from .emails import canonical_email, normalise_email
+from .link_secrets import new_page_token
 from .sync import next_seq
 
 #: A scanner may reduce its own admission (only part of the party came) within this time.
@@ -98,7 +98,7 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
                                         "walk-ins. A supervisor or another device can admit more.", 409)
             seq = next_seq()
             rsvp_id = db.session.execute(rsvp_t.insert().values(
-                rally_id=ctx.rally_id, token=secrets.token_urlsafe(32), name=name, email=email,
+                rally_id=ctx.rally_id, **new_page_token().columns(), name=name, email=email,
                 email_key=canonical_email(email) if email else None, phone="",
                 postal_code=postal_code, door_name=door_name(name), search_name=search_text(name),
                 guests=guests, status="going", is_walkin=True, checked_in_people=people, changed_seq=seq,

@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, Signer
 from ..extensions import db
 from ..models import RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
 from . import calendar
+from .link_secrets import page_token
 from .links import base_domain, external_url
 from .mail import Attachment, NothingToSend, Rendered, queue_rendered, renderer
 
@@ -53,28 +54,30 @@ def _signer() -> Signer:
 
 def answer_signature(rsvp: Rsvp, answer: str) -> str:
     """The signature that makes a one-click reminder link valid for this RSVP and answer only."""
-    return _signer().get_signature(f"{rsvp.id}:{rsvp.token}:{answer}".encode()).decode()
+    return _signer().get_signature(f"{rsvp.id}:{page_token(rsvp)}:{answer}".encode()).decode()
 
 
 def answer_signature_ok(rsvp: Rsvp, answer: str, signature: str) -> bool:
     """True if the link's signature matches."""
     try:
-        return _signer().verify_signature(f"{rsvp.id}:{rsvp.token}:{answer}".encode(), (signature or "").encode())
+        message = f"{rsvp.id}:{page_token(rsvp)}:{answer}".encode()
+        return _signer().verify_signature(message, (signature or "").encode())
     except BadSignature:
         return False
 
 
 def ticket_links(rsvp: Rsvp) -> dict[str, str]:
     """Absolute links shown in email."""
+    token = page_token(rsvp)
     return {
-        "ticket": external_url("rsvp.ticket", token=rsvp.token),
-        "cancel": external_url("rsvp.cancel", token=rsvp.token),
-        "guests": external_url("rsvp.guests", token=rsvp.token),
-        "ics": external_url("rsvp.ticket_ics", token=rsvp.token),
-        "confirm": external_url("rsvp.confirm", token=rsvp.token),
+        "ticket": external_url("rsvp.ticket", token=token),
+        "cancel": external_url("rsvp.cancel", token=token),
+        "guests": external_url("rsvp.guests", token=token),
+        "ics": external_url("rsvp.ticket_ics", token=token),
+        "confirm": external_url("rsvp.confirm", token=token),
         "rally": rally_page_url(rsvp.rally),
-        "yes": external_url("rsvp.answer", token=rsvp.token, answer="yes", sig=answer_signature(rsvp, "yes")),
-        "no": external_url("rsvp.answer", token=rsvp.token, answer="no", sig=answer_signature(rsvp, "no")),
+        "yes": external_url("rsvp.answer", token=token, answer="yes", sig=answer_signature(rsvp, "yes")),
+        "no": external_url("rsvp.answer", token=token, answer="no", sig=answer_signature(rsvp, "no")),
     }
 
 

@@ -20,8 +20,9 @@ from .supporters import supporter_for
 
 rsvp_t = Rsvp.__table__
 #: The RSVP columns a new RSVP sets (besides supporter_id).
-RSVP_COLUMNS = ("rally_id", "token", "name", "email", "email_key", "phone", "postal_code", "door_name", "search_name",
-                "guests", "status", "is_walkin", "checked_in_people", "opt_in", "opt_in_at", "utm_source", "utm_medium",
+RSVP_COLUMNS = ("rally_id", "token_hash", "token_sealed", "name", "email", "email_key", "phone", "postal_code",
+                "door_name", "search_name", "guests", "status", "is_walkin", "checked_in_people", "opt_in", "opt_in_at",
+                "utm_source", "utm_medium",
                 "utm_campaign", "ref", "status_at", "reminder_answer", "created_at", "updated_at", "changed_seq")
 
 

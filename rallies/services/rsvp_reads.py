@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -12,10 +11,9 @@ from ..database import read_one
 from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
 from .emails import lookalike_key
+from .link_secrets import page_token_key
 
 rally_t = Rally.__table__
-#: secrets.token_urlsafe(32): 43 URL-safe base64 characters; anything else never reaches the database.
-_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{43}$")
 
 
 def waitlist_position(rsvp: Rsvp) -> int | None:
@@ -32,11 +30,12 @@ def waitlist_position(rsvp: Rsvp) -> int | None:
 
 
 def rsvp_by_token(token: str) -> Rsvp | None:
-    """The RSVP behind a ticket URL, or None (wrong-length tokens never reach the database)."""
-    if not token or len(token) != 43 or not _TOKEN.match(token):
+    """The RSVP behind a ticket URL, or None (malformed tokens never reach the database)."""
+    key = page_token_key(token)
+    if key is None:
         return None
     # One query for the ticket page: the RSVP with its rally.
-    return db.session.scalar(sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token == token))
+    return db.session.scalar(sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token_hash == key))
 
 
 class RallyColumns:
@@ -64,7 +63,7 @@ class TicketRally(RallyColumns):
 class TicketRsvp:
     """The RSVP columns the ticket page shows; ``rally`` is its TicketRally."""
 
-    __slots__ = ("id", "rally_id", "token", "name", "guests", "status", "status_at", "rally", "row")
+    __slots__ = ("id", "rally_id", "token_hash", "name", "guests", "status", "status_at", "rally", "row")
 
     def __init__(self, values, rally: TicketRally, row: tuple = ()):
         for name, value in zip(self.__slots__[:-2], values, strict=True):
@@ -82,9 +81,10 @@ def ticket_view(token: str) -> TicketRsvp | None:
     The page shows a dozen columns of two rows: an ORM load with joinedload (every column of both
     tables, identity map, type processing) cost more than the rest of the page.
     """
-    if not token or len(token) != 43 or not _TOKEN.match(token):
+    key = page_token_key(token)
+    if key is None:
         return None
-    row = read_one(_ticket_view_stmt(), {"token": token})
+    row = read_one(_ticket_view_stmt(), {"token_hash": key})
     if row is None:
         return None
     n = len(TicketRsvp.__slots__) - 2
@@ -96,7 +96,7 @@ def _ticket_view_stmt():
     rsvp_t = Rsvp.__table__
     return (sa.select(*(rsvp_t.c[n] for n in TicketRsvp.__slots__[:-2]), *(rally_t.c[n] for n in TicketRally.__slots__))
             .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id)
-            .where(rsvp_t.c.token == sa.bindparam("token")))
+            .where(rsvp_t.c.token_hash == sa.bindparam("token_hash")))
 
 
 class RsvpRally(RallyColumns):
@@ -124,16 +124,17 @@ def qr_facts(token: str):
 
     One indexed query on the token selecting four columns, no ORM objects (the image itself is cached).
     """
-    if not token or len(token) != 43 or not _TOKEN.match(token):
+    key = page_token_key(token)
+    if key is None:
         return None
-    return read_one(_qr_facts_stmt(), {"token": token})
+    return read_one(_qr_facts_stmt(), {"token_hash": key})
 
 
 @lru_cache(maxsize=1)
 def _qr_facts_stmt():
     rsvp_t = Rsvp.__table__
     return (sa.select(rsvp_t.c.id, rsvp_t.c.status, rally_t.c.id, rally_t.c.signing_key)
-            .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.token == sa.bindparam("token")))
+            .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.token_hash == sa.bindparam("token_hash")))
 
 
 def revoked_ids(rally_id: int) -> list[int]:

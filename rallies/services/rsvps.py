@@ -21,7 +21,6 @@ atomic ``x = x + :n`` UPDATEs in the same transaction as the RSVP change.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -35,6 +34,7 @@ from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rally, Rsvp, utcnow
 from . import notices
 from .emails import canonical_email, normalise_email
+from .link_secrets import new_page_token, open_page_token, page_token
 from .people import door_name, fold, search_text  # noqa: F401  (re-exported: door and demo code use them)
 from .rsvp_insert import insert_new_rsvp, link_supporter
 from .rsvp_reads import (  # noqa: F401  (re-exported)
@@ -239,7 +239,7 @@ def _create(facts: tuple, email: str, data: RsvpInput, by_organizer: bool) -> Rs
     rsvp_id = insert_new_rsvp(values, campaign_id=campaign_id, title=title, reason=reason)
     if rsvp_id is None:
         raise IntegrityError("rsvp insert", {}, Exception("this mailbox has an RSVP here already"))
-    return RsvpResult(rsvp_id, status, token=values["token"], email=email)
+    return RsvpResult(rsvp_id, status, token=_token_of(values), email=email)
 
 
 def _repeat(rsvp: Rsvp) -> RsvpResult:
@@ -265,7 +265,7 @@ def _new_values(rally_id: int, email: str, data: RsvpInput, status: str) -> dict
     """A new RSVP's column values (rsvp_insert.RSVP_COLUMNS)."""
     now = utcnow()
     return dict(
-        rally_id=rally_id, token=secrets.token_urlsafe(32), name=data.name, email=email,
+        rally_id=rally_id, **new_page_token().columns(), name=data.name, email=email,
         email_key=canonical_email(email) or None, phone=data.phone,
         postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name),
         guests=data.guests, is_walkin=False, checked_in_people=0, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
@@ -273,6 +273,11 @@ def _new_values(rally_id: int, email: str, data: RsvpInput, status: str) -> dict
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
         status_at=now, reminder_answer="", created_at=now, updated_at=now, changed_seq=next_seq(), status=status,
     )
+
+
+def _token_of(values: dict) -> str:
+    """The ticket-page token of a new RSVP's values (only its sealed form is stored)."""
+    return open_page_token(values["token_hash"], values["token_sealed"])
 
 
 @lru_cache(maxsize=1)
@@ -305,7 +310,7 @@ def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
     _touch(rsvp, next_changed_seq(rsvp.rally_id))
     db.session.flush()
     notices.ticket_email(rsvp, "updated")
-    return RsvpResult(rsvp.id, outcome, note, token=rsvp.token, email=rsvp.email)
+    return RsvpResult(rsvp.id, outcome, note, token=page_token(rsvp), email=rsvp.email)
 
 
 def _rejoin(rsvp: Rsvp, guests: int) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from ..database import atomic
 from ..extensions import db
 from ..models import Checkin, OutboxMessage, Rally, Rsvp, ScanLog, Supporter, utcnow
 from .emails import normalise_email
+from .link_secrets import new_page_token
 
 rally_t = Rally.__table__
 rsvp_t = Rsvp.__table__
@@ -132,7 +132,8 @@ def _delete_person(supporter: Supporter) -> int:
             r.door_name, r.search_name = DELETED, ""
             r.utm_source = r.utm_medium = r.utm_campaign = r.ref = ""
             r.opt_in, r.opt_in_at = False, None
-            r.token = secrets.token_urlsafe(32)
+            fresh = new_page_token()
+            r.token_hash, r.token_sealed = fresh.token_hash, fresh.token_sealed
             r.changed_seq = seq
             seq += 1
         db.session.flush()

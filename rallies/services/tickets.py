@@ -11,6 +11,8 @@ The code is 3 + 112 = 115 characters from the QR alphanumeric set (A-Z, 2-7), wh
 QR version 7 at error-correction level M (122 alphanumeric characters). Because the signed
 message binds the rally id, a code is valid only for its own rally; a door device that holds
 just the rally's public key can tell a forged or altered code from a real one offline.
+The private key is stored sealed with the KEK (services/sealing.py, bound to the rally id),
+so a copy of the database cannot sign.
 Ed25519 signatures are deterministic, so a ticket's code (and QR image) never changes.
 A cancelled ticket stays cryptographically valid; the rally's revocation list (its
 cancelled RSVP ids) is what refuses it at the door.
@@ -28,6 +30,9 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..extensions import db
+from . import sealing
 
 PREFIX = "RT1"
 VERSION = 1
@@ -57,24 +62,37 @@ class ParsedCode:
 
 
 def ensure_rally_keys(rally) -> None:
-    """Give the rally its Ed25519 key pair if it has none (the caller commits)."""
+    """Give the rally its Ed25519 key pair if it has none, the private key sealed (the caller commits)."""
     if rally.signing_key and rally.public_key:
         return
+    if rally.id is None:
+        db.session.flush()  # the sealed key is bound to the rally id
     private = Ed25519PrivateKey.generate()
-    rally.signing_key = private.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
+    raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    rally.signing_key = seal_signing_key(rally.id, raw)
     rally.public_key = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _key_aad(rally_id: int) -> bytes:
+    return b"rallies:signing-key:rally:%d" % rally_id
+
+
+def seal_signing_key(rally_id: int, raw: bytes) -> bytes:
+    """A raw 32-byte private key as stored: sealed with the KEK and bound to its rally."""
+    return sealing.seal(raw, _key_aad(rally_id))
+
+
+def open_signing_key(rally_id: int, sealed: bytes | None) -> bytes:
+    """The raw private key of a rally from its stored form; the one place a signing key is opened.
+
+    Raises sealing.SealError when it cannot be opened (unsealed, wrong rally, KEK not configured).
+    """
+    return sealing.open_sealed(sealed, _key_aad(rally_id))
 
 
 def signed_message(rally_id: int, ticket_id: int) -> bytes:
     """The bytes a ticket's signature covers."""
     return MESSAGE_TAG + rally_id.to_bytes(4, "big") + ticket_id.to_bytes(TICKET_ID_BYTES, "big")
-
-
-@lru_cache(maxsize=4096)
-def _private_key(raw: bytes) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(raw)
 
 
 @lru_cache(maxsize=4096)
@@ -84,15 +102,27 @@ def _public_key(raw: bytes) -> Ed25519PublicKey:
 
 def ticket_code(rally, rsvp_id: int) -> str:
     """The ticket code for an RSVP of this rally (deterministic)."""
-    return make_code(rally.signing_key, rally.id, rsvp_id)
+    return code_for(rally.id, rally.signing_key, rsvp_id)
+
+
+def code_for(rally_id: int, sealed_key: bytes | memoryview | None, ticket_id: int) -> str:
+    """The code of ticket_id from the rally's stored (sealed) key: everything that signs comes here."""
+    if not sealed_key:
+        raise ValueError("rally has no signing key")
+    return _code(rally_id, bytes(sealed_key), ticket_id)
 
 
 @lru_cache(maxsize=65536)
+def _code(rally_id: int, sealed_key: bytes, ticket_id: int) -> str:
+    # Caches codes (they never change), not keys: the opened key is dropped after signing.
+    return make_code(open_signing_key(rally_id, sealed_key), rally_id, ticket_id)
+
+
 def make_code(signing_key: bytes, rally_id: int, ticket_id: int) -> str:
-    """Sign and encode a code from raw parts (cached: codes never change)."""
+    """Sign and encode a code with a raw 32-byte private key (ValueError for anything else)."""
     if not signing_key:
         raise ValueError("rally has no signing key")
-    signature = _private_key(bytes(signing_key)).sign(signed_message(rally_id, ticket_id))
+    signature = Ed25519PrivateKey.from_private_bytes(bytes(signing_key)).sign(signed_message(rally_id, ticket_id))
     payload = ticket_id.to_bytes(TICKET_ID_BYTES, "big") + signature
     return PREFIX + base64.b32encode(payload).decode("ascii").rstrip("=")
 

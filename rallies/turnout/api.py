@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from ..access import campaign_or_404, rally_or_404
 from ..errors import ApiError
+from ..forms.dates import in_range, range_message
 from ..models import utcnow
 from ..services import exports, tallies
 from ..services import forecast as forecasting
@@ -204,4 +205,6 @@ def _since_arg() -> datetime | None:
                        "2026-05-01T18:00:00+00:00.") from None
     if value.tzinfo is None:
         raise ApiError(400, "invalid_parameter", "since must include a UTC offset.")
+    if not in_range(value):
+        raise ApiError(400, "invalid_parameter", f"since: {range_message()}")
     return value

@@ -7,6 +7,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from ..forms.dates import InDateRange
 from ..services.population import is_known_state
 from ..services.tallies import SORTS, STATUSES, RallyFilters
 
@@ -25,8 +26,8 @@ class FilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    date_from = DateField("From", validators=[Optional()], format="%Y-%m-%d")
-    date_to = DateField("To", validators=[Optional()], format="%Y-%m-%d")
+    date_from = DateField("From", validators=[Optional(), InDateRange()], format="%Y-%m-%d")
+    date_to = DateField("To", validators=[Optional(), InDateRange()], format="%Y-%m-%d")
     state = StringField("State", validators=[Optional(), Length(max=100)], filters=[lambda v: (v or "").strip()])
     city = StringField("City", validators=[Optional(), Length(max=100)], filters=[lambda v: (v or "").strip()])
     status = SelectField("Status", choices=[SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES], default="all")
