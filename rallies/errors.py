@@ -94,8 +94,14 @@ def register(app: Flask) -> None:
             return _http(err)
         if database_unavailable(err):
             return database_down(err)
-        log.exception("Unhandled error on %s %s", request.method, request.path)
+        # The URL rule, never the path: paths carry ticket tokens and door secrets.
+        log.exception("Unhandled error on %s %s", request.method, _route())
         return _http(InternalServerError())
+
+
+def _route() -> str:
+    """The matched URL rule (e.g. ``/t/<token>``), safe to log; the endpoint-less path is only a 404."""
+    return request.url_rule.rule if request.url_rule is not None else "(no route)"
 
 
 def database_down(err: BaseException | None = None):
@@ -103,7 +109,7 @@ def database_down(err: BaseException | None = None):
     if err is not None:
         # The driver's first line only: the full error can carry the statement and its personal data.
         reason = str(getattr(err, "orig", None) or err).strip().splitlines()[:1]
-        log.warning("Database unavailable on %s %s: %s %s", request.method, request.path,
+        log.warning("Database unavailable on %s %s: %s %s", request.method, _route(),
                     type(getattr(err, "orig", None) or err).__name__, reason[0] if reason else "")
     retry = int(current_app.config.get("DB_DOWN_RETRY_AFTER", 30))
     message = "The service is temporarily unavailable while we reconnect to our database."

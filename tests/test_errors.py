@@ -162,3 +162,18 @@ def test_programming_errors_stay_500(app_factory):
 
     resp = app.test_client().get("/_bad_sql")
     assert resp.status_code == 500
+
+
+def test_error_logs_name_the_route_never_the_secret_in_the_path(app, caplog):
+    # Paths carry ticket tokens and door secrets; a crash must not copy them into the logs.
+    def boom(token):
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/t/<token>/boom", "boom", boom)
+    secret = "s3cr3t-ticket-token-value-0123456789abcdef"
+    with caplog.at_level("ERROR"):
+        resp = app.test_client().get(f"/t/{secret}/boom")
+    assert resp.status_code == 500
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "/t/<token>/boom" in logged
+    assert secret not in logged
