@@ -51,6 +51,8 @@ class Config:
     # Rate limits (Flask-Limiter). Redis when REDIS_URL is set, memory otherwise.
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    #: Redis down: count in each worker's memory until it is back, rather than failing every request.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = _bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     RATELIMIT_RSVP_IP = os.environ.get("RATELIMIT_RSVP_IP", "30 per minute;300 per hour")
     RATELIMIT_RSVP_EMAIL = os.environ.get("RATELIMIT_RSVP_EMAIL", "5 per minute;20 per hour")
     #: Accepted RSVPs to one rally from one client address (one address cannot fill a rally).

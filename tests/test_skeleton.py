@@ -151,3 +151,11 @@ def test_healthz_on_an_unmigrated_database_is_a_503_not_a_500():
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI="sqlite://")  # reachable, but no tables
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503 and resp.get_json()["down"] == ["outbox"]
+
+
+def test_rate_limit_storage_down_falls_back_instead_of_failing(app_factory):
+    # Redis unreachable (nothing listens on port 1): pages and rate-limited forms still answer.
+    app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert client.post("/auth/login", data={}).status_code < 500
