@@ -23,7 +23,8 @@ def healthz():
     too long (informative only: slow mail must not take web servers out of the load balancer).
     """
     parts = {"database": _database()}
-    if not current_app.config.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://"):
+    if current_app.config.get("RATELIMIT_ENABLED") and not current_app.config.get(
+            "RATELIMIT_STORAGE_URI", "memory://").startswith("memory://"):
         parts["rate_limit_storage"] = _rate_limit_storage()
     if parts["database"] == "ok":
         parts["outbox"] = _outbox()

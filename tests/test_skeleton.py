@@ -20,7 +20,7 @@ def test_healthz_ok(client):
 
 def test_healthz_names_a_rate_limit_storage_that_is_down(app_factory):
     # Nothing listens on port 1: the shared Redis is unreachable while the database is fine.
-    app = app_factory(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503 and resp.headers["Retry-After"]
     body = resp.get_json()
