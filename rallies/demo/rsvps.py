@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from ..database import atomic
 from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, Supporter, utcnow
+from ..services.counters import recount
 from ..services.emails import canonical_email, normalise_email
 from ..services.link_secrets import seal_page_token
-from ..services.rsvps import door_name, fold, recount, search_text
+from ..services.rsvps import door_name, fold, search_text
 from ..services.tickets import ensure_rally_keys
 
 FIRST = ["Ana", "José", "María", "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda",
