@@ -63,6 +63,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         app.register_blueprint(module.bp)
 
     from . import cli, errors, security
+    from .services import notices  # noqa: F401  (registers the email renderers the outbox sender uses)
 
     errors.register(app)
     security.register(app)

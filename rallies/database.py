@@ -21,11 +21,14 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 from .extensions import db
+from .models.door import CHANGE_NUMBER, change_counter
 
 _immediate = contextvars.ContextVar("sqlite_immediate", default=False)
 _busy_timeout_ms = 30000
@@ -127,6 +130,26 @@ def database_unavailable(error: BaseException) -> bool:
         # psycopg reports a failed connect or a dropped connection with no SQLSTATE (the server never said).
         return isinstance(error, exc.OperationalError)
     return bool(sqlstate) and sqlstate.startswith(_PG_UNAVAILABLE)
+
+
+def insert(table):
+    """An INSERT for the session's engine that has ``on_conflict_do_nothing``/``do_update`` and ``excluded``."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite_dialect.insert)(table)
+
+
+def next_change_number() -> int:
+    """A new door-sync change number from the database, never from a clock (see services/sync.py).
+
+    PostgreSQL: the ``change_number`` sequence. SQLite has no sequences: a one-row counter, bumped
+    by an upsert (writers are serialised by BEGIN IMMEDIATE, so the row lock costs nothing).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.execute(select(CHANGE_NUMBER.next_value())).scalar_one()
+    bump = (sqlite_dialect.insert(change_counter).values(id=1, n=1)
+            .on_conflict_do_update(index_elements=["id"], set_={"n": change_counter.c.n + 1})
+            .returning(change_counter.c.n))
+    return db.session.execute(bump).scalar_one()
 
 
 def is_sqlite() -> bool:

@@ -12,10 +12,9 @@ import pytest
 from conftest import campaign_of
 from doorkit import bearer, bulk_tickets, door_session, make_door, make_ticket, nonce
 
-from rallies.database import atomic
+from rallies.database import atomic, next_change_number
 from rallies.extensions import db
 from rallies.models import Rally, Rsvp, ScanLog, utcnow
-from rallies.services.sync import next_seq
 
 
 @pytest.fixture
@@ -169,9 +168,9 @@ def test_sync_payload_full_and_incremental_without_personal_data(client, door_se
     assert full["full"] and len(full["tickets"]) == 2 and len(full["revoked"]) == 1
     assert full["rally"]["public_key"]
     assert "example.org" not in raw.decode() and "Garcia" not in raw.decode()
-    with atomic():  # an old change well before the cursor's overlap window
+    with atomic():  # an old change, before the cursor
         db.session.execute(Rsvp.__table__.update().values(changed_seq=1))
-    since = next_seq()  # a cursor from "now"
+        since = next_change_number()  # a cursor from "now"
     post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret)
     inc = client.get(f"/door/{door.id}/api/sync", query_string={"since": since}, headers=bearer(secret)).get_json()
     assert not inc["full"] and [t[0] for t in inc["tickets"]] == [rsvp.id] and inc["tickets"][0][4] == 1

@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from conftest import campaign_of
 from rsvp_helpers import counts_from_rows, outbox, rsvp_by_email, rsvp_post, stored_counts, token_from
 
+from rallies.database import atomic, next_change_number
 from rallies.extensions import db
 from rallies.models import Rsvp, Supporter
 from rallies.services import mail
 from rallies.services.link_secrets import page_token
-from rallies.services.sync import next_seq
 
 
 @pytest.fixture
@@ -37,7 +37,8 @@ def test_form_page_renders_with_attribution_from_query(client, rally):
 
 
 def test_rsvp_creates_going_rsvp_ticket_and_email(client, rally):
-    before = next_seq()
+    with atomic():
+        before = next_change_number()
     resp = rsvp_post(client, rally, name="  José   Álvarez ", email="  Jose@Example.ORG ", phone="(312) 555-0123",
                      postal_code="60607", guests=2, opt_in="y", utm_source="fb", ref="maria")
     assert resp.status_code == 303

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from conftest import campaign_of
+import sqlalchemy as sa
+from conftest import IS_PG, campaign_of
 from doorkit import bulk_tickets, door_session, make_door, make_ticket, nonce
 
-from rallies.database import atomic
+from rallies.database import atomic, next_change_number
 from rallies.extensions import db
-from rallies.models import Rsvp
-from rallies.services.admissions import undo_checkin
+from rallies.models import Checkin, Rally, Rsvp, utcnow
+from rallies.services.admissions import admit_walkin, undo_checkin
 from rallies.services.checkin import check_in
-from rallies.services.sync import OVERLAP, next_seq, sync_payload
+from rallies.services.rsvps import RsvpInput, cancel_rsvp, change_guests, create_or_update_rsvp
+from rallies.services.sync import sync_payload
+from rallies.services.tickets import ticket_code
 
 
 @pytest.fixture
@@ -44,8 +53,8 @@ def test_incremental_carries_only_changes_and_other_doors_checkins(door_setup):
     quiet, _ = make_ticket(rally, name="Quiet One")
     scanned, code = make_ticket(rally, name="Scan Me")
     with atomic():  # both changed long ago
-        db.session.execute(Rsvp.__table__.update().values(changed_seq=next_seq() - 10 * OVERLAP))
-    cursor = next_seq()
+        db.session.execute(Rsvp.__table__.update().values(changed_seq=1))
+        cursor = next_change_number()
     check_in(code, ctx, nonce=nonce())
     inc = sync_payload(rally.id, door.id, cursor)
     assert not inc["full"] and [t[0] for t in inc["tickets"]] == [scanned.id]
@@ -75,3 +84,113 @@ def test_thirty_thousand_tickets_fit_in_well_under_a_megabyte(door_setup):
     bulk_tickets(rally, 30_000)
     body = json.dumps(sync_payload(rally.id, door.id), separators=(",", ":")).encode()
     assert len(gzip.compress(body, 6)) < 1_000_000
+
+
+def test_cursor_is_the_tickets_snapshot_and_later_checkins_come_again(door_setup):
+    """The cursor comes from the tickets read; a check-in numbered above it is sent again next time."""
+    rally, door = door_setup
+    ctx = door_session(door)[0]
+    ticket, code = make_ticket(rally)
+    with atomic():
+        since = next_change_number()
+    check_in(code, ctx, nonce=nonce())
+    with atomic():  # as if the check-in committed between the sync's two reads
+        db.session.execute(Checkin.__table__.update().values(changed_seq=next_change_number()))
+    first = sync_payload(rally.id, door.id, since)
+    assert [t[0] for t in first["tickets"]] == [ticket.id] and len(first["checkins"]) == 1
+    assert first["cursor"] == db.session.get(Rsvp, ticket.id).changed_seq
+    again = sync_payload(rally.id, door.id, first["cursor"])
+    assert again["tickets"] == [] and len(again["checkins"]) == 1 and again["cursor"] == first["cursor"]
+
+
+def test_changes_are_numbered_after_the_rally_lock(make_user, make_rally):
+    """Every write unit takes its change number only once it holds the rally row (so numbers follow commits)."""
+    rally = make_rally(campaign_of(make_user()), starts_at=utcnow() + timedelta(minutes=30))  # doors open
+    door = make_door(rally)
+    boss = door_session(door, role="supervisor")[0]
+    _ticket, code = make_ticket(rally, guests=1)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()).lower())
+
+    def numbered_after_lock(action) -> bool:
+        statements.clear()
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            action()
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        numbers = [i for i, s in enumerate(statements) if "change_counter" in s or "nextval" in s]
+        locks = [i for i, s in enumerate(statements) if s.startswith("update rally ")]
+        return bool(numbers) and bool(locks) and locks[0] < numbers[0]
+
+    made = {}
+    assert numbered_after_lock(lambda: made.update(
+        r=create_or_update_rsvp(rally, RsvpInput(name="Lock Order", email="lock@example.org"))))
+    rsvp = db.session.get(Rsvp, made["r"].rsvp_id)
+    assert numbered_after_lock(lambda: change_guests(rsvp, 1))
+    assert numbered_after_lock(lambda: check_in(code, boss, nonce=nonce(), people=1))
+    assert numbered_after_lock(lambda: undo_checkin(boss, rsvp_id=_ticket.id, reason="test", nonce=nonce()))
+    assert numbered_after_lock(lambda: admit_walkin(boss, name="Walk In", nonce=nonce()))
+    assert numbered_after_lock(lambda: cancel_rsvp(db.session.get(Rsvp, rsvp.id)))
+
+
+def _worker(url: str, skew: str | None):
+    """A clock_worker.py process on the test database, its clock shifted by libfaketime when skew is set."""
+    here = Path(__file__).resolve().parent
+    cmd = ([shutil.which("faketime"), "-f", skew] if skew else []) + [sys.executable, str(here / "clock_worker.py"), url]
+    env = dict(os.environ, PYTHONPATH=f"{here.parent}{os.pathsep}{here}")
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=here.parent)
+
+
+def _ask(proc, **command):
+    proc.stdin.write(json.dumps(command) + "\n")
+    proc.stdin.flush()
+    line = proc.stdout.readline()
+    assert line, "the worker process died"
+    return json.loads(line)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not IS_PG, reason="two app processes need a shared PostgreSQL")
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="needs libfaketime (apt-get install faketime)")
+def test_incremental_sync_misses_nothing_when_app_clocks_differ_by_ten_minutes(door_setup, app):
+    """Two app processes, one 10 minutes behind; a door device syncing incrementally still gets every change."""
+    rally, door = door_setup
+    secret = door_session(door, role="supervisor")[1]
+    rally_id, door_id = rally.id, door.id
+    db.session.commit()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    ahead, behind = _worker(url, None), _worker(url, "-10m")
+    device_tickets, device_checkins = {}, {}
+    cursor = 0
+
+    def sync():
+        nonlocal cursor
+        payload = _ask(ahead, op="sync", rally=rally_id, door=door_id, since=cursor)
+        device_tickets.update({t[0]: t for t in payload["tickets"]})
+        device_checkins.update({c[0]: c for c in payload["checkins"]})
+        cursor = payload["cursor"]
+
+    try:
+        ids = []
+        for i in range(6):
+            proc = ahead if i % 2 == 0 else behind
+            ids.append(_ask(proc, op="rsvp", rally=rally_id, name=f"Skew {i}", email=f"skew{i}@example.org")["id"])
+            sync()
+        for i, rsvp_id in enumerate(ids):
+            proc = behind if i % 2 == 0 else ahead
+            code = ticket_code(db.session.get(Rally, rally_id), rsvp_id)
+            verdict = _ask(proc, op="checkin", secret=secret, door=door_id, code=code, nonce=nonce())
+            assert verdict["verdict"] == "admit"
+            sync()
+    finally:
+        for proc in (ahead, behind):
+            proc.stdin.close()
+            proc.wait(timeout=30)
+    db.session.rollback()
+    full = sync_payload(rally_id, door_id)
+    assert set(device_tickets) == set(ids) and sorted(device_tickets.values()) == sorted(full["tickets"])
+    assert all(t[4] == 1 for t in device_tickets.values())
+    assert sorted(device_checkins.values()) == sorted(full["checkins"]) and len(device_checkins) == 6

@@ -16,7 +16,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ..database import atomic
+from ..database import atomic, next_change_number
 from ..extensions import db
 from ..models import ArrivalMinute, Checkin, Door, Rally, Rsvp, ScanLog, utcnow
 from ..services import doors as door_service
@@ -82,7 +82,8 @@ def _admit_crowd(rally: Rally) -> bool:
         walk_minutes: Counter = Counter()
         per_door: Counter = Counter()
         per_door_walk: Counter = Counter()
-        seq = 1
+        seq = 1  # numbers the demo's nonces
+        number = next_change_number()  # one door-sync change for the whole load
         for rsvp_id, guests in parties:
             if rng.random() > show_rate:
                 continue
@@ -100,7 +101,7 @@ def _admit_crowd(rally: Rally) -> bool:
                                   rsvp_id=rsvp_id, nonce=nonce, code="(demo)", verdict="admit", reason="ok",
                                   people=people, client_time=moment, received_at=moment, response=""))
                 checkins.append(dict(rally_id=rally.id, rsvp_id=rsvp_id, door_id=door.id, people=people, is_walkin=False,
-                                     admitted_at=moment, device_name=scans[-1]["device_name"], changed_seq=seq,
+                                     admitted_at=moment, device_name=scans[-1]["device_name"], changed_seq=number,
                                      undo_reason=""))
                 minutes[(door.id, moment.replace(second=0, microsecond=0))] += people
                 per_door[door.id] += people
@@ -118,7 +119,7 @@ def _admit_crowd(rally: Rally) -> bool:
             per_door[w["door_id"]] += w["people"]
             per_door_walk[w["door_id"]] += w["people"]
             checkins.append(dict(rally_id=rally.id, rsvp_id=w["rsvp_id"], door_id=w["door_id"], people=w["people"],
-                                 is_walkin=True, admitted_at=w["at"], device_name=w["device"], changed_seq=seq,
+                                 is_walkin=True, admitted_at=w["at"], device_name=w["device"], changed_seq=number,
                                  undo_reason=""))
             seq += 1
         if scans:

@@ -18,12 +18,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ..database import atomic
+from ..database import atomic, next_change_number
 from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, Supporter, utcnow
+from ..services.counters import recount
 from ..services.emails import canonical_email, normalise_email
 from ..services.link_secrets import seal_page_token
-from ..services.rsvps import door_name, fold, recount, search_text
+from ..services.rsvps import door_name, fold, search_text
 from ..services.tickets import ensure_rally_keys
 
 FIRST = ["Ana", "José", "María", "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda",
@@ -121,7 +122,7 @@ def _load_rally(rally: Rally, campaign_id: int, rng: random.Random, people, zips
     times = sorted(opened + timedelta(seconds=rng.random() * span) for _ in people)
     weights = [w for _, _, w in zips]
     rows, going_people = [], 0
-    for i, ((name, email), created) in enumerate(zip(people, times, strict=True)):
+    for (name, email), created in zip(people, times, strict=True):
         guests = rng.choices(range(rally.max_guests + 1), weights=[6, 3, 1, 1, 1, 1][: rally.max_guests + 1])[0]
         zip_code, area_codes = ("", [])
         if zips and rng.random() < 0.85:
@@ -143,7 +144,7 @@ def _load_rally(rally: Rally, campaign_id: int, rng: random.Random, people, zips
             door_name=door_name(name), search_name=search_text(name), guests=guests, status=status,
             is_walkin=False, checked_in_people=0, opt_in=opt_in, opt_in_at=created if opt_in else None,
             utm_source=source, utm_medium=medium, utm_campaign=campaign, ref=rng.choice(REFS),
-            status_at=created, reminder_answer="", changed_seq=i + 1, created_at=created, updated_at=created,
+            status_at=created, reminder_answer="", changed_seq=0, created_at=created, updated_at=created,
         ))
     with atomic():
         ensure_rally_keys(db.session.get(Rally, rally.id))
@@ -152,8 +153,10 @@ def _load_rally(rally: Rally, campaign_id: int, rng: random.Random, people, zips
             sa.select(Supporter.email, Supporter.id).where(Supporter.campaign_id == campaign_id,
                                                            Supporter.email.in_([r["email"] for r in rows]))
         ).all())
+        number = next_change_number()  # one door-sync change for the whole load
         for r in rows:
             r["supporter_id"] = ids.get(r["email"])
+            r["changed_seq"] = number
         for start in range(0, len(rows), 2000):
             db.session.execute(sa.insert(Rsvp.__table__), rows[start:start + 2000])
         recount(rally.id)

@@ -12,30 +12,31 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ..database import atomic
+from ..database import atomic, next_change_number
 from ..extensions import db
 from ..models import utcnow
+from . import counters
 from .checkin import (
-    ADMIT,
     CheckinInputError,
     Verdict,
     _insert_scan,
     _Replay,
     _stored,
     admission_time,
-    bump_counters,
     check_nonce,
     checkin_t,
     clock_flag,
+    decide,
     made_online,
-    rally_t,
     rsvp_t,
     scan_t,
+    ticket_row,
 )
 from .doors import DoorContext
 from .emails import canonical_email, normalise_email
 from .link_secrets import new_page_token
-from .sync import next_seq
+from .people import door_name, search_text
+from .supporters import supporter_for
 
 #: A scanner may reduce its own admission (only part of the party came) within this time.
 REDUCE_WINDOW = timedelta(minutes=10)
@@ -64,9 +65,6 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
     rally's walkin_limit (people); without one they fill only free places (any number when the
     rally has no capacity). A walk-in who gives an email becomes a campaign supporter.
     """
-    from .people import door_name, search_text
-    from .supporters import supporter_for
-
     name = " ".join((name or "").split())[:120]
     if not name:
         raise CheckinInputError("invalid_name", "Enter the walk-in's name.")
@@ -96,35 +94,20 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
             if _device_walkins(ctx.session_id) + people > WALKINS_PER_DEVICE:
                 raise CheckinInputError("device_walkin_limit", f"This device has admitted its {WALKINS_PER_DEVICE} "
                                         "walk-ins. A supervisor or another device can admit more.", 409)
-            seq = next_seq()
+            # The walk-in's ticket, with no one admitted yet: the check-in decision admits the party.
             rsvp_id = db.session.execute(rsvp_t.insert().values(
                 rally_id=ctx.rally_id, **new_page_token().columns(), name=name, email=email,
                 email_key=canonical_email(email) if email else None, phone="",
                 postal_code=postal_code, door_name=door_name(name), search_name=search_text(name),
-                guests=guests, status="going", is_walkin=True, checked_in_people=people, changed_seq=seq,
+                guests=guests, status="going", is_walkin=True, checked_in_people=0, changed_seq=0,
                 status_at=scan["received_at"], created_at=scan["received_at"], updated_at=scan["received_at"],
             ).returning(rsvp_t.c.id)).scalar()
-            ticket = {"id": rsvp_id, "name": door_name(name), "party": people, "checked_in": people, "remaining": 0,
-                      "status": "going", "walkin": True}
-            verdict = Verdict(ADMIT, "walkin", ticket=ticket, admitted=people,
-                              flags={"clock": scan["clock_flagged"], "offline": bool(offline), "forced": False,
-                                     "conflict": False})
             scan["rsvp_id"] = rsvp_id
-            scan_id = _insert_scan(scan, verdict, people=people)
-            db.session.execute(checkin_t.insert().values(
-                rally_id=ctx.rally_id, rsvp_id=rsvp_id, door_id=ctx.door_id, scan_id=scan_id,
-                device_name=ctx.device_name, people=people, is_walkin=True, admitted_at=admitted_at, changed_seq=seq,
-                undo_reason=""))
-            at_capacity = bump_counters(ctx.rally_id, ctx.door_id, admitted_at, people, walkins=people)
-            # The rally row last (the check-in's lock order). Its WHERE decides, after this walk-in's
-            # own counters moved: walk-ins within the limit, or only free places without one.
-            places = db.session.execute(
-                rally_t.update().where(rally_t.c.id == ctx.rally_id, sa.case(
-                    (rally_t.c.walkin_limit.is_not(None), rally_t.c.walkin_people <= rally_t.c.walkin_limit),
-                    else_=sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity)))
-                .values(going_people=rally_t.c.going_people + people, going_parties=rally_t.c.going_parties + 1,
-                        guests_count=rally_t.c.guests_count + guests)
-                .returning(rally_t.c.capacity, rally_t.c.going_people)).one_or_none()
+            flags = {"clock": scan["clock_flagged"], "offline": bool(offline), "forced": False, "conflict": False}
+            verdict = decide(scan, ticket_row(rsvp_id), people, False, admitted_at, flags, offline, walkin=True)
+            # The rally row again (already locked by the decision's counters): its WHERE decides whether
+            # this walk-in may take places, after its own walk-in counter moved.
+            places = counters.take_walkin_places(ctx.rally_id, people, guests)
             if places is None:
                 raise CheckinInputError("walkin_limit", "No walk-in places are left: the rally's places belong to "
                                         "people who RSVPed. The organizer can allow more walk-ins.", 409)
@@ -132,8 +115,9 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
                 db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(
                     supporter_id=supporter_for(ctx.campaign_id, email, name, "", postal_code)))
             verdict.extra.update(over_capacity=places.capacity is not None and places.going_people > places.capacity,
-                                 capacity=places.capacity, going_people=places.going_people, at_capacity=at_capacity)
-            db.session.execute(scan_t.update().where(scan_t.c.id == scan_id).values(response=json.dumps(verdict.to_dict())))
+                                 capacity=places.capacity, going_people=places.going_people)
+            db.session.execute(scan_t.update().where(scan_t.c.id == verdict.scan_id)
+                               .values(response=json.dumps(verdict.to_dict())))
             return verdict
     except _Replay:
         return _stored(scan)
@@ -186,16 +170,12 @@ def _release_walkin(rally_id: int, rsvp_id: int, take: int, seq: int, cancel: bo
         guests = db.session.execute(
             rsvp_t.update().where(rsvp_t.c.id == rsvp_id, rsvp_t.c.status == "going")
             .values(status="cancelled", status_at=utcnow(), changed_seq=seq).returning(rsvp_t.c.guests)).scalar()
-        if guests is None:
-            return
-        db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
-            going_people=rally_t.c.going_people - (guests + 1), going_parties=rally_t.c.going_parties - 1,
-            guests_count=rally_t.c.guests_count - guests, cancelled_parties=rally_t.c.cancelled_parties + 1))
+        if guests is not None:
+            counters.left_status(rally_id, "going", guests + 1)
         return
     db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(guests=rsvp_t.c.guests - take,
                                                                                 changed_seq=seq))
-    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
-        going_people=rally_t.c.going_people - take, guests_count=rally_t.c.guests_count - take))
+    counters.move_rsvp_counts(rally_id, going_people=-take, guests_count=-take)
 
 
 def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
@@ -217,15 +197,10 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             take = row.people - keep if keep is not None else min(people or row.people, row.people)
             if take <= 0:
                 raise CheckinInputError("invalid_people", "That is not fewer people than were admitted.")
-            seq = next_seq()
-            values = {"people": row.people - take, "changed_seq": seq}
-            if take == row.people:
-                values.update(undone_at=scan["received_at"], undo_reason=reason, people=row.people)
-            db.session.execute(checkin_t.update().where(checkin_t.c.id == row.id).values(**values))
             new = db.session.execute(
                 rsvp_t.update().where(rsvp_t.c.id == row.rsvp_id)
                 .values(checked_in_people=sa.case((rsvp_t.c.checked_in_people >= take,
-                                                   rsvp_t.c.checked_in_people - take), else_=0), changed_seq=seq)
+                                                   rsvp_t.c.checked_in_people - take), else_=0))
                 .returning(rsvp_t.c.checked_in_people, rsvp_t.c.guests, rsvp_t.c.door_name, rsvp_t.c.status)
             ).one_or_none()
             ticket = None
@@ -236,7 +211,13 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             verdict = Verdict("undo", "undone" if keep is None else "reduced", ticket=ticket, admitted=-take, flags={})
             scan["rsvp_id"] = row.rsvp_id
             _insert_scan(scan, verdict, people=take)
-            bump_counters(ctx.rally_id, row.door_id, row.admitted_at, -take, walkins=-take if row.is_walkin else 0)
+            counters.admitted(ctx.rally_id, row.door_id, row.admitted_at, -take, walkins=-take if row.is_walkin else 0)
+            seq = next_change_number()  # under the rally lock the counters took (see services/sync.py)
+            values = {"people": row.people - take, "changed_seq": seq}
+            if take == row.people:
+                values.update(undone_at=scan["received_at"], undo_reason=reason, people=row.people)
+            db.session.execute(checkin_t.update().where(checkin_t.c.id == row.id).values(**values))
+            db.session.execute(rsvp_t.update().where(rsvp_t.c.id == row.rsvp_id).values(changed_seq=seq))
             if row.is_walkin and new is not None:
                 _release_walkin(ctx.rally_id, row.rsvp_id, take, seq, cancel=new.checked_in_people == 0)
             return verdict

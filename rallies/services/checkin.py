@@ -14,9 +14,12 @@ Idempotency. The ScanLog row is inserted with ``ON CONFLICT (rally_id, nonce) DO
 in the same transaction as the admission. When the nonce was seen before, the whole
 transaction rolls back (undoing the admission) and the stored response is returned verbatim.
 
-Counters (Rally, Door, ArrivalMinute, peak rate) move by ``x = x + :n`` UPDATEs and a
-dialect upsert, in a fixed order (ticket row, log, check-in, minute, door, rally) so
-transactions never deadlock; the rally row, the hottest lock, is taken last.
+Counters (Rally, Door, ArrivalMinute, peak rate) move through services/counters.py, in a fixed
+order (ticket row, log, minute, door, rally) so transactions never deadlock; the rally row, the
+hottest lock, is taken last. Only then is the door-sync change number taken and the check-in row
+written (services/sync.py: per rally, numbers then follow the order of commits).
+
+Walk-ins (services/admissions.py) create their RSVP and then go through this same decision.
 
 Offline uploads go through the same decision. The server never refuses what already happened
 at the door: an upload the device admitted is recorded (the ticket's count is capped at its
@@ -36,12 +39,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..database import atomic
+from ..database import atomic, insert, next_change_number
 from ..extensions import db
 from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
-from . import checkin_sql as Q
+from . import counters
 from .doors import DoorContext
-from .sync import next_seq
 from .tickets import InvalidCode, parse_code, verify_code
 
 rsvp_t, rally_t, door_t = Rsvp.__table__, Rally.__table__, Door.__table__
@@ -223,8 +225,17 @@ def _picked_ticket(ctx: DoorContext, ticket_id):
     """The ticket chosen from a name search, if it is one of this rally's."""
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id < 2**31:
         return None
-    row = Q.TICKET.one_or_none({"id": ticket_id})
+    row = ticket_row(ticket_id)
     return row if row is not None and row.rally_id == ctx.rally_id else None
+
+
+def ticket_row(rsvp_id: int):
+    """What the decision needs about one ticket and its rally (a Row), or None."""
+    return db.session.execute(
+        sa.select(rsvp_t.c.id, rsvp_t.c.rally_id, rsvp_t.c.status, rsvp_t.c.guests, rsvp_t.c.checked_in_people,
+                  rsvp_t.c.door_name, rally_t.c.public_key, rally_t.c.title, rally_t.c.starts_at)
+        .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.id == rsvp_id)
+    ).one_or_none()
 
 
 def _scanned_ticket(scan: dict, ctx: DoorContext, code, flags: dict):
@@ -233,7 +244,7 @@ def _scanned_ticket(scan: dict, ctx: DoorContext, code, flags: dict):
         parsed = parse_code(code)
     except InvalidCode as exc:
         return _refuse(scan, Verdict(INVALID, _invalid_reason(str(exc)), flags=flags))
-    row = Q.TICKET.one_or_none({"id": parsed.ticket_id})
+    row = ticket_row(parsed.ticket_id)
     if row is None:
         key = db.session.scalar(sa.select(rally_t.c.public_key).where(rally_t.c.id == ctx.rally_id))
         if verify_code(key, ctx.rally_id, parsed):
@@ -262,69 +273,92 @@ def _ticket(row, checked_in: int | None = None) -> dict:
 
 
 def _admit(scan, row, people, force, admitted_at, flags, offline) -> Verdict:
-    """The conditional UPDATE decides; a lost race re-reads the row and decides again.
-
-    Online, a ticket that is not going or has no one left to admit is refused. Offline, the
-    people are already inside, so the scan is recorded, never refused: a ticket that is not
-    going becomes an override (flagged for the conflict report, no one counted as admitted),
-    and people beyond the party are flagged as a conflict and not counted.
-    """
+    """Decide and record one admission in its own transaction (or replay the stored answer)."""
     try:
         with atomic():
-            for _attempt in range(4):
-                refused = {"cancelled": CANCELLED, "waitlisted": WAITLISTED}.get(row.status)
-                if refused and offline:
-                    flags = dict(flags, conflict=True, override=True)
-                    scan["conflict"] = True
-                    verdict = Verdict(refused, "offline_override", ticket=_ticket(row), flags=flags)
-                    _insert_scan(scan, verdict, people=people or row.guests + 1)
-                    return verdict
-                if refused and not force:
-                    return _refuse_in_tx(scan, Verdict(refused, f"ticket_{row.status}", ticket=_ticket(row),
-                                                       flags=flags))
-                remaining = row.guests + 1 - row.checked_in_people
-                asked = people or (max(1, remaining) if offline else remaining)
-                n = min(asked, max(0, remaining)) if offline else asked
-                if not offline and (remaining <= 0 or n > remaining):
-                    verdict = Verdict(ALREADY, "already_checked_in" if remaining <= 0 else "party_exceeded",
-                                      ticket=_ticket(row), previous=_previous(row.id), flags=flags)
-                    return _refuse_in_tx(scan, verdict)
-                seq = next_seq()
-                new = row.checked_in_people
-                if n > 0:
-                    new = (Q.ADMIT_FORCED if force else Q.ADMIT).scalar({"n": n, "seq": seq, "id": row.id})
-                    if new is None:
-                        row = Q.TICKET.one_or_none({"id": row.id})
-                        continue
-                if offline:
-                    conflict = n < asked
-                    flags = dict(flags, conflict=conflict)
-                    scan["conflict"] = conflict
-                    verdict = Verdict(ADMIT, "offline_conflict" if conflict else "offline_accepted",
-                                      ticket=_ticket(row, new), admitted=n,
-                                      previous=_previous(row.id) if conflict else None, flags=flags)
-                else:
-                    verdict = Verdict(ADMIT, "forced" if force and row.status != "going" else "ok",
-                                      ticket=_ticket(row, new), admitted=n, flags=flags)
-                _record_admission(scan, verdict, row.id, n, admitted_at, seq, logged_people=asked)
-                return verdict
-            return _refuse_in_tx(scan, Verdict(ALREADY, "contended", ticket=_ticket(row), flags=flags))
+            return decide(scan, row, people, force, admitted_at, flags, offline)
     except _Replay:
         return _stored(scan)
 
 
-def _record_admission(scan, verdict, rsvp_id, n, admitted_at, seq, *, walkin=False, logged_people=None):
-    """Log, check-in row and counters for n people (inside the caller's transaction)."""
+def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False) -> Verdict:
+    """The admission decision for one ticket row, inside the caller's transaction.
+
+    The conditional UPDATE decides; a lost race re-reads the row and decides again. Online, a
+    ticket that is not going or has no one left to admit is refused. Offline, the people are
+    already inside, so the scan is recorded, never refused: a ticket that is not going becomes an
+    override (flagged for the conflict report, no one counted as admitted), and people beyond the
+    party are flagged as a conflict and not counted. Only ``force`` (a supervisor's, checked by
+    check_in) lifts the status rule, and no path counts more people than the party.
+    """
+    for _attempt in range(4):
+        refused = {"cancelled": CANCELLED, "waitlisted": WAITLISTED}.get(row.status)
+        if refused and offline:
+            flags = dict(flags, conflict=True, override=True)
+            scan["conflict"] = True
+            verdict = Verdict(refused, "offline_override", ticket=_ticket(row), flags=flags)
+            _insert_scan(scan, verdict, people=people or row.guests + 1)
+            return verdict
+        if refused and not force:
+            return _refuse_in_tx(scan, Verdict(refused, f"ticket_{row.status}", ticket=_ticket(row), flags=flags))
+        remaining = row.guests + 1 - row.checked_in_people
+        asked = people or (max(1, remaining) if offline else remaining)
+        n = min(asked, max(0, remaining)) if offline else asked
+        if not offline and (remaining <= 0 or n > remaining):
+            verdict = Verdict(ALREADY, "already_checked_in" if remaining <= 0 else "party_exceeded",
+                              ticket=_ticket(row), previous=_previous(row.id), flags=flags)
+            return _refuse_in_tx(scan, verdict)
+        new = row.checked_in_people
+        if n > 0:
+            new = _admit_ticket(row.id, n, force)
+            if new is None:
+                row = ticket_row(row.id)
+                continue
+        if offline:
+            conflict = n < asked
+            flags = dict(flags, conflict=conflict)
+            scan["conflict"] = conflict
+            verdict = Verdict(ADMIT, "offline_conflict" if conflict else "offline_accepted",
+                              ticket=_ticket(row, new), admitted=n,
+                              previous=_previous(row.id) if conflict else None, flags=flags)
+        else:
+            verdict = Verdict(ADMIT, "forced" if force and row.status != "going" else "ok",
+                              ticket=_ticket(row, new), admitted=n, flags=flags)
+        if walkin:
+            verdict.reason = "walkin"
+            verdict.ticket["walkin"] = True
+        _record_admission(scan, verdict, row.id, n, admitted_at, walkin=walkin, logged_people=asked)
+        return verdict
+    return _refuse_in_tx(scan, Verdict(ALREADY, "contended", ticket=_ticket(row), flags=flags))
+
+
+def _admit_ticket(rsvp_id: int, n: int, force: bool) -> int | None:
+    """Add n people to the ticket only if they fit its party (and it is going, unless forced).
+
+    The SQL WHERE is the guard: the new checked_in_people, or None when it did not match.
+    """
+    cond = [rsvp_t.c.id == rsvp_id, rsvp_t.c.checked_in_people + n <= rsvp_t.c.guests + 1]
+    if not force:
+        cond.append(rsvp_t.c.status == "going")
+    return db.session.execute(
+        rsvp_t.update().where(*cond).values(checked_in_people=rsvp_t.c.checked_in_people + n)
+        .returning(rsvp_t.c.checked_in_people)).scalar()
+
+
+def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, logged_people=None):
+    """Log, counters, then (under the rally lock) the change number, check-in row and ticket stamp."""
     scan_id = _insert_scan(scan, verdict, people=n if logged_people is None else logged_people)
     if n <= 0:
         return
-    Q.CHECKIN_INSERT({
-        "rally_id": scan["rally_id"], "rsvp_id": rsvp_id, "door_id": scan["door_id"], "scan_id": scan_id,
-        "device_name": scan["device_name"], "people": n, "is_walkin": walkin, "admitted_at": admitted_at, "seq": seq,
-    })
     # Known only after the counters move, so the stored (replayed) response leaves it out.
-    verdict.extra["at_capacity"] = bump_counters(scan["rally_id"], scan["door_id"], admitted_at, n,
-                                                 walkins=n if walkin else 0)
+    verdict.extra["at_capacity"] = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, n,
+                                                     walkins=n if walkin else 0)
+    seq = next_change_number()
+    db.session.execute(checkin_t.insert().values(
+        rally_id=scan["rally_id"], rsvp_id=rsvp_id, door_id=scan["door_id"], scan_id=scan_id,
+        device_name=scan["device_name"], people=n, is_walkin=walkin, admitted_at=admitted_at, changed_seq=seq,
+        undo_reason=""))
+    db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(changed_seq=seq))
 
 
 def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
@@ -334,7 +368,9 @@ def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
     values.setdefault("rsvp_id", None)
     # The stored response leaves out scan_id (unknown before the INSERT); _stored adds it back.
     values["response"] = json.dumps(verdict.to_dict())
-    scan_id = Q.SCAN_INSERT.scalar(values)
+    scan_id = db.session.execute(
+        insert(scan_t).values(**values).on_conflict_do_nothing(index_elements=["rally_id", "nonce"])
+        .returning(scan_t.c.id)).scalar()
     if scan_id is None:
         raise _Replay()
     verdict.scan_id = scan_id
@@ -376,26 +412,3 @@ def _previous(rsvp_id: int) -> dict | None:
     if row is None:
         return None
     return {"at": row.admitted_at.isoformat(), "door": row.name or "", "device": row.device_name}
-
-
-def minute_of(moment: datetime) -> datetime:
-    """The UTC minute a moment falls in (the ArrivalMinute key)."""
-    return moment.replace(second=0, microsecond=0)
-
-
-def bump_counters(rally_id: int, door_id: int | None, moment: datetime, n: int, walkins: int = 0,
-                  rsvp_people: int | None = None) -> bool:
-    """Move every check-in counter by n people (negative to undo), in the deadlock-free order.
-
-    Returns whether the people admitted now reach the rally's capacity (the door's warning).
-    """
-    minute = minute_of(moment)
-    rsvp_people = n - walkins if rsvp_people is None else rsvp_people
-    params = {"rally_id": rally_id, "door_id": door_id, "minute": minute, "n": n, "w": walkins}
-    (Q.MINUTE_UPSERT if n > 0 else Q.MINUTE_UPDATE)(params)
-    if door_id is not None:
-        Q.DOOR_UPDATE({"n": n, "w": walkins, "id": door_id})
-    rally = {"n": n, "rn": rsvp_people, "w": walkins, "id": rally_id}
-    if n > 0:
-        return bool(Q.RALLY_UPDATE.scalar(dict(rally, minute=minute)))
-    return bool(Q.RALLY_UNDO.scalar(rally))

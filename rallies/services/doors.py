@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from ..database import atomic
 from ..extensions import db
 from ..models import ROLE_RANK, Door, DoorLink, DoorSession, Membership, Rally, utcnow
 from ..models.door import DOOR_ROLE_SCANNER, DOOR_ROLE_SUPERVISOR
@@ -203,9 +204,7 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
     """
     if not secret or len(secret) > 200:
         raise DoorAccessError("unauthenticated", "Open your door link again to start scanning.")
-    from .checkin_sql import SESSION  # prebuilt: every scan authenticates
-
-    row = SESSION.one_or_none({"hash": hash_secret(secret)})
+    row = _session_row(hash_secret(secret))
     if row is None:
         raise DoorAccessError("session_unknown", "This device is not signed in at a door. Open your door link again.")
     if door_id is not None and row.door_id != door_id:
@@ -226,6 +225,21 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
                        row.created_at, door_window(row.doors_open_at, row.starts_at, row.ends_at))
 
 
+def _session_row(token_hash: str):
+    """The door session behind a secret's hash, with its link, door and rally facts (one query)."""
+    s, link = DoorSession.__table__, DoorLink.__table__
+    door, rally = Door.__table__, Rally.__table__
+    return db.session.execute(
+        sa.select(s.c.id, s.c.door_id, s.c.rally_id, s.c.role, s.c.device_name, s.c.revoked_at, s.c.last_seen_at,
+                  s.c.user_id, s.c.link_id, link.c.revoked_at.label("link_revoked_at"),
+                  link.c.expires_at.label("link_expires_at"), door.c.name.label("door_name"), rally.c.campaign_id,
+                  s.c.created_at, rally.c.doors_open_at, rally.c.starts_at, rally.c.ends_at)
+        .select_from(s.join(door, door.c.id == s.c.door_id).join(rally, rally.c.id == s.c.rally_id)
+                     .outerjoin(link, link.c.id == s.c.link_id))
+        .where(s.c.token_hash == token_hash)
+    ).one_or_none()
+
+
 def _is_organizer(user_id: int, campaign_id: int) -> bool:
     role = db.session.scalar(
         sa.select(Membership.role).where(Membership.user_id == user_id, Membership.campaign_id == campaign_id)
@@ -235,8 +249,6 @@ def _is_organizer(user_id: int, campaign_id: int) -> bool:
 
 def _touch(session_id: int, now: datetime) -> None:
     # A separate short write; losing it is harmless, so never let it fail the request.
-    from ..database import atomic
-
     try:
         with atomic():
             db.session.execute(sa.update(DoorSession).where(DoorSession.id == session_id).values(last_seen_at=now))

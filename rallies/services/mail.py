@@ -25,7 +25,8 @@ Message-ID, a renderer name and small JSON params) in the caller's transaction, 
 sender builds the MIME message on its first attempt (templates, inline QR PNG, .ics),
 stores the bytes, then sends them; retries send the stored bytes. This keeps the RSVP
 request cheap (rendering a QR PNG and a MIME tree is most of its cost) while the email
-is still committed with the RSVP. Renderers are registered with ``@renderer(name)``.
+is still committed with the RSVP. Renderers are registered with ``@renderer(name)`` by the
+modules that define them (services/notices.py, which the app factory imports).
 
 Without SMTP_HOST (development) messages are written to ``instance/outbox/*.eml``.
 """
@@ -216,8 +217,6 @@ def render_body(row: OutboxMessage) -> bytes:
     """The message bytes: stored ones, or built now by the row's renderer (not stored here)."""
     if row.body is not None:
         return row.body
-    if not _RENDERERS:
-        from . import notices  # noqa: F401  (registers the supporter email renderers)
     fn = _RENDERERS.get(row.render_as)
     if fn is None:
         raise NothingToSend(f"no renderer {row.render_as!r}")

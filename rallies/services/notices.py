@@ -21,6 +21,8 @@ from . import calendar
 from .link_secrets import page_token
 from .links import base_domain, external_url
 from .mail import Attachment, NothingToSend, Rendered, queue_rendered, renderer
+from .rsvp_reads import waitlist_position
+from .tickets import qr_png, ticket_code
 
 QR_CID = "ticket-qr"
 
@@ -97,8 +99,6 @@ def _render(name: str, **context) -> tuple[str, str]:
 
 def _context(rsvp: Rsvp, **extra) -> dict:
     rally = rsvp.rally
-    from .rsvps import waitlist_position
-
     return dict(
         rally=rally, rsvp=rsvp, links=ticket_links(rsvp),
         when=local_time(rally.starts_at, rally.timezone),
@@ -132,8 +132,6 @@ def queue_ticket_email(rsvp_id: int, to_addr: str, reason: str, title: str, *, m
 @renderer("ticket")
 def _render_ticket(params: dict) -> Rendered:
     """The ticket email: QR inline (going only), links, the .ics attached."""
-    from .tickets import qr_png, ticket_code
-
     rsvp = _rsvp_for(params)
     rally = rsvp.rally
     attachments = []

@@ -8,11 +8,7 @@ under the lock); ``None`` then tells the caller, and nothing else was written.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-
+from ..database import insert
 from ..extensions import db
 from ..models import RSVP_UNCONFIRMED, Rsvp
 from . import notices
@@ -32,8 +28,9 @@ def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str) 
     Returns the new RSVP's id, or None (having written nothing) when the mailbox already has an
     RSVP to this rally. An unconfirmed RSVP gets its supporter when the mailbox's owner confirms.
     """
-    dialect = db.session.get_bind().dialect.name
-    rsvp_id = db.session.execute(_rsvp_insert(dialect), {**values, "supporter_id": None}).scalar()
+    rsvp_id = db.session.execute(
+        insert(rsvp_t).values({name: values[name] for name in RSVP_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["rally_id", "email_key"]).returning(rsvp_t.c.id)).scalar()
     if rsvp_id is None:
         return None
     if values["status"] != RSVP_UNCONFIRMED:
@@ -46,12 +43,3 @@ def link_supporter(rsvp_id: int, campaign_id: int, values: dict) -> None:
     """Upsert the campaign's supporter for this RSVP's email and point the RSVP at it."""
     supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"], values["postal_code"])
     db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(supporter_id=supporter_id))
-
-
-@lru_cache(maxsize=4)
-def _rsvp_insert(dialect: str):
-    """INSERT .. ON CONFLICT (rally_id, email_key) DO NOTHING RETURNING id. Built once per dialect."""
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rsvp_t)
-    values = {name: sa.bindparam(name, type_=rsvp_t.c[name].type) for name in RSVP_COLUMNS}
-    return (insert.values(**values, supporter_id=sa.bindparam("supporter_id", type_=sa.Integer))
-            .on_conflict_do_nothing(index_elements=["rally_id", "email_key"]).returning(rsvp_t.c.id))

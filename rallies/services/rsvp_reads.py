@@ -1,4 +1,4 @@
-"""Read-side RSVP queries (ticket lookup, waitlist position, revocation list) and the counter repair."""
+"""Read-side RSVP queries (ticket lookup, waitlist position, revocation list)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy.orm as so
 
 from ..database import read_one
 from ..extensions import db
-from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
+from ..models import RSVP_CANCELLED, RSVP_WAITLISTED, Rally, Rsvp
 from .emails import lookalike_key
 from .link_secrets import page_token_key
 
@@ -159,19 +159,3 @@ def lookalike_clusters(rally_id: int, limit: int = 20) -> list[list]:
     found = [group for group in groups.values() if len(group) > 1]
     found.sort(key=lambda group: (-len(group), group[0].id))
     return found[:limit]
-
-
-def recount(rally_id: int) -> None:
-    """Recompute a rally's RSVP counters from its RSVPs (repair tool and demo loader)."""
-    rows = db.session.execute(
-        sa.select(Rsvp.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Rsvp.guests), 0))
-        .where(Rsvp.rally_id == rally_id).group_by(Rsvp.status)
-    ).all()
-    by = {status: (int(n), int(g)) for status, n, g in rows}
-    going, going_guests = by.get(RSVP_GOING, (0, 0))
-    wait, wait_guests = by.get(RSVP_WAITLISTED, (0, 0))
-    cancelled, _ = by.get(RSVP_CANCELLED, (0, 0))
-    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
-        going_people=going + going_guests, going_parties=going, guests_count=going_guests,
-        waitlisted_people=wait + wait_guests, waitlisted_parties=wait, cancelled_parties=cancelled,
-    ))

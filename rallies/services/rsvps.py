@@ -9,30 +9,29 @@ IMMEDIATE, which serialises writers. Either way, per-rally changes are serialise
 from their first statement, so:
 
 * capacity is never oversold, and the waitlist order is the order of arrival;
-* ``Rsvp.changed_seq`` is a change number from ``sync.next_seq()`` (microseconds, as for
-  check-ins): door devices sync with ``changed_seq > since`` less a window that covers
-  commits landing a little after their number (see services/sync.py), so they never miss
-  a change, and the number needs no read under the lock.
+* ``Rsvp.changed_seq`` is a change number from ``database.next_change_number()``, taken
+  after the rally lock, once per transaction: per rally, numbers follow the order of
+  commits, so door devices syncing with ``changed_seq > since`` never miss a change
+  (see services/sync.py).
 
 Counters on Rally (going_people, going_parties, guests_count (guests of going
-parties), waitlisted_people, waitlisted_parties, cancelled_parties) only ever move by
-atomic ``x = x + :n`` UPDATEs in the same transaction as the RSVP change.
+parties), waitlisted_people, waitlisted_parties, cancelled_parties) move only through
+services/counters.py, in the same transaction as the RSVP change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..database import atomic
+from ..database import atomic, next_change_number
 from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rally, Rsvp, utcnow
-from . import notices
+from . import counters, notices
 from .emails import canonical_email, normalise_email
 from .link_secrets import new_page_token, open_page_token, page_token
 from .people import door_name, fold, search_text  # noqa: F401  (re-exported: door and demo code use them)
@@ -41,13 +40,11 @@ from .rsvp_reads import (  # noqa: F401  (re-exported)
     lookalike_clusters,
     qr_facts,
     rally_for_rsvp,
-    recount,
     revoked_ids,
     rsvp_by_token,
     ticket_view,
     waitlist_position,
 )
-from .sync import next_seq
 from .tickets import ensure_rally_keys
 
 rally_t = Rally.__table__
@@ -117,44 +114,6 @@ def rally_open_problem(rally: Rally, now: datetime | None = None) -> str | None:
     return None
 
 
-def _lock(rally_id: int) -> None:
-    """Take the rally's row lock (PostgreSQL) with a no-op UPDATE; SQLite is already serialised."""
-    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(going_people=rally_t.c.going_people))
-
-
-def next_changed_seq(rally_id: int) -> int:
-    """The next change number for a change to this rally's RSVPs (see the module doc)."""
-    return next_seq()
-
-
-def _bump(rally_id: int, **deltas: int) -> None:
-    values = {name: rally_t.c[name] + n for name, n in deltas.items() if n}
-    if values:
-        db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(**values))
-
-
-def _take_places(rally_id: int, people: int, guests: int, parties: int = 1) -> bool:
-    """Add people to 'going' only if they fit; the UPDATE's rowcount is the answer."""
-    result = db.session.execute(_take_places_stmt(), {"rid": rally_id, "people": people, "guests": guests,
-                                                      "parties": parties})
-    return result.rowcount == 1
-
-
-@lru_cache(maxsize=1)
-def _take_places_stmt():
-    """UPDATE rally SET going_people = going_people + :people, ... WHERE id = :rid AND
-    (capacity IS NULL OR going_people + :people <= capacity). Built once."""
-    people = sa.bindparam("people", type_=sa.Integer)
-    return (
-        rally_t.update()
-        .where(rally_t.c.id == sa.bindparam("rid"))
-        .where(sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity))
-        .values(going_people=rally_t.c.going_people + people,
-                going_parties=rally_t.c.going_parties + sa.bindparam("parties", type_=sa.Integer),
-                guests_count=rally_t.c.guests_count + sa.bindparam("guests", type_=sa.Integer))
-    )
-
-
 def _hold_admitted(rsvp_id: int, most_inside: int) -> bool:
     """Lock the RSVP's row if at most most_inside of its party were admitted; False if more were.
 
@@ -220,20 +179,20 @@ def _create(facts: tuple, email: str, data: RsvpInput, by_organizer: bool) -> Rs
     rally_id, campaign_id, title, has_keys, confirm = facts
     if not has_keys:
         ensure_rally_keys(db.session.get(Rally, rally_id))
-    _lock(rally_id)
+    counters.lock_rally(rally_id)
     key = canonical_email(email) or None
-    existing_id = db.session.scalar(_existing_stmt(), {"rally_id": rally_id, "key": key}) if key else None
+    existing_id = db.session.scalar(sa.select(rsvp_t.c.id).where(rsvp_t.c.rally_id == rally_id, rsvp_t.c.email_key == key)) if key else None
     if existing_id is not None:
         rsvp = db.session.get(Rsvp, existing_id, populate_existing=True)
         return _update_existing(rsvp, data) if by_organizer else _repeat(rsvp)
     people = data.guests + 1
     if confirm:
         status = RSVP_UNCONFIRMED
-    elif _take_places(rally_id, people, data.guests):
+    elif counters.take_places(rally_id, people, data.guests):
         status = RSVP_GOING
     else:
         status = RSVP_WAITLISTED
-        _bump(rally_id, waitlisted_people=people, waitlisted_parties=1)
+        counters.move_rsvp_counts(rally_id, waitlisted_people=people, waitlisted_parties=1)
     values = _new_values(rally_id, email, data, status=status)
     reason = "confirm" if confirm else status
     rsvp_id = insert_new_rsvp(values, campaign_id=campaign_id, title=title, reason=reason)
@@ -271,20 +230,13 @@ def _new_values(rally_id: int, email: str, data: RsvpInput, status: str) -> dict
         guests=data.guests, is_walkin=False, checked_in_people=0, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
         utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
-        status_at=now, reminder_answer="", created_at=now, updated_at=now, changed_seq=next_seq(), status=status,
+        status_at=now, reminder_answer="", created_at=now, updated_at=now, changed_seq=next_change_number(), status=status,
     )
 
 
 def _token_of(values: dict) -> str:
     """The ticket-page token of a new RSVP's values (only its sealed form is stored)."""
     return open_page_token(values["token_hash"], values["token_sealed"])
-
-
-@lru_cache(maxsize=1)
-def _existing_stmt():
-    """SELECT id of this mailbox's RSVP to this rally (the unique index answers it). Built once."""
-    return sa.select(rsvp_t.c.id).where(rsvp_t.c.rally_id == sa.bindparam("rally_id"),
-                                        rsvp_t.c.email_key == sa.bindparam("key"))
 
 
 def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
@@ -307,7 +259,7 @@ def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
             _change_party(rsvp, data.guests)
         except NotEnoughRoom as exc:
             note = str(exc)
-    _touch(rsvp, next_changed_seq(rsvp.rally_id))
+    _touch(rsvp, next_change_number())
     db.session.flush()
     notices.ticket_email(rsvp, "updated")
     return RsvpResult(rsvp.id, outcome, note, token=page_token(rsvp), email=rsvp.email)
@@ -317,12 +269,12 @@ def _rejoin(rsvp: Rsvp, guests: int) -> None:
     """A cancelled (or unconfirmed) RSVP takes a place: going if it fits, else the end of the waitlist."""
     people = guests + 1
     if rsvp.status == RSVP_CANCELLED:
-        _bump(rsvp.rally_id, cancelled_parties=-1)
-    if _take_places(rsvp.rally_id, people, guests):
+        counters.move_rsvp_counts(rsvp.rally_id, cancelled_parties=-1)
+    if counters.take_places(rsvp.rally_id, people, guests):
         rsvp.status = RSVP_GOING
     else:
         rsvp.status = RSVP_WAITLISTED
-        _bump(rsvp.rally_id, waitlisted_people=people, waitlisted_parties=1)
+        counters.move_rsvp_counts(rsvp.rally_id, waitlisted_people=people, waitlisted_parties=1)
     rsvp.guests = guests
     rsvp.status_at = utcnow()
 
@@ -334,7 +286,7 @@ def take_place(rsvp: Rsvp) -> Rsvp:
     if problem:
         raise RsvpClosed(problem)
     with atomic():
-        _lock(rsvp.rally_id)
+        counters.lock_rally(rsvp.rally_id)
         rsvp = db.session.get(Rsvp, rsvp.id, populate_existing=True)
         if rsvp.status not in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
             return rsvp
@@ -343,7 +295,7 @@ def take_place(rsvp: Rsvp) -> Rsvp:
             # The mailbox's owner has now shown up: only now is this a supporter of the campaign.
             link_supporter(rsvp.id, rsvp.rally.campaign_id, dict(email=rsvp.email, name=rsvp.name, phone=rsvp.phone,
                                                                  postal_code=rsvp.postal_code))
-        _touch(rsvp, next_changed_seq(rsvp.rally_id))
+        _touch(rsvp, next_change_number())
         db.session.flush()
         if rsvp.email:
             notices.ticket_email(rsvp, rsvp.status)
@@ -359,7 +311,7 @@ def _change_party(rsvp: Rsvp, guests: int) -> None:
     if delta < 0 and (problem := _inside_problem(rsvp.id, guests)):
         raise problem
     if rsvp.status == RSVP_GOING:
-        if delta > 0 and not _take_places(rsvp.rally_id, delta, delta, parties=0):
+        if delta > 0 and not counters.take_places(rsvp.rally_id, delta, delta, parties=0):
             rally = db.session.get(Rally, rsvp.rally_id, populate_existing=True)
             room = max(0, (rally.capacity or 0) - rally.going_people)
             raise NotEnoughRoom(
@@ -367,13 +319,13 @@ def _change_party(rsvp: Rsvp, guests: int) -> None:
                 f"so your party stays at {rsvp.party_size}."
             )
         if delta < 0:
-            _bump(rsvp.rally_id, going_people=delta, guests_count=delta)
+            counters.move_rsvp_counts(rsvp.rally_id, going_people=delta, guests_count=delta)
         rsvp.guests = guests
         if delta < 0:
             db.session.flush()
             promote_waitlist(db.session.get(Rally, rsvp.rally_id))
     elif rsvp.status == RSVP_WAITLISTED:
-        _bump(rsvp.rally_id, waitlisted_people=delta)
+        counters.move_rsvp_counts(rsvp.rally_id, waitlisted_people=delta)
         rsvp.guests = guests
         db.session.flush()
         promote_waitlist(db.session.get(Rally, rsvp.rally_id))
@@ -392,12 +344,12 @@ def change_guests(rsvp: Rsvp, guests: int) -> Rsvp:
     with atomic():
         if problem := _inside_problem(rsvp.id, guests):
             raise problem
-        _lock(rsvp.rally_id)
+        counters.lock_rally(rsvp.rally_id)
         rsvp = db.session.get(Rsvp, rsvp.id, populate_existing=True)
         if rsvp.status == RSVP_CANCELLED:
             raise RsvpError("This RSVP is cancelled.")
         _change_party(rsvp, guests)
-        _touch(rsvp, next_changed_seq(rsvp.rally_id))
+        _touch(rsvp, next_change_number())
     return rsvp
 
 
@@ -414,22 +366,15 @@ def cancel_rsvp(rsvp: Rsvp, *, notify: bool = True) -> bool:
                 return False
             raise AlreadyInside("You're already inside: people of this party were admitted at the door, so the "
                                 "RSVP can no longer be cancelled. A door supervisor can help.")
-        _lock(rsvp.rally_id)
+        counters.lock_rally(rsvp.rally_id)
         rsvp = db.session.get(Rsvp, rsvp.id, populate_existing=True)
         if rsvp.status == RSVP_CANCELLED:
             return False
         was = rsvp.status
-        people = rsvp.party_size
-        if was == RSVP_GOING:
-            _bump(rsvp.rally_id, going_people=-people, going_parties=-1, guests_count=-rsvp.guests,
-                  cancelled_parties=1)
-        elif was == RSVP_WAITLISTED:
-            _bump(rsvp.rally_id, waitlisted_people=-people, waitlisted_parties=-1, cancelled_parties=1)
-        else:  # unconfirmed: it held no place
-            _bump(rsvp.rally_id, cancelled_parties=1)
+        counters.left_status(rsvp.rally_id, was, rsvp.party_size)
         rsvp.status = RSVP_CANCELLED
         rsvp.status_at = utcnow()
-        _touch(rsvp, next_changed_seq(rsvp.rally_id))
+        _touch(rsvp, next_change_number())
         db.session.flush()
         if notify and rsvp.email:
             notices.cancellation_email(rsvp)
@@ -444,7 +389,7 @@ def promote_waitlist(rally: Rally) -> list[Rsvp]:
     Runs in the caller's transaction (call it inside ``atomic()``, e.g. right after
     raising a rally's capacity); emails each promoted person.
     """
-    _lock(rally.id)
+    counters.lock_rally(rally.id)
     db.session.refresh(rally)
     if rally.is_cancelled or rally.waitlisted_parties <= 0:
         return []
@@ -458,18 +403,17 @@ def promote_waitlist(rally: Rally) -> list[Rsvp]:
     )
     if room is not None:
         q = q.where(Rsvp.guests + 1 <= room)
-    seq = next_changed_seq(rally.id)
+    seq = next_change_number()
     for rsvp in db.session.scalars(q).all():
         people = rsvp.party_size
         if room is not None and people > room:
             continue  # skipped, not split; a smaller party behind it may fit
-        if not _take_places(rally.id, people, rsvp.guests):
+        if not counters.take_places(rally.id, people, rsvp.guests):
             continue
-        _bump(rally.id, waitlisted_people=-people, waitlisted_parties=-1)
+        counters.move_rsvp_counts(rally.id, waitlisted_people=-people, waitlisted_parties=-1)
         rsvp.status = RSVP_GOING
         rsvp.status_at = utcnow()
         _touch(rsvp, seq)
-        seq += 1
         promoted.append(rsvp)
         if room is not None:
             room -= people

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..database import atomic
+from ..database import atomic, insert, next_change_number
 from ..extensions import db
 from ..models import Checkin, OutboxMessage, Rally, Rsvp, ScanLog, Supporter, utcnow
+from .counters import lock_rally
 from .emails import normalise_email
 from .link_secrets import new_page_token
 
@@ -29,26 +28,17 @@ def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "",
     email = normalise_email(email)
     if not email:
         return None
-    stmt = _upsert_statement(db.session.get_bind().dialect.name)
-    return db.session.execute(stmt, {
-        "campaign_id": campaign_id, "email": email, "name": name[:120], "phone": phone[:32],
-        "postal_code": postal_code[:20], "created_at": utcnow(),
-    }).scalar_one()
-
-
-@lru_cache(maxsize=4)
-def _upsert_statement(dialect: str):
-    """Built once per dialect (building and cache-keying it costs more than running it)."""
     t = Supporter.__table__
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
+    stmt = insert(t).values(campaign_id=campaign_id, email=email, name=name[:120], phone=phone[:32],
+                            postal_code=postal_code[:20], created_at=utcnow())
 
     def keep(col):
-        return sa.case((insert.excluded[col] != "", insert.excluded[col]), else_=t.c[col])
+        return sa.case((stmt.excluded[col] != "", stmt.excluded[col]), else_=t.c[col])
 
-    return insert.on_conflict_do_update(
+    return db.session.execute(stmt.on_conflict_do_update(
         index_elements=["campaign_id", "email"],
         set_={"name": keep("name"), "phone": keep("phone"), "postal_code": keep("postal_code")},
-    ).returning(t.c.id)
+    ).returning(t.c.id)).scalar_one()
 
 
 def find_supporters(campaign_id: int, query: str = "", limit: int = 50, offset: int = 0) -> list[Supporter]:
@@ -113,8 +103,6 @@ def delete_person(supporter: Supporter) -> int:
 
 
 def _delete_person(supporter: Supporter) -> int:
-    from .rsvps import next_changed_seq
-
     email = supporter.email or "\x00"
     rsvps = db.session.scalars(
         sa.select(Rsvp).where(sa.or_(Rsvp.supporter_id == supporter.id, sa.func.lower(Rsvp.email) == email.lower()))
@@ -123,8 +111,8 @@ def _delete_person(supporter: Supporter) -> int:
     words = _identifying_words(supporter, rsvps)
     for rally_id in sorted({r.rally_id for r in rsvps}):
         # Row lock first (see services.rsvps): door sync numbers must stay ordered.
-        db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(going_people=rally_t.c.going_people))
-        seq = next_changed_seq(rally_id)
+        lock_rally(rally_id)
+        seq = next_change_number()
         for r in rsvps:
             if r.rally_id != rally_id:
                 continue
@@ -135,7 +123,6 @@ def _delete_person(supporter: Supporter) -> int:
             fresh = new_page_token()
             r.token_hash, r.token_sealed = fresh.token_hash, fresh.token_sealed
             r.changed_seq = seq
-            seq += 1
         db.session.flush()
     ids = [r.id for r in rsvps]
     if ids:

@@ -1,12 +1,18 @@
 """Door sync: what a scanner device keeps in IndexedDB to decide verdicts offline.
 
-Change numbers (``changed_seq`` on RSVPs and check-ins) are microseconds since the epoch,
-kept strictly increasing within a process. They are not a gap-free global sequence: a
-transaction may commit a little after one with a higher number. So the server answers
-``since`` with everything changed after ``since - OVERLAP`` and the device applies rows by
-id (idempotent), which closes that window without a shared counter. RSVP changes use the same
-numbers. Older data and the demo's RSVPs may carry small counters (1, 2, 3 ...): below
-TIME_BASED cursors are taken as such counters and need no overlap.
+Change numbers. Every RSVP and check-in change stamps its rows' ``changed_seq`` with a number
+from the database (``database.next_change_number()``: a sequence on PostgreSQL, a counter row on
+SQLite), never from a clock, so workers and hosts whose clocks disagree still agree on the order.
+Each write unit takes its number only after it holds the rally's row lock (services/counters.py),
+and keeps that lock until it commits. So, per rally, a change with a higher number commits after
+every change with a lower one: any snapshot holds all of a rally's changes up to some number.
+
+The sync therefore needs no overlap window. ``since`` is answered with ``changed_seq > since``;
+the tickets are read first and the next cursor is the highest number among them, which that
+snapshot holds completely. Check-ins are read by a second statement (READ COMMITTED on
+PostgreSQL: a later snapshot); any it shows above the cursor come again next time, and the
+device applies rows by id, so that is harmless. Every admission and undo also stamps its ticket,
+so the cursor moves on with them.
 
 The payload carries no emails or phones: ticket id, "First L.", party size, status and
 people admitted, plus the check-ins of the other doors (when, where, which device) so an
@@ -16,7 +22,6 @@ offline device can say who was admitted before.
 from __future__ import annotations
 
 import base64
-import threading
 import time
 
 import sqlalchemy as sa
@@ -24,23 +29,8 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import RSVP_UNCONFIRMED, Checkin, Door, Rally, Rsvp
 
-#: Microseconds of change numbers re-sent on every incremental sync (see module docstring).
-OVERLAP = 30_000_000
-#: Cursors at least this large are microsecond timestamps (after 2001), so they get the overlap.
-TIME_BASED = 10**15
 #: Compact status letters keep a 30,000-ticket payload small.
 STATUS_LETTER = {"going": "g", "waitlisted": "w", "cancelled": "c"}
-
-_lock = threading.Lock()
-_last = 0
-
-
-def next_seq() -> int:
-    """A new change number: microseconds since the epoch, strictly increasing in this process."""
-    global _last
-    with _lock:
-        _last = max(_last + 1, time.time_ns() // 1000)
-        return _last
 
 
 def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
@@ -48,7 +38,7 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
     rally = db.session.execute(
         sa.select(Rally.id, Rally.title, Rally.public_key, Rally.timezone, Rally.status).where(Rally.id == rally_id)
     ).one()
-    floor = None if since <= 0 else (since - OVERLAP if since >= TIME_BASED else since)
+    floor = None if since <= 0 else since
     cursor = since
     tickets = []
     query = sa.select(
@@ -59,7 +49,7 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
     for row in db.session.execute(query):
         tickets.append([row.id, row.door_name, row.guests + 1, STATUS_LETTER.get(row.status, "c"), row.checked_in_people])
         cursor = max(cursor, row.changed_seq or 0)
-    checkins = []
+    checkins = []  # read after the tickets, so the cursor never passes a change they miss
     cquery = (
         sa.select(
             Checkin.id, Checkin.rsvp_id, Checkin.people, Checkin.admitted_at, Checkin.undone_at, Checkin.device_name,
@@ -75,7 +65,6 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
             row.id, row.rsvp_id, row.people, int(row.admitted_at.timestamp()), doors.get(row.door_id, ""),
             row.device_name, 1 if row.undone_at else 0,
         ])
-        cursor = max(cursor, row.changed_seq or 0)
     return {
         "rally": {
             "id": rally.id, "title": rally.title, "timezone": rally.timezone, "status": rally.status,

@@ -1,0 +1,129 @@
+"""Every move of a Rally, Door or ArrivalMinute counter, and nothing else.
+
+RSVPs (places taken, waitlist joined, cancellations, promotions, guest changes), check-ins,
+undo, walk-ins and ``recount`` all call these functions, inside the caller's transaction.
+Counters move by ``x = x + :n`` UPDATEs (or an upsert for an arrival minute), never by a value
+read in Python, so concurrent writers cannot lose each other's moves.
+
+Lock order. An UPDATE of the rally row holds that row's lock until commit (PostgreSQL; SQLite
+serialises writers with BEGIN IMMEDIATE). Callers that also lock an RSVP row lock it first, and
+take the rally row last (check-in: ticket, scan log, minute, door, rally), so two transactions
+never wait on each other in opposite orders. Door-sync change numbers are taken after the rally
+lock (services/sync.py explains why).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..database import insert
+from ..extensions import db
+from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, ArrivalMinute, Door, Rally, Rsvp
+
+rally_t, door_t, minute_t = Rally.__table__, Door.__table__, ArrivalMinute.__table__
+
+
+def lock_rally(rally_id: int) -> None:
+    """Take the rally's row lock (a no-op UPDATE) before changing its RSVPs."""
+    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(going_people=rally_t.c.going_people))
+
+
+def take_places(rally_id: int, people: int, guests: int, parties: int = 1) -> bool:
+    """Add people to 'going' only if they fit the capacity; the conditional UPDATE's rowcount is the answer."""
+    fits = sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity)
+    result = db.session.execute(
+        rally_t.update().where(rally_t.c.id == rally_id, fits)
+        .values(going_people=rally_t.c.going_people + people, going_parties=rally_t.c.going_parties + parties,
+                guests_count=rally_t.c.guests_count + guests))
+    return result.rowcount == 1
+
+
+def take_walkin_places(rally_id: int, people: int, guests: int):
+    """Walk-in places: within the rally's walkin_limit (people), or without one only free places.
+
+    The door's walk-in counter has already moved for this walk-in (``admitted``), so the limit is
+    checked against it. Returns (capacity, going_people) after the move, or None when refused.
+    """
+    fits = sa.case(
+        (rally_t.c.walkin_limit.is_not(None), rally_t.c.walkin_people <= rally_t.c.walkin_limit),
+        else_=sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity))
+    return db.session.execute(
+        rally_t.update().where(rally_t.c.id == rally_id, fits)
+        .values(going_people=rally_t.c.going_people + people, going_parties=rally_t.c.going_parties + 1,
+                guests_count=rally_t.c.guests_count + guests)
+        .returning(rally_t.c.capacity, rally_t.c.going_people)).one_or_none()
+
+
+def move_rsvp_counts(rally_id: int, **deltas: int) -> None:
+    """Add deltas to the rally's RSVP counters (going_people, waitlisted_parties, cancelled_parties ...)."""
+    values = {name: rally_t.c[name] + n for name, n in deltas.items() if n}
+    if values:
+        db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(**values))
+
+
+def left_status(rally_id: int, status: str, people: int) -> None:
+    """A party of ``people`` leaves ``status`` (going or waitlisted) for cancelled."""
+    if status == RSVP_GOING:
+        move_rsvp_counts(rally_id, going_people=-people, going_parties=-1, guests_count=-(people - 1),
+                         cancelled_parties=1)
+    elif status == RSVP_WAITLISTED:
+        move_rsvp_counts(rally_id, waitlisted_people=-people, waitlisted_parties=-1, cancelled_parties=1)
+    else:  # unconfirmed: it held no place
+        move_rsvp_counts(rally_id, cancelled_parties=1)
+
+
+def minute_of(moment: datetime) -> datetime:
+    """The UTC minute a moment falls in (the ArrivalMinute key)."""
+    return moment.replace(second=0, microsecond=0)
+
+
+def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walkins: int = 0) -> bool:
+    """Move every check-in counter by n people (negative to undo): arrival minute, door, then rally.
+
+    Returns whether the people admitted now reach the rally's capacity (the door's warning).
+    """
+    minute = minute_of(moment)
+    if n > 0:
+        stmt = insert(minute_t).values(rally_id=rally_id, door_id=door_id, minute=minute, people=n, walkins=walkins)
+        db.session.execute(stmt.on_conflict_do_update(
+            index_elements=["rally_id", "door_id", "minute"],
+            set_={"people": minute_t.c.people + stmt.excluded.people,
+                  "walkins": minute_t.c.walkins + stmt.excluded.walkins}))
+    else:
+        db.session.execute(minute_t.update().where(
+            minute_t.c.rally_id == rally_id, minute_t.c.door_id == door_id, minute_t.c.minute == minute,
+        ).values(people=minute_t.c.people + n, walkins=minute_t.c.walkins + walkins))
+    if door_id is not None:
+        db.session.execute(door_t.update().where(door_t.c.id == door_id).values(
+            checked_in_people=door_t.c.checked_in_people + n, walkin_people=door_t.c.walkin_people + walkins))
+    values = {"checked_in_people": rally_t.c.checked_in_people + n,
+              "checked_in_rsvp_people": rally_t.c.checked_in_rsvp_people + (n - walkins),
+              "walkin_people": rally_t.c.walkin_people + walkins}
+    if n > 0:
+        # The peak is the busiest minute over all doors, read after this admission's own upsert.
+        busiest = (sa.select(sa.func.sum(minute_t.c.people))
+                   .where(minute_t.c.rally_id == rally_id, minute_t.c.minute == minute).scalar_subquery())
+        values["peak_rate_per_min"] = sa.case((busiest > rally_t.c.peak_rate_per_min, busiest),
+                                              else_=rally_t.c.peak_rate_per_min)
+    full = sa.and_(rally_t.c.capacity.is_not(None), rally_t.c.checked_in_people >= rally_t.c.capacity)
+    return bool(db.session.execute(
+        rally_t.update().where(rally_t.c.id == rally_id).values(**values)
+        .returning(sa.case((full, 1), else_=0))).scalar())
+
+
+def recount(rally_id: int) -> None:
+    """Recompute a rally's RSVP counters from its RSVPs (repair tool and demo loader)."""
+    rows = db.session.execute(
+        sa.select(Rsvp.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Rsvp.guests), 0))
+        .where(Rsvp.rally_id == rally_id).group_by(Rsvp.status)
+    ).all()
+    by = {status: (int(n), int(g)) for status, n, g in rows}
+    going, going_guests = by.get(RSVP_GOING, (0, 0))
+    wait, wait_guests = by.get(RSVP_WAITLISTED, (0, 0))
+    cancelled, _ = by.get(RSVP_CANCELLED, (0, 0))
+    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
+        going_people=going + going_guests, going_parties=going, guests_count=going_guests,
+        waitlisted_people=wait + wait_guests, waitlisted_parties=wait, cancelled_parties=cancelled,
+    ))
