@@ -121,7 +121,7 @@ def test_door_warns_once_admitted_reaches_capacity(client, live):
 # --- item 5: one decision for online scans, offline uploads and search admits --------------------------
 
 
-@pytest.mark.parametrize("status", ["cancelled", "waitlisted"])
+@pytest.mark.parametrize("status", ["cancelled", "waitlisted", "unconfirmed"])
 def test_upload_cannot_admit_what_checkin_refuses(client, live, status):
     rally, door, _ctx, secret = live
     ticket, code = make_ticket(rally, status=status)

@@ -51,10 +51,11 @@ scan_t, checkin_t = ScanLog.__table__, Checkin.__table__
 
 ADMIT, ALREADY, WRONG_RALLY = "admit", "already", "wrong_rally"
 CANCELLED, WAITLISTED, REVOKED, INVALID = "cancelled", "waitlisted", "revoked", "invalid"
-VERDICTS = (ADMIT, ALREADY, WRONG_RALLY, CANCELLED, WAITLISTED, REVOKED, INVALID)
+UNCONFIRMED = "unconfirmed"
+VERDICTS = (ADMIT, ALREADY, WRONG_RALLY, CANCELLED, WAITLISTED, UNCONFIRMED, REVOKED, INVALID)
 MESSAGES = {
     ADMIT: "Admit", ALREADY: "Already checked in", WRONG_RALLY: "Wrong rally", CANCELLED: "Cancelled ticket",
-    WAITLISTED: "Waitlisted ticket", REVOKED: "Revoked ticket", INVALID: "Not a valid ticket",
+    WAITLISTED: "Waitlisted ticket", UNCONFIRMED: "RSVP not confirmed", REVOKED: "Revoked ticket", INVALID: "Not a valid ticket",
 }
 #: Online scans: the device clock may differ from the server's by this much before it is flagged.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -292,7 +293,7 @@ def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False) 
     check_in) lifts the status rule, and no path counts more people than the party.
     """
     for _attempt in range(4):
-        refused = {"cancelled": CANCELLED, "waitlisted": WAITLISTED}.get(row.status)
+        refused = {"cancelled": CANCELLED, "waitlisted": WAITLISTED, "unconfirmed": UNCONFIRMED}.get(row.status)
         if refused and offline:
             flags = dict(flags, conflict=True, override=True)
             scan["conflict"] = True

@@ -11,7 +11,7 @@
   var SYNC_EVERY_MS = 5000;
   var SAME_CODE_MS = 4000;
   var TITLES = {admit: 'Admit', already: 'Already checked in', wrong_rally: 'Wrong rally', cancelled: 'Cancelled',
-                waitlisted: 'Waitlisted', revoked: 'Revoked', invalid: 'Not a valid ticket', undo: 'Undone'};
+                waitlisted: 'Waitlisted', unconfirmed: 'Not confirmed', revoked: 'Revoked', invalid: 'Not a valid ticket', undo: 'Undone'};
   var $ = function (id) { return document.getElementById(id); };
   var state = {online: navigator.onLine, revoked: false, lastCode: '', lastCodeAt: 0, offline: null, scanner: null,
                syncing: false, hideTimer: null};
@@ -126,7 +126,7 @@
         actions.appendChild(button('Only ' + k + ' here now', reduceTo(v.scan_id, k)));
       }
     }
-    if (SUPERVISOR && ['cancelled', 'waitlisted', 'revoked'].indexOf(v.verdict) >= 0 && input) {
+    if (SUPERVISOR && ['cancelled', 'waitlisted', 'unconfirmed', 'revoked'].indexOf(v.verdict) >= 0 && input) {
       actions.appendChild(button('Override: admit', function () { submit(input, {force: true}); }, 'primary'));
     }
     if (SUPERVISOR && t && t.id && (v.verdict === 'already' || v.verdict === 'admit') && state.online) {
