@@ -31,8 +31,9 @@ class Config:
     #: Empty means a SQLite file in the instance folder (resolved in create_app).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    #: A pooled PostgreSQL connection idle longer than this is pinged before use (see rallies/database.py).
-    DB_PING_AFTER_SECONDS = float(os.environ.get("DB_PING_AFTER_SECONDS", "10"))
+    #: PostgreSQL: pooled connections older than this (s) are replaced (pool_recycle; every checkout is
+    #: also pre-pinged). Keep it below any proxy's or firewall's idle timeout.
+    DB_POOL_RECYCLE_SECONDS = _int("DB_POOL_RECYCLE_SECONDS", 1800)
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30000)
     #: Retry-After (s) on the 503 served while the database cannot be reached.
     DB_DOWN_RETRY_AFTER = _int("DB_DOWN_RETRY_AFTER", 30)
@@ -67,9 +68,6 @@ class Config:
     RATELIMIT_DOOR_LINK = os.environ.get("RATELIMIT_DOOR_LINK", "10 per minute;60 per hour")
     #: Devices one door link may have signed in at once.
     DOOR_DEVICES_PER_LINK = int(os.environ.get("DOOR_DEVICES_PER_LINK", "20"))
-
-    #: Rendered ticket pages kept per worker for anonymous visitors (rallies/pagecache.py); 0 turns it off.
-    PAGE_CACHE_MB = float(os.environ.get("PAGE_CACHE_MB", "32"))
 
     # Geocoding: "nominatim" (default, falls back to offline on network errors) or "offline".
     GEOCODER = os.environ.get("GEOCODER", "nominatim")

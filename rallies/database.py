@@ -5,19 +5,16 @@ under ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of fai
 with "database is locked" when a read snapshot tries to upgrade. PostgreSQL needs
 none of this: services use conditional UPDATEs or row locks.
 
-Stale connections (PostgreSQL restarted, a proxy dropped an idle socket): a pooled connection
-that sat idle longer than ``DB_PING_AFTER_SECONDS`` is pinged when checked out, and replaced
-if the ping fails (SQLAlchemy's documented checkout-event recipe). ``pool_pre_ping`` would
-ping on every checkout, a round trip per request; a connection used a moment ago is as good
-as a ping. A database restart in the middle of busy traffic can still fail the requests in
-flight, once per pooled connection, after which the pool reconnects.
+Stale connections (PostgreSQL restarted, a proxy dropped an idle socket): SQLAlchemy's
+``pool_pre_ping`` tests each connection as it is checked out and replaces a dead one, and
+``pool_recycle`` (``DB_POOL_RECYCLE_SECONDS``) retires connections before a proxy's idle
+timeout can cut them. A server lost in the middle of a request still fails that request (503).
 """
 
 from __future__ import annotations
 
 import contextvars
 import sqlite3
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,14 +22,12 @@ from sqlalchemy import event, exc, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import Pool
 
 from .extensions import db
 from .models.door import CHANGE_NUMBER, change_counter
 
 _immediate = contextvars.ContextVar("sqlite_immediate", default=False)
 _busy_timeout_ms = 30000
-_ping_after = 10.0
 
 
 def sqlite_url(instance_path: str) -> str:
@@ -43,9 +38,8 @@ def sqlite_url(instance_path: str) -> str:
 
 def configure_engine_options(app) -> None:
     """Engine options that depend on the URL (called before db.init_app)."""
-    global _busy_timeout_ms, _ping_after
+    global _busy_timeout_ms
     _busy_timeout_ms = app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30000)
-    _ping_after = float(app.config.get("DB_PING_AFTER_SECONDS", 10))
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):
         uri = "postgresql://" + uri[len("postgres://"):]
@@ -56,6 +50,9 @@ def configure_engine_options(app) -> None:
     if uri.startswith("sqlite"):
         options.setdefault("connect_args", {})["check_same_thread"] = False
         options.pop("pool_pre_ping", None)
+    else:
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_recycle", int(app.config.get("DB_POOL_RECYCLE_SECONDS", 1800)))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
@@ -71,29 +68,6 @@ def _sqlite_on_connect(dbapi_conn, _record):
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={int(_busy_timeout_ms)}")
     cur.close()
-
-
-@event.listens_for(Pool, "checkin")
-def _mark_idle(dbapi_conn, record):
-    if dbapi_conn is not None and record is not None:
-        record.info["idle_since"] = time.monotonic()
-
-
-@event.listens_for(Pool, "checkout")
-def _ping_if_idle(dbapi_conn, record, _proxy):
-    """Ping a server connection that has been idle a while; DisconnectionError makes the pool reconnect."""
-    if isinstance(dbapi_conn, sqlite3.Connection):
-        return
-    since = record.info.get("idle_since")
-    if since is None or time.monotonic() - since < _ping_after:
-        return  # new, or used a moment ago
-    autocommit = dbapi_conn.autocommit
-    try:
-        dbapi_conn.autocommit = True  # a ping outside any transaction, as SQLAlchemy's own pre-ping does
-        dbapi_conn.execute("SELECT 1")
-        dbapi_conn.autocommit = autocommit
-    except Exception as error:  # noqa: BLE001  any failure means this connection is unusable
-        raise exc.DisconnectionError(str(error)) from error
 
 
 @event.listens_for(Engine, "begin")
@@ -183,7 +157,7 @@ def atomic():
 @contextmanager
 def standby_writer():
     """Yield ``write(statement) -> rowcount``: single-statement writes that commit at once, on a
-    connection checked out (and pinged, if idle) now.
+    connection checked out (and pre-pinged) now.
 
     For a write that must land the instant something outside the database happens (the mail
     server's 250): the pool checkout is done beforehand, and on PostgreSQL the statement runs in
@@ -212,18 +186,3 @@ def standby_writer():
         yield write
     finally:
         conn.close()
-
-
-def read_one(statement, params: dict):
-    """The first row of a read-only query, on a connection of its own rather than the ORM session.
-
-    Cheaper on both engines: no session bookkeeping (half the cost of a one-row SQLite read), and on
-    PostgreSQL an autocommit connection sends the statement alone, where the session would wrap it
-    in BEGIN and, at the end of the request, ROLLBACK: two more round trips for a page that only reads.
-    """
-    engine = db.engine
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            return conn.execute(statement, params).first()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.execute(statement, params).first()

@@ -44,7 +44,8 @@ def register(app: Flask) -> None:
         # Only over HTTPS: a browser ignores HSTS sent over http, and dev servers must stay reachable.
         if hsts and request.is_secure:
             headers.setdefault("Strict-Transport-Security", hsts)
-        if "Content-Security-Policy" not in headers:
+        # A 304 sends no policy: the browser keeps the cached page's own, whose nonce matches its scripts.
+        if "Content-Security-Policy" not in headers and response.status_code != 304:
             policy = _policy_template(app.config.get("MAP_TILES_URL", ""))
             nonce = g.get("csp_nonce")
             headers["Content-Security-Policy"] = policy.replace("{nonce}", f" 'nonce-{nonce}'" if nonce else "")

@@ -1,4 +1,4 @@
-"""Engine plumbing: the idle-connection ping and autocommit reads (PostgreSQL only)."""
+"""Engine plumbing: pooled connections the server dropped (PostgreSQL only)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 from conftest import IS_PG
 from sqlalchemy import text
 
-from rallies.database import read_one
 from rallies.extensions import db
 
 pytestmark = pytest.mark.skipif(not IS_PG, reason="server connections only exist on PostgreSQL")
@@ -29,8 +28,15 @@ def _pool_one_connection(app):
         db.session.remove()  # back to the pool, idle
 
 
-def test_idle_dead_connection_is_replaced(app_factory):
-    app = app_factory(DB_PING_AFTER_SECONDS=0)
+def test_engine_uses_pre_ping_and_recycle(app_factory):
+    app = app_factory(DB_POOL_RECYCLE_SECONDS=600)
+    with app.app_context():
+        assert db.engine.pool._pre_ping is True
+        assert db.engine.pool._recycle == 600
+
+
+def test_dead_pooled_connection_is_replaced_without_failing_a_request(app_factory):
+    app = app_factory()
     _pool_one_connection(app)
     assert _kill_other_backends(app) >= 1
     resp = app.test_client().get("/healthz")
@@ -38,35 +44,26 @@ def test_idle_dead_connection_is_replaced(app_factory):
     assert resp.get_json() == {"status": "ok", "database": "ok", "outbox": "ok"}
 
 
-def test_recently_used_connection_is_not_pinged(app_factory):
-    # The counterpart that shows the ping is what saves the request above: a connection used a
-    # moment ago is trusted, so a server-side kill right after surfaces as one failed request.
-    app = app_factory(DB_PING_AFTER_SECONDS=3600)
+def test_without_the_ping_a_dead_connection_fails_one_request(app_factory):
+    # The counterpart that shows pre-ping is what saves the request above.
+    app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False})
     _pool_one_connection(app)
     assert _kill_other_backends(app) >= 1
     assert app.test_client().get("/healthz").status_code == 503
     assert app.test_client().get("/healthz").status_code == 200  # the pool reconnected
 
 
-def test_read_one_leaves_no_transaction_open(app_factory):
-    app = app_factory()
-    with app.app_context():
-        row = read_one(text("SELECT 41 + 1 AS answer"), {})
-        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        # Asked while the request's context is still open: a session read would sit in a transaction here.
-        with psycopg.connect(url, autocommit=True) as conn:
-            idle_in_tx = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND state LIKE 'idle in transaction%'").fetchone()[0]
-    assert row.answer == 42
-    assert idle_in_tx == 0
-
-
 def test_server_gone_mid_request_is_a_503_not_a_500(app_factory):
-    """Issue 9 item 18: a connection the server dropped fails the request with a 503 and Retry-After."""
-    app = app_factory(DB_PING_AFTER_SECONDS=3600)
-    _pool_one_connection(app)
-    assert _kill_other_backends(app) >= 1
-    resp = app.test_client().get("/")
+    """Issue 9 item 18: a connection the server dropped during a request fails it with a 503 and Retry-After."""
+    app = app_factory()
+
+    def lose_the_server():
+        db.session.execute(text("SELECT 1"))  # the request holds its connection now
+        _kill_other_backends(app)
+        db.session.execute(text("SELECT 1"))
+        return "unreachable"
+
+    app.add_url_rule("/_test/lose-server", view_func=lose_the_server)
+    resp = app.test_client().get("/_test/lose-server")
     assert resp.status_code == 503 and resp.headers["Retry-After"]
     assert app.test_client().get("/").status_code == 200  # the pool reconnected

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
-from .. import pagecache
 from ..extensions import limiter
 from ..forms.rsvp import ConfirmForm, GuestsForm, RsvpForm, strip_controls
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, Rally
@@ -158,52 +158,75 @@ def _map_for(rally: Rally):
         return None
 
 
-@bp.route("/t/<token>")
+#: Templates whose source shapes the ticket page: a deploy that edits them changes every ETag.
+_TICKET_TEMPLATES = ("rsvp/ticket.html", "base.html")
+
+
+def _ticket_etag(rsvp, position: int | None, closed: str | None) -> str | None:
+    """A strong validator of the ticket page: a hash of everything it shows, or None when it is personal.
+
+    A logged-in visitor's page carries a CSRF token and a flashed message shows once, so those
+    pages get no ETag. The same values render the same page on any worker or host.
+    """
+    if current_user.is_authenticated or "_flashes" in session:
+        return None
+    rally = rsvp.rally
+    env = current_app.jinja_env
+    shown = (
+        [env.loader.get_source(env, name)[0] for name in _TICKET_TEMPLATES],
+        current_app.config.get("MAP_TILES_URL"), current_app.config.get("MAP_TILES_ATTRIBUTION"),
+        # token_hash stands for the token in the page's links; public_key for the code and its QR.
+        (rsvp.id, rsvp.token_hash, rsvp.name, rsvp.guests, rsvp.status, position, closed),
+        (rally.id, rally.slug, rally.title, rally.status, rally.visibility, rally.cancel_message, rally.venue_name,
+         rally.address, rally.city, rally.state, rally.postal_code, rally.accessibility_notes, rally.lat, rally.lon,
+         rally.timezone, rally.starts_at, rally.doors_open_at, rally.public_key),
+    )
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+
+
+@bp.get("/t/<token>")
 def ticket(token: str):
-    """The secret ticket page: rally, time, venue and map, party, status, QR, changes and cancel."""
-    rsvp = rsvps.ticket_view(token)
-    if rsvp is None:
-        abort(404)
+    """The secret ticket page: rally, time, venue and map, party, status, QR, changes and cancel.
+
+    Answered 304 when the browser's copy (If-None-Match) is still what the page would show.
+    """
+    rsvp = _rsvp_or_404(token)
     rally = rsvp.rally
     position = rsvps.waitlist_position(rsvp)
     closed = rsvps.rally_open_problem(rally)
+    etag = _ticket_etag(rsvp, position, closed)
+    response = Response(headers={"Cache-Control": "private, no-cache"})
+    if etag:
+        response.set_etag(etag)
+        if request.if_none_match.contains(etag):
+            response.status_code = 304
+            return response
+    code = tickets.ticket_code(rally, rsvp.id) if rsvp.status == RSVP_GOING and rally.signing_key else None
+    response.set_data(render_template(
+        "rsvp/ticket.html", rsvp=rsvp, token=token, rally=rally, code=code, position=position, closed=closed,
+        when=local_time(rally.starts_at, rally.timezone),
+        doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
+        venue_map=_map_for(rally),
+    ))
+    return response
 
-    def context():
-        code = (tickets.code_for(rally.id, rally.signing_key, rsvp.id)
-                if rsvp.status == RSVP_GOING and rally.signing_key else None)
-        return dict(
-            rsvp=rsvp, token=token, rally=rally, code=code, qr_svg=tickets.qr_svg(code) if code else None, position=position,
-            when=local_time(rally.starts_at, rally.timezone),
-            doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
-            venue_map=_map_for(rally), closed=closed,
-        )
 
-    # The row, waitlist place and open/closed state are all the page shows (see rallies/pagecache.py);
-    # the row's token_hash stands for the token in the page's links.
-    html = pagecache.render("rsvp/ticket.html", (rsvp.row, position, closed), context)
-    return html, 200, {"Cache-Control": "private, no-cache"}
-
-
-@bp.route("/t/<token>/qr.png")
+@bp.get("/t/<token>/qr.png")
 def ticket_qr(token: str):
     """The ticket's QR code as PNG: it never changes, so a strong ETag and a year of caching."""
-    facts = rsvps.qr_facts(token)
-    if facts is None:
+    rsvp = _rsvp_or_404(token)
+    rally = rsvp.rally
+    if rsvp.status != RSVP_GOING or not rally.signing_key:
         abort(404)
-    rsvp_id, status, rally_id, signing_key = facts
-    if status != RSVP_GOING or not signing_key:
-        abort(404)
-    code = tickets.code_for(rally_id, signing_key, rsvp_id)
-    etag = _etag(code)
-    headers = {"ETag": f'"{etag}"', "Cache-Control": "public, max-age=31536000, immutable"}
+    code = tickets.ticket_code(rally, rsvp.id)
+    response = Response(mimetype="image/png", headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    etag = hashlib.sha256(code.encode()).hexdigest()[:32]
+    response.set_etag(etag)
     if request.if_none_match.contains(etag):
-        return Response(status=304, headers=headers)
-    return Response(tickets.qr_png(code), mimetype="image/png", headers=headers)
-
-
-@lru_cache(maxsize=4096)
-def _etag(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()[:32]
+        response.status_code = 304
+        return response
+    response.set_data(tickets.qr_png(code))
+    return response
 
 
 @bp.route("/t/<token>/rally.ics")

@@ -38,11 +38,9 @@ from .people import door_name, fold, search_text  # noqa: F401  (re-exported: do
 from .rsvp_insert import insert_new_rsvp, link_supporter
 from .rsvp_reads import (  # noqa: F401  (re-exported)
     lookalike_clusters,
-    qr_facts,
     rally_for_rsvp,
     revoked_ids,
     rsvp_by_token,
-    ticket_view,
     waitlist_position,
 )
 from .tickets import ensure_rally_keys

@@ -24,7 +24,6 @@ import base64
 import io
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
@@ -95,11 +94,6 @@ def signed_message(rally_id: int, ticket_id: int) -> bytes:
     return MESSAGE_TAG + rally_id.to_bytes(4, "big") + ticket_id.to_bytes(TICKET_ID_BYTES, "big")
 
 
-@lru_cache(maxsize=4096)
-def _public_key(raw: bytes) -> Ed25519PublicKey:
-    return Ed25519PublicKey.from_public_bytes(raw)
-
-
 def ticket_code(rally, rsvp_id: int) -> str:
     """The ticket code for an RSVP of this rally (deterministic)."""
     return code_for(rally.id, rally.signing_key, rsvp_id)
@@ -109,13 +103,8 @@ def code_for(rally_id: int, sealed_key: bytes | memoryview | None, ticket_id: in
     """The code of ticket_id from the rally's stored (sealed) key: everything that signs comes here."""
     if not sealed_key:
         raise ValueError("rally has no signing key")
-    return _code(rally_id, bytes(sealed_key), ticket_id)
-
-
-@lru_cache(maxsize=65536)
-def _code(rally_id: int, sealed_key: bytes, ticket_id: int) -> str:
-    # Caches codes (they never change), not keys: the opened key is dropped after signing.
-    return make_code(open_signing_key(rally_id, sealed_key), rally_id, ticket_id)
+    # The opened key lives only for this signature.
+    return make_code(open_signing_key(rally_id, bytes(sealed_key)), rally_id, ticket_id)
 
 
 def make_code(signing_key: bytes, rally_id: int, ticket_id: int) -> str:
@@ -156,16 +145,16 @@ def verify_code(public_key: bytes | None, rally_id: int, parsed: ParsedCode) -> 
     if not public_key:
         return False
     try:
-        _public_key(bytes(public_key)).verify(parsed.signature, signed_message(rally_id, parsed.ticket_id))
+        Ed25519PublicKey.from_public_bytes(bytes(public_key)).verify(parsed.signature, signed_message(rally_id, parsed.ticket_id))
     except InvalidSignature:
         return False
     return True
 
 
-def _qr(code: str, box_size: int = 10) -> qrcode.QRCode:
+def _qr(code: str) -> qrcode.QRCode:
     import qrcode  # qrcode and PIL load on the first QR drawn, not when a worker starts
 
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=box_size)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     qr.add_data(qrcode.util.QRData(code, mode=qrcode.util.MODE_ALPHA_NUM))
     qr.make(fit=True)
     if qr.version > MAX_QR_VERSION:
@@ -173,27 +162,39 @@ def _qr(code: str, box_size: int = 10) -> qrcode.QRCode:
     return qr
 
 
-@lru_cache(maxsize=4096)
-def qr_svg(code: str) -> str:
-    """A ticket code as inline SVG for a page; cached."""
-    return _svg(_qr(code).get_matrix())
+def qr_png(code: str, box_size: int = 8) -> bytes:
+    """A ticket code as a 1-bit PNG: the one drawing used by the ticket page, its download and the email."""
+    from PIL import Image
+
+    matrix = _qr(code).get_matrix()  # quiet zone included
+    size = len(matrix)
+    # One pixel per module, then scaled up: the same picture as drawing every module as a square.
+    image = Image.new("1", (size, size))
+    image.putdata([0 if dark else 1 for row in matrix for dark in row])
+    buffer = io.BytesIO()
+    image.resize((size * box_size, size * box_size), Image.NEAREST).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
-def link_qr_svg(text: str) -> str:
-    """Any text (a door link's URL) as inline SVG: byte mode, same drawing as tickets."""
+def _link_qr(text: str) -> qrcode.QRCode:
     import qrcode
 
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     qr.add_data(text)
     qr.make(fit=True)
-    return _svg(qr.get_matrix())
+    return qr
+
+
+def link_qr_svg(text: str) -> str:
+    """Any text (a door link's URL) as inline SVG, in byte mode."""
+    return _svg(_link_qr(text).get_matrix())
 
 
 def _svg(matrix) -> str:
     """One path with a rectangle per run of dark modules (quiet zone included in ``matrix``).
 
-    qrcode's SvgPathImage draws every module as its own square (about 11 KB for a ticket);
-    runs make the same picture in about a third of that, which matters on a venue's network.
+    qrcode's SvgPathImage draws every module as its own square; runs make the same picture
+    in far fewer bytes, which matters on a venue's network.
     """
     size = len(matrix)
     runs = []
@@ -210,15 +211,6 @@ def _svg(matrix) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{size}mm" '
             f'height="{size}mm" shape-rendering="crispEdges"><rect width="{size}" height="{size}" fill="#fff"/>'
             f'<path d="{"".join(runs)}"/></svg>')
-
-
-@lru_cache(maxsize=4096)
-def qr_png(code: str, box_size: int = 8) -> bytes:
-    """PNG bytes for email and print; cached."""
-    image = _qr(code, box_size).make_image(fill_color="black", back_color="white")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def qr_version(code: str) -> int:

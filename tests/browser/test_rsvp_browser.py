@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from conftest import campaign_of
+from flask import request
 
 from rallies.extensions import db
 from rallies.models import Rsvp
@@ -75,9 +76,9 @@ def test_rsvp_with_guest_ticket_cancel_promotes_waitlist(live_server, launch_bro
     page.wait_for_url(re.compile(r"/t/[A-Za-z0-9_\-]{43}$"))
     assert "Going" in page.locator(".ticket-status").inner_text()
     assert "2 people" in page.content()
-    assert page.locator(".ticket-qr svg").is_visible()
-    # The code as the phone shows it (the page's SVG, drawn by Chromium) scans and verifies.
-    shown = _decode(page.locator(".ticket-qr svg").screenshot())
+    assert page.locator(".ticket-qr img").is_visible()
+    # The code as the phone shows it (the page's PNG, drawn by Chromium) scans and verifies.
+    shown = _decode(page.locator(".ticket-qr img").screenshot())
     assert shown == page.locator(".ticket-code").inner_text().strip()
     fresh = db.session.get(type(rally), rally_id)
     assert tickets.verify_code(fresh.public_key, rally_id, tickets.parse_code(shown))
@@ -122,3 +123,27 @@ def test_form_works_without_javascript(live_server, launch_browser, make_user, m
     page.wait_for_url(re.compile(r"/t/[A-Za-z0-9_\-]{43}$"))
     assert "3 people" in page.content()
     context.close()
+
+
+def test_reload_answered_304_keeps_the_map_script_running(live_server, launch_browser, make_user, make_rally):
+    """A 304 sends no new CSP: the cached page's nonce still matches its inline map script."""
+    rally = make_rally(campaign_of(make_user()), title="Reload Rally")
+    result = rsvps.create_or_update_rsvp(rally, rsvps.RsvpInput(name="Re Load", email="reload@example.org"))
+    # No request routing here (Playwright turns the HTTP cache off with it): map tiles resolve nowhere instead.
+    browser = launch_browser(["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+    page = browser.new_context().new_page()
+    statuses, blocked = [], []
+
+    @live_server.app.after_request
+    def _seen(response):
+        if request.path.endswith(result.token):
+            statuses.append((response.status_code, request.headers.get("If-None-Match")))
+        return response
+
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(f"{live_server.url}/t/{result.token}")
+    page.wait_for_selector(".leaflet-marker-icon")
+    page.goto(f"{live_server.url}/t/{result.token}")
+    page.wait_for_selector(".leaflet-marker-icon")
+    assert [code for code, _ in statuses] == [200, 304]
+    assert "Going" in page.locator(".ticket-status").inner_text() and blocked == []
