@@ -291,15 +291,20 @@ class NearResults:
 def rallies_near(lat: float, lon: float, km: float, *, limit: int = 20, offset: int = 0, now=None) -> NearResults:
     """Upcoming listed rallies within km of (lat, lon): nearest first, ties by start time, then id.
 
-    The bounding box is one indexed range query (ix_rally_lat_lon) on both engines; the candidates
-    are measured and ranked here, in Python, because SQLite has no trigonometry.
+    Two statements, the same on both engines: the bounding box on ix_rally_lat_lon returns each
+    candidate's position and start, ranked here by haversine_km (SQLite has no trigonometry); then the
+    cards of the page alone are read by id, so a dense city's hundreds of candidates carry four columns.
     """
     min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, km)
-    rows = db.session.execute(db.select(*CARD_COLUMNS).where(
+    candidates = db.session.execute(db.select(Rally.id, Rally.lat, Rally.lon, Rally.starts_at).where(
         Rally.lat.between(min_lat, max_lat), Rally.lon.between(min_lon, max_lon),
         Rally.visibility == VISIBILITY_LISTED, Rally.status == STATUS_SCHEDULED, Rally.ends_at > (now or utcnow()),
-    )).all()
+    ))
     radius = earth_radius_km(lat)
-    within = [Nearby(r, d) for r in rows if (d := haversine_km(lat, lon, r.lat, r.lon, radius)) <= km]
-    within.sort(key=lambda n: (n.km, n.rally.starts_at, n.rally.id))
-    return NearResults(within[offset:offset + limit], len(within), offset)
+    ranked = sorted((d, starts_at, rid) for rid, rlat, rlon, starts_at in candidates
+                    if (d := haversine_km(lat, lon, rlat, rlon, radius)) <= km)
+    page = ranked[offset:offset + limit]
+    if not page:
+        return NearResults([], len(ranked), offset)
+    cards = {r.id: r for r in db.session.execute(db.select(*CARD_COLUMNS).where(Rally.id.in_([p[2] for p in page])))}
+    return NearResults([Nearby(cards[rid], d) for d, _, rid in page if rid in cards], len(ranked), offset)
