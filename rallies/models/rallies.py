@@ -27,9 +27,9 @@ PRECISION_NONE = "none"
 
 class Rally(db.Model):
     __table_args__ = (
-        # The list order (starts_at, id), then ends_at: a deep page of the public list skips its offset in the index alone.
+        # The public list's keyset order (starts_at, id): any page is an index range; ends_at is checked in the index.
         sa.Index("ix_rally_public", "visibility", "status", "starts_at", "id", "ends_at"),
-        # Covers the near-me candidate query (bounding box + public filters): no table lookups per candidate.
+        # The near-me bounding box: a range on lat, with lon and the public filters checked in the index.
         sa.Index("ix_rally_lat_lon", "lat", "lon", "visibility", "status", "ends_at"),
         sa.Index("ix_rally_campaign_starts", "campaign_id", "starts_at"),
         sa.Index("ix_rally_state_city", "state", "city"),

@@ -10,7 +10,7 @@ from ..forms.rallies import ListFilterForm, NearForm
 from ..models import Rally, utcnow
 from ..services import gazetteer, geo
 from ..services.access import role_in
-from ..services.rallies import upcoming_listed, upcoming_page
+from ..services.rallies import ListCursor, upcoming_listed, upcoming_page
 from . import bp
 
 PER_PAGE = 20
@@ -25,17 +25,17 @@ def _public_limit() -> str:
 @bp.get("/")
 @limiter.limit(_public_limit)
 def index():
-    """Upcoming listed rallies, soonest first, filterable by state and city, paginated."""
+    """Upcoming listed rallies, soonest first, filterable by state and city, in keyset pages (after/before)."""
     form = ListFilterForm(request.args)
     form.validate()
     state = (form.state.data or "").strip()
     city = (form.city.data or "").strip()
     query = upcoming_listed(state=gazetteer.state_code(state) or state.upper() if state else "", city=city)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    # One row past the page says whether there is a next one; no COUNT over every upcoming rally.
-    rows = upcoming_page(query, (page - 1) * PER_PAGE, PER_PAGE + 1)
-    return render_template("rallies/index.html", form=form, rallies=rows[:PER_PAGE], page=page,
-                           has_next=len(rows) > PER_PAGE, states=gazetteer.us_states(),
+    # A cursor that is not one of ours (edited, truncated) shows the first page.
+    after, before = ListCursor.parse(request.args.get("after")), ListCursor.parse(request.args.get("before"))
+    page = upcoming_page(query, after=after, before=None if after else before, limit=PER_PAGE)
+    return render_template("rallies/index.html", form=form, page=page, rallies=page.rallies,
+                           paged=bool(after or before), states=gazetteer.us_states(),
                            filters={k: v for k, v in (("state", state), ("city", city)) if v})
 
 

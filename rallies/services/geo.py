@@ -10,9 +10,9 @@ Policy:
 - On a network error, or when ``GEOCODER=offline``, the gazetteer answers alone.
 - Tests pass a fake geocoder (anything with ``.geocode(query, **kwargs)``) or put one in
   ``app.extensions["rallies.geocoder"]``; they never touch the network.
-- Distances are geopy's: the WGS-84 geodesic (Karney) that ``geopy.distance.geodesic`` returns,
-  computed by pyproj's ``Geod.inv`` (Karney's C library; geopy runs the pure-Python port, ~40x
-  slower). Tests compare ``geodesic_km`` with ``geopy.distance.geodesic`` (within 1e-9 km).
+- Near me: a bounding box in SQL (ix_rally_lat_lon), then a haversine on a sphere whose radius is the
+  Earth's curvature at the search point; within 0.5% of geopy's WGS-84 geodesic over the near-me range
+  (tests check), which no one at a rally can tell apart.
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
-import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
@@ -213,6 +211,10 @@ def manual_pin(lat: float, lon: float) -> GeoResult:
 
 # --- Distances and "near me" -------------------------------------------------------------------
 
+#: WGS-84 semi-major axis (km) and first eccentricity squared.
+_WGS84_A = 6378.137
+_WGS84_E2 = 0.00669437999014
+
 
 def to_miles(km: float) -> float:
     """Kilometres to statute miles."""
@@ -224,33 +226,49 @@ def radius_km(radius: float, unit: str) -> float:
     return radius * KM_PER_MILE if unit == "mi" else radius
 
 
+def earth_radius_km(lat: float) -> float:
+    """The Gaussian radius of curvature of WGS-84 at a latitude: the sphere that best fits the ellipsoid there.
+
+    The mean radius (6371 km) is off by up to 0.56% north-south near the equator; this one by at most
+    about 0.34% in any direction, so a haversine with it stays within 0.5% of the geodesic.
+    """
+    s2 = _WGS84_E2 * math.sin(math.radians(lat)) ** 2
+    return _WGS84_A * math.sqrt(1 - _WGS84_E2) / (1 - s2)
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float, radius: float) -> float:
+    """Great-circle distance in km on a sphere of the given radius."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * radius * math.asin(min(1.0, math.sqrt(a)))
+
+
 def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
-    """(min_lat, max_lat, min_lon, max_lon) that contains every point within km (slightly generous)."""
-    # 110.574 km per degree of latitude is its minimum (at the equator); the 1% margin covers
-    # the ellipsoid, so the box never cuts off a point the exact distance would keep.
-    dlat = km / 110.574 * 1.01
-    min_lat, max_lat = max(-90.0, lat - dlat), min(90.0, lat + dlat)
-    coslat = min(math.cos(math.radians(min_lat)), math.cos(math.radians(max_lat)))
-    if coslat <= 0.01:
-        return min_lat, max_lat, -180.0, 180.0
-    dlon = km / (111.320 * coslat) * 1.01
-    if dlon >= 180:
-        return min_lat, max_lat, -180.0, 180.0
-    # Boxes crossing the antimeridian are widened to every longitude: rare for rallies, and still correct.
+    """(min_lat, max_lat, min_lon, max_lon) holding every point within km of (lat, lon) by ``haversine_km``.
+
+    The exact box of a spherical cap, with a 0.1% margin for rounding. A cap that reaches a pole, or a
+    box that would cross the antimeridian, takes every longitude: one query shape, still correct, and rare.
+    """
+    angle = km * 1.001 / earth_radius_km(lat)  # radians of arc
+    dlat = math.degrees(angle)
+    min_lat, max_lat = lat - dlat, lat + dlat
+    if min_lat <= -90 or max_lat >= 90:
+        return max(-90.0, min_lat), min(90.0, max_lat), -180.0, 180.0
+    ratio = math.sin(angle) / math.cos(math.radians(lat))
+    dlon = 180.0 if ratio >= 1 else math.degrees(math.asin(ratio))
     if lon - dlon < -180 or lon + dlon > 180:
         return min_lat, max_lat, -180.0, 180.0
     return min_lat, max_lat, lon - dlon, lon + dlon
 
 
 #: What a search result carries: the public card fields, not the whole row (no keys, no counters).
-_RALLY = Rally.__table__
-CARD_COLUMNS = tuple(_RALLY.c[name] for name in (
-    "id", "slug", "title", "starts_at", "timezone", "venue_name", "city", "state", "lat", "lon"))
+CARD_COLUMNS = (Rally.id, Rally.slug, Rally.title, Rally.starts_at, Rally.timezone, Rally.venue_name,
+                Rally.city, Rally.state, Rally.lat, Rally.lon)
 
 
 @dataclass(frozen=True)
 class Nearby:
-    """A rally (a row of CARD_COLUMNS, read like a Rally) and its exact (geodesic) distance from the search point."""
+    """A rally (a row of CARD_COLUMNS, read like a Rally) and its distance from the search point."""
 
     rally: object
     km: float
@@ -270,109 +288,23 @@ class NearResults:
     offset: int
 
 
-#: Great-circle distance on the mean sphere differs from the WGS84 geodesic by at most 0.56% (measured
-#: over 20,000 random pairs up to 900 km at latitudes to ±80°: ratios 0.9944 to 1.0044); 0.7% is the margin.
-_SPHERE_ERROR = 0.007
-_EARTH_KM = 6371.0088
-
-
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * _EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-#: The WGS-84 geodesic that geopy's ``geodesic`` measures (Karney's algorithm), solved in C: pyproj's
-#: ``Geod.inv`` wraps Karney's own geodesic.c, geopy runs geographiclib's pure-Python port of it
-#: (~40-60 µs a pair, most of a near-me search's time). Same ellipsoid (geopy's WGS-84 a and f), same
-#: algorithm: the two agree to nanometres (tests/test_discovery.py checks against geopy to 1e-9 km).
-#: Built on first use (pyproj and geopy cost a worker ~0.1 s to import) or by rallies.warm_up().
-@lru_cache(maxsize=1)
-def wgs84():
-    """The WGS-84 ``pyproj.Geod`` with geopy's ellipsoid constants."""
-    from geopy.distance import ELLIPSOIDS
-    from pyproj import Geod
-
-    return Geod(a=ELLIPSOIDS["WGS-84"][0] * 1000, f=ELLIPSOIDS["WGS-84"][2])
-
-
-def _spherical(lat: float, lon: float, rows) -> list[tuple[float, int, float, float]]:
-    """(_haversine_km, id, lat, lon) for each (id, lat, lon) row: the same arithmetic, with the origin's
-    sine and cosine hoisted out of the loop (this runs over every candidate in the box)."""
-    sin, cos, asin, sqrt, rad = math.sin, math.cos, math.asin, math.sqrt, math.radians
-    p1 = rad(lat)
-    c1 = cos(p1)
-    out = []
-    for rid, rlat, rlon in rows:
-        p2 = rad(rlat)
-        a = sin((p2 - p1) / 2) ** 2 + c1 * cos(p2) * sin(rad(rlon - lon) / 2) ** 2
-        out.append((2 * _EARTH_KM * asin(min(1.0, sqrt(a))), rid, rlat, rlon))
-    return out
-
-
-def _candidates(*columns):
-    """Upcoming listed rallies in a bounding box (ix_rally_lat_lon), as Core columns: the ORM's
-    per-statement setup cost ~0.3 ms of ~1 ms for the 900 candidates of a Manhattan ZIP. Built once
-    with bound parameters: rebuilding and re-keying these (and an IN list of 20 literal ids) on every
-    search cost ~0.28 ms of ~0.6 ms on SQLite."""
-    t = _RALLY
-    return sa.select(*columns).where(
-        t.c.lat.between(sa.bindparam("min_lat"), sa.bindparam("max_lat")),
-        t.c.lon.between(sa.bindparam("min_lon"), sa.bindparam("max_lon")),
-        t.c.visibility == VISIBILITY_LISTED, t.c.status == STATUS_SCHEDULED, t.c.ends_at > sa.bindparam("now"),
-    )
-
-
-_CANDIDATE_CARDS = _candidates(*CARD_COLUMNS)
-_CANDIDATE_POINTS = _candidates(_RALLY.c.id, _RALLY.c.lat, _RALLY.c.lon)
-_CARDS_BY_ID = sa.select(*CARD_COLUMNS).where(_RALLY.c.id.in_(sa.bindparam("ids", expanding=True)))
-
-
-@lru_cache(maxsize=100_000)
-def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """geopy's geodesic (WGS84) distance in km, memoised: searches from the same ZIP or city centre
-    repeat the same pairs (a hit costs a fraction of even the C solution's ~1 µs)."""
-    return wgs84().inv(lon1, lat1, lon2, lat2)[2] / 1000
-
-
 def rallies_near(lat: float, lon: float, km: float, *, limit: int = 20, offset: int = 0, now=None) -> NearResults:
-    """Upcoming listed rallies within km of (lat, lon), nearest first by exact geodesic distance (geopy).
+    """Upcoming listed rallies within km of (lat, lon): nearest first, ties by start time, then id.
 
-    Three steps, each cheaper than the next is exact: a bounding box in SQL (ix_rally_lat_lon)
-    picks candidates; a spherical distance ranks them; the geodesic (geodesic_km) then measures only the
-    rallies that could be on this page or sit on the radius' edge (within the sphere's error).
-    The page and the total are the same as measuring every candidate exactly.
+    Two statements, the same on both engines: the bounding box on ix_rally_lat_lon returns each
+    candidate's position and start, ranked here by haversine_km (SQLite has no trigonometry); then the
+    cards of the page alone are read by id, so a dense city's hundreds of candidates carry four columns.
     """
-    box = dict(zip(("min_lat", "max_lat", "min_lon", "max_lon"), bounding_box(lat, lon, km), strict=True))
-    # A database server costs a round trip per query (on a busy host, a context switch each way): there
-    # the candidates come with their card columns, in one query. SQLite is in-process: reading ~20
-    # cards afterwards is cheaper than converting every candidate's columns.
-    one_trip = db.session.get_bind().dialect.name != "sqlite"
-    candidates = db.session.execute(_CANDIDATE_CARDS if one_trip else _CANDIDATE_POINTS,
-                                    {**box, "now": now or utcnow()}).all()
-    lo, hi = 1 - _SPHERE_ERROR, 1 + _SPHERE_ERROR
-    points = ((r.id, r.lat, r.lon) for r in candidates) if one_trip else candidates
-    rough = sorted(c for c in _spherical(lat, lon, points) if c[0] * lo <= km)  # farther: surely outside
-    exact: dict[int, float] = {}
-
-    def measure(item) -> float:
-        if item[1] not in exact:
-            exact[item[1]] = geodesic_km(lat, lon, item[2], item[3])
-        return exact[item[1]]
-
-    # The total: sure-ins by the sphere, plus edge cases settled by the geodesic.
-    total = sum(1 for c in rough if c[0] * hi <= km or measure(c) <= km)
-    # The page: every rally whose geodesic could rank among the first offset+limit.
-    wanted = offset + limit
-    if len(rough) > wanted:
-        bound = rough[wanted - 1][0] * hi / lo
-        rough = [c for c in rough if c[0] <= bound]
-    ranked = sorted((d, c[1]) for c in rough if (d := measure(c)) <= km)[offset:wanted]
-    if not ranked:
-        return NearResults([], total, offset)
-    if one_trip:
-        rallies = {r.id: r for r in candidates}
-    else:
-        ids = [rid for _, rid in ranked]
-        rallies = {r.id: r for r in db.session.execute(_CARDS_BY_ID, {"ids": ids})}
-    return NearResults([Nearby(rallies[rid], d) for d, rid in ranked if rid in rallies], total, offset)
+    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, km)
+    candidates = db.session.execute(db.select(Rally.id, Rally.lat, Rally.lon, Rally.starts_at).where(
+        Rally.lat.between(min_lat, max_lat), Rally.lon.between(min_lon, max_lon),
+        Rally.visibility == VISIBILITY_LISTED, Rally.status == STATUS_SCHEDULED, Rally.ends_at > (now or utcnow()),
+    ))
+    radius = earth_radius_km(lat)
+    ranked = sorted((d, starts_at, rid) for rid, rlat, rlon, starts_at in candidates
+                    if (d := haversine_km(lat, lon, rlat, rlon, radius)) <= km)
+    page = ranked[offset:offset + limit]
+    if not page:
+        return NearResults([], len(ranked), offset)
+    cards = {r.id: r for r in db.session.execute(db.select(*CARD_COLUMNS).where(Rally.id.in_([p[2] for p in page])))}
+    return NearResults([Nearby(cards[rid], d) for d, _, rid in page if rid in cards], len(ranked), offset)

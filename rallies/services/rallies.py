@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import sqlalchemy as sa
 from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 
@@ -348,21 +349,72 @@ def upcoming_listed(*, state: str = "", city: str = "", now: datetime | None = N
     return query.order_by(Rally.starts_at, Rally.id)
 
 
-def upcoming_page(query, offset: int, limit: int) -> list[Rally]:
-    """One page of ``upcoming_listed()`` rows.
+@dataclass(frozen=True)
+class ListCursor:
+    """A place in the public list: the (starts_at, id) of a rally, written ``2026-03-14T19:00:00Z,42`` in links."""
 
-    A deep page first skips its offset over ids alone (ix_rally_public holds every column the filter
-    and order need, so no table row is read), then loads the rows it shows. A plain OFFSET over
-    whole rows reads and throws away every row before the page. Two queries, not a subquery: as one
-    statement SQLite planned the outer query badly. SQLite only: on PostgreSQL the second query is a
-    round trip, and an index-only scan needs a vacuumed visibility map, so one OFFSET query is cheaper.
+    starts_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, rally: Rally) -> ListCursor:
+        """The cursor just at this rally."""
+        return cls(rally.starts_at, rally.id)
+
+    @classmethod
+    def parse(cls, text: str | None) -> ListCursor | None:
+        """The cursor a link carries, or None when it is missing or not one of ours."""
+        if not text or len(text) > 64:
+            return None
+        stamp, _, rid = text.rpartition(",")
+        if not (rid.isascii() and rid.isdigit() and 0 < int(rid) < 2**63):
+            return None
+        try:
+            starts_at = datetime.fromisoformat(stamp)
+            if starts_at.tzinfo is None:
+                return None
+            return cls(starts_at.astimezone(UTC), int(rid))
+        except (ValueError, OverflowError):
+            return None
+
+    def __str__(self) -> str:
+        return self.starts_at.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z," + str(self.id)
+
+
+@dataclass(frozen=True)
+class UpcomingPage:
+    """One page of the public list, with the cursors of the pages on either side (None: no such page)."""
+
+    rallies: list[Rally]
+    later: ListCursor | None
+    sooner: ListCursor | None
+
+
+def upcoming_page(query, *, after: ListCursor | None = None, before: ListCursor | None = None,
+                  limit: int = 20) -> UpcomingPage:
+    """The ``limit`` rallies of ``upcoming_listed()`` just after ``after``, or just before ``before``, or first.
+
+    Keyset pages on (starts_at, id): each page is an index range on ix_rally_public, however deep,
+    and a rally added or removed meanwhile neither repeats nor skips another. One row past the page
+    says whether there is a next one.
     """
-    if offset == 0 or db.session.get_bind().dialect.name != "sqlite":
-        return list(db.session.scalars(query.offset(offset).limit(limit)))
-    ids = list(db.session.scalars(query.with_only_columns(Rally.id).offset(offset).limit(limit)))
-    if not ids:
-        return []
-    return list(db.session.scalars(query.where(Rally.id.in_(ids))))
+    key = sa.tuple_(Rally.starts_at, Rally.id)
+    if before is not None:
+        rows = list(db.session.scalars(query.where(key < (before.starts_at, before.id)).order_by(None)
+                                       .order_by(Rally.starts_at.desc(), Rally.id.desc()).limit(limit + 1)))
+        if len(rows) > limit:
+            page = rows[:limit][::-1]
+            return UpcomingPage(page, ListCursor.of(page[-1]), ListCursor.of(page[0]))
+        if len(rows) == limit:
+            return UpcomingPage(rows[::-1], ListCursor.of(rows[0]), None)
+        after = None  # fewer than a page before it: the list has changed; show a full first page
+    if after is not None:
+        query = query.where(key > (after.starts_at, after.id))
+    rows = list(db.session.scalars(query.limit(limit + 1)))
+    page = rows[:limit]
+    later = ListCursor.of(page[-1]) if len(rows) > limit else None
+    sooner = ListCursor.of(page[0]) if after is not None and page else None
+    return UpcomingPage(page, later, sooner)
 
 
 def is_flagged(rally: Rally) -> bool:
