@@ -95,3 +95,13 @@ def test_csv_neutralises_formulas():
     assert safe_cell(-2) == "-2" and safe_cell("plain") == "plain"
     text = csv_text(["name"], [["=cmd|' /C calc'!A0"], ["Ana"]])
     assert text.splitlines()[1].startswith("\"'=cmd") or text.splitlines()[1].startswith("'=cmd")
+
+
+def test_ticket_qrs_with_the_fixed_mask_decode(app, make_user, make_rally):
+    # Ticket QRs use one mask instead of searching all eight: many real codes must still read.
+    rally = _rally(make_user, make_rally)
+    detector = cv2.QRCodeDetectorAruco()
+    for ticket_id in range(1, 400_000, 9_973):
+        code = tickets.ticket_code(rally, ticket_id)
+        image = cv2.imdecode(np.frombuffer(tickets.qr_png(code), np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert detector.detectAndDecode(image)[0] == code, ticket_id

@@ -151,10 +151,15 @@ def verify_code(public_key: bytes | None, rally_id: int, parsed: ParsedCode) -> 
     return True
 
 
+TICKET_QR_MASK = 3
+
+
 def _qr(code: str) -> qrcode.QRCode:
     import qrcode  # qrcode and PIL load on the first QR drawn, not when a worker starts
 
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    # A fixed mask: ISO 18004 allows any of the eight, decoders read them all, and searching for the
+    # "best" one is most of the cost of drawing a ticket (tests decode many codes with OpenCV).
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, mask_pattern=TICKET_QR_MASK)
     qr.add_data(qrcode.util.QRData(code, mode=qrcode.util.MODE_ALPHA_NUM))
     qr.make(fit=True)
     if qr.version > MAX_QR_VERSION:
