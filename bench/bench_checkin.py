@@ -1,6 +1,6 @@
 """Door check-in: server CPU per scan against pretix measured in the same run, latency, flatness, races, sync.
 
-    python -m bench.bench_checkin --engine sqlite|postgresql|both [--duration 8] [--no-browser] [--quick]
+    python -m bench.bench_checkin --engine sqlite|postgresql|both [--duration 6] [--no-browser] [--quick]
 
 Per engine, in the same run:
 

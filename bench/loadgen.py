@@ -1,8 +1,10 @@
-"""Load generators for the benchmarks: wrk (preferred) or a Python fallback.
+"""Load generators for the benchmarks: closed loop (wrk, or Python threads) and open loop.
 
-Both send a list of requests (method, path, body) to one 127.0.0.1 server from
-`connections` keep-alive clients, bounded by time and optionally by count, and
-return the same ``LoadResult``. Only loopback targets are accepted: a benchmark
+``load`` sends a list of requests (method, path, body) to one 127.0.0.1 server from
+`connections` keep-alive clients, each sending its next request when the last is answered,
+bounded by time and optionally by count. ``open_loop`` sends them on a fixed schedule (a rate)
+whatever the answers, and times each from its scheduled send. Both return a ``LoadResult`` with
+the server's CPU per request (``CpuMeter``). Only loopback targets are accepted: a benchmark
 must never load someone else's server.
 """
 
