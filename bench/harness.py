@@ -363,6 +363,8 @@ class Row:
                       if r else ["", "", "", "", ""])
         noise = f"{r.foreign_cpu_pct:.0f}" if r and r.foreign_cpu_pct is not None else ""
         cpu = f"{r.server_cpu_ms:.2f}" if r and r.server_cpu_ms is not None else ""
+        if r and r.db_cpu_ms is not None:
+            cpu += f" (database {r.db_cpu_ms:.2f})"
         verdict = {True: "PASS", False: "FAIL", None: "-"}[self.passed]
         return [date, mach, self.engine, self.case, *load_cells, cpu, self.figures, self.target, verdict, noise]
 

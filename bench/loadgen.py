@@ -63,6 +63,7 @@ class LoadResult:
     #: (CpuMeter). Much less sensitive to other load than req/s; 10 ms clock ticks, so use runs
     #: of a few hundred requests or more.
     server_cpu_ms: float | None = None
+    db_cpu_ms: float | None = None  # the PostgreSQL backends' part of server_cpu_ms
     offered_rps: float | None = None  # open loop: the scheduled rate
 
     def count(self, *codes: int) -> int:
@@ -135,6 +136,8 @@ def load(base_url: str, requests: Request | str | Iterable[Request | str], *, du
     result.foreign_cpu_pct, server_s = meter.measure()
     if server_s is not None and result.requests:
         result.server_cpu_ms = 1000.0 * server_s / result.requests
+        if meter.db_s is not None:
+            result.db_cpu_ms = 1000.0 * meter.db_s / result.requests
     return result
 
 
@@ -156,6 +159,7 @@ class CpuMeter:
         self.t0 = time.monotonic()
         self.pg: PgBackends | None = PgBackends(database_url) if database_url and database_url.startswith(
             "postgres") else None
+        self.db_s: float | None = None  # after measure(): the PostgreSQL backends' CPU seconds
 
     @staticmethod
     def _snapshot() -> dict[int, tuple[int, int, str]]:
@@ -171,6 +175,8 @@ class CpuMeter:
     def measure(self) -> tuple[float | None, float | None]:
         """(others' CPU as % of the machine, server CPU seconds) since creation; None where /proc is missing."""
         pg_ticks = self.pg.stop() if self.pg else 0
+        if self.pg:
+            self.db_s = pg_ticks / self.tick
         try:
             after = self._snapshot()
         except OSError:
@@ -396,7 +402,9 @@ def open_loop(base_url: str, requests: Request | str | Iterable[Request | str], 
     Request i is due at start + i / rate and each latency runs from its due time, not from when a
     connection was free (no coordinated omission: a stalled server shows as latency, not as fewer
     requests). `connections` threads take due requests from a queue; the request list is used in
-    order and cycled if shorter than rate x duration (``wrapped``). Server CPU as in load().
+    order and cycled if shorter than rate x duration (``wrapped``). Requests still queued
+    `duration` + `timeout` + 30 s after the schedule ended are dropped and counted as socket errors
+    (a server far slower than the rate). Server CPU as in load().
     """
     import queue
 
@@ -410,6 +418,7 @@ def open_loop(base_url: str, requests: Request | str | Iterable[Request | str], 
     statuses: Counter[int] = Counter()
     errors = [0]
     ends: list[float] = []
+    give_up = threading.Event()
     start = time.perf_counter() + 0.1
 
     def schedule() -> None:
@@ -429,6 +438,9 @@ def open_loop(base_url: str, requests: Request | str | Iterable[Request | str], 
         errs = 0
         while (item := due_q.get()) is not None:
             due, r = item
+            if give_up.is_set():
+                errs += 1
+                continue
             try:
                 conn.request(r.method.upper(), r.path, body=r.body.encode() if r.body else None,
                              headers=dict(headers or {}))
@@ -454,8 +466,12 @@ def open_loop(base_url: str, requests: Request | str | Iterable[Request | str], 
     scheduler = threading.Thread(target=schedule, daemon=True)
     scheduler.start()
     scheduler.join()
+    deadline = time.perf_counter() + duration + timeout + 30
     for t in threads:
-        t.join(timeout + 30)
+        t.join(max(0.0, deadline - time.perf_counter()))
+    give_up.set()
+    for t in threads:
+        t.join(timeout + 5)
     span = (max(ends) if ends else time.perf_counter()) - start
     latencies.sort()
 
@@ -472,4 +488,6 @@ def open_loop(base_url: str, requests: Request | str | Iterable[Request | str], 
     result.foreign_cpu_pct, server_s = meter.measure()
     if server_s is not None and n:
         result.server_cpu_ms = 1000.0 * server_s / n
+        if meter.db_s is not None:
+            result.db_cpu_ms = 1000.0 * meter.db_s / n
     return result
