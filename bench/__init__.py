@@ -1,1 +1,1 @@
-"""Benchmarks: the shared harness (harness.py), the baseline app and one bench_*.py per feature."""
+"""Benchmarks: the shared harness (harness.py, loadgen.py), the pretix runner and one bench_*.py per budget."""

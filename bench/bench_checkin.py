@@ -1,23 +1,25 @@
-"""Door check-in: throughput against the stack's ceiling, flatness in tickets, races, sync size, offline verdicts.
+"""Door check-in: server CPU per scan against pretix measured in the same run, latency, flatness, races, sync.
 
-    python -m bench.bench_checkin --engine sqlite|postgresql|both [--duration 8] [--no-browser]
+    python -m bench.bench_checkin --engine sqlite|postgresql|both [--duration 6] [--no-browser] [--quick]
 
 Per engine, in the same run:
 
-1. Ceiling: the baseline app's ``POST /select-update`` (one indexed SELECT + one UPDATE) on the
-   same database, and Rallies' ``POST /api/v1/door/checkin`` with a bearer door session: session
-   lookup, code parsing, Ed25519 signature check, the conditional UPDATE, scan log, check-in row,
-   arrival-minute upsert, door and rally counters and the peak rate. gunicorn with 2 sync workers,
-   8 clients (wrk), every request a fresh ticket and a fresh nonce. The two sides alternate twice
-   and each side's best run counts (the machine's other load comes and goes).
-   Targets: >= 50% of the ceiling; >= 40x pretix (about 20 req/s) = 800 req/s; p99 < 20 ms.
-2. Flat in tickets: the same check-in load on a rally of 20,000 and one of 200,000 tickets
-   (each in its own database). Target: 200k within 20% of 20k.
-3. Race: 500 tickets, each scanned by 4 clients at 4 doors at once: admissions counted.
-4. Sync: the full payload for a 30,000-ticket rally, gzip-compressed (target < 1 MB), and an
-   incremental sync after 100 check-ins.
-5. Offline verdicts: in headless Chromium, after syncing the 30,000-ticket rally, 300 scans
-   decided on the device (WebCrypto Ed25519 + IndexedDB + queue write). Target: p99 < 50 ms.
+1. Rallies' ``POST /api/v1/door/checkin`` (bearer door session, code parsing, Ed25519 check, the
+   conditional UPDATE, scan log, check-in row, arrival minute, counters), gunicorn with 2 sync
+   workers, 8 wrk clients, every request a fresh ticket and nonce (a first admission), two runs;
+   the run with the lower server CPU per scan counts. Server CPU = gunicorn processes plus, on
+   PostgreSQL, the backends serving the bench database (bench/loadgen.py CpuMeter).
+2. pretix's ``checkinrpc/redeem`` on PostgreSQL, fresh tickets, 8 wrk clients, run by the shared
+   tooling (bench/pretix.py). Budget: Rallies' CPU per scan <= 1/10 of pretix's. Skipped, and
+   said so in the table, when the tooling or pretix is not set up.
+3. p99 < 50 ms at 8 concurrent clients (the same runs).
+4. Flat in tickets: the same load on a rally of 200,000 tickets (its own database). Budget:
+   CPU per scan within 20% of the 20,000-ticket rally's.
+5. Race: 500 tickets, each scanned by 4 clients at 4 doors at once: zero double admissions.
+6. Sync: the full payload for a 30,000-ticket rally, gzip-compressed (< 1 MB), and an
+   incremental sync after 100 check-ins (only the changes).
+7. Offline verdicts: in headless Chromium, after syncing the 30,000-ticket rally, 300 scans
+   decided on the device. Budget: p99 < 50 ms.
 """
 
 from __future__ import annotations
@@ -33,19 +35,9 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from bench.harness import (
-    BENCH_TICKET_KEK,
-    Request,
-    Row,
-    Server,
-    baseline_server,
-    fresh_database,
-    load,
-    project_env,
-    write_results,
-)
+from bench import pretix
+from bench.harness import BENCH_TICKET_KEK, Request, Row, Server, fresh_database, load, project_env, write_results
 
-PRETIX_RPS = 20
 FIRST = ["Ana", "María", "José", "Li", "Sam", "Dana", "Chris", "Fatima", "Olu", "Zoë", "Nguyen", "Jean-Luc"]
 LAST = "ABCDEFGHIJKLMNOPRSTVWZ"
 
@@ -60,7 +52,7 @@ def _app(url: str):
 
 def seed_rally(url: str, tickets: int, title: str) -> dict:
     """A rally with `tickets` single tickets, two doors and a door session per door; returns its facts."""
-    from rallies.database import atomic
+    from rallies.database import atomic, next_change_number
     from rallies.extensions import db
     from rallies.models import Campaign, Rally, Rsvp, utcnow
     from rallies.services import doors
@@ -88,7 +80,10 @@ def seed_rally(url: str, tickets: int, title: str) -> dict:
                 _s, token = doors.open_link(link_secret, f"Bench phone {i + 1}")
                 tokens.append((door.id, token))
         now = utcnow()
+        with atomic():
+            seq = next_change_number()  # one number for the whole load, from the database like every change
         table = Rsvp.__table__
+        columns = set(table.c.keys())  # other branches may add or drop columns: set only those present
         chunk = 10_000
         for start_i in range(0, tickets, chunk):
             rows = []
@@ -97,7 +92,8 @@ def seed_rally(url: str, tickets: int, title: str) -> dict:
                 rows.append(dict(rally_id=rally_id, **new_page_token().columns(), name=f"{first} {last}x",
                                  email=f"p{i}.{rally_id}@example.org", door_name=f"{first} {last}.",
                                  search_name=f"{first.lower()} {last.lower()}x", guests=i % 3 == 0 and 1 or 0,
-                                 status="going", created_at=now, updated_at=now, status_at=now, changed_seq=i + 1))
+                                 status="going", created_at=now, updated_at=now, status_at=now, changed_seq=seq))
+                rows[-1] = {k: v for k, v in rows[-1].items() if k in columns}
             with atomic():
                 db.session.execute(table.insert(), rows)
         # Fresh statistics after the bulk load, as a live database would have (autovacuum, ANALYZE).
@@ -127,9 +123,19 @@ def checkin_requests(codes: list[str]) -> list[Request]:
     return [Request("POST", "/api/v1/door/checkin", json.dumps({"code": c, "nonce": uuid.uuid4().hex})) for c in codes]
 
 
-def run_checkin(srv: Server, facts: dict, codes: list[str], duration: float):
+def run_checkin(srv: Server, url: str, facts: dict, codes: list[str], duration: float, *, warmup: bool = False):
+    """8 wrk clients, each request a first admission; server CPU includes the database's backends."""
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {facts['doors'][0][1]}"}
-    return load(srv.url, checkin_requests(codes), duration=duration, connections=8, headers=headers)
+    res = load(srv.url, checkin_requests(codes), duration=duration, connections=8, headers=headers,
+               database_url=url)
+    if res.wrapped and not warmup:
+        raise RuntimeError(f"check-in run reused tickets (make --duration shorter): {res.summary()}")
+    return res
+
+
+def cheapest(runs):
+    """The run with the lowest server CPU per scan (the machine's other load only ever adds to it)."""
+    return min(runs, key=lambda r: r.server_cpu_ms if r.server_cpu_ms is not None else float("inf"))
 
 
 def race(srv: Server, facts: dict, tickets: int = 500, clients: int = 4) -> dict:
@@ -183,7 +189,6 @@ def sync_sizes(srv: Server, facts: dict) -> dict:
         req = urllib.request.Request(srv.url + "/api/v1/door/checkin", data=body, headers={
             "Authorization": f"Bearer {facts['doors'][2][1]}", "Content-Type": "application/json"})
         urllib.request.urlopen(req, timeout=30).read()
-    time.sleep(31)  # past the overlap window, so the incremental carries only these changes
     inc_bytes, inc = get(f"/api/v1/door/sync?since={full['cursor']}")
     return {"tickets": len(full["tickets"]), "full_gzip": full_bytes, "full_raw": raw_bytes, "full_ms": full_ms,
             "inc_gzip": inc_bytes, "inc_tickets": len(inc["tickets"]), "inc_checkins": len(inc["checkins"])}
@@ -222,7 +227,7 @@ def offline_verdicts(srv: Server, facts: dict, scans: int = 300) -> dict:
             "max": times[-1]}
 
 
-def bench_engine(engine: str, duration: float, browser: bool) -> list[Row]:
+def bench_engine(engine: str, duration: float, browser: bool, big_tickets: int, pretix_duration: float) -> list[Row]:
     """All cases on one engine."""
     rows: list[Row] = []
     results = {}
@@ -231,16 +236,10 @@ def bench_engine(engine: str, duration: float, browser: bool) -> list[Row]:
         sync_rally = seed_rally(url20, 30_000, "Bench 30k")
         race_rally = seed_rally(url20, 500, "Bench race")
         codes = codes_for(small, 20_000)
-        with baseline_server(url20, tickets=40_000) as (base, secrets_), \
-                Server("wsgi:app", workers=2, env=project_env(url20), ready_path="/healthz") as srv:
-            # Alternate ceiling and check-in runs: the machine's other load comes and goes.
-            ceiling, runs = [], []
-            for half in (0, 1):
-                part = secrets_[half * 20_000:(half + 1) * 20_000]
-                ceiling.append(load(base.url, [Request("POST", "/select-update", json.dumps({"secret": s}))
-                                               for s in part], duration=duration, connections=8,
-                                    headers={"Content-Type": "application/json"}))
-                runs.append(run_checkin(srv, small, codes[half * 10_000:(half + 1) * 10_000], duration))
+        with Server("wsgi:app", workers=2, env=project_env(url20), ready_path="/healthz") as srv:
+            run_checkin(srv, url20, small, codes[:1000], 1, warmup=True)  # imports, pools, caches
+            runs = [run_checkin(srv, url20, small, codes[1000 + k * 9500:1000 + (k + 1) * 9500], duration)
+                    for k in (0, 1)]
             results["race"] = race(srv, race_rally)
             results["sync"] = sync_sizes(srv, sync_rally)
             if browser:
@@ -248,28 +247,48 @@ def bench_engine(engine: str, duration: float, browser: bool) -> list[Row]:
                     results["offline"] = offline_verdicts(srv, sync_rally)
                 except Exception as exc:  # no Chromium: say so in the table
                     results["offline_error"] = str(exc)[:200]
-    best_base = max(ceiling, key=lambda r: r.rps)
-    best = max(runs, key=lambda r: r.rps)
-    rows.append(Row("ceiling: baseline SELECT + UPDATE (20k tickets)", engine, best_base))
-    share = best.rps / best_base.rps if best_base.rps else 0
+    best = cheapest(runs)
     cpu = best.server_cpu_ms
-    idle = f"; idle-machine bound 2,000 / {cpu:.2f} ms = {2000 / cpu:,.0f} req/s" if cpu else ""
-    rows.append(Row("check-in, 20k-ticket rally: vs ceiling", engine, best, target=">= 50% of the ceiling",
-                    passed=share >= 0.5, figures=f"{share:.0%} of the ceiling's req/s"))
-    rows.append(Row("check-in, 20k-ticket rally: vs pretix", engine, None,
-                    target=">= 800 req/s (40x pretix) and p99 < 20 ms",
-                    passed=best.rps >= 40 * PRETIX_RPS and best.p99_ms < 20,
-                    figures=f"{best.rps:,.0f} req/s = {best.rps / PRETIX_RPS:.0f}x pretix, p99 {best.p99_ms:.1f} ms{idle}"))
-    with fresh_database(engine) as url200:
-        big = seed_rally(url200, 200_000, "Bench 200k")
+    rows.append(Row("check-in, 20k-ticket rally, 8 clients (first admissions)", engine, best,
+                    target="p99 < 50 ms", passed=best.p99_ms < 50 and best.count(200) == best.requests,
+                    figures=f"cheaper of 2 runs; other run {runs[0 if best is runs[1] else 1].summary()}"))
+    # pretix, in the same run, while no Rallies server is up.
+    why_not = pretix.unavailable()
+    if why_not:
+        rows.append(Row("pretix checkinrpc/redeem (PostgreSQL), 8 clients", "postgresql", None,
+                        target="Rallies CPU/scan <= 1/10 of pretix's", passed=None,
+                        figures=f"SKIPPED, not measured: {why_not}"))
+    else:
+        try:
+            pruns, log = pretix.measure(pretix_duration)
+        except Exception as exc:  # the tooling failed: the table says so, the other cases stand
+            rows.append(Row("pretix checkinrpc/redeem (PostgreSQL), 8 clients", "postgresql", None, passed=False,
+                            target="Rallies CPU/scan <= 1/10 of pretix's", figures=f"pretix run failed: {exc}"[:300]))
+        else:
+            pbest = min(pruns, key=lambda r: r.cpu_ms_per_redeem)
+            ratio = cpu / pbest.cpu_ms_per_redeem if cpu else float("nan")
+            desc = "; ".join(f"{r.rps:.0f} req/s, p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms, "
+                             f"{r.cpu_ms_per_redeem:.1f} CPU ms/redeem ({r.ok} ok, {r.other} other; others' CPU "
+                             f"{r.foreign_cpu_pct:.0f}% of 2 cores)" for r in pruns)
+            rows.append(Row("pretix checkinrpc/redeem (PostgreSQL), 8 clients, fresh tickets", "postgresql", None,
+                            figures=f"{len(pruns)} runs: {desc}; log {log}"))
+            rows.append(Row("check-in server CPU per scan vs pretix's (same run)", engine, None,
+                            target="<= 1/10 of pretix's", passed=ratio <= 0.1,
+                            figures=f"Rallies {cpu:.2f} ms / pretix {pbest.cpu_ms_per_redeem:.1f} ms = "
+                                    f"1/{1 / ratio:.0f}" if ratio else "no CPU figure"))
+    with fresh_database(engine) as url_big:
+        big = seed_rally(url_big, big_tickets, f"Bench {big_tickets // 1000}k")
         big_codes = codes_for(big, 20_000)
-        with Server("wsgi:app", workers=2, env=project_env(url200), ready_path="/healthz") as srv:
-            big_runs = [run_checkin(srv, big, big_codes[:10_000], duration),
-                        run_checkin(srv, big, big_codes[10_000:], duration)]
-    best_big = max(big_runs, key=lambda r: r.rps)
-    ratio = best_big.rps / best.rps if best.rps else 0
-    rows.append(Row("check-in, 200k-ticket rally", engine, best_big, target="within 20% of the 20k rally",
-                    passed=ratio >= 0.8, figures=f"{ratio:.0%} of the 20k rally's req/s"))
+        with Server("wsgi:app", workers=2, env=project_env(url_big), ready_path="/healthz") as srv:
+            run_checkin(srv, url_big, big, big_codes[:1000], 1, warmup=True)
+            big_runs = [run_checkin(srv, url_big, big, big_codes[1000 + k * 9500:1000 + (k + 1) * 9500], duration)
+                        for k in (0, 1)]
+    best_big = cheapest(big_runs)
+    growth = best_big.server_cpu_ms / cpu - 1 if cpu and best_big.server_cpu_ms else float("nan")
+    rows.append(Row(f"check-in, {big_tickets:,}-ticket rally, 8 clients", engine, best_big,
+                    target="CPU/scan within 20% of the 20k rally's; p99 < 50 ms",
+                    passed=abs(growth) <= 0.2 and best_big.p99_ms < 50,
+                    figures=f"CPU/scan {growth:+.0%} vs 20k ({best_big.server_cpu_ms:.2f} vs {cpu:.2f} ms)"))
     r = results["race"]
     rows.append(Row(f"race: {r['tickets']} tickets x {r['clients']} clients at 4 doors", engine,
                     figures=f"admit {r['admit']}, already {r['already']}, other {r['other']}",
@@ -295,10 +314,17 @@ def main(argv=None) -> int:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="both", choices=["sqlite", "postgresql", "both"])
-    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--duration", type=float, default=6.0,
+                        help="seconds per check-in run (9,500 fresh tickets each must last)")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--big-tickets", type=int, default=200_000, help="tickets of the flatness rally")
+    parser.add_argument("--pretix-duration", type=float, default=25.0, help="seconds per pretix wrk run")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 3 s loads, a 50,000-ticket flatness rally, 8 s pretix runs, no browser")
     parser.add_argument("--offline-only", action="store_true", help="only the Chromium offline-verdict case (SQLite)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.big_tickets, args.pretix_duration, args.no_browser = 3.0, 50_000, 8.0, True
     if args.offline_only:
         with fresh_database("sqlite") as url:
             facts = seed_rally(url, 30_000, "Bench 30k")
@@ -311,13 +337,18 @@ def main(argv=None) -> int:
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     rows = []
     for i, engine in enumerate(engines):
-        rows += bench_engine(engine, args.duration, browser=not args.no_browser and i == 0)
+        rows += bench_engine(engine, args.duration, browser=not args.no_browser and i == 0,
+                             big_tickets=args.big_tickets, pretix_duration=args.pretix_duration)
+    quick = args.quick
     name = "checkin" if args.engine == "both" else f"checkin_{args.engine}"
     write_results(name, rows, title="Door check-in",
-                  notes="pretix anchor (bench/results/pretix_anchor.md): about 20 req/s, p99 600 to 700 ms for "
-                        "checkinrpc/redeem on this kind of machine. Each load: gunicorn 2 sync workers, 8 wrk "
-                        "connections, fresh tickets and nonces, best of two runs. The offline verdict runs once "
-                        "(it does not depend on the server's engine).")
+                  notes="Each Rallies load: gunicorn 2 sync workers, 8 wrk connections, fresh tickets and nonces, "
+                        "two runs after a warm-up, the one with the lower server CPU per scan shown. pretix: the "
+                        "shared tooling's run_bench.sh (gunicorn 2 sync workers, PostgreSQL, wrk 8 connections, "
+                        "fresh tickets), measured in this run; its CPU includes its PostgreSQL cluster, wrk and "
+                        "the watcher (bench/pretix.py). The offline verdict runs once (it does not depend on the "
+                        "server's engine)." + (" QUICK smoke run: short loads, smaller flatness rally; not a "
+                                               "measurement of record." if quick else ""))
     return 0
 
 

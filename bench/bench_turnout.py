@@ -261,7 +261,12 @@ def main(argv=None) -> int:
     parser.add_argument("--map-rallies", type=int, default=10_000)
     parser.add_argument("--big-rally", type=int, default=31_000, help="RSVPs of the live rally (about 30,000 come)")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run at a tenth of the scale (100 rallies x 300 RSVPs, 1,000-rally map); "
+                             "not a measurement of the budgets")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rallies, args.rsvps_per_rally, args.map_rallies, args.big_rally, args.repeat = 100, 300, 1000, 3100, 5
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     rows, notes = [], []
     for engine in engines:
@@ -277,7 +282,9 @@ def main(argv=None) -> int:
                     passed=None))
     write_results("turnout" if len(engines) > 1 else f"turnout_{engines[0]}", rows, title="Turnout: comparison, roll-ups, dashboard refresh, campaign map",
                   notes="\n".join(["Server time measured in-process through the Flask test client (routing, login, "
-                                   "access check, queries, template); no HTTP.", *notes]))
+                                   "access check, queries, template); no HTTP.", *notes,
+                                   *(["QUICK smoke run at a tenth of the scale: the budgets are not measured."]
+                                     if args.quick else [])]))
     return 0
 
 

@@ -3,13 +3,13 @@
     from bench.harness import Request, Server, fresh_database, load, project_env, write_results, Row
 
     with fresh_database("sqlite") as url, Server("wsgi:app", env=project_env(url)) as srv:
-        result = load(srv.url, [Request("GET", "/"), Request("GET", "/?page=2")], duration=10)
-    write_results("discovery", [Row("rally list", "sqlite", result, target=">= 500 req/s",
-                                    passed=result.rps >= 500)])
+        result = load(srv.url, [Request("GET", "/"), Request("GET", "/?page=2")], duration=10, database_url=url)
+    write_results("discovery", [Row("rally list", "sqlite", result, target="p99 < 50 ms",
+                                    passed=result.p99_ms < 50)])
 
-Load: bench/loadgen.py (wrk, or a Python generator). Baseline app: bench/baseline_app.py.
+Load: bench/loadgen.py (wrk or a Python generator, closed loop; ``open_loop`` on a schedule).
 
-Self-check: ``python -m bench.harness --selftest`` (baseline /hello, gunicorn 2 workers, 3 s).
+Self-check: ``python -m bench.harness --selftest`` (the project's /healthz, gunicorn 2 workers, 3 s).
 """
 
 from __future__ import annotations
@@ -35,18 +35,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.loadgen import LoadResult, Request, load
+from bench.loadgen import LoadResult, Request, load, open_loop
 
 __all__ = [
-    "Client", "LoadResult", "Request", "Row", "Server", "baseline_server", "create_schema", "drop_postgres",
-    "engine_of", "fresh_database", "fresh_postgres", "fresh_sqlite", "load", "login_cookie", "machine", "project_env",
+    "Client", "LoadResult", "Request", "Row", "Server", "create_schema", "drop_postgres", "engine_of",
+    "fresh_database", "fresh_postgres", "fresh_sqlite", "load", "login_cookie", "machine", "open_loop", "project_env",
     "write_results",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Where tables go; BENCH_RESULTS_DIR redirects them (trial runs that must not overwrite real results).
 RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results")
-VENV_BIN = ROOT / ".venv" / "bin"
+#: gunicorn and flask come from the environment running the benchmark (a venv's bin/).
+VENV_BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -65,7 +66,7 @@ BENCH_TICKET_KEK = secrets.token_urlsafe(32)
 
 
 def project_env(database_url: str, **extra: str) -> dict[str, str]:
-    """Environment for serving the project (or the baseline app) in a benchmark.
+    """Environment for serving the project in a benchmark.
 
     Rate limits are off (the load comes from one IP), cookies work over plain HTTP,
     geocoding is offline, mail waits for the worker and logging is quiet.
@@ -186,20 +187,6 @@ def _stop_servers_on_exit() -> None:
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
-@contextlib.contextmanager
-def baseline_server(database_url: str, *, tickets: int = 20000, workers: int = 2) -> Iterator[tuple[Server, list[str]]]:
-    """The baseline app (bench/baseline_app.py) on this database: yields (server, ticket secrets).
-
-    Creates the bench tables next to the project's and seeds `tickets` tickets for /select-update.
-    """
-    from bench.baseline_app import init_baseline
-
-    codes = init_baseline(database_url, tickets=tickets)
-    with Server("bench.baseline_app:app", workers=workers, env=project_env(database_url),
-                ready_path="/hello") as srv:
-        yield srv, codes
-
-
 # --- setting up a load: log in, CSRF tokens ------------------------------------------------------
 
 class Client:
@@ -213,25 +200,38 @@ class Client:
         self.base_url = base_url.rstrip("/")
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.no_redirects = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
         self.last_text = ""
+        self.last_url = ""  # where the last request ended, after redirects
+        self.last_location = ""  # the Location of the last response (when not followed)
 
-    def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, str]:
-        """Send one request (form-encoded data); follow redirects; return (status, body text)."""
+    def request(self, method: str, path: str, data: dict | None = None, *, follow: bool = True) -> tuple[int, str]:
+        """Send one request (form-encoded data); follow redirects unless told not to; return (status, body text)."""
         from urllib.parse import urlencode
 
         body = urlencode(data or {}).encode() if data is not None else None
         req = urllib.request.Request(self.base_url + path, data=body, method=method)
         try:
-            with self.opener.open(req, timeout=30) as resp:
+            with (self.opener if follow else self.no_redirects).open(req, timeout=30) as resp:
                 status, text = resp.status, resp.read().decode("utf-8", "replace")
+                self.last_url = resp.geturl()
         except urllib.error.HTTPError as exc:
             status, text = exc.code, exc.read().decode("utf-8", "replace")
+            self.last_location = exc.headers.get("Location", "")
         self.last_text = text
         return status, text
 
     def get(self, path: str) -> tuple[int, str]:
         """GET a page."""
         return self.request("GET", path)
+
+    def get_bytes(self, path: str) -> tuple[int, bytes]:
+        """GET a binary resource (an image)."""
+        try:
+            with self.opener.open(self.base_url + path, timeout=30) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
 
     def csrf_token(self, path: str | None = None) -> str:
         """The csrf_token of the form on `path` (or on the last page fetched)."""
@@ -252,6 +252,13 @@ class Client:
     def cookie_header(self) -> str:
         """The cookies as one Cookie header value, to pass to load(headers=...)."""
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Hand redirects back to the caller (as HTTPError) instead of following them."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: PLR0913  urllib's signature
+        return None
 
 
 def login_cookie(base_url: str, email: str, password: str) -> str:
@@ -353,7 +360,7 @@ class Row:
     engine: str  # "sqlite", "postgresql" or "-"
     result: LoadResult | None = None
     target: str = ""
-    passed: bool | None = None  # None = no target (informational, e.g. a baseline)
+    passed: bool | None = None  # None = no target (informational)
     figures: str = ""  # free text for non-load measurements (e.g. "double check-ins: 0")
 
     def cells(self, date: str, mach: str) -> list[str]:
@@ -362,11 +369,13 @@ class Row:
                       if r else ["", "", "", "", ""])
         noise = f"{r.foreign_cpu_pct:.0f}" if r and r.foreign_cpu_pct is not None else ""
         cpu = f"{r.server_cpu_ms:.2f}" if r and r.server_cpu_ms is not None else ""
+        if r and r.db_cpu_ms is not None:
+            cpu += f" (database {r.db_cpu_ms:.2f})"
         verdict = {True: "PASS", False: "FAIL", None: "-"}[self.passed]
         return [date, mach, self.engine, self.case, *load_cells, cpu, self.figures, self.target, verdict, noise]
 
 
-HEADER = ["date", "machine", "engine", "case", "req/s", "p50 ms", "p95 ms", "p99 ms", "statuses", "app CPU ms/req",
+HEADER = ["date", "machine", "engine", "case", "req/s", "p50 ms", "p95 ms", "p99 ms", "statuses", "server CPU ms/req",
           "other figures", "target", "result", "others' CPU %"]
 
 
@@ -388,10 +397,11 @@ def write_results(name: str, rows: Sequence[Row], *, title: str = "", notes: str
         text += f"\n{notes.strip()}\n"
     if any(r.result and r.result.foreign_cpu_pct is not None for r in rows):
         text += ("\nOthers' CPU %: CPU used during each load run by processes other than this benchmark's "
-                 "(gunicorn, wrk) and PostgreSQL, as % of the whole machine. Above about 10 % the figures "
-                 "understate what this machine can do. App CPU ms/req: CPU the gunicorn processes spent per "
-                 "response (SQLite work included, a PostgreSQL server's not); it moves far less with other load "
-                 "than req/s, and 2,000 / (app CPU ms/req) bounds req/s on an idle 2-core machine.\n")
+                 "(gunicorn, wrk, helpers) and PostgreSQL, as % of the whole machine. Above about 10 % the "
+                 "latencies understate what this machine can do. Server CPU ms/req: CPU the gunicorn processes "
+                 "(SQLite work included) and, on PostgreSQL, the backends of the bench database spent per "
+                 "response, read from /proc (bench/loadgen.py CpuMeter); it moves far less with other load than "
+                 "req/s or latency.\n")
     path = RESULTS / f"{name}.md"
     path.write_text(text)
     print(text)
@@ -401,20 +411,20 @@ def write_results(name: str, rows: Sequence[Row], *, title: str = "", notes: str
 # --- self-check ---------------------------------------------------------------------------------
 
 def selftest(duration: float = 3.0) -> bool:
-    """Serve the baseline /hello with 2 gunicorn workers, load it for `duration` s, write harness_selftest.md."""
-    from bench.baseline_app import init_baseline
-
+    """Serve the project's /healthz with 2 gunicorn workers, load it for `duration` s, write harness_selftest.md."""
     rows = []
-    with fresh_database("sqlite", schema=None) as url:
-        init_baseline(url, tickets=100)
-        with Server("bench.baseline_app:app", workers=2, env=project_env(url), ready_path="/hello") as srv:
-            for engine in ("wrk", "python"):
-                if engine == "wrk" and not _has_wrk():
-                    continue
-                res = load(srv.url, "/hello", duration=duration, connections=8, engine=engine)
-                ok = res.requests > 0 and res.count(200) == res.requests and res.socket_errors == 0
-                rows.append(Row(f"baseline /hello ({engine} load, 8 clients, gunicorn 2 sync)", "sqlite", res,
-                                target="every response 200, no socket errors", passed=ok))
+    with fresh_database("sqlite") as url, Server("wsgi:app", workers=2, env=project_env(url),
+                                                  ready_path="/healthz") as srv:
+        for engine in ("wrk", "python"):
+            if engine == "wrk" and not _has_wrk():
+                continue
+            res = load(srv.url, "/healthz", duration=duration, connections=8, engine=engine)
+            ok = res.requests > 0 and res.count(200) == res.requests and res.socket_errors == 0
+            rows.append(Row(f"/healthz ({engine} load, 8 clients, gunicorn 2 sync)", "sqlite", res,
+                            target="every response 200, no socket errors", passed=ok))
+        res = open_loop(srv.url, "/healthz", rate=100, duration=duration, connections=8)
+        rows.append(Row("/healthz (open loop, 100 req/s)", "sqlite", res, target="every response 200",
+                        passed=res.requests > 0 and res.count(200) == res.requests and res.socket_errors == 0))
     write_results("harness_selftest", rows, title="Harness self-check",
                   notes="Checks that gunicorn starts and stops, the load generators work and results are written. "
                         "The figures are not a benchmark: 3 s runs, no warm-up.")

@@ -1,8 +1,10 @@
-"""Load generators for the benchmarks: wrk (preferred) or a Python fallback.
+"""Load generators for the benchmarks: closed loop (wrk, or Python threads) and open loop.
 
-Both send a list of requests (method, path, body) to one 127.0.0.1 server from
-`connections` keep-alive clients, bounded by time and optionally by count, and
-return the same ``LoadResult``. Only loopback targets are accepted: a benchmark
+``load`` sends a list of requests (method, path, body) to one 127.0.0.1 server from
+`connections` keep-alive clients, each sending its next request when the last is answered,
+bounded by time and optionally by count. ``open_loop`` sends them on a fixed schedule (a rate)
+whatever the answers, and times each from its scheduled send. Both return a ``LoadResult`` with
+the server's CPU per request (``CpuMeter``). Only loopback targets are accepted: a benchmark
 must never load someone else's server.
 """
 
@@ -56,10 +58,13 @@ class LoadResult:
     #: CPU used during the run by processes that are neither ours (this process's tree: gunicorn,
     #: wrk) nor PostgreSQL, as % of the whole machine: other work that lowers the figures.
     foreign_cpu_pct: float | None = None
-    #: CPU time the served app (gunicorn master + workers) spent per response, in ms. Much less
-    #: sensitive to other load than req/s: compare Rallies and the baseline on it when the machine is busy.
-    #: Excludes a PostgreSQL server's own work; 10 ms clock ticks, so use runs of a few thousand requests.
+    #: Server CPU per response, in ms: the served app (gunicorn master + workers, helpers this
+    #: process started) plus, when load() got a PostgreSQL database_url, that database's backends
+    #: (CpuMeter). Much less sensitive to other load than req/s; 10 ms clock ticks, so use runs
+    #: of a few hundred requests or more.
     server_cpu_ms: float | None = None
+    db_cpu_ms: float | None = None  # the PostgreSQL backends' part of server_cpu_ms
+    offered_rps: float | None = None  # open loop: the scheduled rate
 
     def count(self, *codes: int) -> int:
         """Responses with any of these status codes."""
@@ -79,7 +84,7 @@ class LoadResult:
 
     def summary(self) -> str:
         """One line for logs."""
-        cpu = f", app CPU {self.server_cpu_ms:.2f} ms/req" if self.server_cpu_ms is not None else ""
+        cpu = f", server CPU {self.server_cpu_ms:.2f} ms/req" if self.server_cpu_ms is not None else ""
         return (f"{self.rps:,.0f} req/s, p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms, "
                 f"p99 {self.p99_ms:.1f} ms{cpu} ({self.requests} responses: {self.status_text()}; {self.engine})")
 
@@ -102,20 +107,22 @@ def _as_requests(requests: Request | str | Iterable[Request | str]) -> list[Requ
 
 def load(base_url: str, requests: Request | str | Iterable[Request | str], *, duration: float = 10.0,
          connections: int = 8, max_requests: int = 0, on_exhaust: str = "wrap",
-         headers: dict[str, str] | None = None, engine: str = "auto", timeout: float = 10.0) -> LoadResult:
+         headers: dict[str, str] | None = None, engine: str = "auto", timeout: float = 10.0,
+         database_url: str | None = None) -> LoadResult:
     """Send `requests` (cycled per client) to base_url for `duration` seconds with `connections` clients.
 
     max_requests > 0 stops after that many responses. on_exhaust="stop" sends each
     request at most once (single-use tickets); "wrap" replays the list (``result.wrapped``
     says whether it had to). engine is "wrk", "python" or "auto": wrk when installed
     and the run is only time-bounded, else Python (see wrk_requests.lua for why).
+    database_url (PostgreSQL) adds the CPU of that database's backends to ``server_cpu_ms``.
     """
     _loopback(base_url)
     reqs = _as_requests(requests)
     if on_exhaust not in ("wrap", "stop"):
         raise ValueError("on_exhaust must be 'wrap' or 'stop'")
     bounded = max_requests > 0 or on_exhaust == "stop"
-    meter = CpuMeter()
+    meter = CpuMeter(database_url)
     if engine == "auto":
         engine = "wrk" if shutil.which("wrk") and not bounded else "python"
     if engine == "wrk":
@@ -129,20 +136,30 @@ def load(base_url: str, requests: Request | str | Iterable[Request | str], *, du
     result.foreign_cpu_pct, server_s = meter.measure()
     if server_s is not None and result.requests:
         result.server_cpu_ms = 1000.0 * server_s / result.requests
+        if meter.db_s is not None:
+            result.db_cpu_ms = 1000.0 * meter.db_s / result.requests
     return result
 
 
 class CpuMeter:
-    """Measures CPU used by other people's processes between its creation and foreign_pct().
+    """Server CPU and others' CPU between its creation and measure(), read from /proc.
 
-    Ours = this process and its descendants (gunicorn, wrk); PostgreSQL backends are
-    left out too (they may serve us). Processes that start and end in between are missed.
+    Server = this process's descendants except wrk (gunicorn masters and workers, SQLite work
+    included, and any helper the benchmark started: outbox worker, SMTP sink), plus, when
+    `database_url` is PostgreSQL, the backends whose pg_stat_activity.datname is that database
+    (sampled every 0.5 s, so backends that connect during the run count from their first tick).
+    Not counted: this process (the Python load generator), wrk, and PostgreSQL's shared processes
+    (WAL writer, checkpointer), which serve every database on the server.
+    Others = every other process except PostgreSQL's, as % of the machine.
     """
 
-    def __init__(self):
+    def __init__(self, database_url: str | None = None):
         self.tick = os.sysconf("SC_CLK_TCK")
         self.before = self._snapshot()
         self.t0 = time.monotonic()
+        self.pg: PgBackends | None = PgBackends(database_url) if database_url and database_url.startswith(
+            "postgres") else None
+        self.db_s: float | None = None  # after measure(): the PostgreSQL backends' CPU seconds
 
     @staticmethod
     def _snapshot() -> dict[int, tuple[int, int, str]]:
@@ -150,21 +167,16 @@ class CpuMeter:
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            comm = stat[stat.find("(") + 1:stat.rfind(")")]
-            fields = stat[stat.rfind(")") + 2:].split()
-            procs[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]), comm)
+            stat = _read_stat(int(entry))
+            if stat:
+                procs[int(entry)] = stat
         return procs
 
     def measure(self) -> tuple[float | None, float | None]:
-        """(others' CPU as % of the machine, CPU seconds used by our servers) since creation.
-
-        Our servers = descendants of this process except wrk (gunicorn masters and workers,
-        SQLite work included; a PostgreSQL server's own work is not). None where /proc is missing.
-        """
+        """(others' CPU as % of the machine, server CPU seconds) since creation; None where /proc is missing."""
+        pg_ticks = self.pg.stop() if self.pg else 0
+        if self.pg:
+            self.db_s = pg_ticks / self.tick
         try:
             after = self._snapshot()
         except OSError:
@@ -182,7 +194,64 @@ class CpuMeter:
             elif pid != me and comm != "wrk":
                 server += used
         cores = os.cpu_count() or 1
-        return 100.0 * foreign / self.tick / max(elapsed, 1e-6) / cores, server / self.tick
+        return 100.0 * foreign / self.tick / max(elapsed, 1e-6) / cores, (server + pg_ticks) / self.tick
+
+
+def _read_stat(pid: int) -> tuple[int, int, str] | None:
+    """(ppid, utime + stime in ticks, comm) of a process, or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = stat[stat.find("(") + 1:stat.rfind(")")]
+    fields = stat[stat.rfind(")") + 2:].split()
+    return int(fields[1]), int(fields[11]) + int(fields[12]), comm
+
+
+class PgBackends:
+    """CPU ticks of the PostgreSQL backends serving one database, sampled in a thread until stop().
+
+    A backend present at the start counts from its ticks then; one that connects later counts
+    whole (its connection set-up served us). One that exits between samples loses at most 0.5 s.
+    The server must run on this machine (its processes are read from /proc).
+    """
+
+    def __init__(self, database_url: str, interval: float = 0.5):
+        import psycopg
+
+        parts = urlsplit(database_url)
+        self.dbname = parts.path.lstrip("/")
+        admin = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        self.conn = psycopg.connect(admin, autocommit=True)
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self.interval = interval
+        self.done = threading.Event()
+        self._sample(initial=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _sample(self, initial: bool = False) -> None:
+        pids = [r[0] for r in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.dbname,)).fetchall()]
+        for pid in pids:
+            stat = _read_stat(pid)
+            if stat is None:
+                continue
+            self.first.setdefault(pid, stat[1] if initial else 0)
+            self.last[pid] = stat[1]
+
+    def _run(self) -> None:
+        while not self.done.wait(self.interval):
+            self._sample()
+
+    def stop(self) -> int:
+        """Stop sampling; the backends' CPU ticks since the start."""
+        self.done.set()
+        self.thread.join(5)
+        self._sample()
+        self.conn.close()
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def run_wrk(base_url: str, reqs: Sequence[Request], *, duration: float, connections: int,
@@ -323,3 +392,102 @@ def run_python(base_url: str, reqs: Sequence[Request], *, duration: float, conne
         p50_ms=pct(50), p95_ms=pct(95), p99_ms=pct(99), max_ms=latencies[-1] * 1000 if latencies else 0.0,
         statuses=dict(statuses), socket_errors=socket_errors, stopped_early=exhausted, wrapped=wraps(),
     )
+
+
+def open_loop(base_url: str, requests: Request | str | Iterable[Request | str], *, rate: float, duration: float,
+              connections: int = 64, headers: dict[str, str] | None = None, timeout: float = 10.0,
+              database_url: str | None = None) -> LoadResult:
+    """Send `rate` requests per second for `duration` seconds on a fixed schedule, whatever the answers.
+
+    Request i is due at start + i / rate and each latency runs from its due time, not from when a
+    connection was free (no coordinated omission: a stalled server shows as latency, not as fewer
+    requests). `connections` threads take due requests from a queue; the request list is used in
+    order and cycled if shorter than rate x duration (``wrapped``). Requests still queued
+    `duration` + `timeout` + 30 s after the schedule ended are dropped and counted as socket errors
+    (a server far slower than the rate). Server CPU as in load().
+    """
+    import queue
+
+    host, port = _loopback(base_url)
+    reqs = _as_requests(requests)
+    total = max(1, int(rate * duration))
+    meter = CpuMeter(database_url)
+    due_q: queue.SimpleQueue = queue.SimpleQueue()
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    errors = [0]
+    ends: list[float] = []
+    give_up = threading.Event()
+    start = time.perf_counter() + 0.1
+
+    def schedule() -> None:
+        for i in range(total):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            due_q.put((due, reqs[i % len(reqs)]))
+        for _ in range(connections):
+            due_q.put(None)
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        mine: list[float] = []
+        codes: Counter[int] = Counter()
+        errs = 0
+        while (item := due_q.get()) is not None:
+            due, r = item
+            if give_up.is_set():
+                errs += 1
+                continue
+            try:
+                conn.request(r.method.upper(), r.path, body=r.body.encode() if r.body else None,
+                             headers=dict(headers or {}))
+                resp = conn.getresponse()
+                resp.read()
+            except (OSError, http.client.HTTPException):
+                errs += 1
+                conn.close()
+                conn = http.client.HTTPConnection(host, port, timeout=timeout)
+                continue
+            mine.append(time.perf_counter() - due)
+            codes[resp.status] += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            statuses.update(codes)
+            errors[0] += errs
+            ends.append(time.perf_counter())
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    scheduler = threading.Thread(target=schedule, daemon=True)
+    scheduler.start()
+    scheduler.join()
+    deadline = time.perf_counter() + duration + timeout + 30
+    for t in threads:
+        t.join(max(0.0, deadline - time.perf_counter()))
+    give_up.set()
+    for t in threads:
+        t.join(timeout + 5)
+    span = (max(ends) if ends else time.perf_counter()) - start
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000 if latencies else 0.0
+
+    n = len(latencies)
+    result = LoadResult(
+        engine="open loop", requests=n, duration_s=span, rps=n / span if span > 0 else 0.0,
+        p50_ms=pct(50), p95_ms=pct(95), p99_ms=pct(99), max_ms=latencies[-1] * 1000 if latencies else 0.0,
+        statuses=dict(statuses), socket_errors=errors[0], wrapped=max(0, (total - 1) // len(reqs)),
+        offered_rps=rate,
+    )
+    result.foreign_cpu_pct, server_s = meter.measure()
+    if server_s is not None and n:
+        result.server_cpu_ms = 1000.0 * server_s / n
+        if meter.db_s is not None:
+            result.db_cpu_ms = 1000.0 * meter.db_s / n
+    return result
