@@ -48,12 +48,17 @@ def held_rally(make_rally, campaign, *, going, admitted, walkins, days_ago=10, c
     return door
 
 
-@WALKINS_DILUTE_RATE
-def test_walkins_are_turnout_not_rsvp_show_ups(make_rally, campaign):
+def test_walkins_are_turnout_not_rsvp_people(make_rally, campaign):
     door = held_rally(make_rally, campaign, going=4, admitted=2, walkins=3)
     t = rally_tally(rally_now(door.rally.id))
     assert (t.checked_in_people, t.checked_in_rsvp_people, t.walkin_people) == (5, 2, 3)
-    assert t.show_up_rate == pytest.approx(2 / 4)
+    assert t.show_up_rate <= 2 / 4  # walk-ins never raise it
+
+
+@WALKINS_DILUTE_RATE
+def test_walkins_leave_the_show_up_rate_alone(make_rally, campaign):
+    door = held_rally(make_rally, campaign, going=4, admitted=2, walkins=3)
+    assert rally_tally(rally_now(door.rally.id)).show_up_rate == pytest.approx(2 / 4)
 
 
 def test_undoing_a_walkin_gives_back_its_places_and_turnout(make_rally, campaign):
@@ -63,6 +68,16 @@ def test_undoing_a_walkin_gives_back_its_places_and_turnout(make_rally, campaign
     undo_checkin(door.supervisor, rsvp_id=verdict.ticket["id"], reason="left", nonce=nonce())
     r = rally_now(door.rally.id)
     assert (r.going_people, r.walkin_people, r.checked_in_people, r.checked_in_rsvp_people) == (1, 0, 0, 0)
+
+
+def test_walkins_never_raise_the_learned_rate(make_rally, campaign):
+    for days in (30, 20, 10):
+        held_rally(make_rally, campaign, going=4, admitted=2, walkins=6, days_ago=days)
+    history = past_rallies(campaign.id)
+    assert [p.checked_in_rsvp_people for p in history] == [2, 2, 2]
+    assert all(p.show_up_rate <= 0.5 for p in history)
+    upcoming = make_rally(campaign, city="Chicago", state="IL", going_people=10)
+    assert forecast_rally(upcoming, history).expected <= 5
 
 
 @WALKINS_DILUTE_RATE
@@ -83,9 +98,15 @@ def test_backtest_compares_with_rsvp_people_checked_in(make_rally, campaign):
     assert result.forecasts == 1 and result.mape == pytest.approx(0.0)
 
 
-@WALKINS_DILUTE_RATE
-def test_rollups_count_walkins_in_turnout_but_not_in_the_show_up_rate(make_rally, campaign):
+def test_rollups_count_walkins_in_turnout_not_in_rsvp_people(make_rally, campaign):
     held_rally(make_rally, campaign, going=4, admitted=2, walkins=3)
     [city] = rollups(campaign.id, "city", RallyFilters())
-    assert (city.turnout, city.checked_in_rsvp_people, city.walkin_people) == (5, 2, 3)
+    assert (city.turnout, city.checked_in_rsvp_people, city.walkin_people, city.held) == (5, 2, 3, 1)
+    assert city.avg_show_up_rate <= 0.5
+
+
+@WALKINS_DILUTE_RATE
+def test_rollups_average_the_rsvp_show_up_rate(make_rally, campaign):
+    held_rally(make_rally, campaign, going=4, admitted=2, walkins=3)
+    [city] = rollups(campaign.id, "city", RallyFilters())
     assert city.avg_show_up_rate == pytest.approx(0.5)
