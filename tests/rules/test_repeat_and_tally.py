@@ -13,6 +13,7 @@ from rulekit import rally_now, row
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rsvp, utcnow
+from rallies.services.notices import SUBJECTS
 from rallies.services.rsvps import RsvpError, RsvpInput, create_or_update_rsvp, record_reminder_answer
 from rallies.services.tallies import rally_tally
 
@@ -31,6 +32,7 @@ def test_a_repeat_changes_nothing_and_resends_once_per_window(app, make_rally, c
     assert (row(first.rsvp_id).name, row(first.rsvp_id).guests) == ("Ana López", 1)
     assert rally_now(rally.id).going_people == 2
     assert len(outbox(to="ana@example.org")) == sent + 1
+    assert outbox(to="ana@example.org")[-1].subject == SUBJECTS["resend"].format(title=rally.title)
     create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana@example.org"))
     assert len(outbox(to="ana@example.org")) == sent + 1  # within the window: no second resend
     minutes = app.config.get("RSVP_RESEND_MINUTES", 10)

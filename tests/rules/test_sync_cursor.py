@@ -126,3 +126,50 @@ def test_every_kind_of_change_moves_the_cursor(door):
     check_in(code, door.scanner, nonce=nonce())
     assert pull(door, mid)["cursor"] > mid
     assert second in ticket_ids(pull(door))
+
+
+def test_a_sync_holds_only_its_own_rallys_data(door, make_rally):
+    from doorkit import door_session, make_door
+
+    mine, code = make_ticket(door.rally)
+    check_in(code, door.scanner, nonce=nonce())
+    other_rally = make_rally(db.session.get(type(door.rally), door.rally.id).campaign, **{"starts_at": door.rally.starts_at})
+    theirs, their_code = make_ticket(other_rally)
+    other_ctx, _secret, _link = door_session(make_door(other_rally, "East"))
+    check_in(their_code, other_ctx, nonce=nonce())
+    payload = pull(door)
+    assert ticket_ids(payload) == {mine.id}
+    assert [c[1] for c in payload["checkins"]] == [mine.id]
+    assert payload["rally"]["id"] == door.rally.id and payload["door_id"] == door.door.id
+    assert set(payload["rally"]) == {"id", "title", "timezone", "status", "public_key"}
+    assert payload["rally"]["title"] == door.rally.title and payload["rally"]["status"] == "scheduled"
+    assert payload["rally"]["timezone"] == "America/Chicago"
+
+
+def test_check_ins_on_the_overlap_floor_are_not_resent(door):
+    ticket, code = make_ticket(door.rally)
+    check_in(code, door.scanner, nonce=nonce())
+    cursor = pull(door)["cursor"]
+    checkin_id = db.session.scalar(sa.select(Checkin.id))
+    renumber(Checkin, checkin_id, cursor - sync.OVERLAP)
+    renumber(Rsvp, ticket.id, cursor - sync.OVERLAP)
+    assert pull(door, cursor)["checkins"] == []
+    renumber(Checkin, checkin_id, cursor - sync.OVERLAP + 1)
+    assert [c[0] for c in pull(door, cursor)["checkins"]] == [checkin_id]
+
+
+def test_cursor_one_and_the_time_based_threshold(door):
+    rsvp_id, _ = rsvp(door.rally)
+    renumber(Rsvp, rsvp_id, 1)
+    assert pull(door, 1)["full"] is False and ticket_ids(pull(door, 1)) == set()
+    renumber(Rsvp, rsvp_id, sync.TIME_BASED - 1)
+    assert rsvp_id in ticket_ids(pull(door, sync.TIME_BASED))  # a time-based cursor gets the overlap
+
+
+def test_a_check_in_at_a_deleted_door_names_no_door(door):
+    ticket, code = make_ticket(door.rally)
+    check_in(code, door.scanner, nonce=nonce())
+    with atomic():
+        db.session.execute(sa.update(Checkin).values(door_id=None))
+    [entry] = pull(door)["checkins"]
+    assert entry[1:3] == [ticket.id, 1] and entry[4] == "" and entry[5] == "Phone 1" and entry[6] == 0
