@@ -82,3 +82,24 @@ def test_tally_reads_every_counter(make_rally, campaign):
     assert t.as_dict() == dict(going_people=10, going_parties=6, guests=4, waitlisted_people=3, waitlisted_parties=2,
                                cancelled_parties=1, checked_in_people=8, checked_in_rsvp_people=5, walkin_people=3,
                                peak_rate_per_min=7, capacity=20, show_up_rate=0.5, capacity_fill=0.4)
+
+
+def test_a_new_rsvp_links_its_supporter_an_unconfirmed_one_only_on_confirming(make_rally, campaign):
+    from rallies.models import Supporter
+    from rallies.services.rsvps import take_place
+
+    rally = make_rally(campaign, capacity=None)
+    first = create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana@example.org", phone="555-0100",
+                                                   postal_code="60607"))
+    other = create_or_update_rsvp(rally, RsvpInput(name="Bo Li", email="bo@example.org"))
+    supporter = db.session.get(Supporter, row(first.rsvp_id).supporter_id)
+    assert (supporter.campaign_id, supporter.email, supporter.name, supporter.phone, supporter.postal_code) == (
+        campaign.id, "ana@example.org", "Ana López", "555-0100", "60607")
+    assert row(other.rsvp_id).supporter_id not in (None, supporter.id)
+    assert len(outbox(to="ana@example.org")) == 1
+    assert rally.title in outbox(to="ana@example.org")[0].subject
+    confirming = make_rally(campaign, capacity=None, confirm_by_email=True)
+    pending = create_or_update_rsvp(confirming, RsvpInput(name="Cy Doe", email="cy@example.org"))
+    assert (pending.outcome, row(pending.rsvp_id).supporter_id) == ("unconfirmed", None)
+    take_place(row(pending.rsvp_id))
+    assert db.session.get(Supporter, row(pending.rsvp_id).supporter_id).email == "cy@example.org"
