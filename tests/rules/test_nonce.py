@@ -1,0 +1,100 @@
+"""Nonce idempotency: the same nonce gets the same stored answer, and is counted once."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from conftest import campaign_of
+from doorkit import make_ticket
+from rulekit import at_door, checkin_people, nonce, rally_now, row, scan_count
+
+from rallies.extensions import db
+from rallies.models import Rsvp
+from rallies.services.admissions import admit_walkin, undo_checkin
+from rallies.services.checkin import CheckinInputError, check_in
+
+
+@pytest.fixture
+def door(make_user, make_rally):
+    return at_door(make_rally, campaign_of(make_user()), capacity=None, max_guests=3)
+
+
+def test_same_nonce_same_answer_counted_once(door):
+    rsvp, code = make_ticket(door.rally, guests=2)
+    key = nonce()
+    first = check_in(code, door.scanner, nonce=key, people=2)
+    again = check_in(code, door.scanner, nonce=key, people=2)
+    assert (first.replayed, again.replayed) == (False, True)
+    assert (again.verdict, again.reason, again.admitted, again.scan_id) == ("admit", "ok", 2, first.scan_id)
+    assert again.ticket == first.ticket
+    assert row(rsvp.id).checked_in_people == 2
+    assert rally_now(door.rally.id).checked_in_people == 2
+    assert checkin_people(door.rally.id) == 2
+    assert scan_count(door.rally.id) == 1
+
+
+def test_a_reused_nonce_never_admits_another_ticket(door):
+    first_rsvp, first_code = make_ticket(door.rally)
+    other, other_code = make_ticket(door.rally)
+    key = nonce()
+    check_in(first_code, door.scanner, nonce=key)
+    replay = check_in(other_code, door.scanner, nonce=key)
+    assert replay.replayed and replay.ticket["id"] == first_rsvp.id
+    assert row(other.id).checked_in_people == 0
+    assert rally_now(door.rally.id).checked_in_people == 1
+
+
+def test_a_refusal_replays_as_the_same_refusal(door):
+    rsvp, code = make_ticket(door.rally, status="cancelled")
+    key = nonce()
+    first = check_in(code, door.scanner, nonce=key)
+    again = check_in(code, door.scanner, nonce=key)
+    assert (again.verdict, again.reason, again.scan_id, again.replayed) == ("cancelled", "ticket_cancelled",
+                                                                          first.scan_id, True)
+    assert scan_count(door.rally.id) == 1
+
+
+def test_an_upload_retried_is_counted_once(door):
+    from datetime import timedelta
+
+    from rallies.models import utcnow
+
+    rsvp, code = make_ticket(door.rally, guests=2)
+    key, when = nonce(), utcnow() - timedelta(minutes=3)
+    for _ in range(3):
+        verdict = check_in(code, door.scanner, nonce=key, offline=True, online=False, device_verdict="admit",
+                           client_time=when)
+        assert verdict.admitted == 3
+    assert row(rsvp.id).checked_in_people == 3
+    assert rally_now(door.rally.id).checked_in_people == 3
+
+
+def test_walkin_retried_is_one_walkin(door):
+    key = nonce()
+    first = admit_walkin(door.scanner, name="Walk In", nonce=key, guests=1)
+    again = admit_walkin(door.scanner, name="Walk In", nonce=key, guests=1)
+    assert again.replayed and again.ticket["id"] == first.ticket["id"]
+    walkins = db.session.scalar(sa.select(sa.func.count()).select_from(Rsvp)
+                                .where(Rsvp.rally_id == door.rally.id, Rsvp.is_walkin.is_(True)))
+    assert walkins == 1
+    r = rally_now(door.rally.id)
+    assert (r.checked_in_people, r.walkin_people, r.going_people) == (2, 2, 2)
+
+
+def test_undo_retried_is_undone_once(door):
+    rsvp, code = make_ticket(door.rally, guests=3)
+    check_in(code, door.scanner, nonce=nonce(), people=2)
+    check_in(code, door.scanner, nonce=nonce(), people=2)
+    key = nonce()
+    undo_checkin(door.supervisor, rsvp_id=rsvp.id, reason="scanned twice", nonce=key)
+    undo_checkin(door.supervisor, rsvp_id=rsvp.id, reason="scanned twice", nonce=key)
+    assert row(rsvp.id).checked_in_people == 2
+    assert rally_now(door.rally.id).checked_in_people == 2
+
+
+@pytest.mark.parametrize("bad", ["", "short", "x" * 65, "has space!", None, 12345678])
+def test_a_scan_needs_a_usable_nonce(door, bad):
+    rsvp, code = make_ticket(door.rally)
+    with pytest.raises(CheckinInputError):
+        check_in(code, door.scanner, nonce=bad)
+    assert row(rsvp.id).checked_in_people == 0

@@ -1,0 +1,94 @@
+"""Wrong rally and signature binding: a code admits only its own ticket at its own rally."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from conftest import campaign_of
+from doorkit import make_ticket
+from rulekit import at_door, nonce, rally_now, row
+
+from rallies.services.checkin import check_in
+from rallies.services.tickets import PREFIX, TICKET_ID_BYTES, make_code, open_signing_key, parse_code, ticket_code
+
+
+@pytest.fixture
+def two(make_user, make_rally):
+    campaign = campaign_of(make_user())
+    return at_door(make_rally, campaign, capacity=None), at_door(make_rally, campaign, capacity=None)
+
+
+def raw_key(rally_id: int) -> bytes:
+    """A rally's private key, opened with the KEK (the database holds it sealed)."""
+    return open_signing_key(rally_id, rally_now(rally_id).signing_key)
+
+
+def encode(ticket_id: int, signature: bytes) -> str:
+    payload = ticket_id.to_bytes(TICKET_ID_BYTES, "big") + signature
+    return PREFIX + base64.b32encode(payload).decode("ascii").rstrip("=")
+
+
+def test_a_ticket_of_another_rally_is_wrong_rally_and_counts_nowhere(two):
+    x, y = two
+    rsvp, code = make_ticket(y.rally)
+    verdict = check_in(code, x.scanner, nonce=nonce())
+    assert (verdict.verdict, verdict.reason, verdict.admitted) == ("wrong_rally", "wrong_rally", 0)
+    assert verdict.rally["id"] == y.rally.id
+    assert row(rsvp.id).checked_in_people == 0
+    assert rally_now(x.rally.id).checked_in_people == 0 == rally_now(y.rally.id).checked_in_people
+
+
+def test_signature_of_ticket_a_cannot_admit_ticket_b(two):
+    x, _y = two
+    a, code_a = make_ticket(x.rally)
+    b, _code_b = make_ticket(x.rally)
+    swapped = encode(b.id, parse_code(code_a).signature)
+    verdict = check_in(swapped, x.scanner, nonce=nonce())
+    assert (verdict.verdict, verdict.reason) == ("invalid", "bad_signature")
+    assert row(b.id).checked_in_people == 0 and row(a.id).checked_in_people == 0
+
+
+def test_a_code_signed_for_rally_y_cannot_admit_at_rally_x(two):
+    x, y = two
+    ticket, _code = make_ticket(x.rally)
+    # Rally Y's key, and the message naming rally X: still not X's signature.
+    forged = make_code(raw_key(y.rally.id), x.rally.id, ticket.id)
+    verdict = check_in(forged, x.scanner, nonce=nonce())
+    assert (verdict.verdict, verdict.reason) == ("invalid", "bad_signature")
+    # X's key, but a message naming rally Y: the signature binds the rally id.
+    rebound = make_code(raw_key(x.rally.id), y.rally.id, ticket.id)
+    verdict = check_in(rebound, x.scanner, nonce=nonce())
+    assert (verdict.verdict, verdict.reason) == ("invalid", "bad_signature")
+    assert row(ticket.id).checked_in_people == 0
+
+
+def test_a_code_of_rally_x_forged_for_a_ticket_of_rally_y(two):
+    x, y = two
+    theirs, _code = make_ticket(y.rally)
+    forged = make_code(raw_key(x.rally.id), x.rally.id, theirs.id)
+    verdict = check_in(forged, x.scanner, nonce=nonce())
+    assert (verdict.verdict, verdict.reason) == ("invalid", "bad_signature")
+    assert row(theirs.id).checked_in_people == 0
+
+
+@pytest.mark.parametrize("byte", [0, 31, 63])
+def test_a_tampered_signature_is_invalid(two, byte):
+    x, _y = two
+    ticket, code = make_ticket(x.rally)
+    signature = bytearray(parse_code(code).signature)
+    signature[byte] ^= 0x01
+    verdict = check_in(encode(ticket.id, bytes(signature)), x.scanner, nonce=nonce())
+    assert (verdict.verdict, verdict.reason) == ("invalid", "bad_signature")
+    assert row(ticket.id).checked_in_people == 0
+    assert check_in(code, x.scanner, nonce=nonce()).verdict == "admit"  # the real code still works
+
+
+def test_a_deleted_ticket_with_a_good_signature_is_revoked(two):
+    x, _y = two
+    ghost_id = 999_999
+    code = ticket_code(rally_now(x.rally.id), ghost_id)
+    verdict = check_in(code, x.scanner, nonce=nonce())
+    assert (verdict.verdict, verdict.reason) == ("revoked", "ticket_deleted")
+    forged = make_code(raw_key(_y.rally.id), x.rally.id, ghost_id)
+    assert check_in(forged, x.scanner, nonce=nonce()).reason == "unknown_ticket"

@@ -1,0 +1,112 @@
+"""Tallies and forecasts with walk-ins: walk-ins count as turnout, never as RSVP show-ups.
+
+Show-up rate = RSVP people checked in / RSVP people going. Everything here is made through the
+services (RSVPs, scans, walk-ins), so the counters are the ones production keeps.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import campaign_of
+from rulekit import at_door, nonce, rally_now, rsvp
+
+from rallies.database import atomic
+from rallies.models import utcnow
+from rallies.services.admissions import admit_walkin, undo_checkin
+from rallies.services.checkin import check_in
+from rallies.services.forecast import backtest, forecast_rally, past_rallies
+from rallies.services.tallies import RallyFilters, rally_tally, rollups
+from rallies.services.tickets import ticket_code
+
+#: Found by these tests: walk-in parties enter Rally.going_people (their places are taken there), and the
+#: show-up rate divides by going_people, so walk-ins dilute the rate (4 going, 2 in, 3 walk-ins: 29%, not 50%).
+#: Fix where the rate is computed (tallies._show_up, rally_tally, PastRally.show_up_rate): divide by
+#: going_people - walkin_people. Strict: the marker must go when the fix lands.
+WALKINS_DILUTE_RATE = pytest.mark.xfail(strict=True, reason="walk-ins are counted in the show-up denominator")
+
+
+@pytest.fixture
+def campaign(make_user):
+    return campaign_of(make_user())
+
+
+def held_rally(make_rally, campaign, *, going, admitted, walkins, days_ago=10, city="Chicago"):
+    """A rally run through the services: `going` single RSVPs, `admitted` of them scanned, one walk-in
+    party of `walkins` people; then moved into the past."""
+    door = at_door(make_rally, campaign, capacity=None, max_guests=10, city=city, state="IL")
+    ids = [rsvp(door.rally)[0] for _ in range(going)]
+    for rsvp_id in ids[:admitted]:
+        assert check_in(ticket_code(door.rally, rsvp_id), door.scanner, nonce=nonce()).admitted == 1
+    if walkins:
+        assert admit_walkin(door.scanner, name="Walk In", nonce=nonce(), guests=walkins - 1).admitted == walkins
+    with atomic():
+        r = rally_now(door.rally.id)
+        shift = r.starts_at - (utcnow() - timedelta(days=days_ago))
+        r.starts_at, r.ends_at, r.doors_open_at = r.starts_at - shift, r.ends_at - shift, r.doors_open_at - shift
+    return door
+
+
+def test_walkins_are_turnout_not_rsvp_people(make_rally, campaign):
+    door = held_rally(make_rally, campaign, going=4, admitted=2, walkins=3)
+    t = rally_tally(rally_now(door.rally.id))
+    assert (t.checked_in_people, t.checked_in_rsvp_people, t.walkin_people) == (5, 2, 3)
+    assert t.show_up_rate <= 2 / 4  # walk-ins never raise it
+
+
+@WALKINS_DILUTE_RATE
+def test_walkins_leave_the_show_up_rate_alone(make_rally, campaign):
+    door = held_rally(make_rally, campaign, going=4, admitted=2, walkins=3)
+    assert rally_tally(rally_now(door.rally.id)).show_up_rate == pytest.approx(2 / 4)
+
+
+def test_undoing_a_walkin_gives_back_its_places_and_turnout(make_rally, campaign):
+    door = at_door(make_rally, campaign, capacity=None, max_guests=10)
+    rsvp(door.rally)
+    verdict = admit_walkin(door.scanner, name="Walk In", nonce=nonce(), guests=1)
+    undo_checkin(door.supervisor, rsvp_id=verdict.ticket["id"], reason="left", nonce=nonce())
+    r = rally_now(door.rally.id)
+    assert (r.going_people, r.walkin_people, r.checked_in_people, r.checked_in_rsvp_people) == (1, 0, 0, 0)
+
+
+def test_walkins_never_raise_the_learned_rate(make_rally, campaign):
+    for days in (30, 20, 10):
+        held_rally(make_rally, campaign, going=4, admitted=2, walkins=6, days_ago=days)
+    history = past_rallies(campaign.id)
+    assert [p.checked_in_rsvp_people for p in history] == [2, 2, 2]
+    assert all(p.show_up_rate <= 0.5 for p in history)
+    upcoming = make_rally(campaign, city="Chicago", state="IL", going_people=10)
+    assert forecast_rally(upcoming, history).expected <= 5
+
+
+@WALKINS_DILUTE_RATE
+def test_forecast_learns_the_rsvp_show_up_rate_only(make_rally, campaign):
+    for days in (30, 20, 10):
+        held_rally(make_rally, campaign, going=4, admitted=2, walkins=6, days_ago=days)
+    history = past_rallies(campaign.id)
+    assert [p.show_up_rate for p in history] == [pytest.approx(0.5)] * 3
+    upcoming = make_rally(campaign, city="Chicago", state="IL", going_people=10)
+    forecast = forecast_rally(upcoming, history)
+    assert (forecast.basis, forecast.rate, forecast.expected) == ("city", pytest.approx(0.5), 5)
+
+
+def test_backtest_compares_with_rsvp_people_checked_in(make_rally, campaign):
+    for days in (30, 20):
+        held_rally(make_rally, campaign, going=4, admitted=2, walkins=6, days_ago=days)
+    result = backtest(campaign.id)
+    assert result.forecasts == 1 and result.mape == pytest.approx(0.0)
+
+
+def test_rollups_count_walkins_in_turnout_not_in_rsvp_people(make_rally, campaign):
+    held_rally(make_rally, campaign, going=4, admitted=2, walkins=3)
+    [city] = rollups(campaign.id, "city", RallyFilters())
+    assert (city.turnout, city.checked_in_rsvp_people, city.walkin_people, city.held) == (5, 2, 3, 1)
+    assert city.avg_show_up_rate <= 0.5
+
+
+@WALKINS_DILUTE_RATE
+def test_rollups_average_the_rsvp_show_up_rate(make_rally, campaign):
+    held_rally(make_rally, campaign, going=4, admitted=2, walkins=3)
+    [city] = rollups(campaign.id, "city", RallyFilters())
+    assert city.avg_show_up_rate == pytest.approx(0.5)

@@ -1,0 +1,147 @@
+"""Undo and reduce: only what was admitted is taken back, by whom the rules allow, once, with counters following."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from conftest import campaign_of
+from doorkit import door_session, make_ticket
+from rulekit import at_door, checkin_people, nonce, rally_now, row
+
+from rallies.database import atomic
+from rallies.extensions import db
+from rallies.models import Checkin, utcnow
+from rallies.services.admissions import admit_walkin, reduce_admission, undo_checkin
+from rallies.services.checkin import CheckinInputError, check_in
+
+
+@pytest.fixture
+def door(make_user, make_rally):
+    return at_door(make_rally, campaign_of(make_user()), capacity=None, max_guests=5)
+
+
+def test_reduce_the_first_scan_keeps_part_of_the_party(door):
+    rsvp, code = make_ticket(door.rally, guests=3)
+    admitted = check_in(code, door.scanner, nonce=nonce())
+    reduced = reduce_admission(door.scanner, scan_id=admitted.scan_id, keep=1, nonce=nonce())
+    assert (reduced.verdict, reduced.reason, reduced.admitted) == ("undo", "reduced", -3)
+    assert (reduced.ticket["checked_in"], reduced.ticket["remaining"]) == (1, 3)
+    assert row(rsvp.id).checked_in_people == 1
+    r = rally_now(door.rally.id)
+    assert (r.checked_in_people, r.checked_in_rsvp_people) == (1, 1)
+    assert checkin_people(door.rally.id) == 1
+
+
+@pytest.mark.parametrize("scan_id", [True, "1", 0, -1, 2**63, 1.0])
+def test_reduce_needs_a_scan_id(door, scan_id):
+    with pytest.raises(CheckinInputError) as err:
+        reduce_admission(door.scanner, scan_id=scan_id, keep=1, nonce=nonce())
+    assert err.value.code == "invalid_scan_id"
+
+
+@pytest.mark.parametrize("keep", [True, 0, -1, "1", 1.5])
+def test_reduce_keeps_at_least_one(door, keep):
+    _rsvp, code = make_ticket(door.rally, guests=1)
+    admitted = check_in(code, door.scanner, nonce=nonce())
+    with pytest.raises(CheckinInputError) as err:
+        reduce_admission(door.scanner, scan_id=admitted.scan_id, keep=keep, nonce=nonce())
+    assert err.value.code == "invalid_people"
+    assert rally_now(door.rally.id).checked_in_people == 2
+
+
+def test_reduce_must_keep_fewer_than_were_admitted(door):
+    _rsvp, code = make_ticket(door.rally, guests=1)
+    admitted = check_in(code, door.scanner, nonce=nonce())
+    with pytest.raises(CheckinInputError):
+        reduce_admission(door.scanner, scan_id=admitted.scan_id, keep=2, nonce=nonce())
+    assert rally_now(door.rally.id).checked_in_people == 2
+
+
+def test_a_scanner_reduces_only_its_own_scans_a_supervisor_any(door):
+    _rsvp, code = make_ticket(door.rally, guests=2)
+    admitted = check_in(code, door.scanner, nonce=nonce())
+    other, _secret, _link = door_session(door.door, device="Phone 3")
+    nothing = reduce_admission(other, scan_id=admitted.scan_id, keep=1, nonce=nonce())
+    assert (nothing.reason, nothing.admitted) == ("nothing_to_undo", 0)
+    assert rally_now(door.rally.id).checked_in_people == 3
+    done = reduce_admission(door.supervisor, scan_id=admitted.scan_id, keep=1, nonce=nonce())
+    assert done.admitted == -2
+    assert rally_now(door.rally.id).checked_in_people == 1
+
+
+@pytest.mark.parametrize(("minutes_ago", "reduced"), [(9, True), (11, False)])
+def test_reduce_only_within_its_window(door, minutes_ago, reduced):
+    _rsvp, code = make_ticket(door.rally, guests=1)
+    admitted = check_in(code, door.scanner, nonce=nonce())
+    with atomic():
+        db.session.execute(sa.update(Checkin).values(admitted_at=utcnow() - timedelta(minutes=minutes_ago)))
+    verdict = reduce_admission(door.scanner, scan_id=admitted.scan_id, keep=1, nonce=nonce())
+    assert (verdict.reason == "reduced") is reduced
+    assert rally_now(door.rally.id).checked_in_people == (1 if reduced else 2)
+
+
+@pytest.mark.parametrize("rsvp_id", [True, "1", 0, -3, 2**31])
+def test_undo_needs_a_ticket_id(door, rsvp_id):
+    with pytest.raises(CheckinInputError) as err:
+        undo_checkin(door.supervisor, rsvp_id=rsvp_id, reason="mistake", nonce=nonce())
+    assert err.value.code == "invalid_ticket_id"
+
+
+def test_undo_part_of_the_latest_admission(door):
+    rsvp, code = make_ticket(door.rally, guests=3)
+    check_in(code, door.scanner, nonce=nonce(), people=1)
+    check_in(code, door.scanner, nonce=nonce(), people=3)
+    verdict = undo_checkin(door.supervisor, rsvp_id=rsvp.id, reason="  two   left  ", nonce=nonce(), people=2)
+    assert (verdict.reason, verdict.admitted, verdict.ticket["checked_in"]) == ("undone", -2, 2)
+    assert row(rsvp.id).checked_in_people == 2
+    assert rally_now(door.rally.id).checked_in_people == 2
+    assert checkin_people(door.rally.id) == 2
+    again = undo_checkin(door.supervisor, rsvp_id=rsvp.id, reason="all left", nonce=nonce(), people=9)
+    assert again.admitted == -1  # the rest of that latest admission, never more
+    assert row(rsvp.id).checked_in_people == 1
+
+
+def test_undo_the_whole_latest_admission_marks_it_undone(door):
+    rsvp, code = make_ticket(door.rally, guests=1)
+    check_in(code, door.scanner, nonce=nonce())
+    undo_checkin(door.supervisor, rsvp_id=rsvp.id, reason="x" * 300, nonce=nonce())
+    undone = db.session.scalars(sa.select(Checkin)).one()
+    assert undone.undone_at is not None and undone.undo_reason == "x" * 200 and undone.people == 2
+    nothing = undo_checkin(door.supervisor, rsvp_id=rsvp.id, reason="again", nonce=nonce())
+    assert nothing.reason == "nothing_to_undo"
+    assert rally_now(door.rally.id).checked_in_people == 0
+
+
+def test_undoing_part_of_a_walkin_shrinks_its_party(door):
+    verdict = admit_walkin(door.scanner, name="Walk In", nonce=nonce(), guests=2)
+    walkin = verdict.ticket["id"]
+    undo_checkin(door.supervisor, rsvp_id=walkin, reason="one left", nonce=nonce(), people=1)
+    assert (row(walkin).guests, row(walkin).status, row(walkin).checked_in_people) == (1, "going", 2)
+    r = rally_now(door.rally.id)
+    assert (r.going_people, r.guests_count, r.going_parties, r.walkin_people, r.checked_in_people) == (2, 1, 1, 2, 2)
+
+
+def test_undoing_a_whole_walkin_cancels_it(door):
+    verdict = admit_walkin(door.scanner, name="Walk In", nonce=nonce(), guests=2)
+    walkin = verdict.ticket["id"]
+    undo_checkin(door.supervisor, rsvp_id=walkin, reason="wrong rally", nonce=nonce())
+    assert row(walkin).status == "cancelled"
+    r = rally_now(door.rally.id)
+    assert (r.going_people, r.guests_count, r.going_parties, r.cancelled_parties) == (0, 0, 0, 1)
+    assert (r.walkin_people, r.checked_in_people) == (0, 0)
+
+
+@pytest.mark.parametrize("ticket_id", [True, "1", 0, -1, 2**31, 1.0])
+def test_name_search_needs_a_ticket_id_of_this_rally(door, ticket_id):
+    rsvp, _code = make_ticket(door.rally)
+    verdict = check_in(None, door.scanner, nonce=nonce(), ticket_id=ticket_id)
+    assert (verdict.verdict, verdict.reason) == ("invalid", "unknown_ticket")
+    assert row(rsvp.id).checked_in_people == 0
+
+
+def test_name_search_admits_the_first_ticket(door):
+    rsvp, _code = make_ticket(door.rally)
+    verdict = check_in(None, door.scanner, nonce=nonce(), ticket_id=rsvp.id)
+    assert verdict.admitted == 1 and verdict.ticket["id"] == rsvp.id
