@@ -19,12 +19,15 @@ PAST = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
 
 def held(make_rally, campaign, *, going: int, rsvp_in: int, walkins: int = 0, days_ago: int = 30,
          starts_at: datetime | None = None, **fields) -> Rally:
-    """A rally that already happened, with its counters set."""
+    """A rally that already happened, with its counters set as the services leave them.
+
+    ``going`` people had RSVPed; walk-in parties hold places too, so going_people counts them.
+    """
     start = starts_at or datetime.now(UTC) - timedelta(days=days_ago)
     rally = make_rally(campaign, starts_at=start, **fields)
     with atomic():
         r = db.session.get(Rally, rally.id)
-        r.going_people, r.going_parties = going, max(1, going // 2) if going else 0
+        r.going_people, r.going_parties = going + walkins, max(1, going // 2) if going else 0
         r.guests_count = going - r.going_parties
         r.checked_in_rsvp_people, r.walkin_people = rsvp_in, walkins
         r.checked_in_people = rsvp_in + walkins

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.ext.hybrid import hybrid_property
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
@@ -93,6 +94,7 @@ class Rally(db.Model):
     checked_in_people: so.Mapped[int] = so.mapped_column(default=0)
     #: People admitted who had RSVPed (not walk-ins): the show-up numerator.
     checked_in_rsvp_people: so.Mapped[int] = so.mapped_column(default=0)
+    #: Walk-ins admitted; their parties count in going_people too, since they hold places.
     walkin_people: so.Mapped[int] = so.mapped_column(default=0)
     #: Highest check-ins in any one minute (all doors).
     peak_rate_per_min: so.Mapped[int] = so.mapped_column(default=0)
@@ -101,6 +103,11 @@ class Rally(db.Model):
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     campaign = so.relationship("Campaign")
+
+    @hybrid_property
+    def rsvp_going_people(self) -> int:
+        """People going who RSVPed ahead (walk-ins left out): the show-up denominator, in Python and SQL."""
+        return self.going_people - self.walkin_people
 
     @property
     def is_cancelled(self) -> bool:

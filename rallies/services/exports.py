@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Checkin, Door, Rally, Rsvp
 from .csvsafe import csv_rows
-from .tallies import Rollup, local_label, rally_phase, rate
+from .tallies import Rollup, local_label, rally_phase, rally_tally
 
 RALLY_HEADER = (
     "rally_id", "title", "starts_at_local", "timezone", "city", "state", "status", "capacity", "going_people",
@@ -37,16 +37,17 @@ def _round(value: float | None, digits: int = 4) -> float | None:
 
 def rally_record(rally: Rally, now: datetime | None = None) -> dict:
     """One comparison-table row as a dict (keys match RALLY_HEADER)."""
+    tally = rally_tally(rally)
     return {
         "rally_id": rally.id, "title": rally.title,
         "starts_at_local": local_label(rally.starts_at, rally.timezone, "%Y-%m-%d %H:%M"),
         "timezone": rally.timezone, "city": rally.city, "state": rally.state, "status": rally_phase(rally, now),
-        "capacity": rally.capacity, "going_people": rally.going_people, "going_parties": rally.going_parties,
+        "capacity": rally.capacity, "going_people": tally.going_people, "going_parties": rally.going_parties,
         "guests": rally.guests_count, "waitlisted_people": rally.waitlisted_people,
         "cancelled_parties": rally.cancelled_parties, "checked_in_people": rally.checked_in_people,
         "checked_in_rsvp_people": rally.checked_in_rsvp_people, "walkin_people": rally.walkin_people,
-        "show_up_rate": _round(rate(rally.checked_in_rsvp_people, rally.going_people)),
-        "capacity_fill": _round(rate(rally.checked_in_people, rally.capacity)),
+        "show_up_rate": _round(tally.show_up_rate),
+        "capacity_fill": _round(tally.capacity_fill),
         "peak_rate_per_min": rally.peak_rate_per_min,
     }
 

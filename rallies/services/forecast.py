@@ -71,10 +71,10 @@ def past_rallies(campaign_id: int, before: datetime | None = None) -> list[PastR
     """
     before = before or utcnow()
     query = (
-        db.select(Rally.id, Rally.city, Rally.state, Rally.starts_at, Rally.ends_at, Rally.going_people,
+        db.select(Rally.id, Rally.city, Rally.state, Rally.starts_at, Rally.ends_at, Rally.rsvp_going_people,
                   Rally.checked_in_rsvp_people)
         .where(Rally.campaign_id == campaign_id, Rally.status != STATUS_CANCELLED, Rally.ends_at <= before,
-               Rally.going_people > 0, Rally.checked_in_people > 0)
+               Rally.rsvp_going_people > 0, Rally.checked_in_people > 0)
         .order_by(Rally.starts_at, Rally.id)
     )
     return [PastRally(r[0], r[1] or "", (r[2] or "").upper(), *r[3:]) for r in db.session.execute(query)]

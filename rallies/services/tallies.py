@@ -46,6 +46,7 @@ def rally_phase(rally: Rally, now: datetime | None = None) -> str:
 class RallyTally:
     """One rally's turnout numbers, straight from its counters."""
 
+    #: People going who RSVPed ahead; walk-ins are walkin_people.
     going_people: int
     going_parties: int
     guests: int
@@ -68,12 +69,12 @@ class RallyTally:
 def rally_tally(rally: Rally) -> RallyTally:
     """Tallies of one rally (no query beyond the rally row itself)."""
     return RallyTally(
-        going_people=rally.going_people, going_parties=rally.going_parties, guests=rally.guests_count,
+        going_people=rally.rsvp_going_people, going_parties=rally.going_parties, guests=rally.guests_count,
         waitlisted_people=rally.waitlisted_people, waitlisted_parties=rally.waitlisted_parties,
         cancelled_parties=rally.cancelled_parties, checked_in_people=rally.checked_in_people,
         checked_in_rsvp_people=rally.checked_in_rsvp_people, walkin_people=rally.walkin_people,
         peak_rate_per_min=rally.peak_rate_per_min, capacity=rally.capacity,
-        show_up_rate=rate(rally.checked_in_rsvp_people, rally.going_people),
+        show_up_rate=rate(rally.checked_in_rsvp_people, rally.rsvp_going_people),
         capacity_fill=rate(rally.checked_in_people, rally.capacity),
     )
 
@@ -176,7 +177,8 @@ class RallyFilters:
     status: str = "all"
 
 
-_show_up = sa.case((Rally.going_people > 0, sa.cast(Rally.checked_in_rsvp_people, sa.Float) / Rally.going_people))
+_show_up = sa.case((Rally.rsvp_going_people > 0,
+                     sa.cast(Rally.checked_in_rsvp_people, sa.Float) / Rally.rsvp_going_people))
 _fill = sa.case(
     (Rally.capacity > 0, sa.cast(Rally.checked_in_people, sa.Float) / sa.func.coalesce(Rally.capacity, 1))
 )
@@ -184,7 +186,7 @@ _fill = sa.case(
 #: Sort key -> column expression.
 SORTS = {
     "date": Rally.starts_at, "title": Rally.title, "city": Rally.city, "state": Rally.state,
-    "capacity": Rally.capacity, "rsvps": Rally.going_people, "checked_in": Rally.checked_in_people,
+    "capacity": Rally.capacity, "rsvps": Rally.rsvp_going_people, "checked_in": Rally.checked_in_people,
     "walkins": Rally.walkin_people, "show_up": _show_up, "fill": _fill, "peak": Rally.peak_rate_per_min,
 }
 
@@ -300,10 +302,10 @@ def rollups(campaign_id: int, level: str = "city", filters: RallyFilters | None 
             sa.func.count(Rally.id),
             sa.func.sum(sa.case((held, 1), else_=0)),
             sa.func.sum(sa.case((held, Rally.checked_in_people), else_=0)),
-            sa.func.sum(sa.case((held, Rally.going_people), else_=0)),
+            sa.func.sum(sa.case((held, Rally.rsvp_going_people), else_=0)),
             sa.func.sum(sa.case((held, Rally.checked_in_rsvp_people), else_=0)),
             sa.func.sum(sa.case((held, Rally.walkin_people), else_=0)),
-            sa.func.avg(sa.case((sa.and_(held, Rally.going_people > 0), _show_up))),
+            sa.func.avg(sa.case((sa.and_(held, Rally.rsvp_going_people > 0), _show_up))),
         )
         .where(*clauses)
         .group_by(*keys)

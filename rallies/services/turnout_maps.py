@@ -110,7 +110,8 @@ def radius_for(people: int) -> float:
 
 #: What the campaign map reads of each rally.
 MAP_COLUMNS = (Rally.id, Rally.title, Rally.city, Rally.state, Rally.lat, Rally.lon, Rally.timezone, Rally.starts_at,
-               Rally.going_people, Rally.checked_in_people, Rally.checked_in_rsvp_people, Rally.walkin_people)
+               Rally.going_people, Rally.rsvp_going_people.label("rsvp_going_people"), Rally.checked_in_people,
+               Rally.checked_in_rsvp_people, Rally.walkin_people)
 
 
 def rally_row(rally, people: int, rate_value: float | None, upcoming: bool, cache: dict | None = None) -> list:
@@ -146,7 +147,8 @@ def campaign_rows(campaign_id: int, forecasts: dict[int, int]) -> tuple[list, li
         if not r.opened:
             upcoming.append(rally_row(r, forecasts.get(r.id, r.going_people), None, True, cache))
         else:
-            past.append(rally_row(r, r.checked_in_people, rate(r.checked_in_rsvp_people, r.going_people), False, cache))
+            past.append(rally_row(r, r.checked_in_people, rate(r.checked_in_rsvp_people, r.rsvp_going_people), False,
+                                  cache))
     return past, upcoming
 
 

@@ -46,7 +46,7 @@ def campaign(campaign_id: int):
         flash(f"There {'is' if result.pages == 1 else 'are'} only {result.pages} page"
               f"{'' if result.pages == 1 else 's'} of results; showing the last one.", "warning")
     return render_template("turnout/campaign.html", campaign=camp, form=form, result=result, sort_labels=SORT_LABELS,
-                           phase=tallies.rally_phase, rate=tallies.rate, label=tallies.local_label)
+                           phase=tallies.rally_phase, tally=tallies.rally_tally, label=tallies.local_label)
 
 
 @bp.get("/campaigns/<int:campaign_id>/rollups")

@@ -79,9 +79,10 @@ def test_tally_reads_every_counter(make_rally, campaign):
          r.cancelled_parties, r.checked_in_people, r.checked_in_rsvp_people, r.walkin_people,
          r.peak_rate_per_min) = (10, 6, 4, 3, 2, 1, 8, 5, 3, 7)
     t = rally_tally(rally_now(rally.id))
-    assert t.as_dict() == dict(going_people=10, going_parties=6, guests=4, waitlisted_people=3, waitlisted_parties=2,
+    # going_people counts the 3 walk-ins too (they hold places): the tally reports the 7 who RSVPed.
+    assert t.as_dict() == dict(going_people=7, going_parties=6, guests=4, waitlisted_people=3, waitlisted_parties=2,
                                cancelled_parties=1, checked_in_people=8, checked_in_rsvp_people=5, walkin_people=3,
-                               peak_rate_per_min=7, capacity=20, show_up_rate=0.5, capacity_fill=0.4)
+                               peak_rate_per_min=7, capacity=20, show_up_rate=5 / 7, capacity_fill=0.4)
 
 
 def test_a_new_rsvp_links_its_supporter_an_unconfirmed_one_only_on_confirming(make_rally, campaign):
