@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from functools import lru_cache
 
 from flask import Flask, abort, g, request
 
@@ -68,9 +67,8 @@ def _hsts_value(config) -> str:
     return value
 
 
-@lru_cache(maxsize=8)
 def _policy_template(tiles: str) -> str:
-    """The CSP for a tile URL, with ``{nonce}`` where the request's nonce goes (built once per tile URL)."""
+    """The CSP for a tile URL, with ``{nonce}`` where the request's nonce goes."""
     tile_origin = _origin(tiles)
     img_src = "'self' data: blob:" + (f" {tile_origin}" if tile_origin else "")
     return (

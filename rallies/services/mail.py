@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -104,7 +104,6 @@ def renderer(name: str):
     return register
 
 
-@lru_cache(maxsize=16)
 def _domain_of(mail_from: str, base_url: str) -> str:
     addr = parseaddr(mail_from)[1]
     if "@" in addr:
