@@ -57,7 +57,7 @@ def seed_rally(url: str, tickets: int, title: str) -> dict:
     from rallies.models import Campaign, Rally, Rsvp, utcnow
     from rallies.services import doors
     from rallies.services.link_secrets import new_page_token
-    from rallies.services.tickets import ensure_rally_keys
+    from rallies.services.tickets import ensure_rally_keys, open_signing_key
 
     app = _app(url)
     with app.app_context():
@@ -100,7 +100,8 @@ def seed_rally(url: str, tickets: int, title: str) -> dict:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
         ids = list(db.session.scalars(db.select(Rsvp.id).where(Rsvp.rally_id == rally_id).order_by(Rsvp.id)))
-        key = bytes(db.session.get(Rally, rally_id).signing_key)
+        # The raw key, opened with the KEK here, so codes can be minted outside the app.
+        key = open_signing_key(rally_id, db.session.get(Rally, rally_id).signing_key)
         db.session.remove()
         db.engine.dispose()
     return {"rally_id": rally_id, "ids": ids, "key": key, "doors": tokens}
@@ -110,13 +111,13 @@ def codes_for(facts: dict, count: int) -> list[str]:
     """Codes of `count` tickets spread over the whole id range (shuffled)."""
     import random
 
-    from rallies.services.tickets import code_for
+    from rallies.services.tickets import make_code
 
     ids = facts["ids"]
     step = max(1, len(ids) // count)
     chosen = ids[::step][:count]
     random.Random(7).shuffle(chosen)
-    return [code_for(facts["rally_id"], facts["key"], i) for i in chosen]
+    return [make_code(facts["key"], facts["rally_id"], i) for i in chosen]
 
 
 def checkin_requests(codes: list[str]) -> list[Request]:
