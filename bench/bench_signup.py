@@ -37,6 +37,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.harness import (
+    BENCH_TICKET_KEK,
     ROOT,
     Client,
     Request,
@@ -62,7 +63,9 @@ def setup_rally(url: str, slug: str, capacity: int | None) -> str:
     from rallies.models import Campaign, Rally
     from rallies.services.tickets import ensure_rally_keys
 
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TESTING=True)
+    # The served app's KEK: the key sealed here must open there.
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TESTING=True,
+                     TICKET_KEK=BENCH_TICKET_KEK)
     with app.app_context():
         with atomic():
             campaign = db.session.scalar(db.select(Campaign)) or Campaign(name="Bench campaign")
