@@ -103,12 +103,23 @@ def rally_facts(url: str, slug: str) -> dict:
             rows = {status: (n, people) for status, n, people in conn.execute(
                 sa.select(Rsvp.status, sa.func.count(), sa.func.sum(1 + Rsvp.guests))
                 .where(Rsvp.rally_id == rally["id"]).group_by(Rsvp.status))}
-            tokens = list(conn.execute(sa.select(Rsvp.token).where(Rsvp.rally_id == rally["id"],
-                                                                   Rsvp.status == "going")
-                                       .order_by(Rsvp.id).limit(500)).scalars())
+            sealed = conn.execute(sa.select(Rsvp.token_hash, Rsvp.token_sealed).where(
+                Rsvp.rally_id == rally["id"], Rsvp.status == "going").order_by(Rsvp.id).limit(500)).all()
     finally:
         engine.dispose()
-    return {"rally": dict(rally), "rows": rows, "tokens": tokens}
+    return {"rally": dict(rally), "rows": rows, "tokens": _open_tokens(url, sealed)}
+
+
+def _open_tokens(url: str, sealed) -> list[str]:
+    """Ticket tokens from their sealed columns, opened with the served app's KEK."""
+    from config import Config
+    from rallies import create_app
+    from rallies.services.link_secrets import open_page_token
+
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TESTING=True,
+                     TICKET_KEK=BENCH_TICKET_KEK)
+    with app.app_context():
+        return [open_page_token(token_hash, token_sealed) for token_hash, token_sealed in sealed]
 
 
 class MailSink:

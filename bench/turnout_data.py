@@ -200,7 +200,7 @@ def rsvp_tuples(plans, per_rally: int, rsvp_start: int):
         plan = rally_plan(p, per_rally)
         for k, (status, g, came) in enumerate(zip(plan["statuses"], plan["guests"], plan["came"], strict=True)):
             # Placeholder token columns: the turnout bench never opens a ticket page.
-            yield (rid, p["id"], f"{rid:064x}", b"-", f"Person {rid}", f"p{rid}@bench.example", p["zips"][k % len(p["zips"])],
+            yield (rid, p["id"], f"{rid:043x}", b"-", f"Person {rid}", f"p{rid}@bench.example", p["zips"][k % len(p["zips"])],
                    "Person P.", g, status, (g + 1) if came else 0, NOW, NOW, NOW)
             rid += 1
 
