@@ -1,15 +1,14 @@
 """Demo check-ins: past demo rallies get people arriving over time through several doors.
 
 Deterministic (seeded per rally), offline and idempotent: a rally that already has check-ins
-is left alone. Rows are bulk-inserted, and every counter (Rsvp, Door, Rally, ArrivalMinute,
-peak rate) is set from the same rows, so the numbers agree exactly as the live service keeps them.
+is left alone. Rows are bulk-inserted, then services/counters.py recounts the Rally, Door and
+ArrivalMinute counters from them, so the numbers agree exactly as the live service keeps them.
 Also prints a supervisor door link for the next upcoming demo rally.
 """
 
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -18,7 +17,8 @@ from flask import current_app
 
 from ..database import atomic, next_change_number
 from ..extensions import db
-from ..models import ArrivalMinute, Checkin, Door, Rally, Rsvp, ScanLog, utcnow
+from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
+from ..services import counters
 from ..services import doors as door_service
 from ..services.link_secrets import new_page_token
 from ..services.rsvps import door_name, search_text
@@ -78,10 +78,6 @@ def _admit_crowd(rally: Rally) -> bool:
         window = (rally.starts_at - opens).total_seconds()
         show_rate = rng.uniform(0.62, 0.86)
         checkins, scans, rsvp_counts = [], [], []
-        minutes: Counter = Counter()
-        walk_minutes: Counter = Counter()
-        per_door: Counter = Counter()
-        per_door_walk: Counter = Counter()
         seq = 1  # numbers the demo's nonces
         number = next_change_number()  # one door-sync change for the whole load
         for rsvp_id, guests in parties:
@@ -103,8 +99,6 @@ def _admit_crowd(rally: Rally) -> bool:
                 checkins.append(dict(rally_id=rally.id, rsvp_id=rsvp_id, door_id=door.id, people=people, is_walkin=False,
                                      admitted_at=moment, device_name=scans[-1]["device_name"], changed_seq=number,
                                      undo_reason=""))
-                minutes[(door.id, moment.replace(second=0, microsecond=0))] += people
-                per_door[door.id] += people
                 seq += 1
             rsvp_counts.append({"rid": rsvp_id, "n": party})
             if rng.random() < 0.015:  # someone shows the same ticket twice
@@ -114,10 +108,6 @@ def _admit_crowd(rally: Rally) -> bool:
                 seq += 1
         walkins = _walkins(rally, rng, doors, weights, opens, window, len(rsvp_counts))
         for w in walkins:
-            minutes[(w["door_id"], w["at"].replace(second=0, microsecond=0))] += w["people"]
-            walk_minutes[(w["door_id"], w["at"].replace(second=0, microsecond=0))] += w["people"]
-            per_door[w["door_id"]] += w["people"]
-            per_door_walk[w["door_id"]] += w["people"]
             checkins.append(dict(rally_id=rally.id, rsvp_id=w["rsvp_id"], door_id=w["door_id"], people=w["people"],
                                  is_walkin=True, admitted_at=w["at"], device_name=w["device"], changed_seq=number,
                                  undo_reason=""))
@@ -130,26 +120,8 @@ def _admit_crowd(rally: Rally) -> bool:
             rsvp_t = Rsvp.__table__
             db.session.execute(rsvp_t.update().where(rsvp_t.c.id == sa.bindparam("rid"))
                                .values(checked_in_people=sa.bindparam("n")), rsvp_counts)
-        if minutes:
-            db.session.execute(ArrivalMinute.__table__.insert(), [
-                dict(rally_id=rally.id, door_id=d, minute=m, people=n, walkins=walk_minutes.get((d, m), 0))
-                for (d, m), n in sorted(minutes.items(), key=lambda kv: (kv[0][1], kv[0][0]))])
-        totals: Counter = Counter()
-        for (_d, m), n in minutes.items():
-            totals[m] += n
-        for door in doors:
-            door.checked_in_people, door.walkin_people = per_door[door.id], per_door_walk[door.id]
-        walk_people = sum(w["people"] for w in walkins)
-        rsvp_people = sum(c["people"] for c in checkins if not c["is_walkin"])
-        rally_row = db.session.get(Rally, rally.id)
-        rally_row.checked_in_people = rsvp_people + walk_people
-        rally_row.checked_in_rsvp_people = rsvp_people
-        rally_row.walkin_people = walk_people
-        rally_row.peak_rate_per_min = max(totals.values(), default=0)
-        if walkins:
-            rally_row.going_people += walk_people
-            rally_row.going_parties += len(walkins)
-            rally_row.guests_count += walk_people - len(walkins)
+        counters.recount(rally.id)  # walk-in RSVPs hold places, as live walk-ins do
+        counters.recount_checkins(rally.id)
     return True
 
 

@@ -14,13 +14,14 @@ lock (services/sync.py explains why).
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from ..database import insert
 from ..extensions import db
-from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, ArrivalMinute, Door, Rally, Rsvp
+from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, ArrivalMinute, Checkin, Door, Rally, Rsvp
 
 rally_t, door_t, minute_t = Rally.__table__, Door.__table__, ArrivalMinute.__table__
 
@@ -127,3 +128,33 @@ def recount(rally_id: int) -> None:
         going_people=going + going_guests, going_parties=going, guests_count=going_guests,
         waitlisted_people=wait + wait_guests, waitlisted_parties=wait, cancelled_parties=cancelled,
     ))
+
+
+def recount_checkins(rally_id: int) -> None:
+    """Rebuild a rally's check-in counters and arrival minutes from its check-ins (repair tool and demo loader)."""
+    rows = db.session.execute(
+        sa.select(Checkin.door_id, Checkin.admitted_at, Checkin.people, Checkin.is_walkin)
+        .where(Checkin.rally_id == rally_id, Checkin.undone_at.is_(None))
+    ).all()
+    people, walkins, per_door, per_door_walkins = Counter(), Counter(), Counter(), Counter()
+    for door_id, at, n, is_walkin in rows:
+        people[(door_id, minute_of(at))] += n
+        per_door[door_id] += n
+        if is_walkin:
+            walkins[(door_id, minute_of(at))] += n
+            per_door_walkins[door_id] += n
+    db.session.execute(minute_t.delete().where(minute_t.c.rally_id == rally_id))
+    if people:
+        db.session.execute(minute_t.insert(), [
+            {"rally_id": rally_id, "door_id": door_id, "minute": minute, "people": n, "walkins": walkins[(door_id, minute)]}
+            for (door_id, minute), n in sorted(people.items(), key=lambda kv: (kv[0][1], kv[0][0] or 0))])
+    for door_id in db.session.scalars(sa.select(Door.id).where(Door.rally_id == rally_id)):
+        db.session.execute(door_t.update().where(door_t.c.id == door_id).values(
+            checked_in_people=per_door[door_id], walkin_people=per_door_walkins[door_id]))
+    per_minute: Counter = Counter()
+    for (_door, minute), n in people.items():
+        per_minute[minute] += n
+    total, walkin_total = sum(per_door.values()), sum(per_door_walkins.values())
+    db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
+        checked_in_people=total, checked_in_rsvp_people=total - walkin_total, walkin_people=walkin_total,
+        peak_rate_per_min=max(per_minute.values(), default=0)))
