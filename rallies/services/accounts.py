@@ -113,8 +113,22 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     set_password(user, new_password)
 
 
-def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _load_link(salt: str, token: str, max_age: int, error: type[Exception], expired: str, invalid: str):
+    """(the user a signed link names or None, its data); ``error(expired | invalid)`` when it does not verify."""
+    try:
+        data = _serializer(salt).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise error(expired) from exc
+    except BadSignature as exc:
+        raise error(invalid) from exc
+    if not isinstance(data, dict):
+        raise error(invalid)
+    user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
+    return user, data
 
 
 def reset_token(user: User) -> str:
@@ -123,21 +137,14 @@ def reset_token(user: User) -> str:
     Changing the password bumps the version, so the token works once and every older
     token dies with it.
     """
-    return _reset_serializer().dumps({"u": user.id, "v": user.session_version})
+    return _serializer(_RESET_SALT).dumps({"u": user.id, "v": user.session_version})
 
 
 def user_for_reset_token(token: str) -> User:
     """The user a reset token was issued to, or ResetLinkInvalid saying why not."""
-    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
-    try:
-        data = _reset_serializer().loads(token, max_age=max_age)
-    except SignatureExpired as exc:
-        raise ResetLinkInvalid("That reset link has expired. Ask for a new one below.") from exc
-    except BadSignature as exc:
-        raise ResetLinkInvalid("That reset link is not valid. Ask for a new one below.") from exc
-    if not isinstance(data, dict):
-        raise ResetLinkInvalid("That reset link is not valid. Ask for a new one below.")
-    user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
+    user, data = _load_link(_RESET_SALT, token, current_app.config["PASSWORD_RESET_MAX_AGE"], ResetLinkInvalid,
+                            "That reset link has expired. Ask for a new one below.",
+                            "That reset link is not valid. Ask for a new one below.")
     if user is None or user.session_version != data.get("v"):
         raise ResetLinkInvalid("That reset link has already been used. Ask for a new one below.")
     return user
@@ -151,10 +158,6 @@ def mark_email_verified(user: User) -> None:
     db.session.refresh(user, ["email_verified_at"])
 
 
-def _verify_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_VERIFY_SALT)
-
-
 def verification_token(user: User, invite_secret: str = "") -> str:
     """A signed, timestamped token naming the user and the address it proves (and an invite to join after).
 
@@ -164,21 +167,16 @@ def verification_token(user: User, invite_secret: str = "") -> str:
     data = {"u": user.id, "e": user.email}
     if invite_secret:
         data["i"] = invite_secret
-    return _verify_serializer().dumps(data)
+    return _serializer(_VERIFY_SALT).dumps(data)
 
 
 def read_verification_token(token: str) -> VerifiedEmail:
     """Whose address a confirmation token proves (changing nothing), or VerifyLinkInvalid saying why not."""
-    max_age = current_app.config["EMAIL_VERIFY_MAX_AGE"]
-    try:
-        data = _verify_serializer().loads(token, max_age=max_age)
-    except SignatureExpired as exc:
-        raise VerifyLinkInvalid("That confirmation link has expired. Log in and ask for a new one.") from exc
-    except BadSignature as exc:
-        raise VerifyLinkInvalid("That confirmation link is not valid. Log in and ask for a new one.") from exc
-    user = db.session.get(User, data.get("u")) if isinstance(data, dict) and isinstance(data.get("u"), int) else None
+    invalid = "That confirmation link is not valid. Log in and ask for a new one."
+    user, data = _load_link(_VERIFY_SALT, token, current_app.config["EMAIL_VERIFY_MAX_AGE"], VerifyLinkInvalid,
+                            "That confirmation link has expired. Log in and ask for a new one.", invalid)
     if user is None or user.email != data.get("e"):
-        raise VerifyLinkInvalid("That confirmation link is not valid. Log in and ask for a new one.")
+        raise VerifyLinkInvalid(invalid)
     invite = data.get("i")
     return VerifiedEmail(user, invite if isinstance(invite, str) else "")
 
