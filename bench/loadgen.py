@@ -347,20 +347,13 @@ def run_python(base_url: str, reqs: Sequence[Request], *, duration: float, conne
             r = next_request()
             if r is None:
                 break
-            hdrs = dict(headers)
-            body = r.body.encode() if r.body else None
             start = time.perf_counter()
-            try:
-                conn.request(r.method.upper(), r.path, body=body, headers=hdrs)
-                resp = conn.getresponse()
-                resp.read()
-            except (OSError, http.client.HTTPException):
+            conn, status = _send(conn, r, headers, host, port, timeout)
+            if status is None:
                 errs += 1
-                conn.close()
-                conn = http.client.HTTPConnection(host, port, timeout=timeout)
                 continue
             mine.append(time.perf_counter() - start)
-            codes[resp.status] += 1
+            codes[status] += 1
         conn.close()
         with lock:
             latencies.extend(mine)
@@ -441,18 +434,12 @@ def open_loop(base_url: str, requests: Request | str | Iterable[Request | str], 
             if give_up.is_set():
                 errs += 1
                 continue
-            try:
-                conn.request(r.method.upper(), r.path, body=r.body.encode() if r.body else None,
-                             headers=dict(headers or {}))
-                resp = conn.getresponse()
-                resp.read()
-            except (OSError, http.client.HTTPException):
+            conn, status = _send(conn, r, headers or {}, host, port, timeout)
+            if status is None:
                 errs += 1
-                conn.close()
-                conn = http.client.HTTPConnection(host, port, timeout=timeout)
                 continue
             mine.append(time.perf_counter() - due)
-            codes[resp.status] += 1
+            codes[status] += 1
         conn.close()
         with lock:
             latencies.extend(mine)
@@ -491,3 +478,15 @@ def open_loop(base_url: str, requests: Request | str | Iterable[Request | str], 
         if meter.db_s is not None:
             result.db_cpu_ms = 1000.0 * meter.db_s / n
     return result
+
+
+def _send(conn, r, headers: dict, host: str, port: int, timeout: float):
+    """Send one request on a keep-alive connection: (connection to use next, status or None on a socket error)."""
+    try:
+        conn.request(r.method.upper(), r.path, body=r.body.encode() if r.body else None, headers=dict(headers))
+        resp = conn.getresponse()
+        resp.read()
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return http.client.HTTPConnection(host, port, timeout=timeout), None
+    return conn, resp.status
