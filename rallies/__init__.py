@@ -56,11 +56,12 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.url_map.converters.update(int=IdConverter, default=TextConverter, string=TextConverter, path=TextPathConverter)
     app.request_class = Request
 
-    from . import api as api_module
     from . import auth, door, health, rallies, rsvp, turnout
+    from .door.api import api_v1
 
-    for module in (health, auth, rallies, rsvp, door, turnout, api_module):
+    for module in (health, auth, rallies, rsvp, door, turnout):
         app.register_blueprint(module.bp)
+    app.register_blueprint(api_v1)
 
     from . import cli, errors, security
     from .services import notices  # noqa: F401  (registers the email renderers the outbox sender uses)

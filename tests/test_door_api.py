@@ -83,6 +83,11 @@ def test_wrong_rally_ticket(client, door_setup, make_rally):
     (b'{"code": "x", "nonce": "abcdefgh", "people": "two"}', 422, "invalid_people"),
     (b'{"code": "x", "nonce": "abcdefgh", "people": 0}', 422, "invalid_people"),
     (b'{"code": "x", "nonce": "abcdefgh", "force": true}', 403, "forbidden"),
+    (b'{"code": {"nested": 1}, "nonce": "abcdefgh"}', 422, "invalid_code"),
+    (b'{"code": "x", "nonce": "abcdefgh", "force": "yes"}', 422, "invalid_force"),
+    (b'{"code": "x", "nonce": "abcdefgh", "people": true}', 422, "invalid_people"),
+    (b'{"ticket_id": 9223372036854775808, "nonce": "abcdefgh"}', 422, "invalid_ticket_id"),
+    (b'{"code": "RT1\\u0000x", "nonce": "abcdefgh"}', 400, "invalid_text"),
     (b"\xff\xfe\x00\x01", 400, "invalid_json"),
 ])
 def test_bad_requests_get_reason_codes(client, door_setup, payload, status, code):
@@ -94,7 +99,7 @@ def test_bad_requests_get_reason_codes(client, door_setup, payload, status, code
 
 
 @pytest.mark.parametrize("code, reason", [
-    ("", "empty_code"), ("A" * 100_000, "code_too_long"), ({"nested": 1}, "malformed_code"),
+    ("", "empty_code"), ("A" * 100_000, "code_too_long"), ("{'nested': 1}", "malformed_code"),
     ("RT1" + "\u00e9" * 112, "malformed_code"), (None, "empty_code"),
 ])
 def test_bad_codes_are_verdicts_not_errors(client, door_setup, code, reason):

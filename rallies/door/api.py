@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import UTC, datetime
+from functools import wraps
 
-from flask import Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..errors import ApiError
 from ..extensions import csrf, limiter
@@ -26,10 +26,12 @@ from ..services.admissions import admit_walkin, reduce_admission, undo_checkin
 from ..services.checkin import CheckinInputError, check_in
 from ..services.scans import door_status, scan_log, search_tickets
 from ..services.sync import sync_payload
-from . import bp
+from . import bp, schemas
+
+#: The documented API for devices with a bearer token (static/openapi/door.yaml); same views as the scanner's.
+api_v1 = Blueprint("api", __name__, url_prefix="/api/v1")
 
 COOKIE = "door_session"
-MAX_UPLOAD = 2000
 MAX_BODY = 4 * 1024 * 1024
 
 
@@ -62,7 +64,7 @@ def _scans_in_request() -> int:
     except RecursionError:
         data = None
     items = data.get("scans") if isinstance(data, dict) else None
-    return max(1, min(len(items), MAX_UPLOAD)) if isinstance(items, list) else 1
+    return max(1, min(len(items), schemas.MAX_UPLOAD)) if isinstance(items, list) else 1
 
 
 #: Per device and per scan: a runaway or stolen device cannot flood the check-in path (429 + Retry-After in JSON).
@@ -85,7 +87,7 @@ def door_context(door_id: int | None = None) -> doors.DoorContext:
         raise ApiError(status, err.code, err.message) from err
 
 
-def json_body() -> dict:
+def _body() -> dict:
     """The request's JSON object, or a 4xx ApiError saying what is wrong."""
     if request.content_length and request.content_length > MAX_BODY:
         raise ApiError(413, "too_large", "The request body is too large.")
@@ -95,155 +97,119 @@ def json_body() -> dict:
         data = None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "Send a JSON object (Content-Type: application/json).")
-    if _has_nul(data):  # never valid text, and PostgreSQL refuses it in any query
-        raise ApiError(400, "invalid_text", "Text cannot contain NUL characters.")
     return data
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def parse_time(value) -> datetime | None:
-    """Client time: epoch milliseconds or an ISO 8601 string with an offset (None if absent)."""
-    if value is None or value == "":
-        return None
+def _load(model, data):
+    """The validated schema model, or a 4xx ApiError naming the field at fault."""
     try:
-        if isinstance(value, bool):
-            raise ValueError
-        if isinstance(value, int | float):
-            return datetime.fromtimestamp(value / 1000, UTC)
-        if isinstance(value, str) and len(value) <= 40:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                raise ValueError
-            return moment.astimezone(UTC)
-    except (ValueError, OverflowError, OSError):
-        pass
-    raise ApiError(422, "invalid_client_time", "client_time must be epoch milliseconds or ISO 8601 with a time zone.")
+        return schemas.load(model, data)
+    except schemas.SchemaError as err:
+        raise ApiError(400 if err.code == "invalid_text" else 422, err.code, err.message) from err
 
 
-def _int(value, name: str, default=None):
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63:  # ids are at most BIGINT
-        raise ApiError(422, f"invalid_{name}", f"{name} must be a whole number.")
-    return value
+def door_api(handler):
+    """A door JSON endpoint: authenticated (bearer or door cookie), rate limited per device, CSRF-exempt.
+
+    The same view serves /door/<door_id>/api/<name> (scanner pages) and /api/v1/door/<name>
+    (devices with a bearer token), so both are registered on it.
+    """
+
+    @wraps(handler)
+    def view(door_id: int | None = None):
+        try:
+            return handler(door_context(door_id))
+        except CheckinInputError as err:
+            raise ApiError(err.status, err.code, err.message) from err
+
+    return csrf.exempt(door_rate_limit(view))
 
 
-def _input_error(err: CheckinInputError) -> ApiError:
-    return ApiError(err.status, err.code, err.message)
-
-
-# --- handlers shared with /api/v1 --------------------------------------------------------
-
-
-def handle_checkin(ctx: doors.DoorContext):
+@bp.post("/<int:door_id>/api/checkin", endpoint="api_checkin")
+@api_v1.post("/door/checkin", endpoint="door_checkin")
+@door_api
+def checkin(ctx: doors.DoorContext):
     """Decide one scan (a scanned code, or a ticket_id picked from a name search)."""
-    data = json_body()
-    try:
-        verdict = check_in(_code_of(data), ctx, ticket_id=data.get("ticket_id"), nonce=data.get("nonce"),
-                           client_time=parse_time(data.get("client_time")), force=bool(data.get("force")),
-                           people=_int(data.get("people"), "people"))
-    except CheckinInputError as err:
-        raise _input_error(err) from err
+    scan = _load(schemas.ScanIn, _body())
+    verdict = check_in(_code_of(scan), ctx, ticket_id=scan.ticket_id, nonce=scan.nonce,
+                       client_time=scan.client_time, force=scan.force, people=scan.people)
     return jsonify(verdict.to_dict())
 
 
-def _code_of(data: dict) -> str | None:
-    """The scanned code as text; None when a ticket was picked from a name search (ticket_id) instead."""
-    code = data.get("code")
-    if code is None and data.get("ticket_id") is not None:
-        return None
-    if not isinstance(code, str):
-        code = "" if code is None else json.dumps(code)[:200]
-    return code
+def _code_of(scan: schemas.ScanIn) -> str | None:
+    """The scanned code; None when a ticket was picked from a name search (ticket_id) instead."""
+    if scan.code is None:
+        return None if scan.ticket_id is not None else ""
+    return scan.code
 
 
-def handle_walkin(ctx: doors.DoorContext):
+@bp.post("/<int:door_id>/api/walkin", endpoint="api_walkin")
+@api_v1.post("/door/walkin", endpoint="door_walkin")
+@door_api
+def walkin(ctx: doors.DoorContext):
     """Create and admit a walk-in party."""
-    data = json_body()
-    try:
-        verdict = admit_walkin(ctx, name=str(data.get("name") or ""), email=str(data.get("email") or ""),
-                               postal_code=str(data.get("postal_code") or ""), guests=_int(data.get("guests"), "guests", 0),
-                               nonce=data.get("nonce"), client_time=parse_time(data.get("client_time")))
-    except CheckinInputError as err:
-        raise _input_error(err) from err
+    party = _load(schemas.WalkinIn, _body())
+    verdict = admit_walkin(ctx, name=party.name, email=party.email, postal_code=party.postal_code,
+                           guests=party.guests, nonce=party.nonce, client_time=party.client_time)
     return jsonify(verdict.to_dict())
 
 
-def handle_undo(ctx: doors.DoorContext):
+@bp.post("/<int:door_id>/api/undo", endpoint="api_undo")
+@api_v1.post("/door/undo", endpoint="door_undo")
+@door_api
+def undo(ctx: doors.DoorContext):
     """Supervisor: undo a ticket's latest check-in, with a reason."""
-    data = json_body()
-    ticket_id = _int(data.get("ticket_id"), "ticket_id")
-    if ticket_id is None:
-        raise ApiError(422, "invalid_ticket_id", "ticket_id is required.")
-    try:
-        verdict = undo_checkin(ctx, rsvp_id=ticket_id, reason=str(data.get("reason") or ""), nonce=data.get("nonce"),
-                               people=_int(data.get("people"), "people"))
-    except CheckinInputError as err:
-        raise _input_error(err) from err
+    data = _load(schemas.UndoIn, _body())
+    verdict = undo_checkin(ctx, rsvp_id=data.ticket_id, reason=data.reason, nonce=data.nonce, people=data.people)
     return jsonify(verdict.to_dict())
 
 
-def handle_reduce(ctx: doors.DoorContext):
+@bp.post("/<int:door_id>/api/reduce", endpoint="api_reduce")
+@api_v1.post("/door/reduce", endpoint="door_reduce")
+@door_api
+def reduce(ctx: doors.DoorContext):
     """Only part of a just-admitted party came in; the rest can be admitted later."""
-    data = json_body()
-    scan_id, keep = _int(data.get("scan_id"), "scan_id"), _int(data.get("keep"), "keep")
-    if scan_id is None or keep is None:
-        raise ApiError(422, "invalid_request", "scan_id and keep are required.")
-    try:
-        verdict = reduce_admission(ctx, scan_id=scan_id, keep=keep, nonce=data.get("nonce"))
-    except CheckinInputError as err:
-        raise _input_error(err) from err
+    data = _load(schemas.ReduceIn, _body())
+    verdict = reduce_admission(ctx, scan_id=data.scan_id, keep=data.keep, nonce=data.nonce)
     return jsonify(verdict.to_dict())
 
 
-def handle_search(ctx: doors.DoorContext):
+@bp.get("/<int:door_id>/api/search", endpoint="api_search")
+@api_v1.get("/door/search", endpoint="door_search")
+@door_api
+def search(ctx: doors.DoorContext):
     """Tickets by name prefix (names only: never emails or phones)."""
-    query = request.args.get("q", "")[:100]
+    query = _load(schemas.SearchQuery, request.args.to_dict()).q[:100]
     return jsonify({"query": query, "results": search_tickets(ctx.rally_id, query)})
 
 
-def handle_status(ctx: doors.DoorContext):
+@bp.get("/<int:door_id>/api/status", endpoint="api_status")
+@api_v1.get("/door/status", endpoint="door_status")
+@door_api
+def status(ctx: doors.DoorContext):
     """Counters for this door and the rally, and who this device is."""
     body = door_status(ctx.rally_id, ctx.door_id, with_conflicts=ctx.is_supervisor)
     body["device"] = {"name": ctx.device_name, "role": ctx.role, "door": ctx.door_name}
     return jsonify(body)
 
 
-def _arg_int(name: str, default: int) -> int:
-    """A whole-number query parameter; ValueError beyond 64 bits too (scan ids and cursors are BIGINT)."""
-    value = int(request.args.get(name) or default)
-    if abs(value) >= 2**63:
-        raise ValueError(name)
-    return value
-
-
-def handle_log(ctx: doors.DoorContext):
+@bp.get("/<int:door_id>/api/log", endpoint="api_log")
+@api_v1.get("/door/log", endpoint="door_log")
+@door_api
+def log(ctx: doors.DoorContext):
     """The scan log, newest first (this door only unless ?door=all for supervisors)."""
-    try:
-        before = _arg_int("before", 0) or None
-        limit = _arg_int("limit", 50)
-    except ValueError as err:
-        raise ApiError(422, "invalid_paging", "before and limit must be whole numbers.") from err
-    door_id = None if (request.args.get("door") == "all" and ctx.is_supervisor) else ctx.door_id
-    hide_invalid = request.args.get("hide_invalid", "") in ("1", "true", "on")
-    return jsonify({"scans": scan_log(ctx.rally_id, door_id, before, limit, hide_invalid=hide_invalid)})
+    args = _load(schemas.LogQuery, request.args.to_dict())
+    door_id = None if (args.door == "all" and ctx.is_supervisor) else ctx.door_id
+    hide_invalid = args.hide_invalid in ("1", "true", "on")
+    return jsonify({"scans": scan_log(ctx.rally_id, door_id, args.before or None, args.limit, hide_invalid=hide_invalid)})
 
 
-def handle_sync(ctx: doors.DoorContext):
+@bp.get("/<int:door_id>/api/sync", endpoint="api_sync")
+@api_v1.get("/door/sync", endpoint="door_sync")
+@door_api
+def sync(ctx: doors.DoorContext):
     """Incremental door data since a cursor, gzip-compressed when the client accepts it."""
-    try:
-        since = max(0, _arg_int("since", 0))
-    except ValueError as err:
-        raise ApiError(422, "invalid_cursor", "since must be a cursor returned by a previous sync.") from err
+    since = max(0, _load(schemas.SyncQuery, request.args.to_dict()).since)
     payload = sync_payload(ctx.rally_id, ctx.door_id, since)
     payload["device"] = {"name": ctx.device_name, "role": ctx.role, "door": ctx.door_name}
     body = json.dumps(payload, separators=(",", ":")).encode()
@@ -256,72 +222,48 @@ def handle_sync(ctx: doors.DoorContext):
     return resp
 
 
-def handle_upload(ctx: doors.DoorContext):
+@bp.post("/<int:door_id>/api/upload", endpoint="api_upload")
+@api_v1.post("/door/upload", endpoint="door_upload")
+@door_api
+def upload(ctx: doors.DoorContext):
     """Offline scans and walk-ins, in device order; each accepted or flagged, never refused."""
-    data = json_body()
-    items = data.get("scans")
-    if not isinstance(items, list):
-        raise ApiError(422, "invalid_scans", "scans must be a list.")
-    if len(items) > MAX_UPLOAD:
-        raise ApiError(413, "too_many_scans", f"Upload at most {MAX_UPLOAD} scans per request.")
-    results = []
-    for item in items:
-        results.append(_upload_one(ctx, item))
-    return jsonify({"results": results})
+    data = _body()
+    if isinstance(data.get("scans"), list) and len(data["scans"]) > schemas.MAX_UPLOAD:
+        raise ApiError(413, "too_many_scans", f"Upload at most {schemas.MAX_UPLOAD} scans per request.")
+    items = _load(schemas.UploadIn, data).scans
+    return jsonify({"results": [_upload_one(ctx, item) for item in items]})
 
 
 def _upload_one(ctx, item) -> dict:
-    nonce = item.get("nonce") if isinstance(item, dict) else None
+    """One offline item through the same decision as /checkin or /walkin; its error stays its own."""
+    nonce = item.get("nonce") if isinstance(item, dict) and isinstance(item.get("nonce"), str) else None
     try:
-        if not isinstance(item, dict):
-            raise ApiError(422, "invalid_scan", "Each scan must be an object.")
-        client_time = parse_time(item.get("client_time"))
-        # The device may say how it decided (the scanner page marks its offline queue); unsaid, the service infers it.
-        online = True if item.get("online") is True else False if item.get("offline") is True else None
-        if item.get("kind") == "walkin":
-            verdict = admit_walkin(ctx, name=str(item.get("name") or ""), email=str(item.get("email") or ""),
-                                   postal_code=str(item.get("postal_code") or ""),
-                                   guests=_int(item.get("guests"), "guests", 0), nonce=nonce,
-                                   client_time=client_time, offline=True, online=online)
+        scan = schemas.load_upload_item(item)
+        if scan.kind == "walkin":
+            verdict = admit_walkin(ctx, name=scan.name, email=scan.email, postal_code=scan.postal_code,
+                                   guests=scan.guests, nonce=scan.nonce, client_time=scan.client_time,
+                                   offline=True, online=_online(scan))
         else:
-            device_verdict = item.get("device_verdict")
-            verdict = check_in(_code_of(item), ctx, ticket_id=item.get("ticket_id"), nonce=nonce,
-                               client_time=client_time, people=_int(item.get("people"), "people"), offline=True,
-                               online=online,
-                               device_verdict=device_verdict if isinstance(device_verdict, str) else "admit")
+            verdict = check_in(_code_of(scan), ctx, ticket_id=scan.ticket_id, nonce=scan.nonce,
+                               client_time=scan.client_time, people=scan.people, offline=True,
+                               online=_online(scan), device_verdict=scan.device_verdict)
         return {"nonce": nonce, "ok": True, **verdict.to_dict()}
-    except CheckinInputError as err:
-        return {"nonce": nonce, "ok": False, "error": {"code": err.code, "message": err.message}}
-    except ApiError as err:
+    except (CheckinInputError, schemas.SchemaError) as err:
         return {"nonce": nonce, "ok": False, "error": {"code": err.code, "message": err.message}}
 
 
-def handle_whoami(ctx: doors.DoorContext):
+def _online(scan) -> bool | None:
+    """How the device says it decided (the scanner page marks its offline queue); unsaid, the service infers it."""
+    return True if scan.online is True else False if scan.offline is True else None
+
+
+@bp.get("/<int:door_id>/api/whoami", endpoint="api_whoami")
+@api_v1.get("/door/whoami", endpoint="door_whoami")
+@door_api
+def whoami(ctx: doors.DoorContext):
     """The device's door, rally and role."""
     return jsonify({"device": ctx.device_name, "role": ctx.role, "door": {"id": ctx.door_id, "name": ctx.door_name},
                     "rally_id": ctx.rally_id})
-
-
-HANDLERS = {
-    "checkin": (handle_checkin, "POST"), "walkin": (handle_walkin, "POST"), "undo": (handle_undo, "POST"),
-    "reduce": (handle_reduce, "POST"), "upload": (handle_upload, "POST"), "search": (handle_search, "GET"),
-    "status": (handle_status, "GET"), "log": (handle_log, "GET"), "sync": (handle_sync, "GET"),
-    "whoami": (handle_whoami, "GET"),
-}
-
-
-def _door_route(name, handler, method):
-    def view(door_id: int):
-        return handler(door_context(door_id))
-
-    view.__name__ = f"api_{name}"
-    view.__doc__ = handler.__doc__
-    bp.add_url_rule(f"/<int:door_id>/api/{name}", endpoint=f"api_{name}", view_func=csrf.exempt(door_rate_limit(view)),
-                    methods=[method])
-
-
-for _name, (_handler, _method) in HANDLERS.items():
-    _door_route(_name, _handler, _method)
 
 
 def set_session_cookie(response, door_id: int, secret: str) -> None:
