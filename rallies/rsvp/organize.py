@@ -34,8 +34,8 @@ def organize_list(rally_id: int):
     status = form.status.data if form.status.data in rsvp_lists.STATUSES else ""
     can_manage = has_role(current_user.id, rally.campaign_id, "organizer")
     page = rsvp_lists.rsvp_page(rally.id, q, status, request.args.get("page", 1, type=int) or 1, contacts=contacts)
-    return render_template("rsvp/organize_list.html", rally=rally, form=form, rows=page.rows, total=page.total,
-                           page=page.page, pages=page.pages, q=q, status=status, cancel_form=ConfirmForm(),
+    return render_template("rsvp/organize_list.html", rally=rally, form=form, rows=page.items, total=page.total,
+                           page=page.page, pages=max(1, page.pages), q=q, status=status, cancel_form=ConfirmForm(),
                            contacts=contacts, can_manage=can_manage,
                            clusters=rsvps.lookalike_clusters(rally.id) if contacts else [])
 

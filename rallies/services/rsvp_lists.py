@@ -8,9 +8,9 @@ oracle that recovers an email or phone one character at a time.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
 
 from ..extensions import db
 from ..models import Rally, Rsvp
@@ -22,16 +22,6 @@ PER_PAGE = 50
 STATUSES = ("going", "waitlisted", "cancelled", "unconfirmed")
 CSV_HEADER = ("id", "status", "name", "email", "phone", "postal_code", "guests", "party_size", "checked_in_people",
               "opt_in", "opt_in_at", "utm_source", "utm_medium", "utm_campaign", "ref", "created_at")
-
-
-@dataclass(frozen=True)
-class RsvpPage:
-    """One page of a rally's RSVP list."""
-
-    rows: list[Rsvp]
-    total: int
-    page: int
-    pages: int
 
 
 def _like_prefix(text: str) -> str:
@@ -55,13 +45,13 @@ def _filtered(rally_id: int, term: str, status: str, contacts: bool):
     return query
 
 
-def rsvp_page(rally_id: int, q: str = "", status: str = "", page: int = 1, *, contacts: bool) -> RsvpPage:
-    """The page-th page (newest first) of RSVPs matching q and status; names only unless contacts."""
-    query = _filtered(rally_id, fold(q).strip(), status, contacts)
-    page = max(1, page)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.order_by(Rsvp.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    return RsvpPage(list(rows), int(total), page, max(1, -(-int(total) // PER_PAGE)))
+def rsvp_page(rally_id: int, q: str = "", status: str = "", page: int = 1, *, contacts: bool) -> Pagination:
+    """The page-th page (newest first) of RSVPs matching q and status; names only unless contacts.
+
+    A page past the end is empty (never a 404): the list may have shrunk since the link was made.
+    """
+    query = _filtered(rally_id, fold(q).strip(), status, contacts).order_by(Rsvp.id.desc())
+    return db.paginate(query, page=max(1, page), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
 
 
 def csv_header(*, contacts: bool) -> tuple[str, ...]:
