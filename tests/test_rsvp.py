@@ -222,14 +222,11 @@ def _make_plain_rally() -> str:
     return "limited"
 
 
-def test_template_global_gives_form_for_rally_page(app, rally):
-    from flask import render_template_string
-
-    with app.test_request_context(f"/r/{rally.slug}?ref=abc&utm_source=x"):
-        html = render_template_string('{% with form = new_rsvp_form(rally) %}{% include "rsvp/_form.html" %}{% endwith %}',
-                                      rally=rally)
+def test_rally_page_form_carries_the_links_attribution(client, rally):
+    html = client.get(f"/r/{rally.slug}?ref=abc&utm_source=x&utm_medium=%07bad").get_data(as_text=True)
     assert f'action="/r/{rally.slug}/rsvp"' in html
-    assert 'value="abc"' in html and 'value="x"' in html
+    assert 'name="ref" type="hidden" value="abc"' in html and 'name="utm_source" type="hidden" value="x"' in html
+    assert 'name="utm_medium" type="hidden" value="bad"' in html
 
 
 @pytest.mark.parametrize("field", ["name", "email", "phone", "postal_code", "guests"])

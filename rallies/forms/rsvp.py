@@ -139,6 +139,17 @@ class GuestsForm(FlaskForm):
         self.guests.render_kw = {"min": 0, "max": top, "inputmode": "numeric"}
 
 
+ATTRIBUTION = ("utm_source", "utm_medium", "utm_campaign", "ref")
+
+
+def blank_rsvp_form(rally, link_args) -> RsvpForm:
+    """An unbound RSVP form for a rally's page, carrying the link's attribution (utm_*, ref) in hidden fields."""
+    form = RsvpForm(formdata=None, rally=rally)
+    for name in ATTRIBUTION:
+        getattr(form, name).data = strip_controls(link_args.get(name))[:100]
+    return form
+
+
 class ConfirmForm(FlaskForm):
     """An empty form: a confirmation button with CSRF protection."""
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ..extensions import db, limiter
 from ..forms.rallies import ListFilterForm, NearForm
+from ..forms.rsvp import blank_rsvp_form
 from ..models import Rally, utcnow
 from ..services import gazetteer, geo
 from ..services.access import role_in
@@ -55,8 +56,10 @@ def show(slug: str):
         maps.add_marker(m, (rally.lat, rally.lon), popup=rally.venue_name or rally.title, tooltip=rally.title)
         parts = maps.map_parts(m)
     base = current_app.config["BASE_URL"].rstrip("/")
-    return render_template("rallies/show.html", rally=rally, map=parts, preview=preview,
-                           ended=rally.ends_at <= utcnow(), canonical=base + url_for("rallies.show", slug=rally.slug))
+    ended = rally.ends_at <= utcnow()
+    form = None if (preview or ended or rally.is_cancelled) else blank_rsvp_form(rally, request.args)
+    return render_template("rallies/show.html", rally=rally, map=parts, preview=preview, ended=ended, rsvp_form=form,
+                           canonical=base + url_for("rallies.show", slug=rally.slug))
 
 
 @bp.get("/near")
