@@ -132,8 +132,8 @@ def test_verified_user_with_another_address_is_still_refused(app, client, login,
 def test_service_refuses_unverified_user(app, make_user, owner, campaign):
     carla = make_user(email="carla@example.org", campaign=None, verified=False)
     secret = bound_invite(campaign, owner).rsplit("/", 1)[1]
-    with pytest.raises(teams.EmailNotVerified), atomic():
-        teams.accept_invite(secret, carla)
+    with pytest.raises(teams.EmailNotVerified):
+        teams.join_campaign(secret, carla)
     assert role_of("carla@example.org", campaign) is None
 
 
@@ -205,3 +205,39 @@ def test_verification_token_names_user_and_address(app, make_user):
     assert re.fullmatch(r"[A-Za-z0-9_.\-]+", token)
     assert accounts.verify_email(token).user.id == ann.id
     assert user("ann@example.org").email_verified_at is not None
+
+
+def test_sign_up_is_one_transaction(app, owner, campaign, make_user):
+    """An invite used up between showing the form and sending it: no account and no email are left behind."""
+    path = bound_invite(campaign, owner, email="")
+    secret = path.rsplit("/", 1)[1]
+    teams.join_campaign(secret, make_user(email="first@example.org", campaign=None))
+    with pytest.raises(teams.InviteInvalid):
+        accounts.sign_up("late@example.org", GOOD, name="Late", invite_secret=secret)
+    db.session.rollback()
+    assert user("late@example.org") is None
+    assert [m for m in outbox("verify_email") if m.to_addr == "late@example.org"] == []
+
+
+def test_sign_up_service_joins_an_open_invite_and_holds_a_bound_one(app, owner, campaign):
+    open_secret = bound_invite(campaign, owner, email="").rsplit("/", 1)[1]
+    done = accounts.sign_up("dan@example.org", GOOD, invite_secret=open_secret)
+    assert (done.membership.role, done.waiting) == ("organizer", False)
+    bound_secret = bound_invite(campaign, owner).rsplit("/", 1)[1]
+    done = accounts.sign_up("carla@example.org", GOOD, invite_secret=bound_secret)
+    assert (done.membership, done.waiting) == (None, True)
+    token = verify_link("carla@example.org").rsplit("/", 1)[1]
+    assert accounts.read_verification_token(token).invite_secret == bound_secret
+
+
+def test_send_verification_drops_an_invite_for_another_address(app, make_user, owner, campaign):
+    secret = bound_invite(campaign, owner, email="carla@example.org").rsplit("/", 1)[1]
+    mallory = make_user(email="mallory@example.org", campaign=None, verified=False)
+    accounts.send_verification(mallory, secret)
+    accounts.send_verification(mallory, "not-an-invite")
+    carla = make_user(email="carla@example.org", campaign=None, verified=False)
+    accounts.send_verification(carla, secret)
+    db.session.rollback()  # each was committed with its email
+    secrets = [accounts.read_verification_token(link_path(m, "/auth/verify/").rsplit("/", 1)[1]).invite_secret
+               for m in outbox("verify_email")]
+    assert secrets == ["", "", secret]

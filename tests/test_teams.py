@@ -176,6 +176,20 @@ def test_invite_reused(app, client, login, owner, campaign, make_user):
     assert role_of(second, campaign) is None
 
 
+def test_invite_to_team_commits_and_emails_only_when_asked(app, owner, campaign):
+    quiet = teams.invite_to_team(campaign, "viewer", owner, email="Carla@Example.org", max_age_days=7)
+    sent = teams.invite_to_team(campaign, "organizer", owner, email="dan@example.org", send_email=True,
+                                max_age_days=7)
+    db.session.rollback()  # committed already, invites and email together
+    assert (quiet.emailed, sent.emailed) == (False, True)
+    assert quiet.link.startswith("http://localhost/auth/invite/")
+    assert teams.find_invite(quiet.link.rsplit("/", 1)[1]).email == "carla@example.org"
+    [message] = db.session.scalars(db.select(OutboxMessage)).all()
+    assert message.kind == "invite" and message.to_addr == "dan@example.org"
+    with pytest.raises(teams.TeamError):
+        teams.invite_to_team(campaign, "owner", owner, max_age_days=7)
+
+
 def test_invite_expired(app, client, login, owner, campaign, make_user):
     with atomic():
         _, secret = teams.create_invite(campaign.id, "organizer", owner, max_age_days=7,
@@ -471,8 +485,7 @@ def test_one_invite_admits_one_person_under_a_race(app, owner, campaign, make_us
 
     def accept(user_id):
         def job():
-            with atomic():
-                return teams.accept_invite(secret, db.session.get(User, user_id)).user_id
+            return teams.join_campaign(secret, db.session.get(User, user_id)).user_id
         return job
 
     results = _race(app, [accept(uid) for uid in user_ids])
@@ -493,8 +506,7 @@ def test_two_owners_stepping_down_at_once_leave_one_owner(app, owner, campaign, 
 
     def demote(membership_id):
         def job():
-            with atomic():
-                return teams.change_role(campaign.id, membership_id, "organizer").id
+            return teams.change_role(campaign.id, membership_id, "organizer").id
         return job
 
     results = _race(app, [demote(i) for i in ids])

@@ -9,13 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..database import atomic
 from ..extensions import db, limiter, login_manager
 from ..forms.auth import PASSWORD_HINT, ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
 from ..models import User
-from ..services import accounts, teams
-from ..services.emails import normalise_email
-from ..services.mail import queue_email
+from ..services import account_mail, accounts, teams
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -44,28 +41,8 @@ def load_user(user_key: str) -> User | None:
     return user if user and user.session_version == version else None
 
 
-def absolute_url(endpoint: str, **values) -> str:
-    """A link for email or copying: the configured public BASE_URL plus the route's path."""
-    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
-
-
-def send_verification(user: User, invite_secret: str = "") -> None:
-    """Queue the "confirm your email address" link (optionally joining an invite once confirmed)."""
-    token = accounts.verification_token(user, invite_secret)
-    send_account_email("verify_email", user, "Confirm your email address for Rallies", "verify_email", user=user,
-                       link=absolute_url("auth.verify_email", token=token),
-                       days=max(1, current_app.config["EMAIL_VERIFY_MAX_AGE"] // 86400))
-
-
-def send_account_email(kind: str, user_or_addr, subject: str, template: str, **context) -> None:
-    """Queue an email rendered from templates/auth/email/<template>.{txt,html} in the current transaction."""
-    to_addr = getattr(user_or_addr, "email", user_or_addr)
-    text = render_template(f"auth/email/{template}.txt", **context)
-    html = render_template(f"auth/email/{template}.html", **context)
-    queue_email(kind, to_addr, subject, html, text)
-
-
-@bp.route("/signup", methods=["GET", "POST"])
+@bp.get("/signup")
+@bp.post("/signup")
 @auth_rate_limit
 def signup():
     """Create an organizer account and their first campaign (or join the one an invite is for)."""
@@ -87,27 +64,18 @@ def signup():
     status = 200
     if form.validate_on_submit():
         try:
-            with atomic():
-                user = accounts.create_user(form.email.data, form.password.data, name=form.name.data,
-                                            campaign_name=form.campaign_name.data or None)
-                membership, waiting = None, False
-                if invite is not None:
-                    try:
-                        membership = teams.accept_invite(secret, user)
-                    except teams.EmailNotVerified:
-                        waiting = True  # joins when the emailed link proves the address
-                send_verification(user, secret if waiting else "")
-        except teams.InviteInvalid as exc:
-            form.email.errors.append(str(exc))
-        except accounts.AccountError as exc:
+            done = accounts.sign_up(form.email.data, form.password.data, name=form.name.data,
+                                    campaign_name=form.campaign_name.data or None,
+                                    invite_secret=secret if invite is not None else "")
+        except (teams.InviteInvalid, accounts.AccountError) as exc:
             form.email.errors.append(str(exc))
         else:
-            login_user(user)
-            if membership is not None:
-                flash(f"Welcome! You joined {invite.campaign.name} as {membership.role}.", "success")
-                return redirect(url_for("auth.team", campaign_id=membership.campaign_id))
-            if waiting:
-                flash(f"Welcome! We have emailed a link to {user.email}. Open it to confirm your address and "
+            login_user(done.user)
+            if done.membership is not None:
+                flash(f"Welcome! You joined {invite.campaign.name} as {done.membership.role}.", "success")
+                return redirect(url_for("auth.team", campaign_id=done.membership.campaign_id))
+            if done.waiting:
+                flash(f"Welcome! We have emailed a link to {done.user.email}. Open it to confirm your address and "
                       f"join {invite.campaign.name}.", "info")
                 return redirect(url_for("auth.invite", token=secret))
             flash("Welcome! Your account and campaign are ready. We have emailed you a link to confirm "
@@ -119,7 +87,8 @@ def signup():
                            hints={"password": PASSWORD_HINT}), status
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@bp.get("/login")
+@bp.post("/login")
 @auth_rate_limit
 def login():
     """Log an organizer in."""
@@ -149,27 +118,22 @@ def logout():
     return redirect(url_for("rallies.index"))
 
 
-@bp.route("/forgot", methods=["GET", "POST"])
+@bp.get("/forgot")
+@bp.post("/forgot")
 @auth_rate_limit
 def forgot_password():
     """Email a reset link; the answer is the same whether or not the account exists."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        with atomic():
-            user = accounts.find_user(form.email.data)
-            if user is not None:
-                token = accounts.reset_token(user)
-                minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
-                send_account_email("password_reset", user, "Reset your Rallies password", "reset_password",
-                                   user=user, link=absolute_url("auth.reset_password", token=token),
-                                   minutes=minutes)
+        accounts.request_password_reset(form.email.data)
         flash("If an account uses that email, we have sent it a link to choose a new password. "
               "Check your inbox (and spam folder).", "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot_password.html", form=form), 400 if form.errors else 200
 
 
-@bp.route("/reset/<token>", methods=["GET", "POST"])
+@bp.get("/reset/<token>")
+@bp.post("/reset/<token>")
 @auth_rate_limit
 def reset_password(token: str):
     """Choose a new password from an emailed link (works once, until it expires)."""
@@ -180,11 +144,7 @@ def reset_password(token: str):
         return render_template("auth/forgot_password.html", form=ForgotPasswordForm()), 410
     form = ResetPasswordForm().for_account(user.email, user.name)
     if form.validate_on_submit():
-        with atomic():
-            accounts.set_password(user, form.password.data)
-            accounts.mark_email_verified(user)  # the link reached the mailbox: the address is theirs
-            send_account_email("password_changed", user, "Your Rallies password was changed", "password_changed",
-                               user=user, link=absolute_url("auth.forgot_password"))
+        accounts.reset_password(user, form.password.data)
         logout_user()
         flash("Your password is changed, and every other session is logged out. Log in with the new password.",
               "success")
@@ -193,7 +153,8 @@ def reset_password(token: str):
         400 if form.errors else 200
 
 
-@bp.route("/password", methods=["GET", "POST"])
+@bp.get("/password")
+@bp.post("/password")
 @login_required
 def change_password():
     """Change the password while logged in; other sessions are logged out, this one stays."""
@@ -201,10 +162,7 @@ def change_password():
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
-            with atomic():
-                accounts.change_password(user, form.current_password.data, form.password.data)
-                send_account_email("password_changed", user, "Your Rallies password was changed",
-                                   "password_changed", user=user, link=absolute_url("auth.forgot_password"))
+            accounts.change_password(user, form.current_password.data, form.password.data)
         except accounts.WrongPassword as exc:
             form.current_password.errors.append(str(exc))
         else:
@@ -220,14 +178,14 @@ def change_password():
 def end_other_sessions():
     """Log out every other device (this one stays logged in)."""
     user = current_user._get_current_object()
-    with atomic():
-        accounts.end_sessions(user)
+    accounts.end_sessions(user)
     login_user(user)  # the session id carries the new version
     flash("Your other devices are logged out.", "success")
     return redirect(url_for("auth.campaigns"))
 
 
-@bp.route("/verify/<token>", methods=["GET", "POST"])
+@bp.get("/verify/<token>")
+@bp.post("/verify/<token>")
 @auth_rate_limit
 def verify_email(token: str):
     """Confirm an email address from an emailed link: GET asks (mail scanners follow links), POST confirms."""
@@ -235,15 +193,13 @@ def verify_email(token: str):
         found = accounts.read_verification_token(token)
         if request.method == "GET":
             return render_template("auth/verify_email.html", token=token, email=found.user.email)
-        with atomic():
-            found = accounts.verify_email(token)
+        found = accounts.verify_email(token)
     except accounts.VerifyLinkInvalid as exc:
         return render_template("auth/verify_email.html", token=None, problem=str(exc)), 410
     flash(f"Thank you: {found.user.email} is confirmed.", "success")
     if found.invite_secret:
         try:
-            with atomic():
-                membership = teams.accept_invite(found.invite_secret, found.user)
+            membership = teams.join_campaign(found.invite_secret, found.user)
         except teams.InviteInvalid as exc:
             flash(str(exc), "error")
         else:
@@ -272,20 +228,16 @@ def resend_verification():
     back = url_for("auth.campaigns")
     if secret:
         try:
-            invite = teams.find_invite(secret)
+            teams.find_invite(secret)
         except teams.InviteInvalid:
             secret = ""
         else:
             back = url_for("auth.invite", token=secret)
-            if normalise_email(invite.email) != user.email:
-                secret = ""  # an invite for another address never rides in this user's link
     if user.email_verified_at is not None:
         flash(f"{user.email} is already confirmed.", "info")
         return redirect(back)
-    with atomic():
-        send_verification(user, secret)
-    flash(f"We have emailed a new link to {user.email}. It works for "
-          f"{max(1, current_app.config['EMAIL_VERIFY_MAX_AGE'] // 86400)} days.", "info")
+    accounts.send_verification(user, secret)
+    flash(f"We have emailed a new link to {user.email}. It works for {account_mail.verify_days()} days.", "info")
     return redirect(back)
 
 

@@ -11,12 +11,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from ..access import campaign_or_404
-from ..database import atomic
 from ..forms.auth import CampaignForm, InviteForm, RoleForm
 from ..models import ROLE_ORGANIZER, ROLE_OWNER, ROLE_RANK, ROLE_VIEWER, Campaign
 from ..services import teams
 from ..services.access import role_in
-from . import absolute_url, bp, send_account_email
+from . import bp
 
 
 def _team_page(campaign: Campaign, *, invite_form: InviteForm | None = None, rename_form: CampaignForm | None = None,
@@ -48,14 +47,14 @@ def campaigns():
                            form=CampaignForm(formdata=None))
 
 
-@bp.route("/campaigns/new", methods=["GET", "POST"])
+@bp.get("/campaigns/new")
+@bp.post("/campaigns/new")
 @login_required
 def new_campaign():
     """Start another campaign, owned by the current user."""
     form = CampaignForm()
     if form.validate_on_submit():
-        with atomic():
-            campaign = teams.create_campaign(current_user._get_current_object(), form.name.data)
+        campaign = teams.create_campaign(current_user._get_current_object(), form.name.data)
         flash(f"Campaign {campaign.name} created. Invite your team here.", "success")
         return redirect(url_for("auth.team", campaign_id=campaign.id))
     return render_template("auth/new_campaign.html", form=form), 400 if form.errors else 200
@@ -76,8 +75,7 @@ def rename_campaign(campaign_id: int):
     form = CampaignForm()
     if not form.validate_on_submit():
         return _team_page(campaign, rename_form=form, status=400)
-    with atomic():
-        teams.rename_campaign(campaign, form.name.data)
+    teams.rename_campaign(campaign, form.name.data)
     flash("Campaign renamed.", "success")
     return redirect(url_for("auth.team", campaign_id=campaign.id))
 
@@ -91,19 +89,12 @@ def create_invite(campaign_id: int):
     if not form.validate_on_submit():
         return _team_page(campaign, invite_form=form, status=400)
     days = current_app.config["INVITE_MAX_AGE_DAYS"]
-    with atomic():
-        invite, secret = teams.create_invite(campaign.id, form.role.data, current_user._get_current_object(),
-                                             email=form.email.data or "", max_age_days=days)
-        link = absolute_url("auth.invite", token=secret)
-        emailed = bool(form.email.data and form.send_email.data)
-        if emailed:
-            send_account_email("invite", invite.email, f"Join {campaign.name} on Rallies", "invite",
-                               campaign=campaign, inviter=current_user, role=invite.role, link=link,
-                               expires_at=invite.expires_at)
-    sent = f" and emailed to {invite.email}" if emailed else ""
+    made = teams.invite_to_team(campaign, form.role.data, current_user._get_current_object(),
+                                email=form.email.data or "", send_email=bool(form.send_email.data), max_age_days=days)
+    sent = f" and emailed to {made.invite.email}" if made.emailed else ""
     flash(f"Invite created{sent}. The link works once and expires in {days} days.", "success")
     # Rendered, not redirected: the secret exists only now and is never stored.
-    return _team_page(campaign, new_link=link, status=201)
+    return _team_page(campaign, new_link=made.link, status=201)
 
 
 @bp.post("/campaigns/<int:campaign_id>/invites/<int:invite_id>/revoke")
@@ -112,8 +103,7 @@ def revoke_invite(campaign_id: int, invite_id: int):
     """Cancel a pending invite so its link stops working (organizers and owners)."""
     campaign = campaign_or_404(campaign_id, ROLE_ORGANIZER)
     try:
-        with atomic():
-            teams.revoke_invite(campaign.id, invite_id)
+        teams.revoke_invite(campaign.id, invite_id)
     except teams.NotFound:
         abort(404)
     flash("Invite revoked; its link no longer works.", "success")
@@ -130,15 +120,13 @@ def change_role(campaign_id: int, membership_id: int):
         flash("Choose owner, organizer or viewer.", "error")
         return _team_page(campaign, status=400)
     try:
-        with atomic():
-            membership = teams.change_role(campaign.id, membership_id, form.role.data)
-            name = membership.user.name or membership.user.email
+        membership = teams.change_role(campaign.id, membership_id, form.role.data)
     except teams.NotFound:
         abort(404)
     except teams.TeamError as exc:
         flash(str(exc), "error")
         return _team_page(campaign, status=409)
-    flash(f"{name} is now {form.role.data}.", "success")
+    flash(f"{membership.user.name or membership.user.email} is now {form.role.data}.", "success")
     return redirect(url_for("auth.team", campaign_id=campaign.id))
 
 
@@ -148,16 +136,14 @@ def remove_member(campaign_id: int, membership_id: int):
     """Take someone off the team (owners only; never the last owner)."""
     campaign = campaign_or_404(campaign_id, ROLE_OWNER)
     try:
-        with atomic():
-            user = teams.remove_member(campaign.id, membership_id)
-            name, removed_self = user.name or user.email, user.id == current_user.id
+        user = teams.remove_member(campaign.id, membership_id)
     except teams.NotFound:
         abort(404)
     except teams.TeamError as exc:
         flash(str(exc), "error")
         return _team_page(campaign, status=409)
-    flash(f"{name} was removed from the team.", "success")
-    if removed_self:
+    flash(f"{user.name or user.email} was removed from the team.", "success")
+    if user.id == current_user.id:
         return redirect(url_for("auth.campaigns"))
     return redirect(url_for("auth.team", campaign_id=campaign.id))
 
@@ -168,8 +154,7 @@ def leave_campaign(campaign_id: int):
     """Leave a campaign's team (any member except its last owner)."""
     campaign = campaign_or_404(campaign_id, ROLE_VIEWER)
     try:
-        with atomic():
-            teams.leave_campaign(campaign.id, current_user.id)
+        teams.leave_campaign(campaign.id, current_user.id)
     except teams.TeamError as exc:
         flash(str(exc), "error")
         return _team_page(campaign, status=409)
@@ -177,7 +162,8 @@ def leave_campaign(campaign_id: int):
     return redirect(url_for("auth.campaigns"))
 
 
-@bp.route("/invite/<token>", methods=["GET", "POST"])
+@bp.get("/invite/<token>")
+@bp.post("/invite/<token>")
 def invite(token: str):
     """An invite link: shows what it is for; a logged-in user accepts it with a POST."""
     try:
@@ -193,8 +179,7 @@ def invite(token: str):
         return render_template("auth/invite.html", invite=found, problem=None, token=token,
                                needs_verification=needs_verification)
     try:
-        with atomic():
-            membership = teams.accept_invite(token, current_user._get_current_object())
+        membership = teams.join_campaign(token, current_user._get_current_object())
     except teams.EmailNotVerified as exc:
         return render_template("auth/invite.html", invite=found, problem=str(exc), token=token,
                                needs_verification=True), 403

@@ -1,4 +1,8 @@
-"""Organizer accounts: creation, password hashing and checking, password reset tokens."""
+"""Organizer accounts: sign-up, password hashing and checking, sessions, reset and confirmation links.
+
+The functions views call own their transaction and queue their email in it (services/account_mail.py);
+``create_user`` and ``mark_email_verified`` are building blocks whose caller commits.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..database import atomic
 from ..extensions import db
 from ..models import ROLE_OWNER, Campaign, Membership, User, utcnow
+from . import account_mail, teams
 from .emails import normalise_email
 
 
@@ -52,6 +57,16 @@ class VerifiedEmail:
     invite_secret: str
 
 
+@dataclass(frozen=True)
+class SignUp:
+    """A new account; ``membership`` if it joined the invite's team, ``waiting`` if the invite waits for the
+    address to be confirmed."""
+
+    user: User
+    membership: Membership | None
+    waiting: bool
+
+
 def find_user(email: str) -> User | None:
     """The account with this email (normalised), or None."""
     return db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
@@ -81,7 +96,27 @@ def authenticate(email: str, password: str) -> User | None:
     return user if check_password_hash(user.password_hash, password) else None
 
 
-def end_sessions(user: User) -> None:
+def sign_up(email: str, password: str, *, name: str = "", campaign_name: str | None = None,
+            invite_secret: str = "") -> SignUp:
+    """Create an account (owning a new campaign if one is named), join the invite's team when the invite
+    takes this user now, and queue the confirmation email, all in one transaction.
+
+    An invite bound to the new address waits: its secret rides in the confirmation link instead.
+    AccountError (the email is taken) or teams.InviteInvalid when the account cannot be made.
+    """
+    with atomic():
+        user = create_user(email, password, name=name, campaign_name=campaign_name)
+        membership, waiting = None, False
+        if invite_secret:
+            try:
+                membership = teams.accept_invite(invite_secret, user)
+            except teams.EmailNotVerified:
+                waiting = True  # joins when the emailed link proves the address
+        account_mail.verification(user, verification_token(user, invite_secret if waiting else ""))
+    return SignUp(user, membership, waiting)
+
+
+def _end_sessions(user: User) -> None:
     """Invalidate every session, remember-me cookie and reset link of the user. The caller commits."""
     # A plain UPDATE ... + 1 so two changes at once cannot both write the same version.
     db.session.execute(
@@ -90,27 +125,52 @@ def end_sessions(user: User) -> None:
     db.session.refresh(user, ["session_version"])
 
 
+def end_sessions(user: User) -> None:
+    """Invalidate every session, remember-me cookie and reset link of the user, committed now."""
+    with atomic():
+        _end_sessions(user)
+
+
 def log_out(user: User) -> None:
     """End every session and remember-me cookie of the user, committed now.
 
     Clearing this browser's cookie is not enough: a copy taken earlier would still carry
     the current version, so logging out moves the version on for every copy.
     """
-    with atomic():
-        end_sessions(user)
-
-
-def set_password(user: User, password: str) -> None:
-    """Store a new password and end every other session and reset link. The caller commits."""
-    user.password_hash = _hash(password)
     end_sessions(user)
 
 
+def _set_password(user: User, password: str) -> None:
+    """Store a new password and end every other session and reset link. The caller commits."""
+    user.password_hash = _hash(password)
+    _end_sessions(user)
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link to the account with this email; nothing at all when there is none."""
+    with atomic():
+        user = find_user(email)
+        if user is not None:
+            account_mail.password_reset(user, reset_token(user))
+
+
+def reset_password(user: User, password: str) -> None:
+    """Set a new password from a reset link: every session and older link ends, the address counts as
+    confirmed (the link reached the mailbox) and the user is told by email."""
+    with atomic():
+        _set_password(user, password)
+        mark_email_verified(user)
+        account_mail.password_changed(user)
+
+
 def change_password(user: User, current_password: str, new_password: str) -> None:
-    """Change the password after confirming the current one. The caller commits."""
+    """Change the password after confirming the current one (WrongPassword if it does not match); every
+    session ends and the user is told by email."""
     if not check_password_hash(user.password_hash, current_password):
         raise WrongPassword("That is not your current password.")
-    set_password(user, new_password)
+    with atomic():
+        _set_password(user, new_password)
+        account_mail.password_changed(user)
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -182,7 +242,23 @@ def read_verification_token(token: str) -> VerifiedEmail:
 
 
 def verify_email(token: str) -> VerifiedEmail:
-    """Mark the address in a confirmation token verified, or VerifyLinkInvalid saying why not. The caller commits."""
+    """Mark the address in a confirmation token verified, or VerifyLinkInvalid saying why not."""
     found = read_verification_token(token)
-    mark_email_verified(found.user)
+    with atomic():
+        mark_email_verified(found.user)
     return found
+
+
+def send_verification(user: User, invite_secret: str = "") -> None:
+    """Queue a new confirmation link. An invite's secret rides along only when it opens a pending invite
+    for this user's own address (the invite email already carries it there)."""
+    if invite_secret:
+        try:
+            invite = teams.find_invite(invite_secret)
+        except teams.InviteInvalid:
+            invite_secret = ""
+        else:
+            if normalise_email(invite.email) != user.email:
+                invite_secret = ""
+    with atomic():
+        account_mail.verification(user, verification_token(user, invite_secret))

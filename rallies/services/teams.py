@@ -3,6 +3,9 @@
 Who may call what is the view's business (``campaign_or_404(id, min_role)``); these functions
 keep the invariants that hold whoever calls them: a campaign always has an owner, an invite
 link admits one person once before it expires, and ids from another campaign match nothing.
+
+Each change a view asks for is one function that owns its transaction; ``create_invite`` and
+``accept_invite`` are also building blocks whose caller commits (sign-up joins a team in its own unit).
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..database import atomic
 from ..extensions import db
 from ..models import ROLE_ORGANIZER, ROLE_OWNER, ROLE_VIEWER, Campaign, Invite, Membership, User, utcnow
+from . import account_mail
 from .emails import normalise_email
 from .link_secrets import hash_secret, new_secret
 
@@ -48,6 +53,15 @@ class NotFound(LookupError):
 
 
 @dataclass(frozen=True)
+class NewInvite:
+    """An invite just made: its link (shown once; only the secret's hash is stored) and whether it was emailed."""
+
+    invite: Invite
+    link: str
+    emailed: bool
+
+
+@dataclass(frozen=True)
 class CampaignRole:
     """One of a user's campaigns and their role in it."""
 
@@ -60,17 +74,18 @@ class CampaignRole:
 
 
 def create_campaign(user: User, name: str) -> Campaign:
-    """A new campaign owned by the user. The caller commits."""
-    campaign = Campaign(name=name.strip())
-    db.session.add(campaign)
-    db.session.add(Membership(campaign=campaign, user=user, role=ROLE_OWNER))
-    db.session.flush()
+    """A new campaign owned by the user."""
+    with atomic():
+        campaign = Campaign(name=name.strip())
+        db.session.add(campaign)
+        db.session.add(Membership(campaign=campaign, user=user, role=ROLE_OWNER))
     return campaign
 
 
 def rename_campaign(campaign: Campaign, name: str) -> None:
-    """Give the campaign a new name. The caller commits."""
-    campaign.name = name.strip()
+    """Give the campaign a new name."""
+    with atomic():
+        campaign.name = name.strip()
 
 
 def user_campaigns(user_id: int) -> list[CampaignRole]:
@@ -130,34 +145,37 @@ def _check_owner_remains(campaign_id: int, leaving: Membership) -> None:
 
 
 def change_role(campaign_id: int, membership_id: int, role: str) -> Membership:
-    """Give a member another role, keeping at least one owner. The caller commits."""
+    """Give a member another role, keeping at least one owner."""
     if role not in ROLES:
         raise TeamError("Choose owner, organizer or viewer.")
-    membership = _membership(campaign_id, membership_id)
-    if role != ROLE_OWNER:
-        _check_owner_remains(campaign_id, membership)
-    membership.role = role
+    with atomic():
+        membership = _membership(campaign_id, membership_id)
+        if role != ROLE_OWNER:
+            _check_owner_remains(campaign_id, membership)
+        membership.role = role
     return membership
 
 
 def remove_member(campaign_id: int, membership_id: int) -> User:
-    """Take a member off the team, keeping at least one owner. The caller commits."""
-    membership = _membership(campaign_id, membership_id)
-    _check_owner_remains(campaign_id, membership)
-    user = membership.user
-    db.session.delete(membership)
+    """Take a member off the team, keeping at least one owner; the user who was removed."""
+    with atomic():
+        membership = _membership(campaign_id, membership_id)
+        _check_owner_remains(campaign_id, membership)
+        user = membership.user
+        db.session.delete(membership)
     return user
 
 
 def leave_campaign(campaign_id: int, user_id: int) -> None:
-    """The user leaves the team (not if they are its last owner). The caller commits."""
-    membership = db.session.scalar(
-        db.select(Membership).where(Membership.campaign_id == campaign_id, Membership.user_id == user_id)
-    )
-    if membership is None:
-        raise NotFound(campaign_id)
-    _check_owner_remains(campaign_id, membership)
-    db.session.delete(membership)
+    """The user leaves the team (not if they are its last owner)."""
+    with atomic():
+        membership = db.session.scalar(
+            db.select(Membership).where(Membership.campaign_id == campaign_id, Membership.user_id == user_id)
+        )
+        if membership is None:
+            raise NotFound(campaign_id)
+        _check_owner_remains(campaign_id, membership)
+        db.session.delete(membership)
 
 
 # -------------------------------------------------------------------------------------- invites
@@ -179,6 +197,18 @@ def create_invite(campaign_id: int, role: str, created_by: User, *, email: str =
     return invite, secret
 
 
+def invite_to_team(campaign: Campaign, role: str, inviter: User, *, email: str = "", send_email: bool = False,
+                   max_age_days: int) -> NewInvite:
+    """Make an invite link, and email it to ``email`` when asked (TeamError for a role invites cannot grant)."""
+    with atomic():
+        invite, secret = create_invite(campaign.id, role, inviter, email=email, max_age_days=max_age_days)
+        link = account_mail.invite_link(secret)
+        emailed = bool(invite.email and send_email)
+        if emailed:
+            account_mail.invite(invite.email, campaign, inviter, invite.role, link, invite.expires_at)
+    return NewInvite(invite, link, emailed)
+
+
 def pending_invites(campaign_id: int, now: datetime | None = None) -> list[Invite]:
     """The campaign's invites that are neither used nor expired, newest first."""
     now = now or utcnow()
@@ -192,11 +222,12 @@ def pending_invites(campaign_id: int, now: datetime | None = None) -> list[Invit
 
 
 def revoke_invite(campaign_id: int, invite_id: int) -> None:
-    """Delete a pending invite so its link stops working. The caller commits."""
-    invite = db.session.get(Invite, invite_id)
-    if invite is None or invite.campaign_id != campaign_id or invite.used_at is not None:
-        raise NotFound(invite_id)
-    db.session.delete(invite)
+    """Delete a pending invite so its link stops working."""
+    with atomic():
+        invite = db.session.get(Invite, invite_id)
+        if invite is None or invite.campaign_id != campaign_id or invite.used_at is not None:
+            raise NotFound(invite_id)
+        db.session.delete(invite)
 
 
 def find_invite(secret: str, now: datetime | None = None) -> Invite:
@@ -250,3 +281,8 @@ def accept_invite(secret: str, user: User, now: datetime | None = None) -> Membe
     db.session.flush()
     return membership
 
+
+def join_campaign(secret: str, user: User) -> Membership:
+    """The user takes the invite and joins its team (InviteInvalid, or EmailNotVerified, saying why not)."""
+    with atomic():
+        return accept_invite(secret, user)
