@@ -89,6 +89,23 @@ def test_link_of_another_rally_is_refused(org, app, make_rally):
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "wrong_door"
 
 
+def test_sign_out_ends_this_devices_session_at_this_door_only(org, app):
+    _user, rally = org
+    door, other_door = make_door(rally), make_door(rally, "South gate")
+    _ctx, secret, _link = door_session(door)
+    device = app.test_client()
+    device.set_cookie("door_session", secret, path=f"/door/{other_door.id}/")
+    assert device.post(f"/door/{other_door.id}/signout").status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(db.select(DoorSession.revoked_at)) is None, "a session of another door stays"
+    device.set_cookie("door_session", secret, path=f"/door/{door.id}/")
+    resp = device.post(f"/door/{door.id}/signout")
+    assert resp.status_code == 302 and device.get_cookie("door_session", path=f"/door/{door.id}/") is None
+    db.session.expire_all()
+    assert db.session.scalar(db.select(DoorSession.revoked_at)) is not None
+    assert device.get(f"/door/{door.id}/api/status", headers=bearer(secret)).status_code == 401
+
+
 def test_unknown_link_is_a_clear_message(client):
     resp = client.get("/door/l/not-a-real-secret")
     assert resp.status_code == 403 and "not valid" in resp.get_data(as_text=True)

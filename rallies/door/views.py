@@ -7,11 +7,10 @@ import base64
 from flask import Response, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..database import atomic
 from ..extensions import db, limiter
 from ..forms.door import DeviceForm
 from ..models import Door, Rally
-from ..services import doors
+from ..services import door_admin, doors
 from ..services.access import has_role
 from . import bp
 from .api import COOKIE, cookie_path, set_session_cookie
@@ -27,7 +26,8 @@ def _link_limit() -> str:
     return current_app.config.get("RATELIMIT_DOOR_LINK", "10 per minute;60 per hour")
 
 
-@bp.route("/l/<secret>", methods=["GET", "POST"])
+@bp.get("/l/<secret>")
+@bp.post("/l/<secret>")
 @limiter.limit(_link_limit, methods=["POST"])
 def open_link(secret: str):
     """A door link: name this device, then go to the scanner page."""
@@ -39,9 +39,8 @@ def open_link(secret: str):
     form = DeviceForm()
     if form.validate_on_submit():
         try:
-            with atomic():
-                session, token = doors.open_link(secret, form.device_name.data,
-                                                 current_app.config.get("DOOR_DEVICES_PER_LINK", doors.DEVICES_PER_LINK))
+            session, token = door_admin.open_link(secret, form.device_name.data,
+                                                  current_app.config.get("DOOR_DEVICES_PER_LINK", doors.DEVICES_PER_LINK))
         except doors.DoorError as err:
             form.device_name.errors.append(err.message)
         else:
@@ -101,8 +100,7 @@ def start(door_id: int):
     form = DeviceForm()
     if not form.validate_on_submit():
         return render_template("door/start.html", form=form, door=door, rally=door.rally), 422
-    with atomic():
-        _session, token = doors.organizer_session(current_user.id, door, form.device_name.data)
+    _session, token = door_admin.organizer_session(current_user.id, door, form.device_name.data)
     resp = redirect(url_for("door.scanner", door_id=door_id))
     set_session_cookie(resp, door_id, token)
     return _no_store(resp)
@@ -111,14 +109,7 @@ def start(door_id: int):
 @bp.post("/<int:door_id>/signout")
 def signout(door_id: int):
     """End this device's door session (the scanner page's sign-out button)."""
-    secret = request.cookies.get(COOKIE)
-    if secret:
-        from ..models import DoorSession
-
-        session = db.session.scalar(db.select(DoorSession).where(DoorSession.token_hash == doors.hash_secret(secret)))
-        if session is not None and session.door_id == door_id:
-            with atomic():
-                doors.revoke_session(session)
+    door_admin.sign_out(request.cookies.get(COOKIE), door_id)
     flash("This device is signed out of the door.", "info")
     resp = redirect(url_for("rallies.index"))
     resp.delete_cookie(COOKIE, path=cookie_path(door_id))
