@@ -67,7 +67,8 @@ def _render_form(form: RallyForm, campaign, rally: Rally | None, status: int = 2
                            timezones=known_timezones()), status
 
 
-@bp.route("/organize/campaigns/<int:campaign_id>/rallies/new", methods=["GET", "POST"])
+@bp.get("/organize/campaigns/<int:campaign_id>/rallies/new")
+@bp.post("/organize/campaigns/<int:campaign_id>/rallies/new")
 @login_required
 def new(campaign_id: int):
     """Create a rally in one of the user's campaigns (organizers and owners)."""
@@ -112,7 +113,8 @@ def _pin_map(rally: Rally, draggable: bool) -> maps.MapParts | None:
     return maps.map_parts(m)
 
 
-@bp.route("/organize/rallies/<int:rally_id>/edit", methods=["GET", "POST"])
+@bp.get("/organize/rallies/<int:rally_id>/edit")
+@bp.post("/organize/rallies/<int:rally_id>/edit")
 @login_required
 def edit(rally_id: int):
     """Edit a rally; changing the address geocodes it again."""
@@ -131,7 +133,8 @@ def edit(rally_id: int):
     return redirect(url_for("rallies.manage", rally_id=rally.id))
 
 
-@bp.route("/organize/rallies/<int:rally_id>/cancel", methods=["GET", "POST"])
+@bp.get("/organize/rallies/<int:rally_id>/cancel")
+@bp.post("/organize/rallies/<int:rally_id>/cancel")
 @login_required
 def cancel(rally_id: int):
     """Cancel a rally with a message shown on its page and sent to supporters."""
