@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -21,7 +20,7 @@ from . import bp
 PER_PAGE = rsvp_lists.PER_PAGE
 
 
-@bp.route("/organize/rallies/<int:rally_id>/rsvps")
+@bp.get("/organize/rallies/<int:rally_id>/rsvps")
 @login_required
 def organize_list(rally_id: int):
     """RSVPs of a rally: counters, prefix search, status filter, pages (contact columns for organizers only)."""
@@ -40,7 +39,7 @@ def organize_list(rally_id: int):
                            clusters=rsvps.lookalike_clusters(rally.id) if contacts else [])
 
 
-@bp.route("/organize/rallies/<int:rally_id>/rsvps.csv")
+@bp.get("/organize/rallies/<int:rally_id>/rsvps.csv")
 @login_required
 def organize_csv(rally_id: int):
     """All RSVPs of a rally as CSV (formula-injection safe); contact columns for organizers only."""
@@ -51,7 +50,8 @@ def organize_csv(rally_id: int):
     })
 
 
-@bp.route("/organize/rallies/<int:rally_id>/rsvps/new", methods=["GET", "POST"])
+@bp.get("/organize/rallies/<int:rally_id>/rsvps/new")
+@bp.post("/organize/rallies/<int:rally_id>/rsvps/new")
 @login_required
 def organize_add(rally_id: int):
     """Add someone by hand (they get the ticket email like anyone else)."""
@@ -72,7 +72,7 @@ def organize_add(rally_id: int):
     return render_template("rsvp/organize_add.html", rally=rally, form=form), 422 if form.errors else 200
 
 
-@bp.route("/organize/rallies/<int:rally_id>/rsvps/<int:rsvp_id>/cancel", methods=["POST"])
+@bp.post("/organize/rallies/<int:rally_id>/rsvps/<int:rsvp_id>/cancel")
 @login_required
 def organize_cancel(rally_id: int, rsvp_id: int):
     """Cancel someone's RSVP (the waitlist moves up)."""
@@ -90,7 +90,8 @@ def _same_site(url: str | None) -> bool:
     return bool(url) and url.startswith(request.host_url)
 
 
-@bp.route("/organize/rallies/<int:rally_id>/share", methods=["GET", "POST"])
+@bp.get("/organize/rallies/<int:rally_id>/share")
+@bp.post("/organize/rallies/<int:rally_id>/share")
 @login_required
 def organize_share(rally_id: int):
     """Build a share link carrying the organizer's own ref (and optional UTM values)."""
@@ -103,17 +104,14 @@ def organize_share(rally_id: int):
             if getattr(form, name).data:
                 params[name] = strip_controls(getattr(form, name).data)
         link = external_url("rsvp.rsvp_page", slug=rally.slug, **params)
-    refs = db.session.execute(
-        sa.select(Rsvp.ref, sa.func.count()).where(Rsvp.rally_id == rally.id, Rsvp.ref != "")
-        .group_by(Rsvp.ref).order_by(sa.func.count().desc()).limit(50)
-    ).all()
-    return render_template("rsvp/organize_share.html", rally=rally, form=form, link=link, refs=refs)
+    return render_template("rsvp/organize_share.html", rally=rally, form=form, link=link,
+                           refs=rsvp_lists.ref_counts(rally.id))
 
 
 # ------------------------------------------------------------------------------------------ supporters
 
 
-@bp.route("/organize/campaigns/<int:campaign_id>/supporters")
+@bp.get("/organize/campaigns/<int:campaign_id>/supporters")
 @login_required
 def supporters_list(campaign_id: int):
     """A campaign's supporters (one per email), searchable by email or name prefix."""
@@ -134,7 +132,7 @@ def _supporter_or_404(campaign_id: int, supporter_id: int) -> Supporter:
     return person
 
 
-@bp.route("/organize/campaigns/<int:campaign_id>/supporters/<int:supporter_id>.json")
+@bp.get("/organize/campaigns/<int:campaign_id>/supporters/<int:supporter_id>.json")
 @login_required
 def supporter_export(campaign_id: int, supporter_id: int):
     """Everything held about one person, as a JSON download."""
@@ -145,7 +143,8 @@ def supporter_export(campaign_id: int, supporter_id: int):
     })
 
 
-@bp.route("/organize/campaigns/<int:campaign_id>/supporters/<int:supporter_id>/delete", methods=["GET", "POST"])
+@bp.get("/organize/campaigns/<int:campaign_id>/supporters/<int:supporter_id>/delete")
+@bp.post("/organize/campaigns/<int:campaign_id>/supporters/<int:supporter_id>/delete")
 @login_required
 def supporter_delete(campaign_id: int, supporter_id: int):
     """Confirm (GET), then erase the person's personal data everywhere (POST); counts stay."""

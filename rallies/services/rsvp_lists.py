@@ -75,3 +75,11 @@ def rsvps_csv(rally: Rally, *, contacts: bool) -> Iterator[str]:
 
     rows = db.session.scalars(sa.select(Rsvp).where(Rsvp.rally_id == rally.id).order_by(Rsvp.id))
     return csv_rows(header, ([record(r)[k] for k in header] for r in rows))
+
+
+def ref_counts(rally_id: int, limit: int = 50) -> list[tuple[str, int]]:
+    """The rally's share-link refs with how many RSVPs came through each, most first."""
+    return [tuple(row) for row in db.session.execute(
+        sa.select(Rsvp.ref, sa.func.count()).where(Rsvp.rally_id == rally_id, Rsvp.ref != "")
+        .group_by(Rsvp.ref).order_by(sa.func.count().desc()).limit(limit)
+    )]
