@@ -1,0 +1,78 @@
+"""Issue 11: views never open a transaction (services own them), and routes are registered with @bp.get/@bp.post.
+
+Every module of the package outside the layers allowed to write (services, the engine set-up, the CLI,
+the demo loader, migrations) is read as source: no ``atomic``, ``standby_writer`` or ``.commit()``,
+no ``.route(...)`` and no ``add_url_rule``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "rallies"
+#: May open transactions themselves.
+WRITERS = ("rallies/services/", "rallies/database.py", "rallies/cli.py", "rallies/demo/", "rallies/migrations/")
+#: Being converted on another branch; each entry must still break a rule, so it is deleted once fixed.
+PENDING = {"rallies/rsvp/public.py"}
+
+TRANSACTION_NAMES = {"atomic", "standby_writer"}
+
+
+def problems(path: Path) -> list[str]:
+    """Each place in a module that opens a transaction or registers a route the implicit way."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        where = f"line {getattr(node, 'lineno', '?')}"
+        if isinstance(node, ast.ImportFrom) and any(a.name in TRANSACTION_NAMES for a in node.names):
+            found.append(f"{where}: imports {', '.join(a.name for a in node.names if a.name in TRANSACTION_NAMES)}")
+        elif isinstance(node, ast.Name) and node.id in TRANSACTION_NAMES:
+            found.append(f"{where}: uses {node.id}")
+        elif isinstance(node, ast.Attribute) and node.attr in TRANSACTION_NAMES | {"commit"}:
+            found.append(f"{where}: uses .{node.attr}")
+        elif isinstance(node, ast.Attribute) and node.attr in ("route", "add_url_rule"):
+            found.append(f"{where}: .{node.attr}(...) instead of @bp.get / @bp.post")
+    return found
+
+
+def view_modules() -> list[str]:
+    paths = sorted(p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py"))
+    return [p for p in paths if not p.startswith(WRITERS)]
+
+
+def test_the_scan_covers_the_view_modules():
+    modules = view_modules()
+    for expected in ("rallies/auth/__init__.py", "rallies/door/api.py", "rallies/door/manage.py", "rallies/health.py",
+                     "rallies/rallies/organize.py", "rallies/turnout/views.py"):
+        assert expected in modules
+    assert set(modules) >= PENDING
+
+
+@pytest.mark.parametrize("module", [m for m in view_modules() if m not in PENDING])
+def test_views_open_no_transaction_and_register_routes_explicitly(module):
+    assert problems(ROOT / module) == [], module
+
+
+@pytest.mark.parametrize("module", sorted(PENDING))
+def test_pending_modules_are_still_pending(module):
+    assert problems(ROOT / module), f"{module} follows the rules now: remove it from PENDING"
+
+
+def test_the_scan_finds_what_it_forbids(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from ..database import atomic\n"
+        "@bp.route('/x', methods=['GET', 'POST'])\n"
+        "def x():\n"
+        "    with atomic():\n"
+        "        pass\n"
+        "    db.session.commit()\n"
+        "bp.add_url_rule('/y', view_func=x)\n"
+    )
+    assert len(problems(bad)) == 5
+    good = tmp_path / "good.py"
+    good.write_text("@bp.get('/x')\n@bp.post('/x')\ndef x():\n    return teams.join_campaign(secret, user)\n")
+    assert problems(good) == []
