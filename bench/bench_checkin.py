@@ -53,11 +53,11 @@ def _app(url: str):
 def seed_rally(url: str, tickets: int, title: str) -> dict:
     """A rally with `tickets` single tickets, two doors and a door session per door; returns its facts."""
     from rallies.database import atomic, next_change_number
+    from rallies.door import doors
     from rallies.extensions import db
+    from rallies.keys.link_secrets import new_page_token
     from rallies.models import Campaign, Rally, Rsvp, utcnow
-    from rallies.services import doors
-    from rallies.services.link_secrets import new_page_token
-    from rallies.services.tickets import ensure_rally_keys, open_signing_key
+    from rallies.rsvp.tickets import ensure_rally_keys, open_signing_key
 
     app = _app(url)
     with app.app_context():
@@ -111,7 +111,7 @@ def codes_for(facts: dict, count: int) -> list[str]:
     """Codes of `count` tickets spread over the whole id range (shuffled)."""
     import random
 
-    from rallies.services.tickets import make_code
+    from rallies.rsvp.tickets import make_code
 
     ids = facts["ids"]
     step = max(1, len(ids) // count)

@@ -61,7 +61,7 @@ def setup_rally(url: str, slug: str, capacity: int | None) -> str:
     from rallies.database import atomic
     from rallies.extensions import db
     from rallies.models import Campaign, Rally
-    from rallies.services.tickets import ensure_rally_keys
+    from rallies.rsvp.tickets import ensure_rally_keys
 
     # The served app's KEK: the key sealed here must open there.
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TESTING=True,
@@ -114,7 +114,7 @@ def _open_tokens(url: str, sealed) -> list[str]:
     """Ticket tokens from their sealed columns, opened with the served app's KEK."""
     from config import Config
     from rallies import create_app
-    from rallies.services.link_secrets import open_page_token
+    from rallies.keys.link_secrets import open_page_token
 
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16), TESTING=True,
                      TICKET_KEK=BENCH_TICKET_KEK)

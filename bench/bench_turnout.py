@@ -127,7 +127,7 @@ def naive_map_seconds(n: int) -> tuple[float, float]:
     import folium
     from folium import plugins
 
-    from rallies.services.maps import map_parts, new_map
+    from rallies.geo.folium_maps import map_parts, new_map
 
     rng = random.Random(n)
     t0, c0 = time.perf_counter(), time.process_time()

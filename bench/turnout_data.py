@@ -100,8 +100,8 @@ def make_campaign(name: str):
 
 
 def _places():
-    from rallies.services.gazetteer import _zip_index as zips
-    from rallies.services.gazetteer import find_city, zip5
+    from rallies.geo.gazetteer import _zip_index as zips
+    from rallies.geo.gazetteer import find_city, zip5
 
     by_state: dict[str, list[str]] = {}
     for code, place in zips().items():

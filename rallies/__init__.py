@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -10,6 +11,13 @@ from flask import Flask
 from config import DEV_SECRET_KEY, DEV_TICKET_KEK, Config
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+#: The modules whose routes register on their domain's blueprint when imported.
+VIEW_MODULES = (
+    "auth.views", "auth.campaigns", "rallies.public", "rallies.organize", "rsvp.public", "rsvp.organize",
+    "door.views", "door.manage", "door.api", "turnout.views", "turnout.api", "mail.inline_delivery",
+)
 
 
 def create_app(config: type[Config] | None = None, **overrides) -> Flask:
@@ -56,15 +64,21 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.url_map.converters.update(int=IdConverter, default=TextConverter, string=TextConverter, path=TextPathConverter)
     app.request_class = Request
 
-    from . import auth, door, health, rallies, rsvp, turnout
-    from .door.api import api_v1
+    from . import health
+    from .auth.blueprint import bp as auth_bp
+    from .door.blueprint import api_v1
+    from .door.blueprint import bp as door_bp
+    from .rallies.blueprint import bp as rallies_bp
+    from .rsvp.blueprint import bp as rsvp_bp
+    from .turnout.blueprint import bp as turnout_bp
 
-    for module in (health, auth, rallies, rsvp, door, turnout):
-        app.register_blueprint(module.bp)
-    app.register_blueprint(api_v1)
+    for name in VIEW_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+    for bp in (health.bp, auth_bp, rallies_bp, rsvp_bp, door_bp, turnout_bp, api_v1):
+        app.register_blueprint(bp)
 
     from . import cli, errors, security
-    from .services import notices  # noqa: F401  (registers the email renderers the outbox sender uses)
+    from .rsvp import notices  # noqa: F401  (registers the email renderers the outbox sender uses)
 
     errors.register(app)
     security.register(app)
@@ -74,7 +88,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
 #: Imported on first use by the views that need them, and by warm_up() before a server forks.
 HEAVY_MODULES = (
-    "rallies.services.maps", "rallies.services.turnout_maps",  # folium, branca, numpy
+    "rallies.geo.folium_maps", "rallies.turnout.maps",  # folium, branca, numpy
     "qrcode", "qrcode.image.pil",  # tickets' QR codes, PIL
     "geopy.geocoders", "geopy.extra.rate_limiter",  # online geocoding
 )
@@ -84,9 +98,8 @@ def warm_up() -> None:
     """Load once what first requests would otherwise pay for: the gazetteer's indexes, folium, qrcode/PIL
     and geopy. gunicorn.conf.py runs it in the master before forking, so the workers share it all
     copy-on-write and serve at once. It never opens a database connection (workers must not inherit one)."""
-    import importlib
 
-    from .services import gazetteer
+    from .geo import gazetteer
 
     for name in HEAVY_MODULES:
         importlib.import_module(name)
@@ -102,7 +115,7 @@ def _check_secret_key(app: Flask) -> None:
 
 
 def _check_ticket_kek(app: Flask) -> None:
-    from .services.sealing import check_config
+    from .keys.sealing import check_config
 
     if app.config.get("TICKET_KEK") == DEV_TICKET_KEK and not (app.debug or app.testing):
         raise RuntimeError(

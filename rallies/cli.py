@@ -27,8 +27,8 @@ def register(app: Flask) -> None:
 @click.password_option()
 def create_user_command(email: str, name: str, campaign_name: str, password: str) -> None:
     """Create an organizer account that owns a new campaign."""
-    from .services.accounts import AccountError, create_user
-    from .services.passwords import password_problem
+    from .auth.accounts import AccountError, create_user
+    from .auth.passwords import password_problem
 
     problem = password_problem(password, email=email, name=name)
     if problem:
@@ -57,7 +57,7 @@ def outbox_worker_command(once: bool, interval: float) -> None:
     """Deliver queued email (run several at once safely: each message is claimed first)."""
     import time
 
-    from .services.mail import deliver_pending
+    from .mail.delivery import deliver_pending
 
     while True:
         sent = deliver_pending()
@@ -73,7 +73,7 @@ def outbox_worker_command(once: bool, interval: float) -> None:
 @click.option("--hours", default=36, show_default=True, help="Remind RSVPs of rallies starting within this many hours.")
 def send_reminders_command(hours: int) -> None:
     """Queue the day-before reminder for upcoming rallies (never twice for the same RSVP)."""
-    from .services.reminders import queue_reminders
+    from .rsvp.reminders import queue_reminders
 
     count = queue_reminders(within_hours=hours)
     click.echo(f"Queued {count} reminder(s).")
@@ -87,8 +87,8 @@ def rotate_ticket_kek_command(batch_size: int) -> None:
 
     Safe to run again, or while the app serves: rows already under the current KEK are skipped.
     """
-    from .services.rekey import reseal_page_tokens, reseal_signing_keys
-    from .services.sealing import SealError
+    from .keys.rekey import reseal_page_tokens, reseal_signing_keys
+    from .keys.sealing import SealError
 
     try:
         keys = reseal_signing_keys(batch_size)

@@ -79,7 +79,7 @@ def register(app: Flask) -> None:
             return resp, status
         return render_template("errors/error.html", code=code, message=message), code, headers
 
-    from .services.sealing import SealError
+    from .keys.sealing import SealError
 
     @app.errorhandler(SealError)
     def _sealed(err: SealError):

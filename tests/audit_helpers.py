@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from rallies.auth import teams
 from rallies.database import atomic
+from rallies.door import doors
 from rallies.extensions import db
 from rallies.models import Invite, Membership, Rsvp, Supporter, utcnow
-from rallies.services import doors, teams
 
 #: HTML to escape, and a template expression that must never be evaluated (folium compiles popups as Jinja).
 XSS_TITLE = "<script>alert(1)</script>\"'&{{\"SSTI\"~\"probe\"}}"
@@ -128,7 +129,7 @@ def _rsvp_in(rally) -> int:
 
 
 def _supporter_in(campaign_id: int) -> int:
-    from rallies.services.supporters import supporter_for
+    from rallies.rsvp.supporters import supporter_for
 
     with atomic():
         return supporter_for(campaign_id, "supporter-a@example.org", name="Sam A")
@@ -136,7 +137,7 @@ def _supporter_in(campaign_id: int) -> int:
 
 def _past_rsvp_and_checkin(rally, door_of_other_rally) -> None:
     """A past rally with a door, a ticket and a real check-in (so the turnout pages have rows)."""
-    from rallies.services.checkin import check_in
+    from rallies.door.checkin import check_in
     from tests.doorkit import make_door, make_ticket
 
     door = make_door(rally, "Past gate")

@@ -11,12 +11,12 @@ import sys
 
 from config import TestingConfig
 from rallies import create_app
+from rallies.door import doors
+from rallies.door.checkin import check_in
+from rallies.door.sync import sync_payload
 from rallies.extensions import db
 from rallies.models import Rally
-from rallies.services import doors
-from rallies.services.checkin import check_in
-from rallies.services.rsvps import RsvpInput, create_or_update_rsvp
-from rallies.services.sync import sync_payload
+from rallies.rsvp.rsvps import RsvpInput, create_or_update_rsvp
 
 
 def run(command: dict) -> dict:

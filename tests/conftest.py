@@ -121,9 +121,9 @@ def runner(app):
 @pytest.fixture
 def make_user(app):
     """make_user(email=..., password=..., campaign="Name" or None, role=..., verified=True) -> User."""
+    from rallies.auth.accounts import create_user
     from rallies.database import atomic
     from rallies.models import Campaign, Membership
-    from rallies.services.accounts import create_user
 
     counter = iter(range(1, 10_000))
 
@@ -191,7 +191,7 @@ def make_rally(app):
             db.session.add(rally)
             db.session.flush()
             try:
-                from rallies.services.tickets import ensure_rally_keys
+                from rallies.rsvp.tickets import ensure_rally_keys
             except ImportError:
                 pass
             else:

@@ -6,16 +6,16 @@ import uuid
 from datetime import timedelta
 
 from rallies.database import atomic
+from rallies.door import doors
 from rallies.extensions import db
+from rallies.keys.link_secrets import new_page_token
 from rallies.models import Rsvp, utcnow
-from rallies.services import doors
-from rallies.services.link_secrets import new_page_token
-from rallies.services.tickets import ticket_code
+from rallies.rsvp.tickets import ticket_code
 
 
 def make_ticket(rally, name="Ana María López", guests=0, status="going", email=None) -> tuple[Rsvp, str]:
     """An RSVP of the rally and its signed code."""
-    from rallies.services.rsvps import door_name, search_text
+    from rallies.rsvp.rsvps import door_name, search_text
 
     email = email or f"{uuid.uuid4().hex[:10]}@example.org"
     with atomic():

@@ -9,9 +9,9 @@ import re
 import pytest
 from itsdangerous import TimestampSigner
 
+from rallies.auth.passwords import password_problem
 from rallies.extensions import db
 from rallies.models import Campaign, Membership, OutboxMessage, User
-from rallies.services.passwords import password_problem
 
 GOOD = "correct horse battery"
 NEW = "maple syrup tractor 42"
@@ -451,7 +451,7 @@ def test_copied_cookies_stop_working_after_password_reset(app, client, make_user
 
 
 def test_log_out_service_bumps_the_version_in_its_own_transaction(app, make_user):
-    from rallies.services import accounts
+    from rallies.auth import accounts
 
     user = make_user()
     before = user.session_version

@@ -10,11 +10,11 @@ from conftest import campaign_of
 from doorkit import bulk_tickets, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic
+from rallies.door import doors
+from rallies.door.admissions import admit_walkin, reduce_admission, undo_checkin
+from rallies.door.checkin import CheckinInputError, check_in
 from rallies.extensions import db
 from rallies.models import ArrivalMinute, Checkin, Door, DoorSession, Rally, Rsvp, ScanLog, utcnow
-from rallies.services import doors
-from rallies.services.admissions import admit_walkin, reduce_admission, undo_checkin
-from rallies.services.checkin import CheckinInputError, check_in
 
 
 @pytest.fixture
@@ -185,7 +185,7 @@ def test_offline_admissions_are_accepted_and_doubles_flagged(make_user, make_ral
     assert refresh(rsvp).checked_in_people == 1 and refresh(rally).checked_in_people == 1
     first = db.session.scalar(db.select(Checkin).order_by(Checkin.id))
     assert abs((first.admitted_at - t1).total_seconds()) < 1  # the device's time, for the arrival curve
-    from rallies.services.scans import conflict_report
+    from rallies.door.scans import conflict_report
 
     report = conflict_report(rally.id)
     assert len(report) == 1 and report[0]["door"] == "West gate"

@@ -13,9 +13,9 @@ import pytest
 
 from rallies.database import atomic
 from rallies.extensions import db
+from rallies.geo import geocode
 from rallies.models import Rally
-from rallies.services import geo
-from rallies.services.rallies import ListCursor, upcoming_listed, upcoming_page
+from rallies.rallies.lifecycle import ListCursor, upcoming_listed, upcoming_page
 from tests.conftest import campaign_of
 
 # ZIP 78701's centroid, as the zipcodes package ships it.
@@ -57,16 +57,16 @@ def places(make_user, make_rally):
 
 
 def test_distances_within_half_a_percent_nearest_first(app, places):
-    result = geo.rallies_near(*ORIGIN, geo.radius_km(25, "mi"))
+    result = geocode.rallies_near(*ORIGIN, geocode.radius_km(25, "mi"))
     found = result.items
     assert result.total == 2
     assert [n.rally.title for n in found] == ["North rally", "East rally"]
     assert found[0].km == pytest.approx(NORTH_KM, rel=TOLERANCE)
     assert found[1].km == pytest.approx(EAST_KM, rel=TOLERANCE)
     assert found[0].miles == pytest.approx(6.888, rel=TOLERANCE)
-    wider = geo.rallies_near(*ORIGIN, geo.radius_km(30, "mi")).items
+    wider = geocode.rallies_near(*ORIGIN, geocode.radius_km(30, "mi")).items
     assert [n.rally.title for n in wider] == ["North rally", "East rally", "Corner rally"]
-    assert [n.rally.title for n in geo.rallies_near(*ORIGIN, 15.0).items] == ["North rally"]  # east is 19 km
+    assert [n.rally.title for n in geocode.rallies_near(*ORIGIN, 15.0).items] == ["North rally"]  # east is 19 km
 
 
 def test_pages_and_total_match_geopy(app, make_user, make_rally):
@@ -82,14 +82,14 @@ def test_pages_and_total_match_geopy(app, make_user, make_rally):
     for i in range(120):
         lat, lon = ORIGIN[0] + rng.uniform(-0.6, 0.6), ORIGIN[1] + rng.uniform(-0.7, 0.7)
         points[make_rally(campaign, title=f"R{i}", slug=f"r{i}", lat=lat, lon=lon).id] = (lat, lon)
-    km = geo.radius_km(25, "mi")
+    km = geocode.radius_km(25, "mi")
     exact = {rid: geodesic(ORIGIN, p).km for rid, p in points.items()}
     sure_in = {rid for rid, d in exact.items() if d <= km * (1 - TOLERANCE)}
     sure_out = {rid for rid, d in exact.items() if d > km * (1 + TOLERANCE)}
     assert len(sure_in) > 30 and len(sure_out) > 30  # some in, some in the box but out of the circle
     pages, total = [], None
     for offset in range(0, 140, 20):
-        result = geo.rallies_near(*ORIGIN, km, limit=20, offset=offset)
+        result = geocode.rallies_near(*ORIGIN, km, limit=20, offset=offset)
         total = result.total if total is None else total
         assert result.total == total and result.offset == offset
         pages += result.items
@@ -113,9 +113,9 @@ def test_equal_distances_rank_by_start_time_then_id(app, make_user, make_rally):
     early = make_rally(campaign, title="Early", lat=spot[0], lon=spot[1], starts_at=soon - timedelta(hours=5))
     nearest = make_rally(campaign, title="Nearest", lat=ORIGIN[0] + 0.01, lon=ORIGIN[1], starts_at=soon + timedelta(days=9))
     order = [nearest.id, early.id, tie_a.id, tie_b.id, late.id]
-    assert [n.rally.id for n in geo.rallies_near(*ORIGIN, 20.0).items] == order
+    assert [n.rally.id for n in geocode.rallies_near(*ORIGIN, 20.0).items] == order
     # The same order split over pages of two: nothing repeated, nothing skipped.
-    paged = [n.rally.id for off in (0, 2, 4) for n in geo.rallies_near(*ORIGIN, 20.0, limit=2, offset=off).items]
+    paged = [n.rally.id for off in (0, 2, 4) for n in geocode.rallies_near(*ORIGIN, 20.0, limit=2, offset=off).items]
     assert paged == order
 
 
@@ -130,13 +130,13 @@ def test_radius_edge_is_within_half_a_percent(app, make_user, make_rally, origin
     from geopy.distance import geodesic
 
     campaign = campaign_of(make_user())
-    km = geo.radius_km(50, "mi")
+    km = geocode.radius_km(50, "mi")
     inside, outside = set(), set()
     for bearing in bearings:
         for factor, bucket in ((1 - TOLERANCE, inside), (1 + TOLERANCE, outside)):
             p = geodesic(kilometers=km * factor).destination(origin, bearing)
             bucket.add(make_rally(campaign, lat=p.latitude, lon=p.longitude).id)
-    found = {n.rally.id for n in geo.rallies_near(*origin, km, limit=100).items}
+    found = {n.rally.id for n in geocode.rallies_near(*origin, km, limit=100).items}
     assert found == inside
 
 
@@ -146,7 +146,7 @@ def test_search_across_the_antimeridian(app, make_user, make_rally):
     fiji_east = make_rally(campaign, title="East of the line", lat=-17.0, lon=-179.8)
     make_rally(campaign, title="Far", lat=-17.0, lon=178.0)
     for lon in (179.95, -179.95):
-        found = geo.rallies_near(-17.0, lon, 50.0).items
+        found = geocode.rallies_near(-17.0, lon, 50.0).items
         assert {n.rally.id for n in found} == {fiji_west.id, fiji_east.id}
         assert all(n.km < 30 for n in found)
 
@@ -158,7 +158,7 @@ def test_search_near_the_poles(app, make_user, make_rally, pole):
     across = make_rally(campaign, title="Across the pole", lat=sign * 89.8, lon=-170.0)  # ~33 km away
     beside = make_rally(campaign, title="Beside", lat=sign * 89.7, lon=10.0)  # ~22 km away
     make_rally(campaign, title="Too far", lat=sign * 88.0, lon=10.0)  # ~211 km away
-    found = geo.rallies_near(pole, 10.0, 50.0).items
+    found = geocode.rallies_near(pole, 10.0, 50.0).items
     assert [n.rally.id for n in found] == [beside.id, across.id]
     assert found[1].km == pytest.approx(33.4, rel=0.01)
 
@@ -239,13 +239,13 @@ def test_bounding_box_contains_every_point_within_radius(lat, lon, km):
     """Points on the circle, all the way round (by geopy, and on the ranking's own sphere), are in the box."""
     from geopy.distance import geodesic
 
-    min_lat, max_lat, min_lon, max_lon = geo.bounding_box(lat, lon, km)
+    min_lat, max_lat, min_lon, max_lon = geocode.bounding_box(lat, lon, km)
     assert -90 <= min_lat < max_lat <= 90 and -180 <= min_lon < max_lon <= 180
     for bearing in range(0, 360, 5):
         p = geodesic(kilometers=km * (1 - TOLERANCE)).destination((lat, lon), bearing)
         assert min_lat <= p.latitude <= max_lat and min_lon <= p.longitude <= max_lon, bearing
         q = _sphere_destination(lat, lon, km, bearing)
-        assert geo.haversine_km(lat, lon, *q, geo.earth_radius_km(lat)) == pytest.approx(km)
+        assert geocode.haversine_km(lat, lon, *q, geocode.earth_radius_km(lat)) == pytest.approx(km)
         assert min_lat <= q[0] <= max_lat and min_lon <= q[1] <= max_lon, bearing
     if max_lon - min_lon < 360:  # ...and it is not absurdly big
         assert (max_lat - min_lat) * 110.574 / 2 < km * 1.01
@@ -253,7 +253,7 @@ def test_bounding_box_contains_every_point_within_radius(lat, lon, km):
 
 def _sphere_destination(lat: float, lon: float, km: float, bearing: float) -> tuple[float, float]:
     """Where km along a bearing lands on the sphere haversine_km measures from (lat, lon)."""
-    d = km / geo.earth_radius_km(lat)
+    d = km / geocode.earth_radius_km(lat)
     p1, l1, b = math.radians(lat), math.radians(lon), math.radians(bearing)
     p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(b))
     l2 = l1 + math.atan2(math.sin(b) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2))
@@ -278,9 +278,9 @@ def test_haversine_is_within_half_a_percent_of_geopy():
     rng = random.Random(11)
     for _ in range(3000):
         lat, lon = rng.uniform(-89.9, 89.9), rng.uniform(-180, 180)
-        km = rng.uniform(0.5, geo.radius_km(500, "mi"))
+        km = rng.uniform(0.5, geocode.radius_km(500, "mi"))
         p = geodesic(kilometers=km).destination((lat, lon), rng.uniform(0, 360))
-        assert geo.haversine_km(lat, lon, p.latitude, p.longitude, geo.earth_radius_km(lat)) == pytest.approx(
+        assert geocode.haversine_km(lat, lon, p.latitude, p.longitude, geocode.earth_radius_km(lat)) == pytest.approx(
             km, rel=TOLERANCE)
 
 

@@ -165,7 +165,7 @@ def test_scan_log_and_conflict_pages_show_scans(org, client):
     _user, rally = org
     door = make_door(rally)
     ctx, _secret, _ = door_session(door)
-    from rallies.services.checkin import check_in
+    from rallies.door.checkin import check_in
 
     _rsvp, code = make_ticket(rally)
     check_in(code, ctx, nonce=nonce(), offline=True)

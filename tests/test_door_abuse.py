@@ -11,13 +11,13 @@ from conftest import campaign_of
 from doorkit import bearer, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic
+from rallies.door.admissions import admit_walkin, undo_checkin
+from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.scans import conflict_report
 from rallies.extensions import db
+from rallies.keys.link_secrets import page_token
 from rallies.models import ArrivalMinute, Checkin, DoorSession, Rally, Rsvp, ScanLog, Supporter, utcnow
-from rallies.services import rsvps
-from rallies.services.admissions import admit_walkin, undo_checkin
-from rallies.services.checkin import CheckinInputError, check_in
-from rallies.services.link_secrets import page_token
-from rallies.services.scans import conflict_report
+from rallies.rsvp import rsvps
 
 
 def now_rally(make_rally, campaign, **fields):
@@ -166,7 +166,7 @@ def test_search_admit_needs_no_signing_key(client, live):
         db.session.get(Rally, rally.id).signing_key = None  # the door path never reads it
     body = post(client, door.id, "checkin", {"ticket_id": ticket.id, "nonce": nonce()}, secret).get_json()
     assert body["verdict"] == "admit"
-    import rallies.services.checkin as checkin
+    import rallies.door.checkin as checkin
 
     assert not hasattr(checkin, "code_for_ticket")
 
@@ -195,7 +195,7 @@ def test_client_time_outside_the_door_window_is_flagged(make_user, make_rally):
     _ctx, secret, _link = door_session(make_door(rally))
     with atomic():
         db.session.execute(sa.update(DoorSession).values(created_at=utcnow() - timedelta(days=1)))
-    from rallies.services import doors
+    from rallies.door import doors
 
     ctx = doors.authenticate(secret)
     _ticket, code = make_ticket(rally)
@@ -267,7 +267,7 @@ def test_walkin_ceilings_per_request_and_per_device(live, owner, make_rally):
     assert err.value.code == "invalid_guests"
     big = now_rally(make_rally, campaign_of(owner), capacity=None)
     big_ctx = door_session(make_door(big))[0]
-    from rallies.services.admissions import MAX_WALKIN_GUESTS, WALKINS_PER_DEVICE
+    from rallies.door.admissions import MAX_WALKIN_GUESTS, WALKINS_PER_DEVICE
 
     admitted = 0
     while admitted + MAX_WALKIN_GUESTS + 1 <= WALKINS_PER_DEVICE:
@@ -321,7 +321,7 @@ def test_link_openings_are_rate_limited_per_ip(limited, owner, make_rally):
     client = app.test_client()
     rally = now_rally(make_rally, campaign_of(owner))
     door = make_door(rally)
-    from rallies.services import doors
+    from rallies.door import doors
 
     with atomic():
         _link, link_secret = doors.create_link(door, "scanner", utcnow() + timedelta(hours=2))
@@ -334,7 +334,7 @@ def test_devices_per_link_are_capped(client, app, owner, make_rally):
     app.config["DOOR_DEVICES_PER_LINK"] = 2
     rally = now_rally(make_rally, campaign_of(owner))
     door = make_door(rally)
-    from rallies.services import doors
+    from rallies.door import doors
 
     with atomic():
         _link, link_secret = doors.create_link(door, "scanner", utcnow() + timedelta(hours=2))
@@ -383,6 +383,6 @@ def test_walkin_with_email_gets_a_supporter_record(live):
     person = db.session.scalar(sa.select(Supporter).where(Supporter.email == "walker@example.org"))
     assert person is not None and person.campaign_id == ctx.campaign_id
     assert fresh(Rsvp, v.ticket["id"]).supporter_id == person.id
-    from rallies.services.supporters import export_person
+    from rallies.rsvp.supporters import export_person
 
     assert [r["name"] for r in export_person(person)["rsvps"]] == ["Walk In"]

@@ -14,10 +14,10 @@ from conftest import campaign_of
 from itsdangerous import TimestampSigner
 from test_auth import GOOD, NEW, link_path, outbox
 
+from rallies.auth import accounts, teams
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Invite, Membership, User
-from rallies.services import accounts, teams
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally
-from rallies.services import forecast
+from rallies.turnout import forecast
 from tests.conftest import campaign_of
 from tests.turnout_helpers import held
 

@@ -9,12 +9,12 @@ from geopy.exc import GeocoderTimedOut, GeocoderUnavailable
 
 from rallies.database import atomic
 from rallies.extensions import db
+from rallies.geo import gazetteer, geocode
 from rallies.models import GeocodeCache, Rally, utcnow
-from rallies.services import gazetteer, geo
 from tests.conftest import campaign_of
 from tests.test_rallies import create, only_rally
 
-ADDRESS = geo.Address("422 Guadalupe St", "Austin", "TX", "78701", "US")
+ADDRESS = geocode.Address("422 Guadalupe St", "Austin", "TX", "78701", "US")
 
 
 class FakeLocation:
@@ -38,14 +38,14 @@ class FakeGeocoder:
 
 def test_street_answer_is_used_and_cached(app):
     fake = FakeGeocoder(FakeLocation(30.2679, -97.7469))
-    first = geo.geocode(ADDRESS, fake)
+    first = geocode.geocode(ADDRESS, fake)
     assert (first.lat, first.lon, first.precision, first.source) == (30.2679, -97.7469, "street", "nominatim")
     assert first.timezone == "America/Chicago"
     query, kwargs = fake.calls[0]
     assert query == {"street": "422 Guadalupe St", "city": "Austin", "state": "TX", "postalcode": "78701"}
     assert kwargs["country_codes"] == "us"
     # Same address typed differently: answered from the cache, the geocoder is not called again.
-    again = geo.geocode(geo.Address("422  guadalupe st", "AUSTIN", "tx", "78701", "us"), fake)
+    again = geocode.geocode(geocode.Address("422  guadalupe st", "AUSTIN", "tx", "78701", "us"), fake)
     assert again.lat == 30.2679 and again.precision == "street"
     assert len(fake.calls) == 1
     assert db.session.scalar(db.select(db.func.count(GeocodeCache.id))) == 1
@@ -54,43 +54,43 @@ def test_street_answer_is_used_and_cached(app):
 def test_network_failure_falls_back_offline_and_is_not_cached(app):
     for error in (GeocoderUnavailable("down"), GeocoderTimedOut("slow")):
         fake = FakeGeocoder(error=error)
-        result = geo.geocode(ADDRESS, fake)
+        result = geocode.geocode(ADDRESS, fake)
         assert len(fake.calls) == 1
         assert (result.precision, result.source) == ("zip", "gazetteer")
         assert result.lat == pytest.approx(30.2713) and result.timezone == "America/Chicago"
     assert db.session.scalar(db.select(db.func.count(GeocodeCache.id))) == 0
     # Next time the network is asked again (an outage is not an answer).
     fake = FakeGeocoder(FakeLocation(30.2679, -97.7469))
-    assert geo.geocode(ADDRESS, fake).precision == "street"
+    assert geocode.geocode(ADDRESS, fake).precision == "street"
 
 
 def test_miss_is_cached_then_expires(app):
     fake = FakeGeocoder(None)
-    result = geo.geocode(ADDRESS, fake)
+    result = geocode.geocode(ADDRESS, fake)
     assert result.precision == "zip"  # street not found: the ZIP centre answers
-    geo.geocode(ADDRESS, fake)
+    geocode.geocode(ADDRESS, fake)
     assert len(fake.calls) == 1
     row = db.session.scalar(db.select(GeocodeCache))
     assert row.lat is None
     with atomic():
         row.created_at = utcnow() - timedelta(days=31)
-    geo.geocode(ADDRESS, fake)
+    geocode.geocode(ADDRESS, fake)
     assert len(fake.calls) == 2
 
 
 def test_coarse_network_answer_is_not_called_street(app):
     fake = FakeGeocoder(FakeLocation(30.27, -97.74, kind="city"))
-    assert geo.geocode(ADDRESS, fake).precision == "city"
+    assert geocode.geocode(ADDRESS, fake).precision == "city"
 
 
 def test_offline_mode_never_calls_the_network(app):
     # TestingConfig sets GEOCODER=offline: no geocoder is built at all.
-    assert geo.default_geocoder() is None
-    result = geo.geocode(ADDRESS)
+    assert geocode.default_geocoder() is None
+    result = geocode.geocode(ADDRESS)
     assert (result.precision, result.source) == ("zip", "gazetteer")
-    city_only = geo.geocode(geo.Address("", "Denver", "CO", "", "US"))
+    city_only = geocode.geocode(geocode.Address("", "Denver", "CO", "", "US"))
     assert city_only.precision == "city" and city_only.timezone == "America/Denver"
-    assert geo.geocode(geo.Address("1 Nowhere Rd", "Nowhereville", "TX", "", "US")) == geo.NOT_FOUND
+    assert geocode.geocode(geocode.Address("1 Nowhere Rd", "Nowhereville", "TX", "", "US")) == geocode.NOT_FOUND
 
 
 def test_injected_geocoder_is_used_by_the_create_view(app, client, make_user, login):
@@ -111,7 +111,7 @@ def test_nominatim_is_rate_limited_with_user_agent_and_timeout(app_factory):
     app = app_factory(GEOCODER="nominatim", GEOCODER_USER_AGENT="rallies-test/1", GEOCODER_TIMEOUT=3.5,
                       GEOCODER_MIN_DELAY=1.0)
     with app.app_context():
-        limited = geo.default_geocoder()
+        limited = geocode.default_geocoder()
     rate_limiter = limited.geocode
     assert rate_limiter.min_delay_seconds == 1.0
     nominatim = rate_limiter.func.__self__
@@ -203,12 +203,12 @@ def test_state_codes_and_time_zones():
 
 def test_outside_the_us_the_network_answers_city_level(app):
     fake = FakeGeocoder(FakeLocation(48.8566, 2.3522, kind="city", address="Paris, France"))
-    result = geo.geocode(geo.Address("", "Lyon-ish", "", "", "FR"), fake)
+    result = geocode.geocode(geocode.Address("", "Lyon-ish", "", "", "FR"), fake)
     assert (result.precision, result.source) == ("city", "nominatim")
     assert result.timezone == "Europe/Paris"
 
 
 def test_a_failed_network_is_not_asked_twice_in_one_lookup(app):
     fake = FakeGeocoder(error=GeocoderUnavailable("down"))
-    result = geo.geocode(geo.Address("1 Rue Inconnue", "Nowhere-sur-Mer", "", "", "FR"), fake)
-    assert result == geo.NOT_FOUND and len(fake.calls) == 1
+    result = geocode.geocode(geocode.Address("1 Rue Inconnue", "Nowhere-sur-Mer", "", "", "FR"), fake)
+    assert result == geocode.NOT_FOUND and len(fake.calls) == 1

@@ -78,10 +78,16 @@ def test_no_import_cycles_in_the_package():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+def _is_view(name: str) -> bool:
+    from rallies import VIEW_MODULES
+
+    return name.removeprefix("rallies.") in VIEW_MODULES or name.endswith(".blueprint") or name == "rallies"
+
+
 def test_services_dodge_no_cycle_with_function_level_imports():
-    """Within the services, an import moved into a function must not hide a cycle either."""
-    graph = {name: {d for d in deps if d.startswith("rallies.services.")}
-             for name, deps in import_graph(nested=True).items() if name.startswith("rallies.services.")}
+    """Below the views, an import moved into a function must not hide a cycle either."""
+    graph = {name: {d for d in deps if not _is_view(d)}
+             for name, deps in import_graph(nested=True).items() if not _is_view(name)}
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle through a function-level import: " + " -> ".join(cycle)
 
@@ -93,5 +99,5 @@ def test_the_checker_sees_a_cycle():
 
 def test_the_graph_reads_relative_imports():
     graph = import_graph()
-    assert "rallies.services.counters" in graph["rallies.services.rsvps"]
+    assert "rallies.rallies.counters" in graph["rallies.rsvp.rsvps"]
     assert "rallies.extensions" in graph["rallies.database"]

@@ -23,8 +23,8 @@ from rsvp_helpers import outbox, rsvp_by_email, rsvp_post, token_from
 
 from rallies.database import atomic
 from rallies.extensions import db
+from rallies.mail import delivery
 from rallies.models import OutboxMessage, utcnow
-from rallies.services import mail
 
 
 class Collector:
@@ -85,7 +85,7 @@ class Crash(BaseException):
 
 def _queue(n: int, prefix="m") -> list[str]:
     with atomic():
-        rows = [mail.queue_email("test", f"{prefix}{i}@example.org", f"Hello {i}", f"<p>Hi {i}</p>", f"Hi {i}")
+        rows = [delivery.queue_email("test", f"{prefix}{i}@example.org", f"Hello {i}", f"<p>Hi {i}</p>", f"Hi {i}")
                 for i in range(n)]
         db.session.flush()
         return [r.message_id for r in rows]
@@ -105,20 +105,20 @@ def _make_due_now():
 
 def test_smtp_down_then_up_every_message_arrives_once(smtp_app, smtp):
     ids = _queue(5)
-    assert mail.deliver_pending() == 0  # server down
+    assert delivery.deliver_pending() == 0  # server down
     db.session.expire_all()
     rows = db.session.scalars(sa.select(OutboxMessage)).all()
     assert {r.status for r in rows} == {"pending"}
     assert any(r.attempts == 1 and r.last_error for r in rows)
     assert all(r.next_attempt_at > utcnow() for r in rows if r.attempts)  # backed off
-    assert mail.deliver_pending() == 0  # still backing off: nothing is tried
+    assert delivery.deliver_pending() == 0  # still backing off: nothing is tried
     smtp.start()
     _make_due_now()
-    assert mail.deliver_pending() == 5
+    assert delivery.deliver_pending() == 5
     assert sorted(smtp.handler.ids()) == sorted(ids)
     assert _statuses() == ["sent"] * 5
     _make_due_now()
-    assert mail.deliver_pending() == 0
+    assert delivery.deliver_pending() == 0
     assert len(smtp.handler.ids()) == 5
 
 
@@ -128,13 +128,13 @@ def test_rsvp_succeeds_while_smtp_is_down_and_mail_follows(client, smtp_app, smt
     assert resp.status_code == 303
     [row] = outbox()
     assert row.body is None and row.render_as == "ticket"  # rendered by the sender, not the request
-    assert mail.deliver_pending() == 0
+    assert delivery.deliver_pending() == 0
     [row] = outbox()
     stored = row.body
     assert stored is not None  # rendered once on the first attempt; retries send these bytes
     smtp.start()
     _make_due_now()
-    sent = mail.deliver_pending()
+    sent = delivery.deliver_pending()
     assert sent == 1, outbox()[0].last_error
     assert [m["To"] for m in smtp.handler.messages] == ["down@example.org"]
     assert smtp.handler.messages[0]["Date"] == email.message_from_bytes(stored, policy=policy.default)["Date"]
@@ -145,27 +145,27 @@ def test_message_for_a_deleted_person_is_dropped(client, app, make_user, make_ra
     rsvp_post(client, rally, email="gone@example.org")
     with atomic():
         db.session.execute(sa.update(OutboxMessage).values(rsvp_id=None, render_params={"rsvp_id": 999999}))
-    assert mail.deliver_pending() == 0
+    assert delivery.deliver_pending() == 0
     assert outbox() == []
 
 
 def test_crash_before_sending_loses_nothing(smtp_app, smtp, monkeypatch):
     smtp.start()
     [mid] = _queue(1)
-    real_send = mail._Transport.send
+    real_send = delivery._Transport.send
 
     def crash(self, *args, **kwargs):
         raise Crash()
 
-    monkeypatch.setattr(mail._Transport, "send", crash)
+    monkeypatch.setattr(delivery._Transport, "send", crash)
     with pytest.raises(Crash):
-        mail.deliver_pending(sender="dies")
+        delivery.deliver_pending(sender="dies")
     assert _statuses() == ["sending"] and smtp.handler.ids() == []
-    monkeypatch.setattr(mail._Transport, "send", real_send)
+    monkeypatch.setattr(delivery._Transport, "send", real_send)
     # While the claim is fresh, nobody else touches the row.
-    assert mail.deliver_pending(sender="other") == 0
+    assert delivery.deliver_pending(sender="other") == 0
     smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0  # the claim is now stale
-    assert mail.deliver_pending(sender="other") == 1
+    assert delivery.deliver_pending(sender="other") == 1
     assert smtp.handler.ids() == [mid] and _statuses() == ["sent"]
 
 
@@ -173,19 +173,19 @@ def test_crash_between_250_and_our_commit_repeats_at_most_once_with_same_message
     """The one window SMTP leaves: the server accepted, and the sender dies before its commit lands."""
     smtp.start()
     [mid] = _queue(1)
-    real_mark = mail._mark_sent
+    real_mark = delivery._mark_sent
 
     def crash(*args):
         raise Crash()
 
-    monkeypatch.setattr(mail, "_mark_sent", crash)
+    monkeypatch.setattr(delivery, "_mark_sent", crash)
     with pytest.raises(Crash):
-        mail.deliver_pending(sender="dies")
+        delivery.deliver_pending(sender="dies")
     assert smtp.handler.ids() == [mid]  # the server has it; the row does not know
-    monkeypatch.setattr(mail, "_mark_sent", real_mark)
+    monkeypatch.setattr(delivery, "_mark_sent", real_mark)
     smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
-    assert mail.deliver_pending(sender="other") == 1
-    assert mail.deliver_pending(sender="third") == 0
+    assert delivery.deliver_pending(sender="other") == 1
+    assert delivery.deliver_pending(sender="third") == 0
     assert smtp.handler.ids() == [mid, mid]  # one repeat, same Message-ID (clients fold it)
     assert _statuses() == ["sent"]
 
@@ -208,11 +208,11 @@ def test_crash_right_after_the_server_accepted_is_not_sent_again(smtp_app, smtp,
 
     monkeypatch.setattr(smtplib.SMTP, "sendmail", sendmail_then_die)
     with pytest.raises(Crash):
-        mail.deliver_pending(sender="dies")
+        delivery.deliver_pending(sender="dies")
     monkeypatch.setattr(smtplib.SMTP, "sendmail", real_sendmail)
     assert smtp.handler.ids() == [mid]
     smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0  # any claim is now stale
-    assert mail.deliver_pending(sender="other") == 0
+    assert delivery.deliver_pending(sender="other") == 0
     assert smtp.handler.ids() == [mid] and _statuses() == ["sent"]
 
 
@@ -229,12 +229,12 @@ def test_crash_during_data_before_acceptance_is_retried(smtp_app, smtp, monkeypa
 
     monkeypatch.setattr(smtplib.SMTP, "data", die_before_data)
     with pytest.raises(Crash):
-        mail.deliver_pending(sender="dies")
+        delivery.deliver_pending(sender="dies")
     monkeypatch.setattr(smtplib.SMTP, "data", real_data)
     assert smtp.handler.ids() == [] and _statuses() == ["sending"]
-    assert mail.deliver_pending(sender="other") == 0  # the claim is still fresh
+    assert delivery.deliver_pending(sender="other") == 0  # the claim is still fresh
     smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
-    assert mail.deliver_pending(sender="other") == 1
+    assert delivery.deliver_pending(sender="other") == 1
     assert smtp.handler.ids() == [mid] and _statuses() == ["sent"]
 
 
@@ -252,14 +252,14 @@ def test_sender_that_lost_its_claim_before_data_does_not_send(smtp_app, smtp, mo
         return real_mail(self, *args, **kwargs)
 
     monkeypatch.setattr(smtplib.SMTP, "mail", taken_over_meanwhile)
-    assert mail.deliver_pending(sender="slow") == 0
+    assert delivery.deliver_pending(sender="slow") == 0
     assert smtp.handler.ids() == []
     db.session.expire_all()
     row = db.session.scalars(sa.select(OutboxMessage)).one()
     assert (row.status, row.claimed_by) == ("sending", "thief")
     monkeypatch.setattr(smtplib.SMTP, "mail", real_mail)
     smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
-    assert mail.deliver_pending(sender="next") == 1 and smtp.handler.ids() == [mid]
+    assert delivery.deliver_pending(sender="next") == 1 and smtp.handler.ids() == [mid]
 
 
 def test_claim_timeout_is_short():
@@ -279,7 +279,7 @@ def test_concurrent_senders_send_each_message_once(smtp_app, smtp):
 
     def run(name):
         barrier.wait()
-        results.append(mail.deliver_pending(app, sender=name))
+        results.append(delivery.deliver_pending(app, sender=name))
 
     threads = [threading.Thread(target=run, args=(f"s{i}",)) for i in range(4)]
     for t in threads:
@@ -293,29 +293,29 @@ def test_concurrent_senders_send_each_message_once(smtp_app, smtp):
 def test_gives_up_after_max_attempts(smtp_app):
     smtp_app.config.update(OUTBOX_MAX_ATTEMPTS=2)
     _queue(1)
-    mail.deliver_pending()
+    delivery.deliver_pending()
     _make_due_now()
-    mail.deliver_pending()
+    delivery.deliver_pending()
     assert _statuses() == ["failed"]
 
 
 def test_backoff_grows_exponentially_and_is_capped():
-    assert [mail.backoff_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
-    assert mail.backoff_delay(30).total_seconds() == 3600
+    assert [delivery.backoff_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert delivery.backoff_delay(30).total_seconds() == 3600
 
 
 def test_message_key_makes_queueing_idempotent(app):
     with atomic():
-        a = mail.queue_email("reminder", "x@example.org", "S", "<p>h</p>", "t", message_key="reminder:1")
+        a = delivery.queue_email("reminder", "x@example.org", "S", "<p>h</p>", "t", message_key="reminder:1")
     with atomic():
-        b = mail.queue_email("reminder", "x@example.org", "S", "<p>h</p>", "t", message_key="reminder:1")
+        b = delivery.queue_email("reminder", "x@example.org", "S", "<p>h</p>", "t", message_key="reminder:1")
     assert a.id == b.id and len(outbox()) == 1
 
 
 def test_development_writes_eml_files(app):
     app.config["SMTP_HOST"] = ""
     [mid] = _queue(1)
-    assert mail.deliver_pending() == 1
+    assert delivery.deliver_pending() == 1
     from pathlib import Path
 
     files = list((Path(app.instance_path) / "outbox").glob("*.eml"))
@@ -325,12 +325,12 @@ def test_development_writes_eml_files(app):
 def test_confirmation_email_is_complete_and_links_work(client, smtp_app, smtp, make_user, make_rally):
     from test_tickets_page import decode_png
 
-    from rallies.services import tickets
+    from rallies.rsvp import tickets
 
     smtp.start()
     rally = make_rally(campaign_of(make_user()), title="Fair Wages <Now> & Then")
     token = token_from(rsvp_post(client, rally, email="full@example.org", name="Ana <b>Bold</b>", guests=1))
-    assert mail.deliver_pending() == 1
+    assert delivery.deliver_pending() == 1
     [msg] = smtp.handler.messages
     assert msg["Subject"] == "You're going: Fair Wages <Now> & Then"
     assert msg["From"] and msg["Message-ID"] and msg["Date"]

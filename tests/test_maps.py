@@ -9,7 +9,7 @@ import folium
 import pytest
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster
 
-from rallies.services import maps
+from rallies.geo import folium_maps
 from tests.conftest import campaign_of
 from tests.test_rallies import HOSTILE
 
@@ -32,19 +32,19 @@ def stray_urls(html: str, allowed_hosts: set[str]) -> list[str]:
 
 
 def test_every_vendored_file_exists():
-    for path in filter(None, maps.VENDORED.values()):
+    for path in filter(None, folium_maps.VENDORED.values()):
         assert (STATIC / "vendor" / path).is_file(), path
-    assert (STATIC / maps.MAP_CSS).is_file()
+    assert (STATIC / folium_maps.MAP_CSS).is_file()
 
 
 def test_map_parts_use_only_local_assets(app):
     with app.test_request_context():
-        m = maps.new_map((30.27, -97.74))
+        m = folium_maps.new_map((30.27, -97.74))
         cluster = MarkerCluster().add_to(m)
-        maps.add_marker(cluster, (30.27, -97.74), popup="Venue", tooltip="Title")
+        folium_maps.add_marker(cluster, (30.27, -97.74), popup="Venue", tooltip="Title")
         folium.Marker((30.3, -97.7), icon=folium.Icon(icon="star")).add_to(m)  # awesome-markers
         HeatMap([[30.27, -97.74, 1.0]]).add_to(m)
-        parts = maps.map_parts(m)
+        parts = folium_maps.map_parts(m)
     header = str(parts.header)
     assert external_assets(header) == []
     for needed in ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/jquery/jquery.min.js",
@@ -61,28 +61,28 @@ def test_map_parts_use_only_local_assets(app):
 
 def test_unvendored_plugin_is_refused(app):
     with app.test_request_context():
-        m = maps.new_map((30.27, -97.74))
+        m = folium_maps.new_map((30.27, -97.74))
         Fullscreen().add_to(m)
-        with pytest.raises(maps.UnvendoredAsset):
-            maps.map_parts(m)
+        with pytest.raises(folium_maps.UnvendoredAsset):
+            folium_maps.map_parts(m)
 
 
 def test_popup_and_tooltip_text_is_escaped(app):
     with app.test_request_context():
-        m = maps.new_map((30.27, -97.74))
-        maps.add_marker(m, (30.27, -97.74), popup=HOSTILE + "\\", tooltip=HOSTILE)
-        script = str(maps.map_parts(m).script)
+        m = folium_maps.new_map((30.27, -97.74))
+        folium_maps.add_marker(m, (30.27, -97.74), popup=HOSTILE + "\\", tooltip=HOSTILE)
+        script = str(folium_maps.map_parts(m).script)
     assert "<script>" not in script and "</script>" not in script
     assert "${alert" not in script  # would run inside folium's JS template literal
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#36;&#123;alert(1)&#125;&#96;&#92;" in script
-    assert maps.text("a`b$c\\d<e>&'\"") == "a&#96;b&#36;c&#92;d&lt;e&gt;&amp;&#x27;&quot;"
+    assert folium_maps.text("a`b$c\\d<e>&'\"") == "a&#96;b&#36;c&#92;d&lt;e&gt;&amp;&#x27;&quot;"
 
 
 def test_many_points_are_escaped_json(app):
     with app.test_request_context():
-        m = maps.new_map((30.27, -97.74))
-        maps.add_points(m, [(30.27, -97.74, HOSTILE, "</script><b>t</b>"), (30.3, -97.7, None, None)])
-        script = str(maps.map_parts(m).script)
+        m = folium_maps.new_map((30.27, -97.74))
+        folium_maps.add_points(m, [(30.27, -97.74, HOSTILE, "</script><b>t</b>"), (30.3, -97.7, None, None)])
+        script = str(folium_maps.map_parts(m).script)
     assert "</script>" not in script and "<b>" not in script and "${alert" not in script
     assert "[30.3, -97.7, null, null]" in script and "bindPopup(p[2]" in script
 
@@ -91,10 +91,10 @@ def test_tiles_are_configurable(app):
     with app.test_request_context():
         app.config.update(MAP_TILES_URL="https://tiles.example.net/{z}/{x}/{y}.png",
                           MAP_TILES_ATTRIBUTION="Example tiles")
-        script = str(maps.map_parts(maps.new_map((0, 0))).script)
+        script = str(folium_maps.map_parts(folium_maps.new_map((0, 0))).script)
         assert '"https://tiles.example.net/{z}/{x}/{y}.png"' in script and "Example tiles" in script
         app.config["MAP_TILES_URL"] = ""
-        assert "tileLayer" not in str(maps.map_parts(maps.new_map((0, 0))).script)
+        assert "tileLayer" not in str(folium_maps.map_parts(folium_maps.new_map((0, 0))).script)
 
 
 def test_no_page_references_an_external_script_or_style(client, make_user, login, make_rally):

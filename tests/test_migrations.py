@@ -92,7 +92,7 @@ def test_sealing_migration_keeps_old_tickets_working(empty_database):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from rallies.services import tickets
+    from rallies.rsvp import tickets
 
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=empty_database)
     with app.app_context():

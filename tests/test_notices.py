@@ -13,9 +13,10 @@ from rsvp_helpers import outbox, rsvp_by_email, rsvp_post, token_from
 
 from rallies.database import atomic
 from rallies.extensions import db
+from rallies.keys.link_secrets import page_token
+from rallies.mail import delivery
 from rallies.models import Rally
-from rallies.services import mail, notices
-from rallies.services.link_secrets import page_token
+from rallies.rsvp import notices
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def _people(client, rally):
 
 
 def _parse(row):
-    return email.message_from_bytes(mail.render_body(row), policy=policy.default)
+    return email.message_from_bytes(delivery.render_body(row), policy=policy.default)
 
 
 def test_rally_changed_notice_goes_to_going_and_waitlisted(client, campaign, make_rally):

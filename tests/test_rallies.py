@@ -201,7 +201,7 @@ def test_edit_prefills_and_saves(client, organizer, monkeypatch):
     form = client.get(f"/organize/rallies/{rally.id}/edit").text
     assert 'value="2030-05-01T18:00"' in form and 'value="America/Chicago"' in form
     calls = []
-    from rallies.services import notices
+    from rallies.rsvp import notices
 
     monkeypatch.setattr(notices, "rally_changed", lambda r, changes: calls.append(changes))
     resp = client.post(f"/organize/rallies/{rally.id}/edit", data=rally_form(
@@ -240,7 +240,7 @@ def test_cancel_and_republish(client, organizer, monkeypatch):
     create(client, organizer)
     rally = only_rally()
     told = []
-    from rallies.services import notices
+    from rallies.rsvp import notices
 
     monkeypatch.setattr(notices, "rally_cancelled", lambda r: told.append(r.id))
     empty = client.post(f"/organize/rallies/{rally.id}/cancel", data={"message": ""})

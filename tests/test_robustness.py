@@ -101,9 +101,9 @@ def test_door_checkin_api_is_rate_limited(limited):
     _assert_says_when(_hammer(scan), json=True)
     # Limits are per device credential: another device at the same venue IP still scans.
     from rallies.database import atomic
+    from rallies.door import doors
     from rallies.extensions import db
     from rallies.models import Door
-    from rallies.services import doors
 
     with atomic():
         _s, other = doors.create_api_token(db.session.get(Door, world.ids_b["door_id"]), "scanner", "Phone 9",

@@ -11,9 +11,9 @@ from rsvp_helpers import counts_from_rows, outbox, rsvp_by_email, rsvp_post, sto
 
 from rallies.database import atomic, next_change_number
 from rallies.extensions import db
+from rallies.keys.link_secrets import page_token
+from rallies.mail import delivery
 from rallies.models import Rsvp, Supporter
-from rallies.services import mail
-from rallies.services.link_secrets import page_token
 
 
 @pytest.fixture
@@ -54,8 +54,8 @@ def test_rsvp_creates_going_rsvp_ticket_and_email(client, rally):
     assert rsvp.changed_seq > before  # a change number door devices will sync
     assert stored_counts(rally.id) == counts_from_rows(rally.id)
     assert stored_counts(rally.id)["going_people"] == 3
-    mail = outbox("confirmation")
-    assert len(mail) == 1 and mail[0].to_addr == "jose@example.org" and mail[0].rsvp_id == rsvp.id
+    delivery = outbox("confirmation")
+    assert len(delivery) == 1 and delivery[0].to_addr == "jose@example.org" and delivery[0].rsvp_id == rsvp.id
     supporter = db.session.scalar(sa.select(Supporter).where(Supporter.email == "jose@example.org"))
     assert supporter is not None and rsvp.supporter_id == supporter.id
     page = client.get(f"/t/{token}")
@@ -79,7 +79,7 @@ def test_duplicate_email_changes_nothing_and_resends_the_link(client, rally):
     assert len(rows) == 1 and rows[0].guests == 0 and rows[0].phone == ""
     assert rows[0].changed_seq == first_seq  # nothing changed, so door devices have nothing to fetch
     assert len(outbox("confirmation", "dup@example.org")) == 2
-    body = mail.render_body(outbox("confirmation")[-1]).replace(b"=\r\n", b"")
+    body = delivery.render_body(outbox("confirmation")[-1]).replace(b"=\r\n", b"")
     assert b"asked for your ticket" in body and token_from(first).encode() in body
     assert "already on the list" in client.get(again.headers["Location"]).get_data(as_text=True)
     assert stored_counts(rally.id) == counts_from_rows(rally.id)

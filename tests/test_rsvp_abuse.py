@@ -12,9 +12,9 @@ from rsvp_helpers import counts_from_rows, outbox, rsvp_post, stored_counts, tok
 
 from rallies.database import atomic
 from rallies.extensions import db
+from rallies.keys.link_secrets import page_token
+from rallies.mail import delivery
 from rallies.models import Rsvp, Supporter, utcnow
-from rallies.services import mail
-from rallies.services.link_secrets import page_token
 
 ALREADY = "You're already on the list. We've emailed your ticket link again."
 
@@ -39,7 +39,7 @@ def _resends(to=None):
 
 
 def _body(message) -> str:
-    return mail.render_body(message).replace(b"=\r\n", b"").decode("utf-8", "replace")
+    return delivery.render_body(message).replace(b"=\r\n", b"").decode("utf-8", "replace")
 
 
 # ------------------------------------------------------------------------ item 1: repeats reveal nothing
@@ -130,13 +130,13 @@ def test_organizer_add_still_updates_an_existing_rsvp(client, rally, owner, logi
     ("odd@two@example.org", "odd@two@example.org"),
 ])
 def test_canonical_mailbox(typed, canonical):
-    from rallies.services.emails import canonical_email
+    from rallies.mail.addresses import canonical_email
 
     assert canonical_email(typed) == canonical
 
 
 def test_lookalike_key_drops_digits_dots_and_tags():
-    from rallies.services.emails import lookalike_key
+    from rallies.mail.addresses import lookalike_key
 
     assert lookalike_key("mallory1@example.org") == lookalike_key("mal.lory22+x@example.org") == "mallory@example.org"
     assert lookalike_key("mallory1@example.org") != lookalike_key("mallory1@example.net")
@@ -196,7 +196,7 @@ def test_confirm_by_email_rally_holds_no_place_until_confirmed(client, gated):
     again = rsvp_post(client, gated, email="C+x@example.org", guests=0)
     assert again.headers["Location"] == resp.headers["Location"] and len(_rsvps(gated)) == 1
     # Not on the door list, no QR, no door code until confirmed.
-    from rallies.services.sync import sync_payload
+    from rallies.door.sync import sync_payload
 
     assert [t[0] for t in sync_payload(gated.id, 0, 0)["tickets"]] == []
     assert client.get(f"/t/{page_token(row)}/qr.png").status_code == 404
@@ -224,7 +224,7 @@ def test_organizer_form_sets_the_confirm_option(client, rally, owner, login):
     login(client, owner)
     form = client.get(f"/organize/rallies/{rally.id}/edit").get_data(as_text=True)
     assert 'name="confirm_by_email"' in form
-    from rallies.services.rallies import RallyDetails
+    from rallies.rallies.lifecycle import RallyDetails
 
     data = {k: ("" if v is None else v) for k, v in RallyDetails.of(rally).__dict__.items()}
     data.update(starts_local=data["starts_local"].strftime("%Y-%m-%dT%H:%M"),
@@ -267,7 +267,7 @@ def test_ics_download_and_attachment_carry_no_ticket_link(client, rally):
     assert token not in ics and "/t/" not in ics
     assert f"URL:{page_url}" in ics.split("\r\n") and page_url in ics.split("DESCRIPTION:", 1)[1].split("\r\n")[0]
     (message,) = outbox("confirmation")
-    raw = mail.render_body(message).decode("ascii", "replace")
+    raw = delivery.render_body(message).decode("ascii", "replace")
     import email
 
     parsed = email.message_from_string(raw)

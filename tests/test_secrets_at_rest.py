@@ -17,10 +17,10 @@ from doorkit import door_session, make_door, make_ticket, nonce
 from rsvp_helpers import rsvp_post, token_from
 
 from rallies.database import atomic
+from rallies.door.checkin import check_in
 from rallies.extensions import db
 from rallies.models import Rally, Rsvp
-from rallies.services import tickets
-from rallies.services.checkin import check_in
+from rallies.rsvp import tickets
 
 
 def _kek() -> str:
@@ -71,7 +71,7 @@ def test_key_read_from_the_database_forges_no_ticket(rally):
 
 def test_sealed_key_only_opens_for_its_own_rally(rally, make_rally):
     """A sealed key copied onto another rally cannot sign for it (the rally id is bound in)."""
-    from rallies.services import sealing
+    from rallies.keys import sealing
 
     other = make_rally(rally.campaign, title="Other rally")
     stolen = _stored_rally_row(rally.id).signing_key
@@ -84,8 +84,8 @@ def test_sealed_key_only_opens_for_its_own_rally(rally, make_rally):
 
 def test_rotate_ticket_kek_reseals_every_key_and_token(app, client, rally, runner):
     """`flask rotate-ticket-kek` moves every sealed secret to the new KEK; codes and links stay the same."""
-    from rallies.services import sealing
-    from rallies.services.link_secrets import page_token
+    from rallies.keys import sealing
+    from rallies.keys.link_secrets import page_token
 
     token = token_from(rsvp_post(client, rally))
     code_before = tickets.ticket_code(rally, 1)
@@ -150,8 +150,8 @@ def test_ticket_email_links_use_the_same_token(client, rally, app):
     """The ticket email, rendered at send time from the RSVP id alone, links to the page the form led to."""
     from email import message_from_bytes, policy
 
+    from rallies.mail.delivery import render_body
     from rallies.models import OutboxMessage
-    from rallies.services.mail import render_body
 
     token = token_from(rsvp_post(client, rally, email="mail@example.org"))
     row = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to_addr == "mail@example.org")).one()

@@ -47,7 +47,7 @@ def test_preload_hook_warms_the_gazetteer_and_heavy_modules_without_touching_the
     result = _run(tmp_path, f"""
 import json, runpy, sys
 import wsgi
-from rallies.services import gazetteer
+from rallies.geo import gazetteer
 from rallies.extensions import db
 conf = runpy.run_path("gunicorn.conf.py")
 conf["when_ready"](None)
@@ -102,12 +102,12 @@ def test_outbox_sender_id_is_per_process(tmp_path):
     result = _run(tmp_path, """
 import json, os
 import wsgi
-from rallies.services import mail
-parent = mail.sender_id()
+from rallies.mail import delivery
+parent = delivery.sender_id()
 r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
-    os.write(w, mail.sender_id().encode()); os._exit(0)
+    os.write(w, delivery.sender_id().encode()); os._exit(0)
 os.waitpid(pid, 0)
 print(json.dumps({"parent": parent, "child": os.read(r, 200).decode()}))
 """)

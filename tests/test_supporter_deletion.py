@@ -16,10 +16,11 @@ from conftest import campaign_of
 from doorkit import door_session, make_door, nonce
 from rsvp_helpers import rsvp_post, stored_counts
 
+from rallies.door import admissions, checkin
 from rallies.extensions import db
 from rallies.models import Checkin, Rsvp, ScanLog, Supporter, utcnow
-from rallies.services import admissions, checkin, supporters
-from rallies.services.tickets import ticket_code
+from rallies.rsvp import supporters
+from rallies.rsvp.tickets import ticket_code
 
 NAME, DOOR_NAME, EMAIL = "Zelda Quixote", "Zelda Q.", "zelda.quixote@example.org"
 

@@ -17,13 +17,13 @@ from conftest import IS_PG, campaign_of
 from doorkit import bulk_tickets, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic, next_change_number
+from rallies.door.admissions import admit_walkin, undo_checkin
+from rallies.door.checkin import check_in
+from rallies.door.sync import sync_payload
 from rallies.extensions import db
 from rallies.models import Checkin, Rally, Rsvp, utcnow
-from rallies.services.admissions import admit_walkin, undo_checkin
-from rallies.services.checkin import check_in
-from rallies.services.rsvps import RsvpInput, cancel_rsvp, change_guests, create_or_update_rsvp
-from rallies.services.sync import sync_payload
-from rallies.services.tickets import ticket_code
+from rallies.rsvp.rsvps import RsvpInput, cancel_rsvp, change_guests, create_or_update_rsvp
+from rallies.rsvp.tickets import ticket_code
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 
 from rallies.extensions import db
 from rallies.models import Rally
-from rallies.services import tallies, throughput
-from rallies.services.tallies import RallyFilters
+from rallies.turnout import tallies, throughput
+from rallies.turnout.tallies import RallyFilters
 from tests.conftest import campaign_of
 from tests.turnout_helpers import PAST, add_door, add_minutes, held
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from conftest import campaign_of
 
+from rallies.auth import teams
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Campaign, Invite, Membership, OutboxMessage, utcnow
-from rallies.services import teams
 
 GOOD = "correct horse battery"
 

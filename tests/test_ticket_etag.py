@@ -8,7 +8,7 @@ import pytest
 from conftest import campaign_of
 from rsvp_helpers import rsvp_by_email, rsvp_post, token_from
 
-from rallies.services import rsvps
+from rallies.rsvp import rsvps
 
 
 @pytest.fixture

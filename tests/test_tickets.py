@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from rallies.services import tickets
-from rallies.services.csvsafe import csv_text, safe_cell
+from rallies.csvsafe import csv_text, safe_cell
+from rallies.rsvp import tickets
 
 
 def _rally(make_user, make_rally):

@@ -10,8 +10,8 @@ import pytest
 from conftest import campaign_of
 from rsvp_helpers import rsvp_by_email, rsvp_post, token_from
 
-from rallies.services import tickets
-from rallies.services.notices import answer_signature
+from rallies.rsvp import tickets
+from rallies.rsvp.notices import answer_signature
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from rallies.extensions import db
 from rallies.models import Rally
-from rallies.services import turnout_maps
+from rallies.turnout import maps
 from tests.conftest import campaign_of
 from tests.turnout_helpers import add_rsvp, held
 
@@ -19,7 +19,7 @@ def camp(make_user):
 
 
 def test_origin_points_never_show_fewer_than_five_people():
-    points = turnout_maps.origin_points({"60607": 4, "60614": 5, "99999": 50, "00000": 9})
+    points = maps.origin_points({"60607": 4, "60614": 5, "99999": 50, "00000": 9})
     # 60607 has 4 people: dropped. 99999 / 00000 are not ZIPs with a centroid: dropped.
     assert len(points) == 1
     lat, lon, people = points[0]
@@ -32,7 +32,7 @@ def test_rally_origins_aggregate_checked_in_people(camp, make_rally):
     add_rsvp(rally, "Bo Jones", postal_code="60614-1234", guests=2, checked_in=3)
     add_rsvp(rally, "Cy Lee", postal_code="60614", guests=1, checked_in=2)
     add_rsvp(rally, "Di Park", postal_code="60614", guests=4, checked_in=0)  # did not come
-    points = turnout_maps.rally_origins(db.session.get(Rally, rally.id))
+    points = maps.rally_origins(db.session.get(Rally, rally.id))
     assert [p[2] for p in points] == [5]
 
 
@@ -41,16 +41,16 @@ def test_upcoming_rally_origins_use_people_going(camp, make_rally):
     for name in ("Ana Smith", "Bo Jones"):
         add_rsvp(rally, name, postal_code="60614", guests=2)  # 3 + 3 people going
     add_rsvp(rally, "Cy Lee", postal_code="60614", guests=2, status="cancelled")
-    assert [p[2] for p in turnout_maps.rally_origins(rally)] == [6]
+    assert [p[2] for p in maps.rally_origins(rally)] == [6]
 
 
 def test_popup_row_escapes_every_string(camp, make_rally):
     rally = held(make_rally, camp, going=10, rsvp_in=7, title=HOSTILE, city="<b>Chi</b>")
-    row = turnout_maps.rally_row(db.session.get(Rally, rally.id), 7, 0.7, False)
+    row = maps.rally_row(db.session.get(Rally, rally.id), 7, 0.7, False)
     assert "<" not in row[6] and "`" not in row[6] and "$" not in row[6]
     assert row[7].startswith("&lt;b&gt;Chi") and row[5] == rally.id
     assert (row[9], row[12]) == (7, 70)  # people, show-up percent
-    assert row[3] == turnout_maps.rate_colour(0.7) == "#5ec962"
+    assert row[3] == maps.rate_colour(0.7) == "#5ec962"
 
 
 def test_campaign_map_page(client, login, make_user, make_rally):
@@ -75,9 +75,9 @@ def test_campaign_map_page(client, login, make_user, make_rally):
 
 
 def test_rally_colours_and_sizes():
-    assert turnout_maps.rate_colour(None) == turnout_maps.NO_RATE_COLOUR
-    assert turnout_maps.rate_colour(0.1) == "#440154" and turnout_maps.rate_colour(1.2) == "#fde725"
-    assert turnout_maps.radius_for(0) == 4 and turnout_maps.radius_for(100) == 6.5 and turnout_maps.radius_for(10**6) == 40
+    assert maps.rate_colour(None) == maps.NO_RATE_COLOUR
+    assert maps.rate_colour(0.1) == "#440154" and maps.rate_colour(1.2) == "#fde725"
+    assert maps.radius_for(0) == 4 and maps.radius_for(100) == 6.5 and maps.radius_for(10**6) == 40
 
 
 def test_template_syntax_in_titles_is_never_evaluated(client, login, make_user, make_rally):

@@ -13,9 +13,10 @@ from rsvp_helpers import counts_from_rows, fresh_rally, outbox, rsvp_by_email, r
 
 from rallies.database import atomic
 from rallies.extensions import db
+from rallies.keys.link_secrets import page_token
+from rallies.mail import delivery
 from rallies.models import Rally, Rsvp
-from rallies.services import mail, rsvps
-from rallies.services.link_secrets import page_token
+from rallies.rsvp import rsvps
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def test_capacity_counts_people_and_full_rally_waitlists(client, campaign, make_
     assert counts["going_people"] == 3 and counts["waitlisted_people"] == 2 and counts["guests_count"] == 1
     page = client.get(f"/t/{page_token(rsvp_by_email(rally, 'b@example.org'))}").get_data(as_text=True)
     assert "Waitlisted: number 1 in line" in page
-    assert b"waitlist" in mail.render_body(outbox(to="b@example.org")[0])
+    assert b"waitlist" in delivery.render_body(outbox(to="b@example.org")[0])
 
 
 def test_cancel_promotes_oldest_first_and_skips_parties_that_do_not_fit(client, campaign, make_rally):

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from rallies.database import atomic
 from rallies.extensions import db
+from rallies.keys.link_secrets import new_page_token
 from rallies.models import ArrivalMinute, Checkin, Door, Rally, Rsvp
-from rallies.services.link_secrets import new_page_token
 
 PAST = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..access import campaign_or_404
-from ..forms.auth import CampaignForm, InviteForm, RoleForm
 from ..models import ROLE_ORGANIZER, ROLE_OWNER, ROLE_RANK, ROLE_VIEWER, Campaign
-from ..services import teams
-from ..services.access import role_in
-from . import bp
+from . import teams
+from .blueprint import bp
+from .forms import CampaignForm, InviteForm, RoleForm
+from .guards import campaign_or_404
+from .roles import role_in
 
 
 def _team_page(campaign: Campaign, *, invite_form: InviteForm | None = None, rename_form: CampaignForm | None = None,

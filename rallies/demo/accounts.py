@@ -20,7 +20,7 @@ def demo_campaign() -> Campaign:
 
 def load() -> Iterator[str]:
     """Create the demo organizer and campaign once."""
-    from ..services.accounts import create_user
+    from ..auth.accounts import create_user
 
     with atomic():
         user = db.session.scalar(db.select(User).where(User.email == DEMO_EMAIL))

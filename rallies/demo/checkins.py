@@ -16,12 +16,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..database import atomic, next_change_number
+from ..door import doors as door_service
 from ..extensions import db
+from ..keys.link_secrets import new_page_token
 from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
-from ..services import counters
-from ..services import doors as door_service
-from ..services.link_secrets import new_page_token
-from ..services.rsvps import door_name, search_text
+from ..rallies import counters
+from ..rsvp.rsvps import door_name, search_text
 
 DOOR_NAMES = ["North gate", "South gate", "East gate", "Accessible entrance"]
 WALKIN_FIRST = ["Alex", "Jordan", "Casey", "Riley", "Morgan", "Taylor", "Jamie", "Avery", "Quinn", "Rosa", "Luis"]

@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..extensions import db
+from ..geo import gazetteer
 from ..models import Rally
-from ..services import gazetteer
-from ..services.rallies import RallyDetails, cancel_rally, create_rally
+from ..rallies.lifecycle import RallyDetails, cancel_rally, create_rally
 from .accounts import demo_campaign
 
 SEED = 20260

@@ -20,12 +20,12 @@ import sqlalchemy as sa
 
 from ..database import atomic, next_change_number
 from ..extensions import db
+from ..keys.link_secrets import seal_page_token
+from ..mail.addresses import canonical_email, normalise_email
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, Supporter, utcnow
-from ..services.counters import recount
-from ..services.emails import canonical_email, normalise_email
-from ..services.link_secrets import seal_page_token
-from ..services.rsvps import door_name, fold, search_text
-from ..services.tickets import ensure_rally_keys
+from ..rallies.counters import recount
+from ..rsvp.rsvps import door_name, fold, search_text
+from ..rsvp.tickets import ensure_rally_keys
 
 FIRST = ["Ana", "José", "María", "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda",
          "David", "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",

@@ -2,29 +2,3 @@
 
 Endpoints keep the ``door.*`` names whichever module defines them.
 """
-
-from __future__ import annotations
-
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint
-
-bp = Blueprint("door", __name__, url_prefix="/door")
-
-
-@bp.app_template_filter("door_time")
-def door_time(moment, tz_name: str) -> str:
-    """A scan time (datetime or ISO string) in the rally's zone, to the second, zone named."""
-    if not moment:
-        return ""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    try:
-        zone = ZoneInfo(tz_name)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
-from . import api, manage, views  # noqa: E402,F401  (routes register on bp)

@@ -17,19 +17,16 @@ import gzip
 import json
 from functools import wraps
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
 
 from ..errors import ApiError
 from ..extensions import csrf, limiter
-from ..services import doors
-from ..services.admissions import admit_walkin, reduce_admission, undo_checkin
-from ..services.checkin import CheckinInputError, check_in
-from ..services.scans import door_status, scan_log, search_tickets
-from ..services.sync import sync_payload
-from . import bp, schemas
-
-#: The documented API for devices with a bearer token (static/openapi/door.yaml); same views as the scanner's.
-api_v1 = Blueprint("api", __name__, url_prefix="/api/v1")
+from . import doors, schemas
+from .admissions import admit_walkin, reduce_admission, undo_checkin
+from .blueprint import api_v1, bp
+from .checkin import CheckinInputError, check_in
+from .scans import door_status, scan_log, search_tickets
+from .sync import sync_payload
 
 COOKIE = "door_session"
 MAX_BODY = 4 * 1024 * 1024

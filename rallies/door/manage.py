@@ -1,6 +1,6 @@
 """Organizer door management: doors, door links (with QR), API tokens, scan log, conflict report.
 
-Every route loads the rally through rallies.access (another campaign's rally gives 404);
+Every route loads the rally through rallies.auth.guards (another campaign's rally gives 404);
 viewers may read the log and reports, organizers change things.
 """
 
@@ -10,12 +10,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from ..access import rally_or_404, rally_row_or_404
-from ..forms.door import DoorForm, LinkForm, TokenForm, WalkinForm
+from ..auth.guards import rally_or_404, rally_row_or_404
 from ..models import Door, DoorLink, DoorSession, utcnow
-from ..services import door_admin, doors, tickets
-from ..services.scans import conflict_report, scan_log
-from . import bp
+from ..rsvp import tickets
+from . import door_admin, doors
+from .blueprint import bp
+from .forms import DoorForm, LinkForm, TokenForm, WalkinForm
+from .scans import conflict_report, scan_log
 
 
 def _forms(rally_id: int, door_form=None, link_form=None, token_form=None):

@@ -7,13 +7,13 @@ import base64
 from flask import Response, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..auth.roles import has_role
 from ..extensions import db, limiter
-from ..forms.door import DeviceForm
 from ..models import Door, Rally
-from ..services import door_admin, doors
-from ..services.access import has_role
-from . import bp
+from . import door_admin, doors
 from .api import COOKIE, cookie_path, set_session_cookie
+from .blueprint import bp
+from .forms import DeviceForm
 
 
 def _no_store(resp):

@@ -1,6 +1,6 @@
 """Organizer rally management: dashboard, create, edit, cancel, re-publish, pin correction.
 
-Every route loads its campaign or rally through rallies.access, so another campaign's
+Every route loads its campaign or rally through rallies.auth.guards, so another campaign's
 id gives 404; viewers may look but not change (403 on changing routes).
 """
 
@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..access import campaign_or_404, current_memberships, rally_or_404
+from ..auth.guards import campaign_or_404, current_memberships, rally_or_404
+from ..auth.roles import has_role
 from ..extensions import db
-from ..forms.rallies import CancelForm, PinForm, RallyForm
 from ..models import ROLE_RANK, Rally
-from ..services.access import has_role
-from ..services.rallies import (
+from .blueprint import bp
+from .forms import CancelForm, PinForm, RallyForm
+from .lifecycle import (
     RallyDetails,
     RallyError,
     cancel_rally,
@@ -29,10 +30,9 @@ from ..services.rallies import (
     set_pin,
     update_rally,
 )
-from . import bp
 
 if TYPE_CHECKING:
-    from ..services import maps
+    from ..geo import folium_maps
 
 #: Where an unplaced rally's draggable pin starts: the middle of the contiguous US.
 _US_CENTER = (39.83, -98.58)
@@ -98,19 +98,19 @@ def manage(rally_id: int):
                            map=_pin_map(rally, can_edit))
 
 
-def _pin_map(rally: Rally, draggable: bool) -> maps.MapParts | None:
+def _pin_map(rally: Rally, draggable: bool) -> folium_maps.MapParts | None:
     placed = rally.lat is not None and rally.lon is not None
     if not placed and not draggable:
         return None
     center = (rally.lat, rally.lon) if placed else _US_CENTER
-    from ..services import maps  # folium loads with the first map, not when a worker starts
+    from ..geo import folium_maps  # folium loads with the first map, not when a worker starts
 
-    m = maps.new_map(center, zoom=16 if placed else 4)
-    marker = maps.add_marker(m, center, popup=rally.venue_name or rally.title, tooltip=rally.title,
+    m = folium_maps.new_map(center, zoom=16 if placed else 4)
+    marker = folium_maps.add_marker(m, center, popup=rally.venue_name or rally.title, tooltip=rally.title,
                              draggable=draggable)
     if draggable:
-        maps.drag_to_inputs(m, marker, "lat", "lon")
-    return maps.map_parts(m)
+        folium_maps.drag_to_inputs(m, marker, "lat", "lon")
+    return folium_maps.map_parts(m)
 
 
 @bp.get("/organize/rallies/<int:rally_id>/edit")

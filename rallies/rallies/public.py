@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
+from ..auth.roles import role_in
 from ..extensions import db, limiter
-from ..forms.rallies import ListFilterForm, NearForm
-from ..forms.rsvp import blank_rsvp_form
+from ..geo import gazetteer, geocode
 from ..models import Rally, utcnow
-from ..services import gazetteer, geo
-from ..services.access import role_in
-from ..services.rallies import ListCursor, upcoming_listed, upcoming_page
-from . import bp
+from ..rsvp.forms import blank_rsvp_form
+from .blueprint import bp
+from .forms import ListFilterForm, NearForm
+from .lifecycle import ListCursor, upcoming_listed, upcoming_page
 
 PER_PAGE = 20
 #: Rallies per page of near-me results, nearest first.
@@ -50,11 +50,11 @@ def show(slug: str):
         abort(404)
     parts = None
     if rally.lat is not None and rally.lon is not None:
-        from ..services import maps  # folium loads with the first map, not when a worker starts
+        from ..geo import folium_maps  # folium loads with the first map, not when a worker starts
 
-        m = maps.new_map((rally.lat, rally.lon), zoom=15)
-        maps.add_marker(m, (rally.lat, rally.lon), popup=rally.venue_name or rally.title, tooltip=rally.title)
-        parts = maps.map_parts(m)
+        m = folium_maps.new_map((rally.lat, rally.lon), zoom=15)
+        folium_maps.add_marker(m, (rally.lat, rally.lon), popup=rally.venue_name or rally.title, tooltip=rally.title)
+        parts = folium_maps.map_parts(m)
     base = current_app.config["BASE_URL"].rstrip("/")
     ended = rally.ends_at <= utcnow()
     form = None if (preview or ended or rally.is_cancelled) else blank_rsvp_form(rally, request.args)
@@ -85,7 +85,7 @@ def near():
             return render_template("rallies/near.html", form=form, searched=False), 404
         origin, label = (place.lat, place.lon), place.label
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    found = geo.rallies_near(*origin, geo.radius_km(radius, unit), limit=NEAR_PER_PAGE,
+    found = geocode.rallies_near(*origin, geocode.radius_km(radius, unit), limit=NEAR_PER_PAGE,
                              offset=(page - 1) * NEAR_PER_PAGE)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("rallies/near.html", form=form, searched=True, found=found, results=found.items,

@@ -1,11 +1,3 @@
 """Blueprint ``rsvp``: the supporter side (public.py: RSVP form, ticket page, QR, cancel) and the
-organizer's RSVP list and supporters (organize.py)."""
-
-from __future__ import annotations
-
-from flask import Blueprint
-
-bp = Blueprint("rsvp", __name__)
-
-
-from . import delivery, organize, public  # noqa: E402,F401  (views register themselves on bp)
+organizer's RSVP list and supporters (organize.py).
+"""

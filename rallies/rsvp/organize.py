@@ -8,16 +8,16 @@ import json
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..access import campaign_or_404, rally_or_404, rally_row_or_404, sees_contacts
+from ..auth.guards import campaign_or_404, rally_or_404, rally_row_or_404, sees_contacts
+from ..auth.roles import CONTACTS_MIN_ROLE, has_role
 from ..extensions import db
-from ..forms.rsvp import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm, strip_controls
+from ..mail.links import external_url
 from ..models import Rsvp, Supporter
-from ..services import rsvp_lists, rsvps, supporters
-from ..services.access import CONTACTS_MIN_ROLE, has_role
-from ..services.links import external_url
-from . import bp
+from . import lists, rsvps, supporters
+from .blueprint import bp
+from .forms import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm, strip_controls
 
-PER_PAGE = rsvp_lists.PER_PAGE
+PER_PAGE = lists.PER_PAGE
 
 
 @bp.get("/organize/rallies/<int:rally_id>/rsvps")
@@ -30,9 +30,9 @@ def organize_list(rally_id: int):
     if not contacts:
         form.q.label.text = "Search names"
     q = strip_controls(form.q.data) if form.validate() else ""
-    status = form.status.data if form.status.data in rsvp_lists.STATUSES else ""
+    status = form.status.data if form.status.data in lists.STATUSES else ""
     can_manage = has_role(current_user.id, rally.campaign_id, "organizer")
-    page = rsvp_lists.rsvp_page(rally.id, q, status, request.args.get("page", 1, type=int) or 1, contacts=contacts)
+    page = lists.rsvp_page(rally.id, q, status, request.args.get("page", 1, type=int) or 1, contacts=contacts)
     return render_template("rsvp/organize_list.html", rally=rally, form=form, rows=page.items, total=page.total,
                            page=page.page, pages=max(1, page.pages), q=q, status=status, cancel_form=ConfirmForm(),
                            contacts=contacts, can_manage=can_manage,
@@ -44,7 +44,7 @@ def organize_list(rally_id: int):
 def organize_csv(rally_id: int):
     """All RSVPs of a rally as CSV (formula-injection safe); contact columns for organizers only."""
     rally = rally_or_404(rally_id)
-    lines = rsvp_lists.rsvps_csv(rally, contacts=sees_contacts(rally.campaign_id))
+    lines = lists.rsvps_csv(rally, contacts=sees_contacts(rally.campaign_id))
     return Response("".join(lines), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="rsvps-{rally.slug}.csv"', "Cache-Control": "no-store",
     })
@@ -105,7 +105,7 @@ def organize_share(rally_id: int):
                 params[name] = strip_controls(getattr(form, name).data)
         link = external_url("rsvp.rsvp_page", slug=rally.slug, **params)
     return render_template("rsvp/organize_share.html", rally=rally, form=form, link=link,
-                           refs=rsvp_lists.ref_counts(rally.id))
+                           refs=lists.ref_counts(rally.id))
 
 
 # ------------------------------------------------------------------------------------------ supporters

@@ -10,13 +10,14 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from ..extensions import limiter
-from ..forms.rsvp import ConfirmForm, GuestsForm, RsvpForm, strip_controls
+from ..mail import calendar
+from ..mail.addresses import canonical_email
+from ..mail.links import base_domain
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, Rally
-from ..services import calendar, rsvps, tickets
-from ..services.emails import canonical_email
-from ..services.links import base_domain
-from ..services.notices import answer_signature_ok, local_time, rally_page_url
-from . import bp
+from . import rsvps, tickets
+from .blueprint import bp
+from .forms import ConfirmForm, GuestsForm, RsvpForm, strip_controls
+from .notices import answer_signature_ok, local_time, rally_page_url
 
 
 def _rally_by_slug(slug: str):
@@ -141,11 +142,11 @@ def _rsvp_or_404(token: str):
 @lru_cache(maxsize=256)
 def _venue_map(lat: float, lon: float, title: str, venue: str):
     """The venue map's parts, cached per place (folium rendering is slow and the map never changes)."""
-    from ..services import maps
+    from ..geo import folium_maps
 
-    m = maps.new_map((lat, lon), zoom=15)
-    maps.add_marker(m, (lat, lon), tooltip=venue or title, popup=title)
-    return maps.map_parts(m)
+    m = folium_maps.new_map((lat, lon), zoom=15)
+    folium_maps.add_marker(m, (lat, lon), tooltip=venue or title, popup=title)
+    return folium_maps.map_parts(m)
 
 
 def _map_for(rally: Rally):

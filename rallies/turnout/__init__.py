@@ -1,7 +1,1 @@
 """Turnout: dashboards, comparisons, maps and exports (pages in views.py, JSON and CSV in api.py)."""
-
-from flask import Blueprint
-
-bp = Blueprint("turnout", __name__, url_prefix="/turnout")
-
-from . import api, views  # noqa: E402, F401  (routes register on bp)

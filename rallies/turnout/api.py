@@ -8,13 +8,13 @@ from functools import wraps
 from flask import Response, jsonify, request, stream_with_context
 from flask_login import current_user, login_required
 
-from ..access import campaign_or_404, rally_or_404
+from ..auth.guards import campaign_or_404, rally_or_404
+from ..dates import in_range, range_message
 from ..errors import ApiError
-from ..forms.dates import in_range, range_message
 from ..models import utcnow
-from ..services import exports, tallies
-from ..services import forecast as forecasting
-from . import bp
+from . import exports, tallies
+from . import forecast as forecasting
+from .blueprint import bp
 from .forms import RollupForm, TableForm
 from .views import table_form
 
@@ -128,11 +128,11 @@ def api_forecasts(campaign_id: int):
 def api_origins(campaign_id: int):
     """Where the campaign's checked-in people came from: ZIP centroids with 5+ people, for the heat map."""
     campaign_or_404(campaign_id)
-    from ..services import turnout_maps  # folium loads on first use, not when a worker starts
+    from . import maps  # folium loads on first use, not when a worker starts
 
-    origins = turnout_maps.campaign_origins(campaign_id)
-    return jsonify(points=turnout_maps.heat_points(origins), zips=len(origins),
-                   people=sum(p for _la, _lo, p in origins), min_people=turnout_maps.MIN_ORIGIN_PEOPLE)
+    origins = maps.campaign_origins(campaign_id)
+    return jsonify(points=maps.heat_points(origins), zips=len(origins),
+                   people=sum(p for _la, _lo, p in origins), min_people=maps.MIN_ORIGIN_PEOPLE)
 
 
 @bp.get("/api/rallies/<int:rally_id>")

@@ -13,7 +13,7 @@ from ..models import Campaign
               help="Campaign id (default: every campaign with past rallies).")
 def forecast_backtest_command(campaign_id: int | None) -> None:
     """Forecast each past rally from the ones before it and print the mean absolute percentage error."""
-    from ..services.forecast import backtest
+    from .forecast import backtest
 
     query = db.select(Campaign).order_by(Campaign.id)
     if campaign_id is not None:

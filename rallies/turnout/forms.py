@@ -7,9 +7,9 @@ from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from ..forms.dates import InDateRange
-from ..services.population import is_known_state
-from ..services.tallies import SORTS, STATUSES, RallyFilters
+from ..dates import InDateRange
+from .population import is_known_state
+from .tallies import SORTS, STATUSES, RallyFilters
 
 MAX_PAGE = 100_000
 STATUS_LABELS = {"all": "All", "upcoming": "Upcoming", "live": "Doors open now", "past": "Past", "cancelled": "Cancelled"}

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ..access import campaign_or_404, current_memberships, rally_or_404
-from ..services import forecast as forecasting
-from ..services import tallies, throughput
-from ..services.population import POPULATION_CREDIT
-from . import bp
+from ..auth.guards import campaign_or_404, current_memberships, rally_or_404
+from . import forecast as forecasting
+from . import tallies, throughput
+from .blueprint import bp
 from .forms import SORT_LABELS, RollupForm, TableForm
+from .population import POPULATION_CREDIT
 
 #: A rally id no real rally has; replaced in the map's dashboard link template.
 URL_SENTINEL = 987654321
@@ -83,10 +83,10 @@ def campaign_map(campaign_id: int):
     """The campaign turnout map: circles sized by attendance or forecast, coloured by show-up rate."""
     camp = campaign_or_404(campaign_id)
     expected = {r.id: fc.expected for r, fc in forecasting.upcoming_forecasts(campaign_id, light=True)}
-    from ..services import turnout_maps  # folium loads with the first map, not when a worker starts
+    from . import maps  # folium loads with the first map, not when a worker starts
 
-    past, upcoming = turnout_maps.campaign_rows(campaign_id, expected)
-    parts = turnout_maps.campaign_map(past, upcoming, url_for(".rally", rally_id=URL_SENTINEL), str(URL_SENTINEL))
+    past, upcoming = maps.campaign_rows(campaign_id, expected)
+    parts = maps.campaign_map(past, upcoming, url_for(".rally", rally_id=URL_SENTINEL), str(URL_SENTINEL))
     return render_template("turnout/map.html", campaign=camp, tmap=parts, past=len(past), upcoming=len(upcoming))
 
 
@@ -103,13 +103,13 @@ def rally(rally_id: int):
         fc = forecasting.forecast_rally(r, history)
         factor, _n = throughput.peak_factor(r.campaign_id)
         plan = throughput.lane_plan(r, fc.high, factor, sum(d.lanes for d in curve.doors))
-    from ..services import turnout_maps
+    from . import maps
 
-    parts = turnout_maps.rally_map(r, turnout_maps.rally_origins(r))
+    parts = maps.rally_map(r, maps.rally_origins(r))
     return render_template(
         "turnout/rally.html", rally=r, tally=tallies.rally_tally(r), curve=curve, phase=phase, forecast=fc,
         plan=plan, loads=throughput.door_loads(curve), observed_lanes=throughput.lanes_for(curve.peak),
         green_rate=throughput.GREEN_GUIDE_RATE, tmap=parts, label=tallies.local_label,
-        min_origin=turnout_maps.MIN_ORIGIN_PEOPLE,
+        min_origin=maps.MIN_ORIGIN_PEOPLE,
     )
 

@@ -14,7 +14,7 @@ from flask import request
 
 from rallies.extensions import db
 from rallies.models import Rsvp
-from rallies.services import rsvps, tickets
+from rallies.rsvp import rsvps, tickets
 
 pytestmark = pytest.mark.browser
 

@@ -52,8 +52,8 @@ def link_path(door, role="scanner"):
     from datetime import timedelta
 
     from rallies.database import atomic
+    from rallies.door import doors
     from rallies.models import utcnow
-    from rallies.services import doors
 
     with atomic():
         _link, secret = doors.create_link(door, role, utcnow() + timedelta(hours=2))

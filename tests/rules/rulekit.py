@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from rallies.extensions import db
 from rallies.models import Checkin, Rally, Rsvp, ScanLog, utcnow
-from rallies.services.rsvps import RsvpInput, create_or_update_rsvp
+from rallies.rsvp.rsvps import RsvpInput, create_or_update_rsvp
 
 
 def live(**fields) -> dict:

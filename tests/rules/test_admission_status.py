@@ -9,8 +9,8 @@ from conftest import campaign_of
 from doorkit import make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row, scan_count
 
+from rallies.door.checkin import CheckinInputError, check_in
 from rallies.models import utcnow
-from rallies.services.checkin import CheckinInputError, check_in
 
 
 @pytest.fixture

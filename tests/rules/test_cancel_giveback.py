@@ -8,9 +8,9 @@ from doorkit import door_session, make_door
 from rsvp_helpers import counts_from_rows, stored_counts
 from rulekit import live, nonce, rally_now, row, rsvp, statuses
 
-from rallies.services.checkin import check_in
-from rallies.services.rsvps import AlreadyInside, cancel_rsvp, change_guests
-from rallies.services.tickets import ticket_code
+from rallies.door.checkin import check_in
+from rallies.rsvp.rsvps import AlreadyInside, cancel_rsvp, change_guests
+from rallies.rsvp.tickets import ticket_code
 
 
 @pytest.fixture

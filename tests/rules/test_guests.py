@@ -8,9 +8,9 @@ from doorkit import door_session, make_door
 from rulekit import live, nonce, rally_now, row, rsvp
 
 from rallies.database import atomic
+from rallies.door.checkin import check_in
 from rallies.models import Rsvp
-from rallies.services.checkin import check_in
-from rallies.services.rsvps import (
+from rallies.rsvp.rsvps import (
     AlreadyInside,
     NotEnoughRoom,
     RsvpError,
@@ -20,7 +20,7 @@ from rallies.services.rsvps import (
     create_or_update_rsvp,
     take_place,
 )
-from rallies.services.tickets import ticket_code
+from rallies.rsvp.tickets import ticket_code
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from conftest import campaign_of
 from doorkit import make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row, scan_count
 
+from rallies.door.admissions import admit_walkin, undo_checkin
+from rallies.door.checkin import CheckinInputError, check_in
 from rallies.extensions import db
 from rallies.models import Rsvp
-from rallies.services.admissions import admit_walkin, undo_checkin
-from rallies.services.checkin import CheckinInputError, check_in
 
 
 @pytest.fixture

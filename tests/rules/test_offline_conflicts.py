@@ -9,8 +9,8 @@ from conftest import campaign_of
 from doorkit import door_session, make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row
 
+from rallies.door.checkin import check_in
 from rallies.models import utcnow
-from rallies.services.checkin import check_in
 
 
 @pytest.fixture

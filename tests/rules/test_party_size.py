@@ -7,7 +7,7 @@ from conftest import campaign_of
 from doorkit import make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row
 
-from rallies.services.checkin import CheckinInputError, check_in
+from rallies.door.checkin import CheckinInputError, check_in
 
 
 @pytest.fixture

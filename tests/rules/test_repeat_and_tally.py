@@ -13,9 +13,9 @@ from rulekit import rally_now, row
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rsvp, utcnow
-from rallies.services.notices import SUBJECTS
-from rallies.services.rsvps import RsvpError, RsvpInput, create_or_update_rsvp, record_reminder_answer
-from rallies.services.tallies import rally_tally
+from rallies.rsvp.notices import SUBJECTS
+from rallies.rsvp.rsvps import RsvpError, RsvpInput, create_or_update_rsvp, record_reminder_answer
+from rallies.turnout.tallies import rally_tally
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_tally_reads_every_counter(make_rally, campaign):
 
 def test_a_new_rsvp_links_its_supporter_an_unconfirmed_one_only_on_confirming(make_rally, campaign):
     from rallies.models import Supporter
-    from rallies.services.rsvps import take_place
+    from rallies.rsvp.rsvps import take_place
 
     rally = make_rally(campaign, capacity=None)
     first = create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana@example.org", phone="555-0100",

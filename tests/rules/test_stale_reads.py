@@ -18,11 +18,11 @@ from doorkit import make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row
 
 from rallies.database import atomic
+from rallies.door import checkin
+from rallies.door.admissions import admit_walkin
+from rallies.door.checkin import CheckinInputError, check_in
 from rallies.extensions import db
 from rallies.models import Rsvp, utcnow
-from rallies.services import checkin
-from rallies.services.admissions import admit_walkin
-from rallies.services.checkin import CheckinInputError, check_in
 
 
 @pytest.fixture

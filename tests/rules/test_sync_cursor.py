@@ -15,11 +15,11 @@ from doorkit import make_ticket
 from rulekit import at_door, nonce, rsvp
 
 from rallies.database import atomic
+from rallies.door.checkin import check_in
+from rallies.door.sync import sync_payload
 from rallies.extensions import db
 from rallies.models import Checkin, Rsvp
-from rallies.services.checkin import check_in
-from rallies.services.rsvps import RsvpInput, cancel_rsvp, create_or_update_rsvp
-from rallies.services.sync import sync_payload
+from rallies.rsvp.rsvps import RsvpInput, cancel_rsvp, create_or_update_rsvp
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from turnout_helpers import PAST, add_door, add_minutes, held
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally, utcnow
-from rallies.services.forecast import _percentile, upcoming_forecasts
-from rallies.services.tallies import (
+from rallies.turnout.forecast import _percentile, upcoming_forecasts
+from rallies.turnout.tallies import (
     MAX_CURVE_MINUTES,
     RallyFilters,
     arrival_curve,

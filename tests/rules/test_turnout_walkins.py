@@ -13,12 +13,12 @@ from conftest import campaign_of
 from rulekit import at_door, nonce, rally_now, rsvp
 
 from rallies.database import atomic
+from rallies.door.admissions import admit_walkin, undo_checkin
+from rallies.door.checkin import check_in
 from rallies.models import utcnow
-from rallies.services.admissions import admit_walkin, undo_checkin
-from rallies.services.checkin import check_in
-from rallies.services.forecast import backtest, forecast_rally, past_rallies
-from rallies.services.tallies import RallyFilters, rally_tally, rollups
-from rallies.services.tickets import ticket_code
+from rallies.rsvp.tickets import ticket_code
+from rallies.turnout.forecast import backtest, forecast_rally, past_rallies
+from rallies.turnout.tallies import RallyFilters, rally_tally, rollups
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_recount_rebuilds_what_the_services_counted(make_rally, campaign):
 
     from rallies.extensions import db
     from rallies.models import ArrivalMinute, Door, Rally
-    from rallies.services import counters
+    from rallies.rallies import counters
 
     door = at_door(make_rally, campaign, capacity=None, max_guests=10)
     ids = [rsvp(door.rally, guests=g)[0] for g in (0, 2, 1)]

@@ -11,10 +11,10 @@ from doorkit import door_session, make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row
 
 from rallies.database import atomic
+from rallies.door.admissions import admit_walkin, reduce_admission, undo_checkin
+from rallies.door.checkin import CheckinInputError, check_in
 from rallies.extensions import db
 from rallies.models import Checkin, utcnow
-from rallies.services.admissions import admit_walkin, reduce_admission, undo_checkin
-from rallies.services.checkin import CheckinInputError, check_in
 
 
 @pytest.fixture

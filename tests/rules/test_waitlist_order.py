@@ -11,7 +11,7 @@ from rulekit import rally_now, row, rsvp, set_status_at, statuses
 
 from rallies.database import atomic
 from rallies.models import utcnow
-from rallies.services.rsvps import cancel_rsvp, promote_waitlist, take_place
+from rallies.rsvp.rsvps import cancel_rsvp, promote_waitlist, take_place
 
 
 @pytest.fixture

@@ -1,0 +1,94 @@
+"""Forms for organizer accounts and campaign teams."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from .passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+from .teams import INVITE_ROLES, ROLE_LABELS, ROLES
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+_EMAIL = [DataRequired("Enter your email."), Email("Enter a valid email address."),
+          Length(max=254, message="Use at most 254 characters.")]
+
+
+class NewPassword:
+    """Applies the password policy, against the email and name fields on the same form when present."""
+
+    def __call__(self, form, field):
+        email = form.email.data if "email" in form._fields else getattr(form, "account_email", "")
+        name = form.name.data if "name" in form._fields else getattr(form, "account_name", "")
+        problem = password_problem(field.data or "", email=email or "", name=name or "")
+        if problem:
+            raise ValidationError(problem)
+
+
+def _new_password_field(label: str) -> PasswordField:
+    return PasswordField(label, validators=[DataRequired("Choose a password."), NewPassword()],
+                         render_kw={"autocomplete": "new-password", "minlength": MIN_LENGTH})
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
+    password = PasswordField("Password", render_kw={"autocomplete": "current-password"},
+                             validators=[DataRequired("Enter your password."),
+                                         Length(max=MAX_LENGTH, message="That password is too long.")])
+    remember = BooleanField("Keep me logged in on this device")
+
+
+class SignupForm(FlaskForm):
+    name = StringField("Your name", filters=[_strip], render_kw={"autocomplete": "name"}, validators=[
+        DataRequired("Enter your name."), Length(max=120, message="Use at most 120 characters.")])
+    email = EmailField("Email", validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
+    password = _new_password_field("Password")
+    campaign_name = StringField("Campaign name", filters=[_strip], validators=[
+        DataRequired("Name your campaign."), Length(max=120, message="Use at most 120 characters.")])
+
+    def joining_by_invite(self) -> None:
+        """People who sign up from an invite join that campaign and need not name their own."""
+        self.campaign_name.validators = [Optional(), Length(max=120, message="Use at most 120 characters.")]
+        self.campaign_name.flags.required = False
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _new_password_field("New password")
+
+    def for_account(self, email: str, name: str) -> "ResetPasswordForm":
+        """Remember whose password this is, so it cannot be their own email or name."""
+        self.account_email, self.account_name = email, name
+        return self
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", render_kw={"autocomplete": "current-password"}, validators=[
+        DataRequired("Enter your current password."), Length(max=MAX_LENGTH, message="That password is too long.")])
+    password = _new_password_field("New password")
+
+    for_account = ResetPasswordForm.for_account
+
+
+class CampaignForm(FlaskForm):
+    name = StringField("Campaign name", filters=[_strip], validators=[DataRequired("Name your campaign."),
+                                                    Length(max=120, message="Use at most 120 characters.")])
+
+
+class InviteForm(FlaskForm):
+    role = SelectField("Role", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in INVITE_ROLES], default=INVITE_ROLES[0])
+    email = EmailField("Email (optional)", filters=[_strip], render_kw={"autocomplete": "off"}, validators=[
+        Optional(), Email("Enter a valid email address."), Length(max=254, message="Use at most 254 characters.")])
+    send_email = BooleanField("Email the link to this address", default=True)
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
+
+
+PASSWORD_HINT = f"At least {MIN_LENGTH} characters. Not a common password, your name or your email."

@@ -1,0 +1,415 @@
+"""The check-in decision: the one place that admits a person, online or from an offline upload.
+
+Semantics follow pretix's redeem: one call takes the scanned code, the door context (door,
+device, role), the device's clock, a client nonce and a force flag, and returns a Verdict
+with a reason code. Every call, admitted or refused, writes one ScanLog row.
+
+Race safety. Admission is a conditional UPDATE on the RSVP row
+(``checked_in_people + n <= guests + 1 AND status = 'going'``); its RETURNING row is the
+decision, so two doors scanning the same ticket at once get exactly one ADMIT on both engines
+(PostgreSQL re-checks the WHERE against the committed row after waiting on its lock; SQLite
+serialises writers with BEGIN IMMEDIATE). Nothing is read in Python and then written.
+
+Idempotency. The ScanLog row is inserted with ``ON CONFLICT (rally_id, nonce) DO NOTHING``
+in the same transaction as the admission. When the nonce was seen before, the whole
+transaction rolls back (undoing the admission) and the stored response is returned verbatim.
+
+Counters (Rally, Door, ArrivalMinute, peak rate) move through services/counters.py, in a fixed
+order (ticket row, log, minute, door, rally) so transactions never deadlock; the rally row, the
+hottest lock, is taken last. Only then is the door-sync change number taken and the check-in row
+written (services/sync.py: per rally, numbers then follow the order of commits).
+
+Walk-ins (services/admissions.py) create their RSVP and then go through this same decision.
+
+Offline uploads go through the same decision. The server never refuses what already happened
+at the door: an upload the device admitted is recorded (the ticket's count is capped at its
+party size, and extra people are flagged as a conflict for the organizers' report); a ticket
+that is not going becomes a flagged override that counts no one. An upload made while the
+device was online gets the online verdict. Device clocks that are implausible (far from the
+server's, before the device's session, outside the door window) are flagged, and then server
+time is used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..database import atomic, insert, next_change_number
+from ..extensions import db
+from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
+from ..rallies import counters
+from ..rsvp.tickets import InvalidCode, parse_code, verify_code
+from .doors import DoorContext
+
+rsvp_t, rally_t, door_t = Rsvp.__table__, Rally.__table__, Door.__table__
+scan_t, checkin_t = ScanLog.__table__, Checkin.__table__
+
+ADMIT, ALREADY, WRONG_RALLY = "admit", "already", "wrong_rally"
+CANCELLED, WAITLISTED, REVOKED, INVALID = "cancelled", "waitlisted", "revoked", "invalid"
+UNCONFIRMED = "unconfirmed"
+VERDICTS = (ADMIT, ALREADY, WRONG_RALLY, CANCELLED, WAITLISTED, UNCONFIRMED, REVOKED, INVALID)
+MESSAGES = {
+    ADMIT: "Admit", ALREADY: "Already checked in", WRONG_RALLY: "Wrong rally", CANCELLED: "Cancelled ticket",
+    WAITLISTED: "Waitlisted ticket", UNCONFIRMED: "RSVP not confirmed", REVOKED: "Revoked ticket", INVALID: "Not a valid ticket",
+}
+#: Online scans: the device clock may differ from the server's by this much before it is flagged.
+CLOCK_SKEW = timedelta(minutes=5)
+#: Offline scans may be uploaded this long after they happened.
+OFFLINE_MAX_AGE = timedelta(hours=48)
+MAX_PARTY = 100
+_NONCE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+
+
+class CheckinInputError(Exception):
+    """The request itself is unusable (bad nonce, people, role): a 4xx, never a verdict."""
+
+    def __init__(self, code: str, message: str, status: int = 422):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+class _Replay(Exception):
+    """The nonce was already used: roll back and return the stored response."""
+
+
+@dataclass
+class Verdict:
+    """The answer to one scan; ``to_dict`` is the JSON the scanner shows."""
+
+    verdict: str
+    reason: str
+    ticket: dict | None = None
+    admitted: int = 0
+    previous: dict | None = None
+    rally: dict | None = None
+    scan_id: int | None = None
+    flags: dict = field(default_factory=dict)
+    replayed: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return MESSAGES.get(self.verdict, self.verdict)
+
+    def to_dict(self) -> dict:
+        """The JSON body for this verdict."""
+        body = {
+            "verdict": self.verdict, "reason": self.reason, "message": self.message, "admitted": self.admitted,
+            "ticket": self.ticket, "previous": self.previous, "rally": self.rally, "scan_id": self.scan_id,
+            "flags": self.flags, "replayed": self.replayed,
+        }
+        body.update(self.extra)
+        return body
+
+    @classmethod
+    def from_stored(cls, text: str) -> Verdict:
+        """Rebuild the verdict stored for a nonce (marked as replayed)."""
+        data = json.loads(text) if text else {"verdict": INVALID, "reason": "replayed"}
+        known = {k: data.pop(k, None) for k in ("verdict", "reason", "ticket", "admitted", "previous", "rally",
+                                                  "scan_id", "flags")}
+        data.pop("message", None)
+        data.pop("replayed", None)
+        return cls(known["verdict"], known["reason"], known["ticket"], known["admitted"] or 0, known["previous"],
+                   known["rally"], known["scan_id"], known["flags"] or {}, True, data)
+
+
+def check_nonce(nonce) -> str:
+    """The nonce if well-formed (8-64 of A-Z a-z 0-9 _ . : -), else CheckinInputError."""
+    if not isinstance(nonce, str) or not _NONCE.match(nonce):
+        raise CheckinInputError("invalid_nonce", "Each scan needs a nonce of 8 to 64 letters, digits, '-' or '_'.")
+    return nonce
+
+
+def check_people(people) -> int | None:
+    """None (the whole remaining party) or a count from 1 to MAX_PARTY."""
+    if people is None:
+        return None
+    if isinstance(people, bool) or not isinstance(people, int) or not 1 <= people <= MAX_PARTY:
+        raise CheckinInputError("invalid_people", f"people must be a whole number from 1 to {MAX_PARTY}.")
+    return people
+
+
+def clock_flag(client_time: datetime | None, received: datetime, offline: bool, ctx: DoorContext | None = None) -> bool:
+    """True when the device clock is implausible for this scan (accepted, but flagged, and never trusted).
+
+    Implausible: ahead of the server; behind it by more than the skew (online) or OFFLINE_MAX_AGE
+    (offline); before this device's session began; or, offline, outside the rally's door window.
+    """
+    if client_time is None:
+        return False
+    if client_time > received + CLOCK_SKEW:
+        return True
+    if client_time < received - (OFFLINE_MAX_AGE if offline else CLOCK_SKEW):
+        return True
+    if ctx is not None and ctx.session_started is not None and client_time < ctx.session_started - CLOCK_SKEW:
+        return True
+    return bool(offline and ctx is not None and not ctx.in_window(client_time))
+
+
+def made_online(client_time: datetime | None, received: datetime, online: bool | None = None) -> bool:
+    """Whether an uploaded scan was made while the device was online (it then gets the online verdict).
+
+    online: what the device says (True: sent while online; False: decided offline). Unsaid, a
+    client_time within the clock skew of now means online. Claiming "offline" wins nothing: the
+    offline decision counts no one an online scan would refuse, and flags the rest.
+    """
+    if online is not None:
+        return online
+    return client_time is not None and abs(received - client_time) <= CLOCK_SKEW
+
+
+def admission_time(client_time: datetime | None, received: datetime, offline: bool, flagged: bool) -> datetime:
+    """When the people came in: the device's time only for a plausible offline scan, else the server's."""
+    return client_time if (offline and client_time and not flagged) else received
+
+
+def log_code(code) -> str:
+    """What was scanned, made safe to store: printable ASCII, cut to 200 characters."""
+    if isinstance(code, bytes):
+        code = code.decode("latin-1")
+    if not isinstance(code, str):
+        return ""
+    code = code[:200]
+    if code.isascii() and code.isprintable():
+        return code
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in code)
+
+
+def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None = None, force: bool = False,
+             people: int | None = None, offline: bool = False, device_verdict: str | None = None,
+             received_at: datetime | None = None, ticket_id=None, online: bool | None = None) -> Verdict:
+    """Decide one scan at a door and record it (see the module docstring for the guarantees).
+
+    The one decision for online scans, offline uploads (offline=True) and name-search admits
+    (ticket_id instead of a code: the ticket was picked from this rally's list, so there is no
+    signature to check). An upload made while online (see made_online) is decided exactly as an
+    online scan.
+    """
+    nonce = check_nonce(nonce)
+    people = check_people(people)
+    if force and not ctx.is_supervisor:
+        raise CheckinInputError("forbidden", "Only a supervisor can override a refusal.", 403)
+    received = received_at or utcnow()
+    if offline and made_online(client_time, received, online):
+        offline = False
+    flagged = clock_flag(client_time, received, offline, ctx)
+    scan = {
+        "rally_id": ctx.rally_id, "door_id": ctx.door_id, "session_id": ctx.session_id,
+        "device_name": ctx.device_name, "nonce": nonce, "code": log_code(code), "forced": bool(force),
+        "offline": bool(offline), "clock_flagged": flagged, "client_time": client_time, "received_at": received,
+    }
+    flags = {"clock": flagged, "offline": bool(offline), "forced": bool(force), "conflict": False}
+    admitted_at = admission_time(client_time, received, offline, flagged)
+    if ticket_id is not None and code is None:
+        row = _picked_ticket(ctx, ticket_id)
+        scan["code"] = f"ticket:{row.id}" if row else log_code(str(ticket_id))
+        if row is None:
+            return _refuse(scan, Verdict(INVALID, "unknown_ticket", flags=flags))
+    else:
+        row = _scanned_ticket(scan, ctx, code, flags)
+        if isinstance(row, Verdict):
+            return row
+    scan["rsvp_id"] = row.id
+    if offline and device_verdict is not None and device_verdict != ADMIT:
+        # Turned away at the door while offline: record what the device decided, admit no one.
+        verdict = device_verdict if device_verdict in VERDICTS else INVALID
+        return _refuse(scan, Verdict(verdict, "offline_refused", ticket=_ticket(row), flags=flags))
+    return _admit(scan, row, people, force, admitted_at, flags, offline)
+
+
+def _picked_ticket(ctx: DoorContext, ticket_id):
+    """The ticket chosen from a name search, if it is one of this rally's."""
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id < 2**31:
+        return None
+    row = ticket_row(ticket_id)
+    return row if row is not None and row.rally_id == ctx.rally_id else None
+
+
+def ticket_row(rsvp_id: int):
+    """What the decision needs about one ticket and its rally (a Row), or None."""
+    return db.session.execute(
+        sa.select(rsvp_t.c.id, rsvp_t.c.rally_id, rsvp_t.c.status, rsvp_t.c.guests, rsvp_t.c.checked_in_people,
+                  rsvp_t.c.door_name, rally_t.c.public_key, rally_t.c.title, rally_t.c.starts_at)
+        .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.id == rsvp_id)
+    ).one_or_none()
+
+
+def _scanned_ticket(scan: dict, ctx: DoorContext, code, flags: dict):
+    """The ticket a scanned code names, or the logged refusal Verdict when the code is not good here."""
+    try:
+        parsed = parse_code(code)
+    except InvalidCode as exc:
+        return _refuse(scan, Verdict(INVALID, _invalid_reason(str(exc)), flags=flags))
+    row = ticket_row(parsed.ticket_id)
+    if row is None:
+        key = db.session.scalar(sa.select(rally_t.c.public_key).where(rally_t.c.id == ctx.rally_id))
+        if verify_code(key, ctx.rally_id, parsed):
+            return _refuse(scan, Verdict(REVOKED, "ticket_deleted", ticket={"id": parsed.ticket_id}, flags=flags))
+        return _refuse(scan, Verdict(INVALID, "unknown_ticket", flags=flags))
+    if row.rally_id != ctx.rally_id:
+        if verify_code(row.public_key, row.rally_id, parsed):
+            rally = {"id": row.rally_id, "title": row.title, "starts_at": row.starts_at.isoformat()}
+            return _refuse(scan, Verdict(WRONG_RALLY, "wrong_rally", rally=rally, flags=flags))
+        return _refuse(scan, Verdict(INVALID, "bad_signature", flags=flags))
+    if not verify_code(row.public_key, ctx.rally_id, parsed):
+        return _refuse(scan, Verdict(INVALID, "bad_signature", flags=flags))
+    return row
+
+
+def _invalid_reason(text: str) -> str:
+    return {"empty": "empty_code", "too long": "code_too_long", "not text": "not_text",
+            "unknown code version": "unknown_version"}.get(text, "malformed_code")
+
+
+def _ticket(row, checked_in: int | None = None) -> dict:
+    party = row.guests + 1
+    done = row.checked_in_people if checked_in is None else checked_in
+    return {"id": row.id, "name": row.door_name, "party": party, "checked_in": done,
+            "remaining": max(0, party - done), "status": row.status}
+
+
+def _admit(scan, row, people, force, admitted_at, flags, offline) -> Verdict:
+    """Decide and record one admission in its own transaction (or replay the stored answer)."""
+    try:
+        with atomic():
+            return decide(scan, row, people, force, admitted_at, flags, offline)
+    except _Replay:
+        return _stored(scan)
+
+
+def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False) -> Verdict:
+    """The admission decision for one ticket row, inside the caller's transaction.
+
+    The conditional UPDATE decides; a lost race re-reads the row and decides again. Online, a
+    ticket that is not going or has no one left to admit is refused. Offline, the people are
+    already inside, so the scan is recorded, never refused: a ticket that is not going becomes an
+    override (flagged for the conflict report, no one counted as admitted), and people beyond the
+    party are flagged as a conflict and not counted. Only ``force`` (a supervisor's, checked by
+    check_in) lifts the status rule, and no path counts more people than the party.
+    """
+    for _attempt in range(4):
+        refused = {"cancelled": CANCELLED, "waitlisted": WAITLISTED, "unconfirmed": UNCONFIRMED}.get(row.status)
+        if refused and offline:
+            flags = dict(flags, conflict=True, override=True)
+            scan["conflict"] = True
+            verdict = Verdict(refused, "offline_override", ticket=_ticket(row), flags=flags)
+            _insert_scan(scan, verdict, people=people or row.guests + 1)
+            return verdict
+        if refused and not force:
+            return _refuse_in_tx(scan, Verdict(refused, f"ticket_{row.status}", ticket=_ticket(row), flags=flags))
+        remaining = row.guests + 1 - row.checked_in_people
+        asked = people or (max(1, remaining) if offline else remaining)
+        n = min(asked, max(0, remaining)) if offline else asked
+        if not offline and (remaining <= 0 or n > remaining):
+            verdict = Verdict(ALREADY, "already_checked_in" if remaining <= 0 else "party_exceeded",
+                              ticket=_ticket(row), previous=_previous(row.id), flags=flags)
+            return _refuse_in_tx(scan, verdict)
+        new = row.checked_in_people
+        if n > 0:
+            new = _admit_ticket(row.id, n, force)
+            if new is None:
+                row = ticket_row(row.id)
+                continue
+        if offline:
+            conflict = n < asked
+            flags = dict(flags, conflict=conflict)
+            scan["conflict"] = conflict
+            verdict = Verdict(ADMIT, "offline_conflict" if conflict else "offline_accepted",
+                              ticket=_ticket(row, new), admitted=n,
+                              previous=_previous(row.id) if conflict else None, flags=flags)
+        else:
+            verdict = Verdict(ADMIT, "forced" if force and row.status != "going" else "ok",
+                              ticket=_ticket(row, new), admitted=n, flags=flags)
+        if walkin:
+            verdict.reason = "walkin"
+            verdict.ticket["walkin"] = True
+        _record_admission(scan, verdict, row.id, n, admitted_at, walkin=walkin, logged_people=asked)
+        return verdict
+    return _refuse_in_tx(scan, Verdict(ALREADY, "contended", ticket=_ticket(row), flags=flags))
+
+
+def _admit_ticket(rsvp_id: int, n: int, force: bool) -> int | None:
+    """Add n people to the ticket only if they fit its party (and it is going, unless forced).
+
+    The SQL WHERE is the guard: the new checked_in_people, or None when it did not match.
+    """
+    cond = [rsvp_t.c.id == rsvp_id, rsvp_t.c.checked_in_people + n <= rsvp_t.c.guests + 1]
+    if not force:
+        cond.append(rsvp_t.c.status == "going")
+    return db.session.execute(
+        rsvp_t.update().where(*cond).values(checked_in_people=rsvp_t.c.checked_in_people + n)
+        .returning(rsvp_t.c.checked_in_people)).scalar()
+
+
+def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, logged_people=None):
+    """Log, counters, then (under the rally lock) the change number, check-in row and ticket stamp."""
+    scan_id = _insert_scan(scan, verdict, people=n if logged_people is None else logged_people)
+    if n <= 0:
+        return
+    # Known only after the counters move, so the stored (replayed) response leaves it out.
+    verdict.extra["at_capacity"] = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, n,
+                                                     walkins=n if walkin else 0)
+    seq = next_change_number()
+    db.session.execute(checkin_t.insert().values(
+        rally_id=scan["rally_id"], rsvp_id=rsvp_id, door_id=scan["door_id"], scan_id=scan_id,
+        device_name=scan["device_name"], people=n, is_walkin=walkin, admitted_at=admitted_at, changed_seq=seq,
+        undo_reason=""))
+    db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(changed_seq=seq))
+
+
+def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
+    """Insert the ScanLog row with its response; _Replay if the nonce was already used."""
+    values = dict(scan, verdict=verdict.verdict, reason=verdict.reason, people=people, note=scan.get("note", ""))
+    values.setdefault("conflict", False)
+    values.setdefault("rsvp_id", None)
+    # The stored response leaves out scan_id (unknown before the INSERT); _stored adds it back.
+    values["response"] = json.dumps(verdict.to_dict())
+    scan_id = db.session.execute(
+        insert(scan_t).values(**values).on_conflict_do_nothing(index_elements=["rally_id", "nonce"])
+        .returning(scan_t.c.id)).scalar()
+    if scan_id is None:
+        raise _Replay()
+    verdict.scan_id = scan_id
+    return scan_id
+
+
+def _refuse(scan: dict, verdict: Verdict) -> Verdict:
+    """Log a refusal in its own transaction (or replay the stored answer)."""
+    try:
+        with atomic():
+            return _refuse_in_tx(scan, verdict)
+    except _Replay:
+        return _stored(scan)
+
+
+def _refuse_in_tx(scan: dict, verdict: Verdict) -> Verdict:
+    _insert_scan(scan, verdict)
+    return verdict
+
+
+def _stored(scan: dict) -> Verdict:
+    row = db.session.execute(
+        sa.select(scan_t.c.id, scan_t.c.response)
+        .where(scan_t.c.rally_id == scan["rally_id"], scan_t.c.nonce == scan["nonce"])
+    ).one_or_none()
+    verdict = Verdict.from_stored(row.response if row else "")
+    verdict.scan_id = row.id if row else None
+    return verdict
+
+
+def _previous(rsvp_id: int) -> dict | None:
+    """When, where and by which device this ticket was last admitted."""
+    row = db.session.execute(
+        sa.select(checkin_t.c.admitted_at, checkin_t.c.device_name, door_t.c.name)
+        .outerjoin(door_t, door_t.c.id == checkin_t.c.door_id)
+        .where(checkin_t.c.rsvp_id == rsvp_id, checkin_t.c.undone_at.is_(None))
+        .order_by(checkin_t.c.id.desc()).limit(1)
+    ).one_or_none()
+    if row is None:
+        return None
+    return {"at": row.admitted_at.isoformat(), "door": row.name or "", "device": row.device_name}

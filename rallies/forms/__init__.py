@@ -1,1 +1,0 @@
-"""WTForms forms, one module per blueprint. Used only by views."""

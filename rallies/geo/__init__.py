@@ -1,0 +1,1 @@
+"""Shared geography, no views: geocoding (online with an offline gazetteer), distances, folium map builders."""

@@ -1,0 +1,1 @@
+"""Secrets: link secrets (stored hashed), secrets sealed at rest under the KEK, and re-sealing them."""

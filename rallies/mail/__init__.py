@@ -1,0 +1,1 @@
+"""Shared mail infrastructure, no views: the outbox and its sender, addresses, calendar files, absolute links."""

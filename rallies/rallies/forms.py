@@ -1,0 +1,120 @@
+"""Forms for rally management and the public discovery pages.
+
+These check shape (required, lengths, numbers, dates within forms/dates.py's range); the rally
+service checks meaning (time order, time zone, clock changes) and its errors are shown on the
+same fields.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+
+from ..dates import InDateRange
+from ..models.rallies import VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED
+
+VISIBILITY_CHOICES = [
+    SelectChoice(VISIBILITY_DRAFT, "Draft (only your team can see it)"),
+    SelectChoice(VISIBILITY_LISTED, "Published and listed (anyone can find it)"),
+    SelectChoice(VISIBILITY_UNLISTED, "Published, unlisted (reachable by link only)"),
+]
+_DT = "%Y-%m-%dT%H:%M"
+
+
+def _max(n: int) -> Length:
+    return Length(max=n, message=f"Use at most {n} characters.")
+
+
+class RallyForm(FlaskForm):
+    """Create or edit a rally: every field an organizer sets (times are local to the venue)."""
+
+    title = StringField("Title", validators=[DataRequired("Give the rally a title."), _max(160)])
+    description = TextAreaField("Description", validators=[Optional(), _max(5000)])
+    starts_local = DateTimeLocalField("Starts", format=_DT,
+                                      validators=[InputRequired("Enter the start date and time."), InDateRange()])
+    ends_local = DateTimeLocalField("Ends", format=_DT,
+                                    validators=[InputRequired("Enter the end date and time."), InDateRange()])
+    doors_local = DateTimeLocalField("Doors open", format=_DT, validators=[Optional(), InDateRange()])
+    timezone = StringField("Time zone", validators=[Optional(), _max(64)],
+                           render_kw={"list": "timezones", "autocomplete": "off"})
+    venue_name = StringField("Venue", validators=[DataRequired("Name the venue."), _max(160)])
+    address = StringField("Street address", validators=[Optional(), _max(200)],
+                          render_kw={"autocomplete": "street-address"})
+    city = StringField("City", validators=[DataRequired("Enter the city."), _max(100)],
+                       render_kw={"autocomplete": "address-level2"})
+    state = StringField("State or region", validators=[Optional(), _max(100)],
+                        render_kw={"autocomplete": "address-level1"})
+    postal_code = StringField("Postal code", validators=[Optional(), _max(20)],
+                              render_kw={"autocomplete": "postal-code"})
+    country = StringField("Country code", default="US", validators=[
+        DataRequired("Enter the two-letter country code, e.g. US."),
+        Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter country code, e.g. US.")],
+        render_kw={"maxlength": 2, "autocomplete": "country"})
+    capacity = IntegerField("Capacity (people)", validators=[
+        Optional(), NumberRange(min=1, max=10_000_000, message="Capacity must be at least 1 (or leave it empty).")])
+    max_guests = IntegerField("Guests per RSVP", default=2, validators=[
+        InputRequired("Enter how many guests one RSVP may bring (0 for none)."),
+        NumberRange(min=0, max=20, message="Allow between 0 and 20 guests per RSVP.")])
+    accessibility_notes = TextAreaField("Accessibility notes", validators=[Optional(), _max(2000)])
+    confirm_by_email = BooleanField("Hold places only after the supporter confirms by email")
+    visibility = SelectField("Visibility", choices=VISIBILITY_CHOICES, default=VISIBILITY_DRAFT)
+
+    def details(self) -> dict:
+        """The cleaned values, keyed like RallyDetails (empty strings for blank optional text)."""
+        data = {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+        for name in ("description", "timezone", "address", "state", "postal_code", "accessibility_notes"):
+            data[name] = data[name] or ""
+        data["country"] = (data["country"] or "US").upper()
+        return data
+
+
+class CancelForm(FlaskForm):
+    """Cancel a rally with a message for its page and its supporters."""
+
+    message = TextAreaField("Message to supporters", validators=[
+        DataRequired("Tell supporters why the rally is cancelled."), _max(2000)])
+
+
+class PinForm(FlaskForm):
+    """Coordinates typed by hand or filled in by dragging the map marker."""
+
+    lat = DecimalField("Latitude", places=6, validators=[
+        InputRequired("Enter a latitude."), NumberRange(min=-90, max=90, message="Latitude is between -90 and 90.")])
+    lon = DecimalField("Longitude", places=6, validators=[
+        InputRequired("Enter a longitude."),
+        NumberRange(min=-180, max=180, message="Longitude is between -180 and 180.")])
+
+
+class ListFilterForm(FlaskForm):
+    """GET filters on the public list (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    state = StringField("State", validators=[Optional(), _max(100)])
+    city = StringField("City", validators=[Optional(), _max(100)])
+
+
+class NearForm(FlaskForm):
+    """GET search: a ZIP or "City, ST", or browser coordinates (filled by static/js/near.js)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("ZIP code or city", validators=[Optional(), _max(120)],
+                    render_kw={"placeholder": "78701 or Austin, TX", "autocomplete": "postal-code"})
+    radius = IntegerField("Within", default=25, validators=[
+        Optional(), NumberRange(min=1, max=500, message="Choose a radius between 1 and 500.")])
+    unit = SelectField("Unit", choices=[SelectChoice("mi", "miles"), SelectChoice("km", "km")], default="mi")
+    lat = DecimalField("Latitude", validators=[Optional(), NumberRange(min=-90, max=90)],
+                       render_kw={"type": "hidden"})
+    lon = DecimalField("Longitude", validators=[Optional(), NumberRange(min=-180, max=180)],
+                       render_kw={"type": "hidden"})

@@ -1,0 +1,179 @@
+"""Forms for the supporter side (RSVP, ticket changes) and the organizer's RSVP list."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..mail.addresses import normalise_email
+
+_US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
+#: Control characters (NUL included, which PostgreSQL refuses in text) never belong in these fields.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def strip_controls(value: str | None) -> str:
+    """The text without control characters (for hidden fields and search boxes)."""
+    return _CONTROL.sub("", value or "")
+_POSTAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,9}$")
+
+
+class _Text(StringField):
+    """A StringField that trims surrounding whitespace and collapses inner runs."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data:
+            self.data = " ".join(self.data.split())
+
+
+def _guests_field():
+    return IntegerField(
+        "Guests you're bringing", default=0,
+        validators=[Optional(), NumberRange(min=0, max=10, message="Enter a number of guests.")],
+    )
+
+
+class RsvpForm(FlaskForm):
+    """Name, email, optional phone and ZIP, guests, opt-in; a honeypot; attribution in hidden fields."""
+
+    name = _Text("Your name", validators=[DataRequired("Enter your name."),
+                                          Length(max=120, message="Use at most 120 characters.")])
+    # Normalised before validation (services.emails is the one place that knows how).
+    email = EmailField("Email", filters=[normalise_email], validators=[
+        DataRequired("Enter your email so we can send your ticket."),
+        Length(max=254, message="Use at most 254 characters."),
+        Email("Enter a valid email address, like name@example.com.", check_deliverability=False),
+    ])
+    phone = TelField("Mobile phone (optional)", validators=[Optional(), Length(max=32, message="That number is too long.")])
+    postal_code = _Text("ZIP / postal code (optional)", validators=[Optional(), Length(max=20, message="That code is too long.")])
+    guests = _guests_field()
+    opt_in = BooleanField("Send me updates from this campaign", default=False)
+    #: Honeypot: hidden from people by CSS; bots that fill every field reveal themselves.
+    website = StringField("Leave this field empty", validators=[Optional(), Length(max=200)])
+    utm_source = HiddenField()
+    utm_medium = HiddenField()
+    utm_campaign = HiddenField()
+    ref = HiddenField()
+
+    class Meta:
+        # CSRFProtect checks every POST before the view runs; a form-level check would sign and
+        # verify the same token a second time on the busiest form. The template renders the token.
+        csrf = False
+
+    def __init__(self, *args, rally=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rally = rally
+        self.max_guests = rally.max_guests if rally is not None else 10
+        self.guests.validators[1] = NumberRange(
+            min=0, max=self.max_guests,
+            message=f"You can bring between 0 and {self.max_guests} guests.",
+        )
+        self.guests.render_kw = {"min": 0, "max": self.max_guests, "inputmode": "numeric"}
+        self.region = (rally.country if rally is not None else "US") or "US"
+
+    def validate_name(self, field):
+        """Names may be any script, but not control characters."""
+        if _CONTROL.search(field.data or ""):
+            raise ValidationError("Use letters, spaces and punctuation only.")
+
+    def validate_phone(self, field):
+        """Accept national or international format; store E.164."""
+        if not field.data:
+            field.data = ""
+            return
+        try:
+            number = phonenumbers.parse(field.data, self.region)
+        except phonenumbers.NumberParseException as exc:
+            raise ValidationError("Enter a valid phone number, like (312) 555-0123 or +44 20 7946 0958.") from exc
+        if not phonenumbers.is_valid_number(number):
+            raise ValidationError("That phone number doesn't look right. Check the digits and area code.")
+        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def validate_postal_code(self, field):
+        """US: 5-digit ZIP (or ZIP+4); elsewhere letters, digits, spaces and dashes."""
+        value = (field.data or "").strip().upper()
+        field.data = value
+        if not value:
+            return
+        if self.region == "US" and not _US_ZIP.match(value):
+            raise ValidationError("Enter a 5-digit ZIP code, like 60607.")
+        if self.region != "US" and not _POSTAL.match(value):
+            raise ValidationError("Enter a valid postal code.")
+
+    @property
+    def is_bot(self) -> bool:
+        """True when the honeypot was filled in."""
+        return bool((self.website.data or "").strip())
+
+    def utm(self) -> dict:
+        """The attribution fields, trimmed."""
+        return {k: strip_controls(getattr(self, f"utm_{k}").data).strip()[:100] for k in ("source", "medium", "campaign")}
+
+
+class GuestsForm(FlaskForm):
+    """Change the party size from the ticket page."""
+
+    guests = _guests_field()
+
+    def __init__(self, *args, rally=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        top = rally.max_guests if rally is not None else 10
+        self.guests.validators = [
+            InputRequired("Enter a number of guests (0 if you're coming alone)."),
+            NumberRange(min=0, max=top, message=f"You can bring between 0 and {top} guests."),
+        ]
+        self.guests.render_kw = {"min": 0, "max": top, "inputmode": "numeric"}
+
+
+ATTRIBUTION = ("utm_source", "utm_medium", "utm_campaign", "ref")
+
+
+def blank_rsvp_form(rally, link_args) -> RsvpForm:
+    """An unbound RSVP form for a rally's page, carrying the link's attribution (utm_*, ref) in hidden fields."""
+    form = RsvpForm(formdata=None, rally=rally)
+    for name in ATTRIBUTION:
+        getattr(form, name).data = strip_controls(link_args.get(name))[:100]
+    return form
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a confirmation button with CSRF protection."""
+
+
+class ShareLinkForm(FlaskForm):
+    """An organizer's own share link: a ref code plus optional UTM values."""
+
+    ref = _Text("Your ref code", validators=[DataRequired("Enter a ref code, like your name or group."),
+                                              Length(max=100, message="Use at most 100 characters.")])
+    utm_source = _Text("utm_source (optional)", validators=[Optional(), Length(max=100)])
+    utm_medium = _Text("utm_medium (optional)", validators=[Optional(), Length(max=100)])
+    utm_campaign = _Text("utm_campaign (optional)", validators=[Optional(), Length(max=100)])
+
+
+STATUS_CHOICES = [SelectChoice(v, label) for v, label in (
+    ("", "Any status"), ("going", "Going"), ("waitlisted", "Waitlisted"), ("cancelled", "Cancelled"),
+    ("unconfirmed", "Not confirmed yet"))]
+
+
+class RsvpSearchForm(FlaskForm):
+    """The organizer list's search box and status filter (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = _Text("Search name, email or phone", validators=[Optional(), Length(max=100)])
+    status = SelectField("Status", choices=STATUS_CHOICES, default="", validators=[Optional()])

@@ -1,1 +1,0 @@
-"""Domain logic as plain functions. Nothing here touches request, session or templates."""
