@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -17,6 +16,7 @@ from sqlalchemy.engine import make_url
 from config import TestingConfig
 from rallies import create_app
 from rallies.extensions import db
+from tests import factories
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 IS_PG = PG_URL.startswith("postgres")
@@ -37,7 +37,7 @@ def _worker_pg_url(worker: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory, worker_id):
+def database_url(worker_id):
     """The session's PostgreSQL URL (None on SQLite, where each test gets its own file)."""
     if not IS_PG:
         return None
@@ -120,38 +120,14 @@ def runner(app):
 
 @pytest.fixture
 def make_user(app):
-    """make_user(email=..., password=..., campaign="Name" or None, role=..., verified=True) -> User."""
-    from rallies.database import atomic
-    from rallies.models import Campaign, Membership
-    from rallies.services.accounts import create_user
-
-    counter = iter(range(1, 10_000))
-
-    def make(email=None, password="correct horse battery", name="Org", campaign="Test campaign", role="owner",
-             verified=True):
-        with atomic():
-            user = create_user(email or f"org{next(counter)}@example.org", password, name=name)
-            if verified:
-                user.email_verified_at = user.created_at or datetime.now(UTC)
-            if isinstance(campaign, Campaign):
-                db.session.add(Membership(campaign_id=campaign.id, user_id=user.id, role=role))
-            elif campaign:
-                c = Campaign(name=campaign)
-                db.session.add(c)
-                db.session.flush()
-                db.session.add(Membership(campaign_id=c.id, user_id=user.id, role=role))
-        return user
-
-    return make
+    """factories.make_user, in the app's context."""
+    return factories.make_user
 
 
-def campaign_of(user):
-    """The first campaign the user belongs to."""
-    from rallies.models import Membership
-
-    return db.session.scalar(
-        db.select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
-    ).campaign
+@pytest.fixture
+def make_rally(app):
+    """factories.make_rally, in the app's context."""
+    return factories.make_rally
 
 
 @pytest.fixture
@@ -165,40 +141,6 @@ def login():
         return user
 
     return do
-
-
-@pytest.fixture
-def make_rally(app):
-    """make_rally(campaign, **fields) -> Rally, published and geocoded unless told otherwise."""
-    from rallies.database import atomic
-    from rallies.models import Rally
-
-    counter = iter(range(1, 100_000))
-
-    def make(campaign, **fields):
-        n = next(counter)
-        start = fields.pop("starts_at", datetime.now(UTC) + timedelta(days=7))
-        values = dict(
-            title=f"Rally {n}", slug=f"rally-{n}", starts_at=start, ends_at=start + timedelta(hours=2),
-            doors_open_at=start - timedelta(hours=1), timezone="America/Chicago", venue_name="Union Park",
-            address="1501 W Randolph St", city="Chicago", state="IL", postal_code="60607", country="US",
-            lat=41.8847, lon=-87.6658, geo_precision="street", capacity=None, max_guests=3,
-            visibility="listed", status="scheduled",
-        )
-        values.update(fields)
-        with atomic():
-            rally = Rally(campaign_id=campaign.id, **values)
-            db.session.add(rally)
-            db.session.flush()
-            try:
-                from rallies.services.tickets import ensure_rally_keys
-            except ImportError:
-                pass
-            else:
-                ensure_rally_keys(rally)
-        return rally
-
-    return make
 
 
 # --- Live server and Chromium -------------------------------------------------------------

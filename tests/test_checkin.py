@@ -6,8 +6,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
-from doorkit import bulk_tickets, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic
 from rallies.extensions import db
@@ -15,6 +13,7 @@ from rallies.models import ArrivalMinute, Checkin, Door, DoorSession, Rally, Rsv
 from rallies.services import doors
 from rallies.services.admissions import admit_walkin, reduce_admission, undo_checkin
 from rallies.services.checkin import CheckinInputError, check_in
+from tests.factories import bulk_tickets, campaign_of, door_session, make_door, make_ticket, nonce
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from rsvp_helpers import counts_from_rows, stored_counts
 
 from rallies.demo import accounts, rsvps
 from rallies.extensions import db
 from rallies.models import Rsvp, Supporter
+from tests.stored import counts_from_rows, stored_counts
 
 
 def test_demo_rsvps_are_consistent_and_idempotent(app, make_rally):

@@ -6,12 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
-from doorkit import bearer, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import DoorLink, DoorSession, Rally, utcnow
+from tests.factories import campaign_of, door_session, make_door, make_ticket, nonce
+from tests.web import bearer
 
 
 @pytest.fixture

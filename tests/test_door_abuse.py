@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from doorkit import bearer, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic
 from rallies.extensions import db
@@ -18,6 +16,8 @@ from rallies.services.admissions import admit_walkin, undo_checkin
 from rallies.services.checkin import CheckinInputError, check_in
 from rallies.services.link_secrets import page_token
 from rallies.services.scans import conflict_report
+from tests.factories import campaign_of, door_session, make_door, make_ticket, nonce
+from tests.web import bearer
 
 
 def now_rally(make_rally, campaign, **fields):

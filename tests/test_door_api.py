@@ -9,12 +9,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
-from doorkit import bearer, bulk_tickets, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic, next_change_number
 from rallies.extensions import db
 from rallies.models import Rally, Rsvp, ScanLog, utcnow
+from tests.factories import bulk_tickets, campaign_of, door_session, make_door, make_ticket, nonce
+from tests.web import bearer
 
 
 @pytest.fixture

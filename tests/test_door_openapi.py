@@ -17,8 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from rallies.models import utcnow
-from tests.conftest import campaign_of
-from tests.doorkit import door_session, make_door, make_ticket
+from tests.factories import campaign_of, door_session, make_door, make_ticket
 
 DOC = Path(__file__).resolve().parent.parent / "static" / "openapi" / "door.yaml"
 

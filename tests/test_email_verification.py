@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import campaign_of
 from itsdangerous import TimestampSigner
 from test_auth import GOOD, NEW, link_path, outbox
 
@@ -18,6 +17,7 @@ from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Invite, Membership, User
 from rallies.services import accounts, teams
+from tests.factories import campaign_of
 
 
 @pytest.fixture

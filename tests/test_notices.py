@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 
 import pytest
-from conftest import campaign_of
-from rsvp_helpers import outbox, rsvp_by_email, rsvp_post, token_from
 
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally
 from rallies.services import mail, notices
 from rallies.services.link_secrets import page_token
+from tests.factories import campaign_of
+from tests.stored import outbox, rsvp_by_email
+from tests.web import rsvp_post, token_from
 
 
 @pytest.fixture

@@ -7,14 +7,15 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from rsvp_helpers import counts_from_rows, outbox, rsvp_post, stored_counts, token_from
 
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rsvp, Supporter, utcnow
 from rallies.services import mail
 from rallies.services.link_secrets import page_token
+from tests.factories import campaign_of
+from tests.stored import counts_from_rows, outbox, stored_counts
+from tests.web import rsvp_post, token_from
 
 ALREADY = "You're already on the list. We've emailed your ticket link again."
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import IS_PG, campaign_of
-from doorkit import bulk_tickets, door_session, make_door, make_ticket, nonce
+from conftest import IS_PG
 
 from rallies.database import atomic, next_change_number
 from rallies.extensions import db
@@ -24,6 +23,7 @@ from rallies.services.checkin import check_in
 from rallies.services.rsvps import RsvpInput, cancel_rsvp, change_guests, create_or_update_rsvp
 from rallies.services.sync import sync_payload
 from rallies.services.tickets import ticket_code
+from tests.factories import bulk_tickets, campaign_of, door_session, make_door, make_ticket, nonce
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
 
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Campaign, Invite, Membership, OutboxMessage, utcnow
 from rallies.services import teams
+from tests.factories import campaign_of
 
 GOOD = "correct horse battery"
 

@@ -8,11 +8,10 @@ import pytest
 
 from rallies.services import tickets
 from rallies.services.csvsafe import csv_text, safe_cell
+from tests.factories import campaign_of
 
 
 def _rally(make_user, make_rally):
-    from tests.conftest import campaign_of
-
     user = make_user()
     return make_rally(campaign_of(user))
 

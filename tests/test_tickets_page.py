@@ -7,11 +7,12 @@ import re
 import cv2
 import numpy as np
 import pytest
-from conftest import campaign_of
-from rsvp_helpers import rsvp_by_email, rsvp_post, token_from
 
 from rallies.services import tickets
 from rallies.services.notices import answer_signature
+from tests.factories import campaign_of
+from tests.stored import rsvp_by_email
+from tests.web import rsvp_post, token_from
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import io
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from rsvp_helpers import rsvp_post
 
 from rallies.extensions import db
 from rallies.models import Supporter
+from tests.factories import campaign_of
+from tests.web import rsvp_post
 
 CONTACTS = ("jose@example.org", "+13125550101", "60607", "angela@example.org", "+13125550199", "94110")
 

@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
 from flask import request
 
 from rallies.extensions import db
 from rallies.models import Rsvp
 from rallies.services import rsvps, tickets
+from tests.factories import campaign_of
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from rallies.models import utcnow
-from tests.conftest import campaign_of
-from tests.doorkit import door_session, make_door, make_ticket
+from tests.factories import PASSWORD, campaign_of, door_session, make_door, make_ticket
 
 pytestmark = pytest.mark.browser
 
@@ -163,7 +162,7 @@ def test_offline_scan_survives_reload_and_uploads_once(make_user, make_rally, li
     organizer = browser.new_context().new_page()
     organizer.goto(f"{live_server.url}/auth/login")
     organizer.fill("input[name=email]", user.email)
-    organizer.fill("input[name=password]", "correct horse battery")
+    organizer.fill("input[name=password]", PASSWORD)
     organizer.click("form button[type=submit]")
     organizer.goto(f"{live_server.url}/door/rally/{rally.id}/conflicts")
     report = organizer.inner_text("table.conflicts")

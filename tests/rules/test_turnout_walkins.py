@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
 from rulekit import at_door, nonce, rally_now, rsvp
 
 from rallies.database import atomic
@@ -19,6 +18,7 @@ from rallies.services.checkin import check_in
 from rallies.services.forecast import backtest, forecast_rally, past_rallies
 from rallies.services.tallies import RallyFilters, rally_tally, rollups
 from rallies.services.tickets import ticket_code
+from tests.factories import campaign_of
 
 
 @pytest.fixture
