@@ -28,6 +28,7 @@ from rallies.models import (
     Campaign,
     Checkin,
     Door,
+    DoorLink,
     Invite,
     Membership,
     Rally,
@@ -139,14 +140,19 @@ def make_door(rally: Rally, name: str = "North gate", lanes: int = 1, *, checked
     return door
 
 
+def door_link(door: Door, role: str = "scanner", hours: int = 4) -> tuple[DoorLink, str]:
+    """A door link (through the doors service) and the secret in its URL (/door/l/<secret>)."""
+    with atomic():
+        return doors.create_link(door, role, utcnow() + timedelta(hours=hours))
+
+
 def door_session(door: Door, role: str = "scanner", device: str = "Phone 1", hours: int = 4
                  ) -> tuple[doors.DoorContext, str, int]:
     """(DoorContext, session secret, link id) of a device that opened a fresh door link."""
+    link, link_secret = door_link(door, role, hours)
     with atomic():
-        link, link_secret = doors.create_link(door, role, utcnow() + timedelta(hours=hours))
         _session, secret = doors.open_link(link_secret, device)
-        link_id = link.id
-    return doors.authenticate(secret, door.id), secret, link_id
+    return doors.authenticate(secret, door.id), secret, link.id
 
 
 def nonce() -> str:

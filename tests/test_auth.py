@@ -12,18 +12,10 @@ from itsdangerous import TimestampSigner
 from rallies.extensions import db
 from rallies.models import Campaign, Membership, OutboxMessage, User
 from rallies.services.passwords import password_problem
+from tests.stored import outbox
 
 GOOD = "correct horse battery"
 NEW = "maple syrup tractor 42"
-
-
-def outbox(kind: str | None = None) -> list[OutboxMessage]:
-    """Queued messages, oldest first (optionally of one kind)."""
-    db.session.expire_all()
-    query = db.select(OutboxMessage).order_by(OutboxMessage.id)
-    if kind:
-        query = query.where(OutboxMessage.kind == kind)
-    return list(db.session.scalars(query))
 
 
 def text_body(message: OutboxMessage) -> str:

@@ -105,7 +105,7 @@ def test_organizer_scans_at_any_door_as_supervisor(org, client):
     assert session.role == "supervisor" and session.user_id == user.id and session.link_id is None
 
 
-def test_another_campaign_cannot_manage_or_scan(org, app, make_user, make_rally, login):
+def test_another_campaign_cannot_manage_or_scan(org, app, make_user, login):
     _user, rally = org
     door = make_door(rally)
     stranger = make_user(campaign="Other campaign")
@@ -159,7 +159,7 @@ def test_scan_log_and_conflict_pages_show_scans(org, client):
     assert "Ana L." in report and "North gate" in report
 
 
-def test_csrf_enforced_on_door_forms(org, app_factory, make_user, login):
+def test_csrf_enforced_on_door_forms(org, app_factory, login):
     _user, rally = org
     strict = app_factory(WTF_CSRF_ENABLED=True)
     with strict.app_context():

@@ -155,7 +155,7 @@ def test_unverified_user_runs_their_own_campaign(client):
     assert "not confirmed" in page.text and "/auth/verify/resend" in page.text
 
 
-def test_verify_link_tampered_expired_and_for_another_user(app, client, make_user, monkeypatch):
+def test_verify_link_tampered_expired_and_for_another_user(app, client, monkeypatch):
     signup(client, email="ann@example.org", campaign_name="Ann for Mayor")
     link = verify_link("ann@example.org")
     bad = client.get(link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB"))

@@ -14,7 +14,7 @@ HOSTILE = '=HYPERLINK("http://evil","click") <b>'
 
 
 @pytest.fixture
-def setup(make_user, make_rally, login, client):
+def setup(make_user, login, client):
     owner = make_user()
     camp = campaign_of(owner)
     rally = held_rally(camp, going=4, rsvp_in=3, walkins=1, capacity=10, title=HOSTILE, city="Chicago",

@@ -17,7 +17,7 @@ import pytest
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import DoorLink, utcnow
-from tests.factories import FORMULA_NAME, PASSWORD, PEOPLE, XSS_TITLE, audit_world, campaign_of
+from tests.factories import FORMULA_NAME, PASSWORD, PEOPLE, XSS_TITLE, audit_world, campaign_of, door_link
 from tests.web import ID_ARGS, TOKEN_ROUTES, build, methods_of, rules, string_values
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -434,10 +434,10 @@ def test_door_links_are_secret_and_refused_once_revoked_or_expired(app, world):
     from rallies.models import Door
     from rallies.services import doors
 
+    link, secret = door_link(db.session.get(Door, door_id), hours=1)
     with atomic():
-        link, secret = doors.create_link(db.session.get(Door, door_id), "scanner", utcnow() + timedelta(hours=1))
         _s, session_secret = doors.open_link(secret, "Phone 2")
-        link.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.get(DoorLink, link.id).expires_at = utcnow() - timedelta(seconds=1)
     resp = client.get(f"/door/l/{secret}")
     assert resp.status_code == 403 and "expired" in resp.get_data(as_text=True)
     resp = client.get("/api/v1/door/whoami", headers={"Authorization": f"Bearer {session_secret}"})

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,13 @@ from conftest import IS_PG
 
 from rallies.database import atomic, next_change_number
 from rallies.extensions import db
-from rallies.models import Checkin, Rally, Rsvp, utcnow
+from rallies.models import Checkin, Rally, Rsvp
 from rallies.services.admissions import admit_walkin, undo_checkin
 from rallies.services.checkin import check_in
 from rallies.services.rsvps import RsvpInput, cancel_rsvp, change_guests, create_or_update_rsvp
 from rallies.services.sync import sync_payload
 from rallies.services.tickets import ticket_code
-from tests.factories import bulk_tickets, campaign_of, door_session, make_door, make_ticket, nonce
+from tests.factories import bulk_tickets, campaign_of, door_session, live_rally, make_door, make_ticket, nonce
 
 
 @pytest.fixture
@@ -103,9 +102,9 @@ def test_cursor_is_the_tickets_snapshot_and_later_checkins_come_again(door_setup
     assert again["tickets"] == [] and len(again["checkins"]) == 1 and again["cursor"] == first["cursor"]
 
 
-def test_changes_are_numbered_after_the_rally_lock(make_user, make_rally):
+def test_changes_are_numbered_after_the_rally_lock(make_user):
     """Every write unit takes its change number only once it holds the rally row (so numbers follow commits)."""
-    rally = make_rally(campaign_of(make_user()), starts_at=utcnow() + timedelta(minutes=30))  # doors open
+    rally = live_rally(campaign_of(make_user()))
     door = make_door(rally)
     boss = door_session(door, role="supervisor")[0]
     _ticket, code = make_ticket(rally, guests=1)

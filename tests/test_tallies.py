@@ -18,7 +18,7 @@ def camp(make_user):
     return campaign_of(make_user())
 
 
-def test_rally_tally_rates_from_counters(camp, make_rally):
+def test_rally_tally_rates_from_counters(camp):
     rally = held_rally(camp, going=40, rsvp_in=30, walkins=6, capacity=50)
     t = tallies.rally_tally(db.session.get(Rally, rally.id))
     assert (t.going_people, t.checked_in_people, t.walkin_people) == (40, 36, 6)
@@ -26,13 +26,13 @@ def test_rally_tally_rates_from_counters(camp, make_rally):
     assert t.capacity_fill == pytest.approx(0.72)  # 36 / 50
 
 
-def test_rates_are_none_without_denominator(camp, make_rally):
+def test_rates_are_none_without_denominator(camp):
     rally = held_rally(camp, going=0, rsvp_in=0, walkins=3, capacity=None)
     t = tallies.rally_tally(db.session.get(Rally, rally.id))
     assert t.show_up_rate is None and t.capacity_fill is None and t.checked_in_people == 3
 
 
-def test_arrival_curve_fills_gaps_and_finds_peaks(camp, make_rally):
+def test_arrival_curve_fills_gaps_and_finds_peaks(camp):
     rally = held_rally(camp, going=30, rsvp_in=20)
     north = make_door(rally, "North", lanes=2)
     south = make_door(rally, "South", lanes=1)
@@ -52,7 +52,7 @@ def test_arrival_curve_fills_gaps_and_finds_peaks(camp, make_rally):
     assert throughput.lanes_for(curve.peak) == 2  # 12 a minute > 11 a lane
 
 
-def test_door_over_its_limit_is_flagged(camp, make_rally):
+def test_door_over_its_limit_is_flagged(camp):
     rally = held_rally(camp, going=30, rsvp_in=20)
     door = make_door(rally, "Main", lanes=1)
     arrival_minutes(rally, door, PAST, {0: 25})
@@ -69,7 +69,7 @@ def test_lane_plan_for_a_forecast(camp, make_rally):
     assert plan.short
 
 
-def test_peak_factor_learned_from_past_counters(camp, make_rally):
+def test_peak_factor_learned_from_past_counters(camp):
     r = held_rally(camp, going=200, rsvp_in=120)  # 120 in a 60 min window = 2/min average
     with db.session.begin_nested():
         db.session.get(Rally, r.id).peak_rate_per_min = 7
@@ -134,7 +134,7 @@ def test_rollups_by_city_and_state(camp, make_rally):
     assert states["TX"].turnout == 20
 
 
-def test_rollup_unknown_city_has_no_per_capita(camp, make_rally):
+def test_rollup_unknown_city_has_no_per_capita(camp):
     held_rally(camp, going=10, rsvp_in=5, city="Nowhereville Xq", state="IL")
     (row,) = tallies.rollups(camp.id, "city")
     assert row.population is None and row.per_100k is None and row.turnout == 5

@@ -25,7 +25,7 @@ def test_origin_points_never_show_fewer_than_five_people():
     assert people == 5 and 41.9 < lat < 42.0 and -87.7 < lon < -87.6
 
 
-def test_rally_origins_aggregate_checked_in_people(camp, make_rally):
+def test_rally_origins_aggregate_checked_in_people(camp):
     rally = held_rally(camp, going=20, rsvp_in=9)
     make_ticket(rally, "Ana Smith", postal_code="60607", guests=3, checked_in_people=4)  # 4 people: below the threshold
     make_ticket(rally, "Bo Jones", postal_code="60614-1234", guests=2, checked_in_people=3)
@@ -43,7 +43,7 @@ def test_upcoming_rally_origins_use_people_going(camp, make_rally):
     assert [p[2] for p in turnout_maps.rally_origins(rally)] == [6]
 
 
-def test_popup_row_escapes_every_string(camp, make_rally):
+def test_popup_row_escapes_every_string(camp):
     rally = held_rally(camp, going=10, rsvp_in=7, title=HOSTILE, city="<b>Chi</b>")
     row = turnout_maps.rally_row(db.session.get(Rally, rally.id), 7, 0.7, False)
     assert "<" not in row[6] and "`" not in row[6] and "$" not in row[6]
@@ -79,7 +79,7 @@ def test_rally_colours_and_sizes():
     assert turnout_maps.radius_for(0) == 4 and turnout_maps.radius_for(100) == 6.5 and turnout_maps.radius_for(10**6) == 40
 
 
-def test_template_syntax_in_titles_is_never_evaluated(client, login, make_user, make_rally):
+def test_template_syntax_in_titles_is_never_evaluated(client, login, make_user):
     """folium compiles rendered scripts and popups as Jinja templates; braces must arrive as text."""
     owner = make_user()
     camp = campaign_of(owner)
@@ -92,7 +92,7 @@ def test_template_syntax_in_titles_is_never_evaluated(client, login, make_user, 
         assert "#123;#123;" in html.replace("&", "").replace("\\u0026", ""), url  # the braces, as entities
 
 
-def test_campaign_origins_endpoint_thresholds_and_isolation(client, login, make_user, make_rally):
+def test_campaign_origins_endpoint_thresholds_and_isolation(client, login, make_user):
     owner = make_user()
     camp = campaign_of(owner)
     a = held_rally(camp, going=20, rsvp_in=12)

@@ -22,7 +22,7 @@ def _log_in(page, base, email):
     page.wait_for_load_state("networkidle")
 
 
-def test_campaign_map_markers_popup_and_pixels(make_user, make_rally, live_server, page):
+def test_campaign_map_markers_popup_and_pixels(make_user, live_server, page):
     from PIL import Image, ImageStat
 
     owner = make_user(email="mapper@example.org", password=PASSWORD)

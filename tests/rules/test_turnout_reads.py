@@ -26,7 +26,7 @@ def campaign(make_user):
     return campaign_of(make_user())
 
 
-def test_comparison_pages_by_start_newest_first_with_id_ties(make_rally, campaign):
+def test_comparison_pages_by_start_newest_first_with_id_ties(campaign):
     same = PAST
     ids = [held_rally(campaign, going=1, rsvp_in=1, starts_at=same).id for _ in range(3)]
     newer = held_rally(campaign, going=1, rsvp_in=1, starts_at=same + timedelta(days=1)).id
@@ -49,7 +49,7 @@ def test_an_empty_comparison_is_one_empty_page(campaign):
     assert (empty.total, empty.pages, empty.page, empty.rows, empty.clamped) == (0, 1, 1, [], False)
 
 
-def test_arrival_curve_fills_gaps_and_keeps_doors_apart(make_rally, campaign):
+def test_arrival_curve_fills_gaps_and_keeps_doors_apart(campaign):
     rally = held_rally(campaign, going=10, rsvp_in=6)
     south = make_door(rally, "South", lanes=2, checked_in=2, walkins=1)
     north = make_door(rally, "North", checked_in=4)
@@ -72,7 +72,7 @@ def test_arrival_curve_fills_gaps_and_keeps_doors_apart(make_rally, campaign):
     assert len(rows) == 3
 
 
-def test_a_day_long_curve_is_drawn_minute_by_minute_longer_ones_sparse(make_rally, campaign):
+def test_a_day_long_curve_is_drawn_minute_by_minute_longer_ones_sparse(campaign):
     rally = held_rally(campaign, going=4, rsvp_in=2)
     door = make_door(rally, "Gate")
     arrival_minutes(rally, door, PAST, {0: 1, MAX_CURVE_MINUTES - 1: 1})
