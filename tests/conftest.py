@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 
 import pytest
 from sqlalchemy import text
@@ -55,6 +56,28 @@ def _pg_schema(database_url):
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.create_all()
         db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    """The URL of a database with no tables at all: a new SQLite file, or a throw-away PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+        return
+    if not IS_PG:
+        pytest.skip("TEST_DATABASE_URL is not set; the PostgreSQL half needs a server")
+    import psycopg
+
+    url = make_url(PG_URL.replace("postgresql+psycopg://", "postgresql://"))
+    name = f"rallies_migrate_{uuid.uuid4().hex[:12]}"
+    admin = url.set(database="postgres", drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -353,6 +353,7 @@ def test_cli_create_user_refuses_weak_password_and_duplicates(runner, make_user)
     assert db.session.scalar(db.select(db.func.count(User.id))) == 1
 
 
+@pytest.mark.slow
 def test_flask_create_user_command_on_a_migrated_database(tmp_path):
     """The README's first-account command, as a real process against a database made by migrations."""
     import os

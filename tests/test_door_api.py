@@ -197,6 +197,7 @@ def test_offline_upload_accepts_and_flags(client, door_setup):
     assert db.session.scalar(db.select(db.func.count()).where(ScanLog.conflict.is_(True))) == 1
 
 
+@pytest.mark.slow
 def test_race_over_real_http_zero_double_admissions(live_server, make_user, make_rally):
     """300 tickets, each scanned by 3 clients at three doors at once, over HTTP: exactly 300 admits."""
     import requests

@@ -279,10 +279,9 @@ def test_ics_download_and_attachment_carry_no_ticket_link(client, rally):
 
 # ------------------------------------------------------------------------ the migration's backfill
 
-from test_migrations import empty_database  # noqa: E402,F401,F811  (fixture: an empty SQLite or PostgreSQL database)
 
-
-def test_migration_backfills_mailbox_keys_and_keeps_old_lookalikes_apart(empty_database):  # noqa: F811
+@pytest.mark.slow
+def test_migration_backfills_mailbox_keys_and_keeps_old_lookalikes_apart(empty_database):
     """Old rows get their canonical key; a second spelling already in a rally keeps its own address."""
     from datetime import UTC, datetime
 

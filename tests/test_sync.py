@@ -78,6 +78,7 @@ def test_counter_style_cursors_need_no_overlap(door_setup):
     assert [t[0] for t in inc["tickets"]] == [b.id] and inc["cursor"] == 6
 
 
+@pytest.mark.slow
 def test_thirty_thousand_tickets_fit_in_well_under_a_megabyte(door_setup):
     rally, door = door_setup
     bulk_tickets(rally, 30_000)
