@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, datetime, timedelta
+import uuid
 
 import pytest
 from sqlalchemy import text
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from config import TestingConfig
 from rallies import create_app
 from rallies.extensions import db
+from tests import factories
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 IS_PG = PG_URL.startswith("postgres")
@@ -37,7 +38,7 @@ def _worker_pg_url(worker: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory, worker_id):
+def database_url(worker_id):
     """The session's PostgreSQL URL (None on SQLite, where each test gets its own file)."""
     if not IS_PG:
         return None
@@ -55,6 +56,28 @@ def _pg_schema(database_url):
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.create_all()
         db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    """The URL of a database with no tables at all: a new SQLite file, or a throw-away PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+        return
+    if not IS_PG:
+        pytest.skip("TEST_DATABASE_URL is not set; the PostgreSQL half needs a server")
+    import psycopg
+
+    url = make_url(PG_URL.replace("postgresql+psycopg://", "postgresql://"))
+    name = f"rallies_migrate_{uuid.uuid4().hex[:12]}"
+    admin = url.set(database="postgres", drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -120,38 +143,14 @@ def runner(app):
 
 @pytest.fixture
 def make_user(app):
-    """make_user(email=..., password=..., campaign="Name" or None, role=..., verified=True) -> User."""
-    from rallies.auth.accounts import create_user
-    from rallies.database import atomic
-    from rallies.models import Campaign, Membership
-
-    counter = iter(range(1, 10_000))
-
-    def make(email=None, password="correct horse battery", name="Org", campaign="Test campaign", role="owner",
-             verified=True):
-        with atomic():
-            user = create_user(email or f"org{next(counter)}@example.org", password, name=name)
-            if verified:
-                user.email_verified_at = user.created_at or datetime.now(UTC)
-            if isinstance(campaign, Campaign):
-                db.session.add(Membership(campaign_id=campaign.id, user_id=user.id, role=role))
-            elif campaign:
-                c = Campaign(name=campaign)
-                db.session.add(c)
-                db.session.flush()
-                db.session.add(Membership(campaign_id=c.id, user_id=user.id, role=role))
-        return user
-
-    return make
+    """factories.make_user, in the app's context."""
+    return factories.make_user
 
 
-def campaign_of(user):
-    """The first campaign the user belongs to."""
-    from rallies.models import Membership
-
-    return db.session.scalar(
-        db.select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
-    ).campaign
+@pytest.fixture
+def make_rally(app):
+    """factories.make_rally, in the app's context."""
+    return factories.make_rally
 
 
 @pytest.fixture
@@ -165,40 +164,6 @@ def login():
         return user
 
     return do
-
-
-@pytest.fixture
-def make_rally(app):
-    """make_rally(campaign, **fields) -> Rally, published and geocoded unless told otherwise."""
-    from rallies.database import atomic
-    from rallies.models import Rally
-
-    counter = iter(range(1, 100_000))
-
-    def make(campaign, **fields):
-        n = next(counter)
-        start = fields.pop("starts_at", datetime.now(UTC) + timedelta(days=7))
-        values = dict(
-            title=f"Rally {n}", slug=f"rally-{n}", starts_at=start, ends_at=start + timedelta(hours=2),
-            doors_open_at=start - timedelta(hours=1), timezone="America/Chicago", venue_name="Union Park",
-            address="1501 W Randolph St", city="Chicago", state="IL", postal_code="60607", country="US",
-            lat=41.8847, lon=-87.6658, geo_precision="street", capacity=None, max_guests=3,
-            visibility="listed", status="scheduled",
-        )
-        values.update(fields)
-        with atomic():
-            rally = Rally(campaign_id=campaign.id, **values)
-            db.session.add(rally)
-            db.session.flush()
-            try:
-                from rallies.rsvp.tickets import ensure_rally_keys
-            except ImportError:
-                pass
-            else:
-                ensure_rally_keys(rally)
-        return rally
-
-    return make
 
 
 # --- Live server and Chromium -------------------------------------------------------------

@@ -12,18 +12,10 @@ from itsdangerous import TimestampSigner
 from rallies.auth.passwords import password_problem
 from rallies.extensions import db
 from rallies.models import Campaign, Membership, OutboxMessage, User
+from tests.stored import outbox
 
 GOOD = "correct horse battery"
 NEW = "maple syrup tractor 42"
-
-
-def outbox(kind: str | None = None) -> list[OutboxMessage]:
-    """Queued messages, oldest first (optionally of one kind)."""
-    db.session.expire_all()
-    query = db.select(OutboxMessage).order_by(OutboxMessage.id)
-    if kind:
-        query = query.where(OutboxMessage.kind == kind)
-    return list(db.session.scalars(query))
 
 
 def text_body(message: OutboxMessage) -> str:
@@ -361,6 +353,7 @@ def test_cli_create_user_refuses_weak_password_and_duplicates(runner, make_user)
     assert db.session.scalar(db.select(db.func.count(User.id))) == 1
 
 
+@pytest.mark.slow
 def test_flask_create_user_command_on_a_migrated_database(tmp_path):
     """The README's first-account command, as a real process against a database made by migrations."""
     import os

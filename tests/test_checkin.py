@@ -6,8 +6,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
-from doorkit import bulk_tickets, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic
 from rallies.door import doors
@@ -15,6 +13,8 @@ from rallies.door.admissions import admit_walkin, reduce_admission, undo_checkin
 from rallies.door.checkin import CheckinInputError, check_in
 from rallies.extensions import db
 from rallies.models import ArrivalMinute, Checkin, Door, DoorSession, Rally, Rsvp, ScanLog, utcnow
+from tests.factories import bulk_tickets, campaign_of, door_session, live_rally, make_door, make_ticket, nonce
+from tests.stored import fresh
 
 
 @pytest.fixture
@@ -26,11 +26,6 @@ def setup(make_user, make_rally):
     return rally, door, ctx
 
 
-def refresh(obj):
-    db.session.expire_all()
-    return db.session.get(type(obj), obj.id)
-
-
 def test_admit_then_already_with_when_where_who(setup):
     rally, door, ctx = setup
     rsvp, code = make_ticket(rally)
@@ -40,10 +35,10 @@ def test_admit_then_already_with_when_where_who(setup):
     second = check_in(code, ctx, nonce=nonce())
     assert second.verdict == "already" and second.reason == "already_checked_in"
     assert second.previous["door"] == "North gate" and second.previous["device"] == "Phone 1"
-    assert refresh(rsvp).checked_in_people == 1
-    r = refresh(rally)
+    assert fresh(Rsvp, rsvp.id).checked_in_people == 1
+    r = fresh(Rally, rally.id)
     assert (r.checked_in_people, r.checked_in_rsvp_people, r.walkin_people, r.peak_rate_per_min) == (1, 1, 0, 1)
-    assert refresh(door).checked_in_people == 1
+    assert fresh(Door, door.id).checked_in_people == 1
     assert db.session.scalar(db.select(db.func.sum(ArrivalMinute.people))) == 1
     assert [s.verdict for s in db.session.scalars(db.select(ScanLog).order_by(ScanLog.id))] == ["admit", "already"]
 
@@ -58,8 +53,8 @@ def test_party_admitted_in_parts(setup):
     rest = check_in(code, ctx, nonce=nonce())
     assert rest.verdict == "admit" and rest.admitted == 2 and rest.ticket["remaining"] == 0
     assert check_in(code, ctx, nonce=nonce()).verdict == "already"
-    assert refresh(rally).checked_in_people == 3
-    assert refresh(rsvp).checked_in_people == 3
+    assert fresh(Rally, rally.id).checked_in_people == 3
+    assert fresh(Rsvp, rsvp.id).checked_in_people == 3
 
 
 def test_reduce_keeps_part_of_the_party(setup):
@@ -69,7 +64,7 @@ def test_reduce_keeps_part_of_the_party(setup):
     assert admitted.admitted == 4
     reduced = reduce_admission(ctx, scan_id=admitted.scan_id, keep=2, nonce=nonce())
     assert reduced.verdict == "undo" and reduced.ticket["remaining"] == 2
-    assert refresh(rally).checked_in_people == 2
+    assert fresh(Rally, rally.id).checked_in_people == 2
     later = check_in(code, ctx, nonce=nonce())
     assert later.verdict == "admit" and later.admitted == 2
 
@@ -80,7 +75,7 @@ def test_wrong_rally_names_the_other_rally(setup, make_rally):
     _rsvp, code = make_ticket(other)
     verdict = check_in(code, ctx, nonce=nonce())
     assert verdict.verdict == "wrong_rally" and verdict.rally["title"] == "Springfield Town Hall"
-    assert refresh(rally).checked_in_people == 0
+    assert fresh(Rally, rally.id).checked_in_people == 0
 
 
 @pytest.mark.parametrize("bad, reason", [
@@ -128,7 +123,7 @@ def test_cancelled_and_waitlisted_need_a_supervisor(setup):
     boss, _s, _l = door_session(door, role="supervisor", device="Boss")
     forced = check_in(waitlisted, boss, nonce=nonce(), force=True)
     assert forced.verdict == "admit" and forced.reason == "forced" and forced.flags["forced"]
-    assert refresh(rally).checked_in_people == 1
+    assert fresh(Rally, rally.id).checked_in_people == 1
 
 
 def test_same_nonce_returns_the_same_verdict_and_counts_once(setup):
@@ -139,7 +134,7 @@ def test_same_nonce_returns_the_same_verdict_and_counts_once(setup):
     again = check_in(code, ctx, nonce=n)
     assert first.verdict == again.verdict == "admit"
     assert again.replayed and again.scan_id == first.scan_id
-    assert refresh(rally).checked_in_people == 1
+    assert fresh(Rally, rally.id).checked_in_people == 1
     assert db.session.scalar(db.select(db.func.count()).select_from(ScanLog)) == 1
     assert db.session.scalar(db.select(db.func.count()).select_from(Checkin)) == 1
 
@@ -167,9 +162,9 @@ def test_far_clocks_are_accepted_but_flagged(setup):
     assert latest > utcnow() - timedelta(minutes=5)
 
 
-def test_offline_admissions_are_accepted_and_doubles_flagged(make_user, make_rally):
+def test_offline_admissions_are_accepted_and_doubles_flagged(make_user):
     # Doors are open now, and both devices were set up an hour ago: their offline times are plausible.
-    rally = make_rally(campaign_of(make_user()), starts_at=utcnow() + timedelta(minutes=30))
+    rally = live_rally(campaign_of(make_user()))
     door = make_door(rally)
     west = make_door(db.session.get(Rally, rally.id), "West gate")
     secrets_ = [door_session(door)[1], door_session(west, device="West phone")[1]]
@@ -182,7 +177,7 @@ def test_offline_admissions_are_accepted_and_doubles_flagged(make_user, make_ral
     b = check_in(code, west_ctx, nonce=nonce(), client_time=t2, offline=True, device_verdict="admit")
     assert a.verdict == b.verdict == "admit"
     assert not a.flags["conflict"] and b.flags["conflict"] and b.reason == "offline_conflict"
-    assert refresh(rsvp).checked_in_people == 1 and refresh(rally).checked_in_people == 1
+    assert fresh(Rsvp, rsvp.id).checked_in_people == 1 and fresh(Rally, rally.id).checked_in_people == 1
     first = db.session.scalar(db.select(Checkin).order_by(Checkin.id))
     assert abs((first.admitted_at - t1).total_seconds()) < 1  # the device's time, for the arrival curve
     from rallies.door.scans import conflict_report
@@ -197,11 +192,11 @@ def test_offline_refusal_is_logged_not_admitted(setup):
     _rsvp, code = make_ticket(rally)
     v = check_in(code, ctx, nonce=nonce(), offline=True, device_verdict="already")
     assert v.verdict == "already" and v.reason == "offline_refused"
-    assert refresh(rally).checked_in_people == 0
+    assert fresh(Rally, rally.id).checked_in_people == 0
 
 
-def test_walkin_over_capacity_within_the_organizers_walkin_limit(make_user, make_rally):
-    rally = make_rally(campaign_of(make_user()), capacity=10, starts_at=utcnow() + timedelta(minutes=30))
+def test_walkin_over_capacity_within_the_organizers_walkin_limit(make_user):
+    rally = live_rally(campaign_of(make_user()), capacity=10)
     door = make_door(rally)
     ctx = door_session(door)[0]
     with atomic():
@@ -209,9 +204,9 @@ def test_walkin_over_capacity_within_the_organizers_walkin_limit(make_user, make
         full.going_people, full.walkin_limit = 10, 5  # the organizer lets 5 walk-ins in even when full
     v = admit_walkin(ctx, name="Walk In", guests=2, nonce=nonce(), email="walk@example.org", postal_code="60607")
     assert v.verdict == "admit" and v.admitted == 3 and v.extra["over_capacity"]
-    r = refresh(rally)
+    r = fresh(Rally, rally.id)
     assert (r.checked_in_people, r.walkin_people, r.checked_in_rsvp_people, r.going_people) == (3, 3, 0, 13)
-    assert refresh(door).walkin_people == 3
+    assert fresh(Door, door.id).walkin_people == 3
     walkin = db.session.get(Rsvp, v.ticket["id"])
     assert walkin.is_walkin and walkin.checked_in_people == 3 and walkin.door_name == "Walk I."
     with pytest.raises(CheckinInputError) as err:
@@ -231,8 +226,8 @@ def test_undo_needs_a_supervisor_and_a_reason(setup):
     assert err.value.code == "reason_required"
     undone = undo_checkin(boss, rsvp_id=rsvp.id, reason="wrong person", nonce=nonce())
     assert undone.verdict == "undo" and undone.admitted == -2
-    assert refresh(rsvp).checked_in_people == 0 and refresh(rally).checked_in_people == 0
-    assert refresh(door).checked_in_people == 0
+    assert fresh(Rsvp, rsvp.id).checked_in_people == 0 and fresh(Rally, rally.id).checked_in_people == 0
+    assert fresh(Door, door.id).checked_in_people == 0
     assert db.session.scalar(db.select(Checkin.undo_reason)) == "wrong person"
     assert check_in(code, ctx, nonce=nonce()).verdict == "admit"
 

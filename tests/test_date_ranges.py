@@ -9,7 +9,7 @@ import pytest
 
 from rallies.extensions import db
 from rallies.models import Rally
-from tests.conftest import campaign_of
+from tests.factories import campaign_of
 from tests.test_rallies import create, rally_form
 
 LATEST = datetime.now(UTC).year + 10

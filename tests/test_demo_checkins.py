@@ -2,11 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
-from doorkit import bulk_tickets
 
 from rallies.extensions import db
 from rallies.models import ArrivalMinute, Checkin, Door, Rally, Rsvp
+from tests.factories import bulk_tickets
+
+pytestmark = pytest.mark.slow
 
 
 def test_demo_checkins_are_consistent_and_idempotent(app, make_rally):

@@ -6,6 +6,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from rallies.demo import accounts
 from rallies.demo import rallies as demo_rallies
 from rallies.extensions import db
@@ -17,6 +19,7 @@ class NoNetwork:
         raise AssertionError("the demo must not use the network geocoder")
 
 
+@pytest.mark.slow
 def test_demo_rallies_load_once_offline(app):
     app.extensions["rallies.geocoder"] = NoNetwork()
     try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
-from rsvp_helpers import counts_from_rows, stored_counts
 
 from rallies.demo import accounts, rsvps
 from rallies.extensions import db
 from rallies.models import Rsvp, Supporter
+from tests.stored import counts_from_rows, stored_counts
+
+pytestmark = pytest.mark.slow
 
 
 def test_demo_rsvps_are_consistent_and_idempotent(app, make_rally):

@@ -16,7 +16,7 @@ from rallies.extensions import db
 from rallies.geo import geocode
 from rallies.models import Rally
 from rallies.rallies.lifecycle import ListCursor, upcoming_listed, upcoming_page
-from tests.conftest import campaign_of
+from tests.factories import campaign_of
 
 # ZIP 78701's centroid, as the zipcodes package ships it.
 ORIGIN = (30.2713, -97.7426)

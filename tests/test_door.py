@@ -6,12 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
-from doorkit import bearer, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import DoorLink, DoorSession, Rally, utcnow
+from tests.factories import campaign_of, door_session, make_door, make_ticket, nonce
+from tests.web import bearer
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_organizer_scans_at_any_door_as_supervisor(org, client):
     assert session.role == "supervisor" and session.user_id == user.id and session.link_id is None
 
 
-def test_another_campaign_cannot_manage_or_scan(org, app, make_user, make_rally, login):
+def test_another_campaign_cannot_manage_or_scan(org, app, make_user, login):
     _user, rally = org
     door = make_door(rally)
     stranger = make_user(campaign="Other campaign")
@@ -176,7 +176,7 @@ def test_scan_log_and_conflict_pages_show_scans(org, client):
     assert "Ana L." in report and "North gate" in report
 
 
-def test_csrf_enforced_on_door_forms(org, app_factory, make_user, login):
+def test_csrf_enforced_on_door_forms(org, app_factory, login):
     _user, rally = org
     strict = app_factory(WTF_CSRF_ENABLED=True)
     with strict.app_context():

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from doorkit import bearer, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic
 from rallies.door.admissions import admit_walkin, undo_checkin
@@ -18,11 +15,9 @@ from rallies.extensions import db
 from rallies.keys.link_secrets import page_token
 from rallies.models import ArrivalMinute, Checkin, DoorSession, Rally, Rsvp, ScanLog, Supporter, utcnow
 from rallies.rsvp import rsvps
-
-
-def now_rally(make_rally, campaign, **fields):
-    """A rally whose doors are open now (doors opened 30 minutes ago, it ends in 2.5 hours)."""
-    return make_rally(campaign, starts_at=utcnow() + timedelta(minutes=30), **fields)
+from tests.factories import campaign_of, door_link, door_session, live_rally, make_door, make_rsvp, make_ticket, nonce
+from tests.stored import fresh
+from tests.web import bearer, door_post
 
 
 @pytest.fixture
@@ -31,27 +26,12 @@ def owner(make_user):
 
 
 @pytest.fixture
-def live(owner, make_rally):
+def live(owner):
     """A rally happening now with capacity 10, a door and a scanner device: (rally, door, ctx, secret)."""
-    rally = now_rally(make_rally, campaign_of(owner), capacity=10, max_guests=3)
+    rally = live_rally(campaign_of(owner), capacity=10, max_guests=3)
     door = make_door(rally)
     ctx, secret, _link = door_session(door)
     return rally, door, ctx, secret
-
-
-def post(client, door_id, name, body, secret):
-    return client.post(f"/door/{door_id}/api/{name}", data=json.dumps(body), content_type="application/json",
-                       headers=bearer(secret))
-
-
-def fresh(model, ident):
-    db.session.expire_all()
-    return db.session.get(model, ident)
-
-
-def rsvp(rally, name, email, guests):
-    result = rsvps.create_or_update_rsvp(rally, rsvps.RsvpInput(name=name, email=email, guests=guests))
-    return fresh(Rsvp, result.rsvp_id)
 
 
 def ms(moment: datetime) -> int:
@@ -63,10 +43,10 @@ def ms(moment: datetime) -> int:
 
 def test_admitted_party_cannot_cut_guests_or_cancel_to_free_places(live):
     rally, _door, ctx, _secret = live
-    party = rsvp(rally, "Pat Four", "pat@example.org", 3)
-    rsvp(rally, "Bo Four", "bo@example.org", 3)
-    rsvp(rally, "Cy Two", "cy@example.org", 1)
-    waiting = rsvp(rally, "Wes Wait", "wes@example.org", 2)
+    party = make_rsvp(rally, "Pat Four", "pat@example.org", 3).rsvp
+    make_rsvp(rally, "Bo Four", "bo@example.org", 3)
+    make_rsvp(rally, "Cy Two", "cy@example.org", 1)
+    waiting = make_rsvp(rally, "Wes Wait", "wes@example.org", 2).rsvp
     assert waiting.status == "waitlisted"
     assert check_in(None, ctx, nonce=nonce(), ticket_id=party.id).admitted == 4
     with pytest.raises(rsvps.RsvpError, match="already inside"):
@@ -81,10 +61,10 @@ def test_admitted_party_cannot_cut_guests_or_cancel_to_free_places(live):
 
 def test_partly_admitted_party_shrinks_only_to_the_people_inside(live):
     rally, _door, ctx, _secret = live
-    party = rsvp(rally, "Pat Four", "pat@example.org", 3)
-    rsvp(rally, "Bo Four", "bo@example.org", 3)
-    rsvp(rally, "Cy Two", "cy@example.org", 1)
-    waiting = rsvp(rally, "Wes Wait", "wes@example.org", 1)
+    party = make_rsvp(rally, "Pat Four", "pat@example.org", 3).rsvp
+    make_rsvp(rally, "Bo Four", "bo@example.org", 3)
+    make_rsvp(rally, "Cy Two", "cy@example.org", 1)
+    waiting = make_rsvp(rally, "Wes Wait", "wes@example.org", 1).rsvp
     check_in(None, ctx, nonce=nonce(), ticket_id=party.id, people=2)
     with pytest.raises(rsvps.RsvpError, match="2 of your party"):
         rsvps.change_guests(fresh(Rsvp, party.id), 0)
@@ -95,7 +75,7 @@ def test_partly_admitted_party_shrinks_only_to_the_people_inside(live):
 
 def test_ticket_page_cancel_of_an_admitted_party_says_so(client, live):
     rally, _door, ctx, _secret = live
-    party = rsvp(rally, "Pat Four", "pat@example.org", 1)
+    party = make_rsvp(rally, "Pat Four", "pat@example.org", 1).rsvp
     check_in(None, ctx, nonce=nonce(), ticket_id=party.id)
     resp = client.post(f"/t/{page_token(party)}/cancel", data={}, follow_redirects=True)
     assert resp.status_code < 500 and "already inside" in resp.get_data(as_text=True)
@@ -104,15 +84,15 @@ def test_ticket_page_cancel_of_an_admitted_party_says_so(client, live):
 
 def test_door_warns_once_admitted_reaches_capacity(client, live):
     rally, door, ctx, secret = live
-    big = rsvp(rally, "Big Party", "big@example.org", 3)
+    big = make_rsvp(rally, "Big Party", "big@example.org", 3).rsvp
     with atomic():
         db.session.get(Rally, rally.id).capacity = 5
-    one = rsvp(rally, "Solo One", "solo@example.org", 0)
-    first = post(client, door.id, "checkin", {"ticket_id": big.id, "nonce": nonce()}, secret).get_json()
+    one = make_rsvp(rally, "Solo One", "solo@example.org", 0).rsvp
+    first = door_post(client, door.id, "checkin", {"ticket_id": big.id, "nonce": nonce()}, secret).get_json()
     assert first["verdict"] == "admit" and first["at_capacity"] is False
     status = client.get(f"/door/{door.id}/api/status", headers=bearer(secret)).get_json()
     assert status["rally"]["at_capacity"] is False
-    last = post(client, door.id, "checkin", {"ticket_id": one.id, "nonce": nonce()}, secret).get_json()
+    last = door_post(client, door.id, "checkin", {"ticket_id": one.id, "nonce": nonce()}, secret).get_json()
     assert last["at_capacity"] is True
     status = client.get(f"/door/{door.id}/api/status", headers=bearer(secret)).get_json()
     assert status["rally"]["at_capacity"] is True
@@ -126,15 +106,15 @@ def test_upload_cannot_admit_what_checkin_refuses(client, live, status):
     rally, door, _ctx, secret = live
     ticket, code = make_ticket(rally, status=status)
     # Online, the scanner is refused.
-    online = post(client, door.id, "checkin", {"ticket_id": ticket.id, "nonce": nonce()}, secret).get_json()
+    online = door_post(client, door.id, "checkin", {"ticket_id": ticket.id, "nonce": nonce()}, secret).get_json()
     assert online["verdict"] == status
     # An upload made while online (client_time is now) gets exactly that verdict.
-    same = post(client, door.id, "upload", {"scans": [{"ticket_id": ticket.id, "nonce": nonce(),
+    same = door_post(client, door.id, "upload", {"scans": [{"ticket_id": ticket.id, "nonce": nonce(),
                                                         "client_time": ms(utcnow())}]}, secret).get_json()
     assert same["results"][0]["verdict"] == status and same["results"][0]["reason"] == online["reason"]
     # An offline admission is an override: flagged, reported, never counted as an admission.
     then = ms(utcnow() - timedelta(minutes=20))
-    offline = post(client, door.id, "upload", {"scans": [{"code": code, "nonce": nonce(), "client_time": then,
+    offline = door_post(client, door.id, "upload", {"scans": [{"code": code, "nonce": nonce(), "client_time": then,
                                                            "device_verdict": "admit"}]}, secret).get_json()
     result = offline["results"][0]
     assert result["verdict"] == status and result["flags"]["override"] and result["flags"]["conflict"]
@@ -147,13 +127,13 @@ def test_upload_cannot_admit_what_checkin_refuses(client, live, status):
 def test_explicit_online_flag_gets_the_online_verdict(client, live):
     rally, door, _ctx, secret = live
     ticket, code = make_ticket(rally)
-    post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret)
+    door_post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret)
     then = ms(utcnow() - timedelta(minutes=20))
-    body = post(client, door.id, "upload", {"scans": [{"code": code, "nonce": nonce(), "client_time": then,
+    body = door_post(client, door.id, "upload", {"scans": [{"code": code, "nonce": nonce(), "client_time": then,
                                                         "online": True}]}, secret).get_json()
     assert body["results"][0]["verdict"] == "already" and not body["results"][0]["flags"]["conflict"]
     # The scanner page marks what it decided offline: recorded (flagged), even when uploaded at once.
-    body = post(client, door.id, "upload", {"scans": [{"code": code, "nonce": nonce(), "client_time": ms(utcnow()),
+    body = door_post(client, door.id, "upload", {"scans": [{"code": code, "nonce": nonce(), "client_time": ms(utcnow()),
                                                         "offline": True}]}, secret).get_json()
     assert body["results"][0]["reason"] == "offline_conflict" and body["results"][0]["admitted"] == 0
     assert fresh(Rally, rally.id).checked_in_people == 1
@@ -164,7 +144,7 @@ def test_search_admit_needs_no_signing_key(client, live):
     ticket, _code = make_ticket(rally)
     with atomic():
         db.session.get(Rally, rally.id).signing_key = None  # the door path never reads it
-    body = post(client, door.id, "checkin", {"ticket_id": ticket.id, "nonce": nonce()}, secret).get_json()
+    body = door_post(client, door.id, "checkin", {"ticket_id": ticket.id, "nonce": nonce()}, secret).get_json()
     assert body["verdict"] == "admit"
     import rallies.door.checkin as checkin
 
@@ -178,7 +158,7 @@ def test_client_time_before_the_session_began_is_flagged_and_server_time_used(cl
     rally, door, _ctx, secret = live
     _ticket, code = make_ticket(rally)
     forty_hours_ago = utcnow() - timedelta(hours=40)
-    body = post(client, door.id, "upload", {"scans": [{"code": code, "nonce": nonce(), "client_time": ms(forty_hours_ago),
+    body = door_post(client, door.id, "upload", {"scans": [{"code": code, "nonce": nonce(), "client_time": ms(forty_hours_ago),
                                                         "device_verdict": "admit"}]}, secret).get_json()
     assert body["results"][0]["verdict"] == "admit" and body["results"][0]["flags"]["clock"] is True
     started = db.session.scalar(sa.select(DoorSession.created_at))
@@ -211,9 +191,9 @@ def test_walkins_are_refused_days_before_the_rally(client, owner, make_rally):
     rally = make_rally(campaign_of(owner), capacity=40, starts_at=utcnow() + timedelta(days=10))
     door = make_door(rally)
     secret = door_session(door)[1]
-    resp = post(client, door.id, "walkin", {"name": "Early Bird", "guests": 2, "nonce": nonce()}, secret)
+    resp = door_post(client, door.id, "walkin", {"name": "Early Bird", "guests": 2, "nonce": nonce()}, secret)
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "outside_door_window"
-    up = post(client, door.id, "upload", {"scans": [{"kind": "walkin", "name": "Early Bird", "nonce": nonce(),
+    up = door_post(client, door.id, "upload", {"scans": [{"kind": "walkin", "name": "Early Bird", "nonce": nonce(),
                                                       "client_time": ms(utcnow() - timedelta(minutes=20))}]}, secret)
     assert up.get_json()["results"][0]["error"]["code"] == "outside_door_window"
     assert fresh(Rally, rally.id).going_people == 0
@@ -249,23 +229,23 @@ def test_organizer_sets_walkin_places_on_the_doors_page(client, login, live, own
 
 def test_walkins_fill_only_free_places_by_default(live):
     rally, _door, ctx, _secret = live
-    rsvp(rally, "Pat Four", "pat@example.org", 3)
-    rsvp(rally, "Bo Four", "bo@example.org", 3)
+    make_rsvp(rally, "Pat Four", "pat@example.org", 3)
+    make_rsvp(rally, "Bo Four", "bo@example.org", 3)
     with pytest.raises(CheckinInputError) as err:
         admit_walkin(ctx, name="Walk In", guests=2, nonce=nonce())
     assert err.value.code == "walkin_limit"
     assert admit_walkin(ctx, name="Walk In", guests=1, nonce=nonce()).admitted == 2
     assert fresh(Rally, rally.id).going_people == 10
-    late = rsvp(rally, "Late Online", "late@example.org", 0)
+    late = make_rsvp(rally, "Late Online", "late@example.org", 0).rsvp
     assert late.status == "waitlisted"
 
 
-def test_walkin_ceilings_per_request_and_per_device(live, owner, make_rally):
+def test_walkin_ceilings_per_request_and_per_device(live, owner):
     rally, door, ctx, _secret = live
     with pytest.raises(CheckinInputError) as err:
         admit_walkin(ctx, name="Huge Party", guests=20, nonce=nonce())
     assert err.value.code == "invalid_guests"
-    big = now_rally(make_rally, campaign_of(owner), capacity=None)
+    big = live_rally(campaign_of(owner), capacity=None)
     big_ctx = door_session(make_door(big))[0]
     from rallies.door.admissions import MAX_WALKIN_GUESTS, WALKINS_PER_DEVICE
 
@@ -294,7 +274,7 @@ def test_undo_of_a_walkin_gives_the_places_back(live):
 
 
 @pytest.fixture
-def limited(app_factory, make_user, make_rally):
+def limited(app_factory):
     def build(**config):
         app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", **config)
         return app
@@ -302,42 +282,36 @@ def limited(app_factory, make_user, make_rally):
     return build
 
 
-def test_upload_counts_each_scan_against_the_limit(limited, owner, make_rally):
+def test_upload_counts_each_scan_against_the_limit(limited, owner):
     app = limited(RATELIMIT_DOOR="5 per minute")
     client = app.test_client()
-    rally = now_rally(make_rally, campaign_of(owner))
+    rally = live_rally(campaign_of(owner))
     door = make_door(rally)
     secret = door_session(door)[1]
     junk = [{"code": f"junk-{i}", "nonce": nonce(), "device_verdict": "admit"} for i in range(4)]
-    assert post(client, door.id, "upload", {"scans": junk}, secret).status_code == 200
-    resp = post(client, door.id, "upload", {"scans": junk[:2]}, secret)
+    assert door_post(client, door.id, "upload", {"scans": junk}, secret).status_code == 200
+    resp = door_post(client, door.id, "upload", {"scans": junk[:2]}, secret)
     assert resp.status_code == 429
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ScanLog)) == 4
 
 
-def test_link_openings_are_rate_limited_per_ip(limited, owner, make_rally):
+def test_link_openings_are_rate_limited_per_ip(limited, owner):
     app = limited(RATELIMIT_DOOR_LINK="2 per minute", WTF_CSRF_ENABLED=False)
     client = app.test_client()
-    rally = now_rally(make_rally, campaign_of(owner))
+    rally = live_rally(campaign_of(owner))
     door = make_door(rally)
-    from rallies.door import doors
-
-    with atomic():
-        _link, link_secret = doors.create_link(door, "scanner", utcnow() + timedelta(hours=2))
+    _link, link_secret = door_link(door)
     codes = [client.post(f"/door/l/{link_secret}", data={"device_name": f"Phone {i}"}).status_code for i in range(3)]
     assert codes == [302, 302, 429]
 
 
-def test_devices_per_link_are_capped(client, app, owner, make_rally):
+def test_devices_per_link_are_capped(client, app, owner):
     app.config["WTF_CSRF_ENABLED"] = False
     app.config["DOOR_DEVICES_PER_LINK"] = 2
-    rally = now_rally(make_rally, campaign_of(owner))
+    rally = live_rally(campaign_of(owner))
     door = make_door(rally)
-    from rallies.door import doors
-
-    with atomic():
-        _link, link_secret = doors.create_link(door, "scanner", utcnow() + timedelta(hours=2))
+    _link, link_secret = door_link(door)
     codes = [client.post(f"/door/l/{link_secret}", data={"device_name": f"Phone {i}"}).status_code for i in range(3)]
     assert codes == [302, 302, 422]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DoorSession)) == 2
@@ -346,8 +320,8 @@ def test_devices_per_link_are_capped(client, app, owner, make_rally):
 def test_scan_log_hides_invalid_codes_on_request(client, login, live, owner):
     rally, door, _ctx, secret = live
     _ticket, code = make_ticket(rally)
-    post(client, door.id, "checkin", {"code": "junk", "nonce": nonce()}, secret)
-    post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret)
+    door_post(client, door.id, "checkin", {"code": "junk", "nonce": nonce()}, secret)
+    door_post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret)
     api = client.get(f"/door/{door.id}/api/log?hide_invalid=1", headers=bearer(secret)).get_json()["scans"]
     assert [s["verdict"] for s in api] == ["admit"]
     login(client, owner)
@@ -362,8 +336,7 @@ def test_scan_log_hides_invalid_codes_on_request(client, login, live, owner):
 
 def test_door_search_never_matches_email_or_phone(client, live):
     rally, door, _ctx, secret = live
-    rsvps.create_or_update_rsvp(rally, rsvps.RsvpInput(name="Dana Scully", email="xfiles@example.org",
-                                                       phone="+13125550142"))
+    make_rsvp(rally, "Dana Scully", "xfiles@example.org", phone="+13125550142")
 
     def found(q):
         return client.get(f"/door/{door.id}/api/search", query_string={"q": q}, headers=bearer(secret)).get_json()["results"]

@@ -6,36 +6,30 @@ import gzip
 import json
 import threading
 import uuid
-from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
-from doorkit import bearer, bulk_tickets, door_session, make_door, make_ticket, nonce
 
 from rallies.database import atomic, next_change_number
 from rallies.extensions import db
 from rallies.models import Rally, Rsvp, ScanLog, utcnow
+from tests.factories import bulk_tickets, campaign_of, door_session, live_rally, make_door, make_ticket, nonce
+from tests.web import bearer, door_post
 
 
 @pytest.fixture
-def door_setup(make_user, make_rally):
+def door_setup(make_user):
     user = make_user()
     # Doors open now: walk-ins are admitted only inside the rally's door window.
-    rally = make_rally(campaign_of(user), title="Chicago Rally", starts_at=utcnow() + timedelta(minutes=30))
+    rally = live_rally(campaign_of(user), title="Chicago Rally")
     door = make_door(rally)
     ctx, secret, link_id = door_session(door)
     return rally, door, secret, link_id
 
 
-def post(client, door_id, name, body, secret, **headers):
-    return client.post(f"/door/{door_id}/api/{name}", data=json.dumps(body), content_type="application/json",
-                       headers={**bearer(secret), **headers})
-
-
 def test_checkin_admit_already_via_bearer_and_api_v1(client, door_setup):
     rally, door, secret, _ = door_setup
     _rsvp, code = make_ticket(rally)
-    resp = post(client, door.id, "checkin", {"code": code, "nonce": nonce(), "client_time": 1_800_000_000_000}, secret)
+    resp = door_post(client, door.id, "checkin", {"code": code, "nonce": nonce(), "client_time": 1_800_000_000_000}, secret)
     assert resp.status_code == 200 and resp.get_json()["verdict"] == "admit"
     resp = client.post("/api/v1/door/checkin", json={"code": code, "nonce": nonce()}, headers=bearer(secret))
     body = resp.get_json()
@@ -61,7 +55,7 @@ def test_unauthenticated_and_wrong_door(client, door_setup, make_rally):
     assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "unauthenticated"
     other = make_rally(db.session.get(Rally, rally.id).campaign)
     other_door = make_door(other, "Other gate")
-    resp = post(client, other_door.id, "checkin", {"code": "x", "nonce": nonce()}, secret)
+    resp = door_post(client, other_door.id, "checkin", {"code": "x", "nonce": nonce()}, secret)
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "wrong_door"
     resp = client.get("/api/v1/door/status", headers=bearer("not-a-token"))
     assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "session_unknown"
@@ -71,7 +65,7 @@ def test_wrong_rally_ticket(client, door_setup, make_rally):
     rally, door, secret, _ = door_setup
     other = make_rally(db.session.get(Rally, rally.id).campaign, title="Denver Rally")
     _r, code = make_ticket(other)
-    body = post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret).get_json()
+    body = door_post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret).get_json()
     assert body["verdict"] == "wrong_rally" and body["rally"]["title"] == "Denver Rally"
 
 
@@ -104,7 +98,7 @@ def test_bad_requests_get_reason_codes(client, door_setup, payload, status, code
 ])
 def test_bad_codes_are_verdicts_not_errors(client, door_setup, code, reason):
     _rally, door, secret, _ = door_setup
-    resp = post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret)
+    resp = door_post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret)
     assert resp.status_code == 200
     assert resp.get_json()["verdict"] == "invalid" and resp.get_json()["reason"] == reason
 
@@ -113,8 +107,8 @@ def test_replayed_nonce_returns_stored_verdict(client, door_setup):
     rally, door, secret, _ = door_setup
     _rsvp, code = make_ticket(rally)
     n = nonce()
-    first = post(client, door.id, "checkin", {"code": code, "nonce": n}, secret).get_json()
-    again = post(client, door.id, "checkin", {"code": code, "nonce": n}, secret).get_json()
+    first = door_post(client, door.id, "checkin", {"code": code, "nonce": n}, secret).get_json()
+    again = door_post(client, door.id, "checkin", {"code": code, "nonce": n}, secret).get_json()
     assert first["verdict"] == again["verdict"] == "admit" and again["replayed"] and not first["replayed"]
     db.session.rollback()
     assert db.session.get(Rally, rally.id).checked_in_people == 1
@@ -123,7 +117,7 @@ def test_replayed_nonce_returns_stored_verdict(client, door_setup):
 def test_far_client_clock_is_flagged(client, door_setup):
     rally, door, secret, _ = door_setup
     _rsvp, code = make_ticket(rally)
-    body = post(client, door.id, "checkin", {"code": code, "nonce": nonce(), "client_time": "2099-01-01T00:00:00Z"},
+    body = door_post(client, door.id, "checkin", {"code": code, "nonce": nonce(), "client_time": "2099-01-01T00:00:00Z"},
                 secret).get_json()
     assert body["verdict"] == "admit" and body["flags"]["clock"] is True
 
@@ -147,15 +141,15 @@ def test_search_prefix_ignores_case_and_accents(client, door_setup):
 def test_walkin_party_undo_through_api(client, door_setup):
     rally, door, secret, _ = door_setup
     boss = door_session(door, role="supervisor", device="Boss")[1]
-    resp = post(client, door.id, "walkin", {"name": "Walk In", "guests": 1, "nonce": nonce()}, secret)
+    resp = door_post(client, door.id, "walkin", {"name": "Walk In", "guests": 1, "nonce": nonce()}, secret)
     walk = resp.get_json()
     assert walk["verdict"] == "admit" and walk["admitted"] == 2 and walk["ticket"]["walkin"]
     rsvp, code = make_ticket(rally, guests=2)
-    part = post(client, door.id, "checkin", {"code": code, "nonce": nonce(), "people": 2}, secret).get_json()
+    part = door_post(client, door.id, "checkin", {"code": code, "nonce": nonce(), "people": 2}, secret).get_json()
     assert part["admitted"] == 2 and part["ticket"]["remaining"] == 1
-    denied = post(client, door.id, "undo", {"ticket_id": rsvp.id, "reason": "mistake", "nonce": nonce()}, secret)
+    denied = door_post(client, door.id, "undo", {"ticket_id": rsvp.id, "reason": "mistake", "nonce": nonce()}, secret)
     assert denied.status_code == 403 and denied.get_json()["error"]["code"] == "forbidden"
-    undone = post(client, door.id, "undo", {"ticket_id": rsvp.id, "reason": "mistake", "nonce": nonce()}, boss)
+    undone = door_post(client, door.id, "undo", {"ticket_id": rsvp.id, "reason": "mistake", "nonce": nonce()}, boss)
     assert undone.get_json()["admitted"] == -2
     status = client.get(f"/door/{door.id}/api/status", headers=bearer(secret)).get_json()
     assert status["rally"]["admitted"] == 2 and status["rally"]["walkins"] == 2 and status["door"]["last5"] == 2
@@ -176,7 +170,7 @@ def test_sync_payload_full_and_incremental_without_personal_data(client, door_se
     with atomic():  # an old change, before the cursor
         db.session.execute(Rsvp.__table__.update().values(changed_seq=1))
         since = next_change_number()  # a cursor from "now"
-    post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret)
+    door_post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret)
     inc = client.get(f"/door/{door.id}/api/sync", query_string={"since": since}, headers=bearer(secret)).get_json()
     assert not inc["full"] and [t[0] for t in inc["tickets"]] == [rsvp.id] and inc["tickets"][0][4] == 1
     assert inc["checkins"][0][4] == "North gate" and inc["cursor"] > since
@@ -190,12 +184,12 @@ def test_offline_upload_accepts_and_flags(client, door_setup):
     now_ms = int(utcnow().timestamp() * 1000)
     # Twenty minutes old: made offline (a scan within the clock skew of now gets the online verdict).
     items = [{"code": code, "nonce": nonce(), "client_time": now_ms - 20 * 60_000, "device_verdict": "admit"}]
-    r1 = post(client, door.id, "upload", {"scans": items}, secret).get_json()["results"]
-    r2 = post(client, west.id, "upload", {"scans": [dict(items[0], nonce=nonce())]}, west_secret).get_json()["results"]
-    again = post(client, door.id, "upload", {"scans": items}, secret).get_json()["results"]
+    r1 = door_post(client, door.id, "upload", {"scans": items}, secret).get_json()["results"]
+    r2 = door_post(client, west.id, "upload", {"scans": [dict(items[0], nonce=nonce())]}, west_secret).get_json()["results"]
+    again = door_post(client, door.id, "upload", {"scans": items}, secret).get_json()["results"]
     assert r1[0]["verdict"] == "admit" and not r1[0]["flags"]["conflict"]
     assert r2[0]["flags"]["conflict"] and again[0]["replayed"]
-    bad = post(client, door.id, "upload", {"scans": [{"code": code}, "junk", {"kind": "walkin", "nonce": nonce()}]},
+    bad = door_post(client, door.id, "upload", {"scans": [{"code": code}, "junk", {"kind": "walkin", "nonce": nonce()}]},
                secret).get_json()["results"]
     assert [b["error"]["code"] for b in bad] == ["invalid_nonce", "invalid_scan", "invalid_name"]
     db.session.rollback()
@@ -203,6 +197,7 @@ def test_offline_upload_accepts_and_flags(client, door_setup):
     assert db.session.scalar(db.select(db.func.count()).where(ScanLog.conflict.is_(True))) == 1
 
 
+@pytest.mark.slow
 def test_race_over_real_http_zero_double_admissions(live_server, make_user, make_rally):
     """300 tickets, each scanned by 3 clients at three doors at once, over HTTP: exactly 300 admits."""
     import requests
@@ -240,11 +235,11 @@ def test_race_over_real_http_zero_double_admissions(live_server, make_user, make
 def test_out_of_range_ids_and_nul_search_are_4xx_not_500(client, door_setup):
     rally, door, secret, _ = door_setup
     boss = door_session(door, role="supervisor", device="Boss")[1]
-    resp = post(client, door.id, "undo", {"ticket_id": 2**40, "reason": "x", "nonce": nonce()}, boss)
+    resp = door_post(client, door.id, "undo", {"ticket_id": 2**40, "reason": "x", "nonce": nonce()}, boss)
     assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "invalid_ticket_id"
-    resp = post(client, door.id, "reduce", {"scan_id": 2**40, "keep": 1, "nonce": nonce()}, secret)
+    resp = door_post(client, door.id, "reduce", {"scan_id": 2**40, "keep": 1, "nonce": nonce()}, secret)
     assert resp.status_code == 200 and resp.get_json()["reason"] == "nothing_to_undo"
     resp = client.get(f"/door/{door.id}/api/search?q=ab%00cd", headers=bearer(secret))
     assert resp.status_code in (200, 400) and resp.is_json  # refused up front, or no match; never a 500
-    resp = post(client, door.id, "checkin", {"ticket_id": 2**40, "nonce": nonce()}, secret)
+    resp = door_post(client, door.id, "checkin", {"ticket_id": 2**40, "nonce": nonce()}, secret)
     assert resp.status_code == 200 and resp.get_json()["verdict"] == "invalid"

@@ -8,7 +8,6 @@ doors open, so walk-ins and undo are reachable.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,16 @@ import schemathesis
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from rallies.models import utcnow
-from tests.conftest import campaign_of
-from tests.doorkit import door_session, make_door, make_ticket
+from tests.factories import campaign_of, door_session, live_rally, make_door, make_ticket
 
 DOC = Path(__file__).resolve().parent.parent / "static" / "openapi" / "door.yaml"
 
 
 @pytest.fixture
-def supervisor(app, make_user, make_rally):
+def supervisor(app, make_user):
     """A bearer token for a supervisor at a door whose rally is open now, with a few tickets."""
     user = make_user()
-    rally = make_rally(campaign_of(user), starts_at=utcnow() + timedelta(minutes=30), capacity=50)
+    rally = live_rally(campaign_of(user), capacity=50)
     door = make_door(rally)
     for name in ("Ana López", "Ben Okafor", "Chen Wei"):
         make_ticket(rally, name=name, guests=1)

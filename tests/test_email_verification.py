@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import campaign_of
 from itsdangerous import TimestampSigner
 from test_auth import GOOD, NEW, link_path, outbox
 
@@ -18,6 +17,7 @@ from rallies.auth import accounts, teams
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Invite, Membership, User
+from tests.factories import campaign_of
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_unverified_user_runs_their_own_campaign(client):
     assert "not confirmed" in page.text and "/auth/verify/resend" in page.text
 
 
-def test_verify_link_tampered_expired_and_for_another_user(app, client, make_user, monkeypatch):
+def test_verify_link_tampered_expired_and_for_another_user(app, client, monkeypatch):
     signup(client, email="ann@example.org", campaign_name="Ann for Mayor")
     link = verify_link("ann@example.org")
     bad = client.get(link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB"))

@@ -8,25 +8,24 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import campaign_of
-from tests.turnout_helpers import PAST, add_checkin, add_door, add_rsvp, held
+from tests.factories import PAST, campaign_of, checkin_row, held_rally, make_door, make_ticket
 
 HOSTILE = '=HYPERLINK("http://evil","click") <b>'
 
 
 @pytest.fixture
-def setup(make_user, make_rally, login, client):
+def setup(make_user, login, client):
     owner = make_user()
     camp = campaign_of(owner)
-    rally = held(make_rally, camp, going=4, rsvp_in=3, walkins=1, capacity=10, title=HOSTILE, city="Chicago",
+    rally = held_rally(camp, going=4, rsvp_in=3, walkins=1, capacity=10, title=HOSTILE, city="Chicago",
                  state="IL")
-    held(make_rally, camp, going=10, rsvp_in=9, title="Austin night", city="Austin", state="TX")
-    door = add_door(rally, "-North gate", lanes=1)
-    ana = add_rsvp(rally, "Ana Smith", guests=2, checked_in=3, email="ana@example.org")
-    add_checkin(rally, door, ana, 2, PAST)
-    add_checkin(rally, door, ana, 1, PAST + timedelta(minutes=3))
-    add_checkin(rally, None, None, 1, PAST + timedelta(minutes=5), walkin=True)
-    held(make_rally, campaign_of(make_user()), going=1, rsvp_in=1, title="Other campaign rally")
+    held_rally(camp, going=10, rsvp_in=9, title="Austin night", city="Austin", state="TX")
+    door = make_door(rally, "-North gate", lanes=1)
+    ana, _code = make_ticket(rally, "Ana Smith", postal_code="60607", guests=2, checked_in_people=3, email="ana@example.org")
+    checkin_row(rally, door, ana, 2, PAST)
+    checkin_row(rally, door, ana, 1, PAST + timedelta(minutes=3))
+    checkin_row(rally, None, None, 1, PAST + timedelta(minutes=5), walkin=True)
+    held_rally(campaign_of(make_user()), going=1, rsvp_in=1, title="Other campaign rally")
     login(client, owner)
     return dict(camp=camp, rally=rally)
 

@@ -10,8 +10,7 @@ from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally
 from rallies.turnout import forecast
-from tests.conftest import campaign_of
-from tests.turnout_helpers import held
+from tests.factories import campaign_of, held_rally
 
 
 @pytest.fixture
@@ -21,12 +20,12 @@ def camp(make_user):
 
 def _history(camp, make_rally):
     for rsvp_in in (50, 60, 70):
-        held(make_rally, camp, going=100, rsvp_in=rsvp_in, city="Chicago", state="IL")
-    held(make_rally, camp, going=100, rsvp_in=90, city="Springfield", state="IL")
-    held(make_rally, camp, going=100, rsvp_in=40, city="Austin", state="TX")
+        held_rally(camp, going=100, rsvp_in=rsvp_in, city="Chicago", state="IL")
+    held_rally(camp, going=100, rsvp_in=90, city="Springfield", state="IL")
+    held_rally(camp, going=100, rsvp_in=40, city="Austin", state="TX")
     # Never learned from: cancelled, no door data, still to come.
-    held(make_rally, camp, going=100, rsvp_in=5, city="Chicago", state="IL", status="cancelled")
-    held(make_rally, camp, going=100, rsvp_in=0, city="Chicago", state="IL")
+    held_rally(camp, going=100, rsvp_in=5, city="Chicago", state="IL", status="cancelled")
+    held_rally(camp, going=100, rsvp_in=0, city="Chicago", state="IL")
     make_rally(camp, city="Chicago", state="IL")
 
 
@@ -83,7 +82,7 @@ def test_upcoming_forecasts_lists_only_future_scheduled(camp, make_rally):
 
 def _ordered(camp, make_rally):
     for day, rsvp_in in ((1, 50), (8, 60), (15, 70)):
-        held(make_rally, camp, going=100, rsvp_in=rsvp_in, city="Chicago", state="IL",
+        held_rally(camp, going=100, rsvp_in=rsvp_in, city="Chicago", state="IL",
              starts_at=datetime(2026, 1, day, 18, tzinfo=UTC))
 
 

@@ -11,7 +11,7 @@ from rallies.database import atomic
 from rallies.extensions import db
 from rallies.geo import gazetteer, geocode
 from rallies.models import GeocodeCache, Rally, utcnow
-from tests.conftest import campaign_of
+from tests.factories import campaign_of
 from tests.test_rallies import create, only_rally
 
 ADDRESS = geocode.Address("422 Guadalupe St", "Austin", "TX", "78701", "US")

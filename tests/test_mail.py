@@ -18,13 +18,14 @@ from email import policy
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from conftest import campaign_of
-from rsvp_helpers import outbox, rsvp_by_email, rsvp_post, token_from
 
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.mail import delivery
 from rallies.models import OutboxMessage, utcnow
+from tests.factories import campaign_of
+from tests.stored import outbox, rsvp_by_email
+from tests.web import rsvp_post, token_from
 
 
 class Collector:

@@ -10,7 +10,7 @@ import pytest
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster
 
 from rallies.geo import folium_maps
-from tests.conftest import campaign_of
+from tests.factories import campaign_of
 from tests.test_rallies import HOSTILE
 
 STATIC = Path(__file__).resolve().parent.parent / "static"

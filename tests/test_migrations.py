@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from config import TestingConfig
 from rallies import create_app
 from rallies.extensions import db
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+pytestmark = pytest.mark.slow
 
 
 def _head(app) -> str:
@@ -24,28 +20,6 @@ def _head(app) -> str:
     with app.app_context():
         config = app.extensions["migrate"].migrate.get_config()
     return ScriptDirectory.from_config(config).get_current_head()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    """The URL of a database with no tables at all: a new SQLite file, or a throw-away PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-        return
-    if not PG_URL.startswith("postgres"):
-        pytest.skip("TEST_DATABASE_URL is not set; the PostgreSQL half needs a server")
-    import psycopg
-
-    url = make_url(PG_URL.replace("postgresql+psycopg://", "postgresql://"))
-    name = f"rallies_migrate_{uuid.uuid4().hex[:12]}"
-    admin = url.set(database="postgres", drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 
 import pytest
-from conftest import campaign_of
-from rsvp_helpers import outbox, rsvp_by_email, rsvp_post, token_from
 
 from rallies.database import atomic
 from rallies.extensions import db
@@ -17,6 +15,9 @@ from rallies.keys.link_secrets import page_token
 from rallies.mail import delivery
 from rallies.models import Rally
 from rallies.rsvp import notices
+from tests.factories import campaign_of
+from tests.stored import outbox, rsvp_by_email
+from tests.web import rsvp_post, token_from
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import pytest
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally
-from tests.conftest import campaign_of
+from tests.factories import campaign_of
+from tests.web import rsvp_post
 
 HOSTILE = '<script>alert("x")</script>${alert(1)}`'
 
@@ -336,8 +337,6 @@ def test_past_rally_page_says_it_ended_and_takes_no_rsvps(client, make_user, mak
 
 
 def test_raising_capacity_in_the_edit_form_promotes_the_waitlist(client, organizer):
-    from rsvp_helpers import rsvp_post
-
     create(client, organizer, capacity="1")
     rally = only_rally()
     assert rsvp_post(client, rally, email="first@example.org", name="First").status_code == 303

@@ -10,32 +10,19 @@ import random
 
 import pytest
 
-from tests.audit_helpers import ID_ARGS, build, build_world, methods_of, rules, string_values
+from tests.factories import audit_world
+from tests.web import ID_ARGS, build, methods_of, rules, string_values
 
 TINY = "3 per minute"
 
 
 @pytest.fixture
-def limited(app_factory, make_user, make_rally):
-    """An app with rate limiting on and tiny limits, and a world in it."""
+def limited(app_factory):
+    """An app with rate limiting on and tiny limits, and a world in it (made without requests)."""
     app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", RATELIMIT_RSVP_IP=TINY,
                       RATELIMIT_RSVP_EMAIL=TINY, RATELIMIT_AUTH=TINY, RATELIMIT_PUBLIC=TINY, RATELIMIT_DOOR=TINY)
     with app.app_context():
-        # The world's own RSVPs go through the limited form: give each its own client IP.
-        world = _world_from_many_ips(app, make_user, make_rally)
-        yield app, world
-
-
-def _world_from_many_ips(app, make_user, make_rally):
-    """Build the world with rate limiting off, so the hammering below starts from zero."""
-    from rallies.extensions import limiter
-
-    limiter.enabled = False
-    try:
-        return build_world(app, make_user, make_rally)
-    finally:
-        limiter.enabled = True
-        limiter.reset()
+        yield app, audit_world()
 
 
 def _hammer(send, n=10):
@@ -219,9 +206,9 @@ def _fuzz(app, world, client, ids, rng, failures, relogin=None):
 HUGE = ["99999999999999999999999", "9223372036854775808", "2147483648", "-9223372036854775809"]
 
 
-def test_huge_numbers_in_paging_params_are_not_500(app, make_user, make_rally, login):
+def test_huge_numbers_in_paging_params_are_not_500(app, login):
     """Every route, each paging/cursor parameter set to numbers no database integer holds."""
-    world = build_world(app, make_user, make_rally)
+    world = audit_world()
     client = app.test_client()
     login(client, world.owner_b)
     headers = {"Authorization": f"Bearer {world.api_token}"}
@@ -241,9 +228,9 @@ def test_huge_numbers_in_paging_params_are_not_500(app, make_user, make_rally, l
 
 
 @pytest.mark.parametrize("who", ["anonymous", "owner"])
-def test_no_route_answers_500_to_junk(app, make_user, make_rally, login, who):
+def test_no_route_answers_500_to_junk(app, login, who):
     """Every route, junk query strings, bodies and path values: always a 4xx or a page, never a 500."""
-    world = build_world(app, make_user, make_rally)
+    world = audit_world()
     client = app.test_client()
     relogin = None
     if who == "owner":
@@ -267,10 +254,10 @@ _SENTINEL_ID = 987654321
 
 
 @pytest.mark.parametrize("who", ["anonymous", "owner"])
-def test_junk_in_any_path_parameter_is_a_4xx(app, make_user, make_rally, login, who):
+def test_junk_in_any_path_parameter_is_a_4xx(app, login, who):
     """Issue 9, item 15: every route, each path parameter in turn set to NUL, over-long, non-UTF-8 or
     lone-surrogate bytes, with every method the route takes: a 4xx, never a 500."""
-    world = build_world(app, make_user, make_rally)
+    world = audit_world()
     client = app.test_client()
     if who == "owner":
         login(client, world.owner_b)

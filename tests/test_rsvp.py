@@ -6,14 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from rsvp_helpers import counts_from_rows, outbox, rsvp_by_email, rsvp_post, stored_counts, token_from
 
 from rallies.database import atomic, next_change_number
 from rallies.extensions import db
 from rallies.keys.link_secrets import page_token
 from rallies.mail import delivery
 from rallies.models import Rsvp, Supporter
+from tests import factories
+from tests.factories import campaign_of
+from tests.stored import counts_from_rows, outbox, rsvp_by_email, stored_counts
+from tests.web import rsvp_post, token_from
 
 
 @pytest.fixture
@@ -159,19 +161,10 @@ def test_unknown_rally_is_404(client):
     assert client.get("/r/nope/rsvp").status_code == 404
 
 
-def test_csrf_is_enforced_on_the_rsvp_form(app_factory, make_user):
+def test_csrf_is_enforced_on_the_rsvp_form(app_factory):
     app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():
-        from rallies.database import atomic
-        from rallies.models import Campaign, Rally
-
-        with atomic():
-            c = Campaign(name="C")
-            db.session.add(c)
-            db.session.flush()
-            start = datetime.now(UTC) + timedelta(days=3)
-            db.session.add(Rally(campaign_id=c.id, slug="csrf-rally", title="R", starts_at=start,
-                                 ends_at=start + timedelta(hours=2), timezone="UTC", visibility="listed"))
+        factories.make_rally(factories.make_campaign(), slug="csrf-rally")
     client = app.test_client()
     resp = client.post("/r/csrf-rally/rsvp", data={"name": "A", "email": "a@example.org", "guests": "0"},
                        headers={"Referer": "https://localhost/r/csrf-rally/rsvp"})
@@ -184,7 +177,7 @@ def test_rate_limit_per_email_gives_429_page_with_retry(app_factory):
     app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_RSVP_EMAIL="2 per minute", RATELIMIT_RSVP_IP="100 per minute",
                       RATELIMIT_STORAGE_URI="memory://")
     with app.app_context():
-        slug = _make_plain_rally()
+        slug = factories.make_rally(factories.make_campaign()).slug
     client = app.test_client()
     for i in range(2):
         r = client.post(f"/r/{slug}/rsvp", data={"name": "A", "email": "same@example.org", "guests": "0"})
@@ -201,25 +194,11 @@ def test_rate_limit_per_email_gives_429_page_with_retry(app_factory):
 def test_rate_limit_per_ip(app_factory):
     app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_RSVP_IP="3 per minute", RATELIMIT_STORAGE_URI="memory://")
     with app.app_context():
-        slug = _make_plain_rally()
+        slug = factories.make_rally(factories.make_campaign()).slug
     client = app.test_client()
     codes = [client.post(f"/r/{slug}/rsvp", data={"name": "A", "email": f"p{i}@example.org", "guests": "0"}).status_code
              for i in range(4)]
     assert codes == [303, 303, 303, 429]
-
-
-def _make_plain_rally() -> str:
-    from rallies.database import atomic
-    from rallies.models import Campaign, Rally
-
-    with atomic():
-        c = Campaign(name="C")
-        db.session.add(c)
-        db.session.flush()
-        start = datetime.now(UTC) + timedelta(days=3)
-        db.session.add(Rally(campaign_id=c.id, slug="limited", title="R", starts_at=start, ends_at=start + timedelta(hours=2),
-                             timezone="UTC", visibility="listed"))
-    return "limited"
 
 
 def test_rally_page_form_carries_the_links_attribution(client, rally):

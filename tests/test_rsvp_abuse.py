@@ -7,14 +7,15 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from rsvp_helpers import counts_from_rows, outbox, rsvp_post, stored_counts, token_from
 
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.keys.link_secrets import page_token
 from rallies.mail import delivery
 from rallies.models import Rsvp, Supporter, utcnow
+from tests.factories import campaign_of
+from tests.stored import counts_from_rows, outbox, stored_counts
+from tests.web import rsvp_post, token_from
 
 ALREADY = "You're already on the list. We've emailed your ticket link again."
 
@@ -278,10 +279,9 @@ def test_ics_download_and_attachment_carry_no_ticket_link(client, rally):
 
 # ------------------------------------------------------------------------ the migration's backfill
 
-from test_migrations import empty_database  # noqa: E402,F401,F811  (fixture: an empty SQLite or PostgreSQL database)
 
-
-def test_migration_backfills_mailbox_keys_and_keeps_old_lookalikes_apart(empty_database):  # noqa: F811
+@pytest.mark.slow
+def test_migration_backfills_mailbox_keys_and_keeps_old_lookalikes_apart(empty_database):
     """Old rows get their canonical key; a second spelling already in a rally keeps its own address."""
     from datetime import UTC, datetime
 

@@ -12,15 +12,14 @@ import os
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from doorkit import door_session, make_door, make_ticket, nonce
-from rsvp_helpers import rsvp_post, token_from
 
 from rallies.database import atomic
 from rallies.door.checkin import check_in
 from rallies.extensions import db
 from rallies.models import Rally, Rsvp
 from rallies.rsvp import tickets
+from tests.factories import campaign_of, door_session, make_door, make_ticket, nonce
+from tests.web import rsvp_post, token_from
 
 
 def _kek() -> str:

@@ -17,18 +17,8 @@ import pytest
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import DoorLink, utcnow
-from tests.audit_helpers import (
-    FORMULA_NAME,
-    ID_ARGS,
-    PEOPLE,
-    TOKEN_ROUTES,
-    XSS_TITLE,
-    build,
-    build_world,
-    methods_of,
-    rules,
-    string_values,
-)
+from tests.factories import FORMULA_NAME, PASSWORD, PEOPLE, XSS_TITLE, audit_world, campaign_of, door_link
+from tests.web import ID_ARGS, TOKEN_ROUTES, build, methods_of, rules, string_values
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -50,8 +40,8 @@ DEVICE_ID_WRITES = {"door.signout"}
 
 
 @pytest.fixture
-def world(app, make_user, make_rally):
-    return build_world(app, make_user, make_rally)
+def world(app):
+    return audit_world()
 
 
 def _logged_in(app, login, user):
@@ -77,7 +67,7 @@ def test_every_route_is_classified(app):
             if TOKEN_ROUTES.get(rule.endpoint) == arg or (rule.endpoint == "rsvp.answer" and arg == "answer"):
                 continue
             unknown.append((rule.rule, arg))
-    assert not unknown, f"Classify these route arguments in tests/audit_helpers.py: {unknown}"
+    assert not unknown, f"Classify these route arguments in tests/web.py: {unknown}"
 
 
 # --- 1. CSRF on every write -----------------------------------------------------------------
@@ -102,11 +92,11 @@ def _csrf_crawl(app, client, world) -> tuple[list, list]:
     return checked, unprotected
 
 
-def test_every_write_route_requires_csrf(app_factory, make_user, make_rally, login):
+def test_every_write_route_requires_csrf(app_factory, login):
     """With CSRF on, every POST/PUT/PATCH/DELETE without a token is refused (400), except the allow-list."""
     app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():
-        world = build_world(app, make_user, make_rally)
+        world = audit_world()
         checked, unprotected = _csrf_crawl(app, _logged_in(app, login, world.owner_a), world)
         assert not unprotected, f"Writes accepted without a CSRF token: {unprotected}"
         assert len(checked) > 30  # the crawl really ran
@@ -121,7 +111,7 @@ def test_every_write_route_requires_csrf(app_factory, make_user, make_rally, log
         assert {r.endpoint for r in rules(app) if methods_of(r) & WRITE_METHODS} >= CSRF_EXEMPT
 
 
-def test_the_crawlers_catch_a_new_unsafe_route(app_factory, make_user, make_rally, login):
+def test_the_crawlers_catch_a_new_unsafe_route(app_factory, login):
     """Add a CSRF-exempt write and a read that ignores campaigns: both crawls report them."""
     from rallies.extensions import csrf
     from rallies.models import Rally
@@ -138,18 +128,18 @@ def test_the_crawlers_catch_a_new_unsafe_route(app_factory, make_user, make_rall
                      methods=["POST"])
     app.add_url_rule("/audit-leak/<int:rally_id>", "audit_leaky_read", audit_leaky_read)
     with app.app_context():
-        world = build_world(app, make_user, make_rally)
+        world = audit_world()
         _checked, unprotected = _csrf_crawl(app, _logged_in(app, login, world.owner_a), world)
         assert unprotected == [("POST", "/audit-leak/<int:rally_id>/write", 200)]
         _crawled, wrong = _foreign_id_crawl(app, _logged_in(app, login, world.owner_a), world)
         assert wrong == [("/audit-leak/<int:rally_id>", 200)]
 
 
-def test_csrf_exempt_door_endpoints_need_a_door_credential(app_factory, make_user, make_rally, login):
+def test_csrf_exempt_door_endpoints_need_a_door_credential(app_factory, login):
     """Exempt JSON writes: the door cookie alone needs X-Door-Request; organizer cookies are refused."""
     app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():
-        world = build_world(app, make_user, make_rally)
+        world = audit_world()
         door_id = world.ids_b["door_id"]
         owner = _logged_in(app, login, world.owner_b)
         for name in ("checkin", "walkin", "undo", "reduce", "upload"):
@@ -444,10 +434,10 @@ def test_door_links_are_secret_and_refused_once_revoked_or_expired(app, world):
     from rallies.door import doors
     from rallies.models import Door
 
+    link, secret = door_link(db.session.get(Door, door_id), hours=1)
     with atomic():
-        link, secret = doors.create_link(db.session.get(Door, door_id), "scanner", utcnow() + timedelta(hours=1))
         _s, session_secret = doors.open_link(secret, "Phone 2")
-        link.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.get(DoorLink, link.id).expires_at = utcnow() - timedelta(seconds=1)
     resp = client.get(f"/door/l/{secret}")
     assert resp.status_code == 403 and "expired" in resp.get_data(as_text=True)
     resp = client.get("/api/v1/door/whoami", headers={"Authorization": f"Bearer {session_secret}"})
@@ -511,7 +501,7 @@ def test_no_route_redirects_off_site(app, world, login):
                 query = {"next": evil, "return_to": evil, "redirect": evil, "url": evil}
                 method = "GET" if "GET" in methods_of(rule) else sorted(methods_of(rule))[0]
                 resp = client.open(url, method=method, query_string=query, headers={"Referer": EVIL[i % 2]},
-                                   data={"email": "owner-b@example.org", "password": "correct horse battery"})
+                                   data={"email": "owner-b@example.org", "password": PASSWORD})
                 location = resp.headers.get("Location", "")
                 resp.close()  # finish streamed exports inside this request's context
                 if resp.status_code in (301, 302, 303, 307, 308) and _off_site(location):
@@ -522,8 +512,6 @@ def test_no_route_redirects_off_site(app, world, login):
 
 def test_description_links_cannot_inject(app, world, make_rally):
     """Only http(s) URLs become links, and a quote in a URL cannot break out of the href."""
-    from tests.conftest import campaign_of
-
     text = 'javascript:alert(1)\nhttps://ok.example/a"onmouseover="alert(3)\n<a href="https://x.example">x</a>'
     rally = make_rally(campaign_of(world.owner_b), slug="desc-rally", description=text)
     body = app.test_client().get(f"/r/{rally.slug}").get_data(as_text=True)

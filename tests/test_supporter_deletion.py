@@ -12,15 +12,15 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from doorkit import door_session, make_door, nonce
-from rsvp_helpers import rsvp_post, stored_counts
 
 from rallies.door import admissions, checkin
 from rallies.extensions import db
 from rallies.models import Checkin, Rsvp, ScanLog, Supporter, utcnow
 from rallies.rsvp import supporters
 from rallies.rsvp.tickets import ticket_code
+from tests.factories import campaign_of, door_session, make_door, nonce
+from tests.stored import stored_counts
+from tests.web import rsvp_post
 
 NAME, DOOR_NAME, EMAIL = "Zelda Quixote", "Zelda Q.", "zelda.quixote@example.org"
 

@@ -10,11 +10,12 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from rsvp_helpers import counts_from_rows, outbox, rsvp_by_email, rsvp_post, stored_counts, token_from
 
 from rallies.extensions import db
 from rallies.models import Rsvp, Supporter
+from tests.factories import campaign_of
+from tests.stored import counts_from_rows, outbox, rsvp_by_email, stored_counts
+from tests.web import rsvp_post, token_from
 
 
 @pytest.fixture

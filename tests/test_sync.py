@@ -8,22 +8,21 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import IS_PG, campaign_of
-from doorkit import bulk_tickets, door_session, make_door, make_ticket, nonce
+from conftest import IS_PG
 
 from rallies.database import atomic, next_change_number
 from rallies.door.admissions import admit_walkin, undo_checkin
 from rallies.door.checkin import check_in
 from rallies.door.sync import sync_payload
 from rallies.extensions import db
-from rallies.models import Checkin, Rally, Rsvp, utcnow
+from rallies.models import Checkin, Rally, Rsvp
 from rallies.rsvp.rsvps import RsvpInput, cancel_rsvp, change_guests, create_or_update_rsvp
 from rallies.rsvp.tickets import ticket_code
+from tests.factories import bulk_tickets, campaign_of, door_session, live_rally, make_door, make_ticket, nonce
 
 
 @pytest.fixture
@@ -79,6 +78,7 @@ def test_counter_style_cursors_need_no_overlap(door_setup):
     assert [t[0] for t in inc["tickets"]] == [b.id] and inc["cursor"] == 6
 
 
+@pytest.mark.slow
 def test_thirty_thousand_tickets_fit_in_well_under_a_megabyte(door_setup):
     rally, door = door_setup
     bulk_tickets(rally, 30_000)
@@ -103,9 +103,9 @@ def test_cursor_is_the_tickets_snapshot_and_later_checkins_come_again(door_setup
     assert again["tickets"] == [] and len(again["checkins"]) == 1 and again["cursor"] == first["cursor"]
 
 
-def test_changes_are_numbered_after_the_rally_lock(make_user, make_rally):
+def test_changes_are_numbered_after_the_rally_lock(make_user):
     """Every write unit takes its change number only once it holds the rally row (so numbers follow commits)."""
-    rally = make_rally(campaign_of(make_user()), starts_at=utcnow() + timedelta(minutes=30))  # doors open
+    rally = live_rally(campaign_of(make_user()))
     door = make_door(rally)
     boss = door_session(door, role="supervisor")[0]
     _ticket, code = make_ticket(rally, guests=1)

@@ -10,8 +10,7 @@ from rallies.extensions import db
 from rallies.models import Rally
 from rallies.turnout import tallies, throughput
 from rallies.turnout.tallies import RallyFilters
-from tests.conftest import campaign_of
-from tests.turnout_helpers import PAST, add_door, add_minutes, held
+from tests.factories import PAST, arrival_minutes, campaign_of, held_rally, make_door
 
 
 @pytest.fixture
@@ -19,26 +18,26 @@ def camp(make_user):
     return campaign_of(make_user())
 
 
-def test_rally_tally_rates_from_counters(camp, make_rally):
-    rally = held(make_rally, camp, going=40, rsvp_in=30, walkins=6, capacity=50)
+def test_rally_tally_rates_from_counters(camp):
+    rally = held_rally(camp, going=40, rsvp_in=30, walkins=6, capacity=50)
     t = tallies.rally_tally(db.session.get(Rally, rally.id))
     assert (t.going_people, t.checked_in_people, t.walkin_people) == (40, 36, 6)
     assert t.show_up_rate == pytest.approx(0.75)  # 30 / 40
     assert t.capacity_fill == pytest.approx(0.72)  # 36 / 50
 
 
-def test_rates_are_none_without_denominator(camp, make_rally):
-    rally = held(make_rally, camp, going=0, rsvp_in=0, walkins=3, capacity=None)
+def test_rates_are_none_without_denominator(camp):
+    rally = held_rally(camp, going=0, rsvp_in=0, walkins=3, capacity=None)
     t = tallies.rally_tally(db.session.get(Rally, rally.id))
     assert t.show_up_rate is None and t.capacity_fill is None and t.checked_in_people == 3
 
 
-def test_arrival_curve_fills_gaps_and_finds_peaks(camp, make_rally):
-    rally = held(make_rally, camp, going=30, rsvp_in=20)
-    north = add_door(rally, "North", lanes=2)
-    south = add_door(rally, "South", lanes=1)
-    add_minutes(rally, north, PAST, {0: 5, 2: 12})
-    add_minutes(rally, south, PAST, {0: 3})
+def test_arrival_curve_fills_gaps_and_finds_peaks(camp):
+    rally = held_rally(camp, going=30, rsvp_in=20)
+    north = make_door(rally, "North", lanes=2)
+    south = make_door(rally, "South", lanes=1)
+    arrival_minutes(rally, north, PAST, {0: 5, 2: 12})
+    arrival_minutes(rally, south, PAST, {0: 3})
     curve = tallies.arrival_curve(db.session.get(Rally, rally.id))
     assert curve.minutes == [PAST, PAST + timedelta(minutes=1), PAST + timedelta(minutes=2)]
     by_name = {d.name: d for d in curve.doors}
@@ -53,10 +52,10 @@ def test_arrival_curve_fills_gaps_and_finds_peaks(camp, make_rally):
     assert throughput.lanes_for(curve.peak) == 2  # 12 a minute > 11 a lane
 
 
-def test_door_over_its_limit_is_flagged(camp, make_rally):
-    rally = held(make_rally, camp, going=30, rsvp_in=20)
-    door = add_door(rally, "Main", lanes=1)
-    add_minutes(rally, door, PAST, {0: 25})
+def test_door_over_its_limit_is_flagged(camp):
+    rally = held_rally(camp, going=30, rsvp_in=20)
+    door = make_door(rally, "Main", lanes=1)
+    arrival_minutes(rally, door, PAST, {0: 25})
     (load,) = throughput.door_loads(tallies.arrival_curve(db.session.get(Rally, rally.id)))
     assert load.over and load.lanes_needed == 3  # 25 / 11 -> 3 lanes
 
@@ -70,8 +69,8 @@ def test_lane_plan_for_a_forecast(camp, make_rally):
     assert plan.short
 
 
-def test_peak_factor_learned_from_past_counters(camp, make_rally):
-    r = held(make_rally, camp, going=200, rsvp_in=120)  # 120 in a 60 min window = 2/min average
+def test_peak_factor_learned_from_past_counters(camp):
+    r = held_rally(camp, going=200, rsvp_in=120)  # 120 in a 60 min window = 2/min average
     with db.session.begin_nested():
         db.session.get(Rally, r.id).peak_rate_per_min = 7
     db.session.commit()
@@ -80,11 +79,11 @@ def test_peak_factor_learned_from_past_counters(camp, make_rally):
 
 
 def _three(camp, make_rally):
-    a = held(make_rally, camp, going=100, rsvp_in=50, title="A", city="Chicago", state="IL", capacity=200,
+    a = held_rally(camp, going=100, rsvp_in=50, title="A", city="Chicago", state="IL", capacity=200,
              starts_at=datetime(2026, 1, 10, 18, tzinfo=UTC))
-    b = held(make_rally, camp, going=100, rsvp_in=80, walkins=10, title="B", city="Springfield", state="IL",
+    b = held_rally(camp, going=100, rsvp_in=80, walkins=10, title="B", city="Springfield", state="IL",
              starts_at=datetime(2026, 2, 10, 18, tzinfo=UTC))
-    c = held(make_rally, camp, going=50, rsvp_in=20, title="C", city="Austin", state="TX",
+    c = held_rally(camp, going=50, rsvp_in=20, title="C", city="Austin", state="TX",
              starts_at=datetime(2026, 3, 10, 18, tzinfo=UTC))
     return a, b, c
 
@@ -118,7 +117,7 @@ def test_comparison_filters_sort_and_pages(camp, make_rally, make_user):
 
 def test_rollups_by_city_and_state(camp, make_rally):
     _three(camp, make_rally)
-    held(make_rally, camp, going=100, rsvp_in=70, walkins=5, title="A2", city="Chicago", state="IL")
+    held_rally(camp, going=100, rsvp_in=70, walkins=5, title="A2", city="Chicago", state="IL")
     make_rally(camp, title="Future", city="Chicago", state="IL")  # not held: counted as a rally, not in turnout
     cities = {(r.state, r.city): r for r in tallies.rollups(camp.id, "city")}
     chicago = cities[("IL", "Chicago")]
@@ -135,8 +134,8 @@ def test_rollups_by_city_and_state(camp, make_rally):
     assert states["TX"].turnout == 20
 
 
-def test_rollup_unknown_city_has_no_per_capita(camp, make_rally):
-    held(make_rally, camp, going=10, rsvp_in=5, city="Nowhereville Xq", state="IL")
+def test_rollup_unknown_city_has_no_per_capita(camp):
+    held_rally(camp, going=10, rsvp_in=5, city="Nowhereville Xq", state="IL")
     (row,) = tallies.rollups(camp.id, "city")
     assert row.population is None and row.per_100k is None and row.turnout == 5
 

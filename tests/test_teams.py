@@ -7,12 +7,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
 
 from rallies.auth import teams
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Campaign, Invite, Membership, OutboxMessage, utcnow
+from tests.factories import campaign_of
 
 GOOD = "correct horse battery"
 
@@ -250,7 +250,7 @@ def test_anonymous_sees_invite_then_signs_up_and_joins(app, client, login, owner
     assert newcomer.get(f"/auth/campaigns/{campaign.id}/team").status_code == 200
 
 
-def test_signup_with_dead_invite_says_so_and_needs_campaign(client, login, owner, campaign):
+def test_signup_with_dead_invite_says_so_and_needs_campaign(client):
     resp = client.get("/auth/signup?invite=not-a-real-secret")
     assert "not valid" in resp.text
     resp = client.post("/auth/signup?invite=not-a-real-secret",
@@ -293,7 +293,7 @@ def team_of_three(make_user, campaign):
     return organizer, viewer
 
 
-def test_viewer_reads_but_cannot_invite_or_change(client, login, owner, campaign, team_of_three):
+def test_viewer_reads_but_cannot_invite_or_change(client, login, campaign, team_of_three):
     organizer, viewer = team_of_three
     login(client, viewer)
     page = client.get(f"/auth/campaigns/{campaign.id}/team")
@@ -308,7 +308,7 @@ def test_viewer_reads_but_cannot_invite_or_change(client, login, owner, campaign
     assert db.session.scalar(db.select(db.func.count(Invite.id))) == 0
 
 
-def test_organizer_invites_but_cannot_change_roles(client, login, owner, campaign, team_of_three):
+def test_organizer_invites_but_cannot_change_roles(client, login, campaign, team_of_three):
     organizer, viewer = team_of_three
     login(client, organizer)
     page = client.get(f"/auth/campaigns/{campaign.id}/team")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import campaign_of
-from rsvp_helpers import rsvp_by_email, rsvp_post, token_from
 
 from rallies.rsvp import rsvps
+from tests.factories import campaign_of
+from tests.stored import rsvp_by_email
+from tests.web import rsvp_post, token_from
 
 
 @pytest.fixture

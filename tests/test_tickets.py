@@ -8,11 +8,10 @@ import pytest
 
 from rallies.csvsafe import csv_text, safe_cell
 from rallies.rsvp import tickets
+from tests.factories import campaign_of
 
 
 def _rally(make_user, make_rally):
-    from tests.conftest import campaign_of
-
     user = make_user()
     return make_rally(campaign_of(user))
 

@@ -7,11 +7,13 @@ import re
 import cv2
 import numpy as np
 import pytest
-from conftest import campaign_of
-from rsvp_helpers import rsvp_by_email, rsvp_post, token_from
 
 from rallies.rsvp import tickets
 from rallies.rsvp.notices import answer_signature
+from tests import factories
+from tests.factories import campaign_of
+from tests.stored import rsvp_by_email
+from tests.web import rsvp_post, token_from
 
 
 @pytest.fixture
@@ -164,20 +166,11 @@ def test_ticket_page_without_coordinates_still_renders(client, campaign, make_ra
 
 
 def test_cancel_requires_csrf_when_enabled(app_factory):
-    from datetime import UTC, datetime, timedelta
-
-    from rallies.database import atomic
     from rallies.extensions import db
-    from rallies.models import Campaign, Rally
 
     app = app_factory(WTF_CSRF_ENABLED=True)
-    with app.app_context(), atomic():
-        c = Campaign(name="C")
-        db.session.add(c)
-        db.session.flush()
-        start = datetime.now(UTC) + timedelta(days=3)
-        db.session.add(Rally(campaign_id=c.id, slug="c1", title="R", starts_at=start, ends_at=start + timedelta(hours=2),
-                             timezone="UTC", visibility="listed"))
+    with app.app_context():
+        factories.make_rally(factories.make_campaign(), slug="c1")
     client = app.test_client()
     form = client.get("/r/c1/rsvp").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)

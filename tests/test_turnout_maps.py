@@ -7,8 +7,7 @@ import pytest
 from rallies.extensions import db
 from rallies.models import Rally
 from rallies.turnout import maps
-from tests.conftest import campaign_of
-from tests.turnout_helpers import add_rsvp, held
+from tests.factories import campaign_of, held_rally, make_ticket
 
 HOSTILE = '<img src=x onerror="alert(1)">`${x}`'
 
@@ -26,12 +25,12 @@ def test_origin_points_never_show_fewer_than_five_people():
     assert people == 5 and 41.9 < lat < 42.0 and -87.7 < lon < -87.6
 
 
-def test_rally_origins_aggregate_checked_in_people(camp, make_rally):
-    rally = held(make_rally, camp, going=20, rsvp_in=9)
-    add_rsvp(rally, "Ana Smith", postal_code="60607", guests=3, checked_in=4)  # 4 people: below the threshold
-    add_rsvp(rally, "Bo Jones", postal_code="60614-1234", guests=2, checked_in=3)
-    add_rsvp(rally, "Cy Lee", postal_code="60614", guests=1, checked_in=2)
-    add_rsvp(rally, "Di Park", postal_code="60614", guests=4, checked_in=0)  # did not come
+def test_rally_origins_aggregate_checked_in_people(camp):
+    rally = held_rally(camp, going=20, rsvp_in=9)
+    make_ticket(rally, "Ana Smith", postal_code="60607", guests=3, checked_in_people=4)  # 4 people: below the threshold
+    make_ticket(rally, "Bo Jones", postal_code="60614-1234", guests=2, checked_in_people=3)
+    make_ticket(rally, "Cy Lee", postal_code="60614", guests=1, checked_in_people=2)
+    make_ticket(rally, "Di Park", postal_code="60614", guests=4, checked_in_people=0)  # did not come
     points = maps.rally_origins(db.session.get(Rally, rally.id))
     assert [p[2] for p in points] == [5]
 
@@ -39,13 +38,13 @@ def test_rally_origins_aggregate_checked_in_people(camp, make_rally):
 def test_upcoming_rally_origins_use_people_going(camp, make_rally):
     rally = make_rally(camp)
     for name in ("Ana Smith", "Bo Jones"):
-        add_rsvp(rally, name, postal_code="60614", guests=2)  # 3 + 3 people going
-    add_rsvp(rally, "Cy Lee", postal_code="60614", guests=2, status="cancelled")
+        make_ticket(rally, name, postal_code="60614", guests=2)  # 3 + 3 people going
+    make_ticket(rally, "Cy Lee", postal_code="60614", guests=2, status="cancelled")
     assert [p[2] for p in maps.rally_origins(rally)] == [6]
 
 
-def test_popup_row_escapes_every_string(camp, make_rally):
-    rally = held(make_rally, camp, going=10, rsvp_in=7, title=HOSTILE, city="<b>Chi</b>")
+def test_popup_row_escapes_every_string(camp):
+    rally = held_rally(camp, going=10, rsvp_in=7, title=HOSTILE, city="<b>Chi</b>")
     row = maps.rally_row(db.session.get(Rally, rally.id), 7, 0.7, False)
     assert "<" not in row[6] and "`" not in row[6] and "$" not in row[6]
     assert row[7].startswith("&lt;b&gt;Chi") and row[5] == rally.id
@@ -57,7 +56,7 @@ def test_campaign_map_page(client, login, make_user, make_rally):
     owner = make_user()
     camp = campaign_of(owner)
     for i in range(12):
-        held(make_rally, camp, going=100, rsvp_in=60 + i, title=f"{HOSTILE} {i}", lat=30 + i, lon=-100 + i)
+        held_rally(camp, going=100, rsvp_in=60 + i, title=f"{HOSTILE} {i}", lat=30 + i, lon=-100 + i)
     make_rally(camp, title="Future", lat=45.0, lon=-93.0)
     make_rally(camp, title="Nowhere yet", lat=None, lon=None)  # not geocoded: left off the map
     login(client, owner)
@@ -80,12 +79,12 @@ def test_rally_colours_and_sizes():
     assert maps.radius_for(0) == 4 and maps.radius_for(100) == 6.5 and maps.radius_for(10**6) == 40
 
 
-def test_template_syntax_in_titles_is_never_evaluated(client, login, make_user, make_rally):
+def test_template_syntax_in_titles_is_never_evaluated(client, login, make_user):
     """folium compiles rendered scripts and popups as Jinja templates; braces must arrive as text."""
     owner = make_user()
     camp = campaign_of(owner)
     sneaky = "{{ 'zq' ~ 'xw' }} {% set a = 'qq' %}{{ a ~ 'yes' }}"
-    rally = held(make_rally, camp, going=10, rsvp_in=7, title=sneaky, venue_name=sneaky)
+    rally = held_rally(camp, going=10, rsvp_in=7, title=sneaky, venue_name=sneaky)
     login(client, owner)
     for url in (f"/turnout/campaigns/{camp.id}/map", f"/turnout/rallies/{rally.id}/"):
         html = client.get(url).get_data(as_text=True)
@@ -93,16 +92,16 @@ def test_template_syntax_in_titles_is_never_evaluated(client, login, make_user, 
         assert "#123;#123;" in html.replace("&", "").replace("\\u0026", ""), url  # the braces, as entities
 
 
-def test_campaign_origins_endpoint_thresholds_and_isolation(client, login, make_user, make_rally):
+def test_campaign_origins_endpoint_thresholds_and_isolation(client, login, make_user):
     owner = make_user()
     camp = campaign_of(owner)
-    a = held(make_rally, camp, going=20, rsvp_in=12)
-    b = held(make_rally, camp, going=20, rsvp_in=12)
-    add_rsvp(a, "Ana Smith", postal_code="60614", guests=2, checked_in=3)
-    add_rsvp(b, "Bo Jones", postal_code="60614", guests=1, checked_in=2)  # 60614: 3 + 2 = 5 across rallies
-    add_rsvp(a, "Cy Lee", postal_code="60607", guests=3, checked_in=4)  # 60607: 4, never drawn
+    a = held_rally(camp, going=20, rsvp_in=12)
+    b = held_rally(camp, going=20, rsvp_in=12)
+    make_ticket(a, "Ana Smith", postal_code="60614", guests=2, checked_in_people=3)
+    make_ticket(b, "Bo Jones", postal_code="60614", guests=1, checked_in_people=2)  # 60614: 3 + 2 = 5 across rallies
+    make_ticket(a, "Cy Lee", postal_code="60607", guests=3, checked_in_people=4)  # 60607: 4, never drawn
     stranger = campaign_of(make_user())
-    add_rsvp(held(make_rally, stranger, going=9, rsvp_in=9), "Di Park", postal_code="60607", guests=8, checked_in=9)
+    make_ticket(held_rally(stranger, going=9, rsvp_in=9), "Di Park", postal_code="60607", guests=8, checked_in_people=9)
     login(client, owner)
     data = client.get(f"/turnout/api/campaigns/{camp.id}/origins").get_json()
     assert (data["zips"], data["people"], data["min_people"]) == (1, 5, 5)

@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import campaign_of
-from tests.turnout_helpers import PAST, add_door, add_minutes, held
+from tests.factories import PAST, arrival_minutes, campaign_of, held_rally, make_door
 
 HOSTILE = '<script>alert("x")</script> & =HYPERLINK("http://evil")'
 
@@ -18,13 +17,13 @@ def setup(make_user, make_rally, login, client):
     owner = make_user()
     camp = campaign_of(owner)
     viewer = make_user(campaign=camp, role="viewer")
-    past = held(make_rally, camp, going=40, rsvp_in=30, walkins=6, capacity=50, title=HOSTILE, city="Chicago",
+    past = held_rally(camp, going=40, rsvp_in=30, walkins=6, capacity=50, title=HOSTILE, city="Chicago",
                 state="IL")
-    door = add_door(past, "North", lanes=1, checked_in=36, walkins=6)
-    add_minutes(past, door, PAST, {0: 4, 1: 14})
+    door = make_door(past, "North", lanes=1, checked_in=36, walkins=6)
+    arrival_minutes(past, door, PAST, {0: 4, 1: 14})
     upcoming = make_rally(camp, title="Next one", city="Chicago", state="IL")
     stranger = make_user()
-    theirs = held(make_rally, campaign_of(stranger), going=10, rsvp_in=5, title="Secret stranger rally")
+    theirs = held_rally(campaign_of(stranger), going=10, rsvp_in=5, title="Secret stranger rally")
     login(client, viewer)
     return dict(camp=camp, past=past, upcoming=upcoming, theirs=theirs, stranger=stranger, owner=owner)
 

@@ -8,8 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 import sqlalchemy as sa
-from conftest import campaign_of
-from rsvp_helpers import counts_from_rows, fresh_rally, outbox, rsvp_by_email, rsvp_post, stored_counts, token_from
 
 from rallies.database import atomic
 from rallies.extensions import db
@@ -17,6 +15,9 @@ from rallies.keys.link_secrets import page_token
 from rallies.mail import delivery
 from rallies.models import Rally, Rsvp
 from rallies.rsvp import rsvps
+from tests.factories import campaign_of
+from tests.stored import counts_from_rows, fresh, outbox, rsvp_by_email, stored_counts
+from tests.web import rsvp_post, token_from
 
 
 @pytest.fixture
@@ -180,7 +181,7 @@ def test_fifty_concurrent_rsvps_for_ten_places(live_server, make_user, make_rall
     going = [r for r in rows if r.status == "going"]
     waiting = [r for r in rows if r.status == "waitlisted"]
     assert len(rows) == 50 and len(going) == 10 and len(waiting) == 40
-    r = fresh_rally(rally.id)
+    r = fresh(Rally, rally.id)
     assert (r.going_people, r.going_parties, r.waitlisted_people, r.waitlisted_parties) == (10, 10, 40, 40)
     # Arrival order = the order the rally lock was taken: every going RSVP came before every waitlisted one,
     # and the waitlist positions follow that order.

@@ -7,9 +7,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.factories import PASSWORD, campaign_of
+
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery"
 TITLE = "Rally for <Jobs> & Parks"
 
 
@@ -93,8 +94,6 @@ def test_organizer_creates_rally_and_supporter_finds_it_by_zip(make_user, live_s
 
 
 def test_supporter_uses_browser_location(make_user, make_rally, live_server, launch_browser):
-    from tests.conftest import campaign_of
-
     make_rally(campaign_of(make_user()), title="Nearby rally", lat=30.30, lon=-97.74)
     browser = launch_browser()
     context = browser.new_context(geolocation={"latitude": 30.2672, "longitude": -97.7431},

@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
 from flask import request
 
 from rallies.extensions import db
 from rallies.models import Rsvp
-from rallies.rsvp import rsvps, tickets
+from rallies.rsvp import tickets
+from tests.factories import campaign_of, make_rsvp
 
 pytestmark = pytest.mark.browser
 
@@ -86,8 +86,7 @@ def test_rsvp_with_guest_ticket_cancel_promotes_waitlist(live_server, launch_bro
     ticket_url = page.url
 
     # Someone else arrives while the rally is full: waitlisted.
-    result = rsvps.create_or_update_rsvp(db.session.get(type(rally), rally_id),
-                                         rsvps.RsvpInput(name="Wai Ting", email="wait@example.org"))
+    result = make_rsvp(db.session.get(type(rally), rally_id), "Wai Ting", "wait@example.org")
     assert result.outcome == "waitlisted"
 
     # Cancel: a confirmation step first (no JavaScript needed), then the waitlist moves up.
@@ -128,7 +127,7 @@ def test_form_works_without_javascript(live_server, launch_browser, make_user, m
 def test_reload_answered_304_keeps_the_map_script_running(live_server, launch_browser, make_user, make_rally):
     """A 304 sends no new CSP: the cached page's nonce still matches its inline map script."""
     rally = make_rally(campaign_of(make_user()), title="Reload Rally")
-    result = rsvps.create_or_update_rsvp(rally, rsvps.RsvpInput(name="Re Load", email="reload@example.org"))
+    result = make_rsvp(rally, "Re Load", "reload@example.org")
     # No request routing here (Playwright turns the HTTP cache off with it): map tiles resolve nowhere instead.
     browser = launch_browser(["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
     page = browser.new_context().new_page()

@@ -4,14 +4,12 @@ and offline scans that survive a reload and reach the server exactly once."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from rallies.models import utcnow
-from tests.conftest import campaign_of
-from tests.doorkit import door_session, make_door, make_ticket
+from tests.factories import PASSWORD, campaign_of, door_link, door_session, live_rally, make_door, make_ticket
 
 pytestmark = pytest.mark.browser
 
@@ -49,15 +47,7 @@ def open_door_link(page, base, secret_url_path, device):
 
 
 def link_path(door, role="scanner"):
-    from datetime import timedelta
-
-    from rallies.database import atomic
-    from rallies.door import doors
-    from rallies.models import utcnow
-
-    with atomic():
-        _link, secret = doors.create_link(door, role, utcnow() + timedelta(hours=2))
-    return f"/door/l/{secret}"
+    return f"/door/l/{door_link(door, role)[1]}"
 
 
 def verdict(page, expected: str) -> str:
@@ -163,7 +153,7 @@ def test_offline_scan_survives_reload_and_uploads_once(make_user, make_rally, li
     organizer = browser.new_context().new_page()
     organizer.goto(f"{live_server.url}/auth/login")
     organizer.fill("input[name=email]", user.email)
-    organizer.fill("input[name=password]", "correct horse battery")
+    organizer.fill("input[name=password]", PASSWORD)
     organizer.click("form button[type=submit]")
     organizer.goto(f"{live_server.url}/door/rally/{rally.id}/conflicts")
     report = organizer.inner_text("table.conflicts")
@@ -173,7 +163,7 @@ def test_offline_scan_survives_reload_and_uploads_once(make_user, make_rally, li
 def test_revoked_link_shows_a_clear_message(make_user, make_rally, live_server, page):
     from rallies.database import atomic
     from rallies.extensions import db
-    from rallies.models import DoorLink, utcnow
+    from rallies.models import DoorLink
 
     user = make_user()
     rally = make_rally(campaign_of(user))
@@ -189,13 +179,13 @@ def test_revoked_link_shows_a_clear_message(make_user, make_rally, live_server, 
     assert "revoked" in page.inner_text("#banner")
 
 
-def test_search_walkin_party_and_supervisor_undo(make_user, make_rally, live_server, page):
+def test_search_walkin_party_and_supervisor_undo(make_user, live_server, page):
     from rallies.extensions import db
     from rallies.models import Rally, Rsvp
 
     user = make_user()
     # Doors open now (walk-ins only then), and the organizer lets 5 walk-ins in even when full.
-    rally = make_rally(campaign_of(user), capacity=1, walkin_limit=5, starts_at=utcnow() + timedelta(minutes=30))
+    rally = live_rally(campaign_of(user), capacity=1, walkin_limit=5)
     door = make_door(rally)
     rsvp, code = make_ticket(rally, name="José Álvarez", guests=2)
     open_door_link(page, live_server.url, link_path(door, role="supervisor"), "Boss phone")

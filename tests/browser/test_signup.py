@@ -9,9 +9,10 @@ import re
 
 import pytest
 
+from tests.factories import PASSWORD
+
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery"
 AXE = "/static/vendor/axe-core/axe.min.js"
 
 

@@ -7,13 +7,11 @@ import re
 
 import pytest
 
-from tests.conftest import campaign_of
-from tests.turnout_helpers import add_rsvp, held
+from tests.factories import PASSWORD, PAST, arrival_minutes, campaign_of, held_rally, make_door, make_ticket
 
 pytestmark = pytest.mark.browser
 
 HOSTILE = "<b>Seattle</b> <img src=x>"
-PASSWORD = "correct horse battery"
 
 
 def _log_in(page, base, email):
@@ -24,18 +22,18 @@ def _log_in(page, base, email):
     page.wait_for_load_state("networkidle")
 
 
-def test_campaign_map_markers_popup_and_pixels(make_user, make_rally, live_server, page):
+def test_campaign_map_markers_popup_and_pixels(make_user, live_server, page):
     from PIL import Image, ImageStat
 
     owner = make_user(email="mapper@example.org", password=PASSWORD)
     camp = campaign_of(owner)
     # Three rallies far apart (always single circles) and five in one city (one cluster at country zoom).
     for title, lat, lon in ((HOSTILE, 47.6, -122.3), ("Miami", 25.8, -80.2), ("Boston", 42.36, -71.06)):
-        held(make_rally, camp, going=200, rsvp_in=150, title=title, lat=lat, lon=lon)
+        held_rally(camp, going=200, rsvp_in=150, title=title, lat=lat, lon=lon)
     for i in range(5):
-        chicago = held(make_rally, camp, going=100, rsvp_in=50 + i, title=f"Chicago {i}", lat=41.88 + i * 0.01,
+        chicago = held_rally(camp, going=100, rsvp_in=50 + i, title=f"Chicago {i}", lat=41.88 + i * 0.01,
                        lon=-87.63)
-    add_rsvp(chicago, "Ana Smith", postal_code="60614", guests=5, checked_in=6)
+    make_ticket(chicago, "Ana Smith", postal_code="60614", guests=5, checked_in_people=6)
 
     page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())  # no tiles off the machine
     page.set_viewport_size({"width": 1200, "height": 900})
@@ -70,13 +68,11 @@ def test_campaign_map_markers_popup_and_pixels(make_user, make_rally, live_serve
     assert max(ImageStat.Stat(shot).stddev) > 3  # circles and a cluster drawn, not a blank box
 
 
-def test_rally_dashboard_draws_the_arrival_chart(make_user, make_rally, live_server, page):
-    from tests.turnout_helpers import PAST, add_door, add_minutes
-
+def test_rally_dashboard_draws_the_arrival_chart(make_user, live_server, page):
     owner = make_user(email="dash@example.org", password=PASSWORD)
-    rally = held(make_rally, campaign_of(owner), going=30, rsvp_in=20, title="Dash rally")
-    door = add_door(rally, "North", lanes=1, checked_in=20)
-    add_minutes(rally, door, PAST, {0: 5, 1: 9, 3: 6})
+    rally = held_rally(campaign_of(owner), going=30, rsvp_in=20, title="Dash rally")
+    door = make_door(rally, "North", lanes=1, checked_in=20)
+    arrival_minutes(rally, door, PAST, {0: 5, 1: 9, 3: 6})
     page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -93,14 +89,13 @@ def test_live_dashboard_refreshes_itself(make_user, make_rally, live_server, pag
 
     from rallies.database import atomic
     from rallies.extensions import db
-    from rallies.models import ArrivalMinute, Rally
-    from tests.turnout_helpers import add_door, add_minutes
+    from rallies.models import Rally
 
     owner = make_user(email="live@example.org", password=PASSWORD)
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
     rally = make_rally(campaign_of(owner), starts_at=start, title="Live now")
-    door = add_door(rally, "Main", lanes=1)
-    add_minutes(rally, door, start, {0: 3})
+    door = make_door(rally, "Main", lanes=1)
+    arrival_minutes(rally, door, start, {0: 3})
     page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
     _log_in(page, live_server.url, owner.email)
     page.goto(f"{live_server.url}/turnout/rallies/{rally.id}/")
@@ -111,8 +106,7 @@ def test_live_dashboard_refreshes_itself(make_user, make_rally, live_server, pag
     with atomic():
         r = db.session.get(Rally, rally.id)
         r.checked_in_people = r.checked_in_rsvp_people = 1234
-        db.session.add(ArrivalMinute(rally_id=rally.id, door_id=door.id, minute=start + timedelta(minutes=2),
-                                     people=7, walkins=0))
+    arrival_minutes(rally, door, start, {2: 7})
     page.wait_for_function(
         "() => document.querySelector('[data-tally=\"checked_in_people\"]').textContent === '1,234'", timeout=20000)
     page.wait_for_function("() => Chart.getChart('arrival-chart').data.datasets[1].data.join() === '3,0,7'",

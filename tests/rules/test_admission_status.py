@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
-from doorkit import make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row, scan_count
 
 from rallies.door.checkin import CheckinInputError, check_in
 from rallies.models import utcnow
+from tests.factories import campaign_of, make_ticket
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import campaign_of
-from doorkit import door_session, make_door
-from rsvp_helpers import counts_from_rows, stored_counts
 from rulekit import live, nonce, rally_now, row, rsvp, statuses
 
 from rallies.door.checkin import check_in
 from rallies.rsvp.rsvps import AlreadyInside, cancel_rsvp, change_guests
 from rallies.rsvp.tickets import ticket_code
+from tests.factories import campaign_of, door_session, make_door
+from tests.stored import counts_from_rows, stored_counts
 
 
 @pytest.fixture

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import campaign_of
-from rsvp_helpers import counts_from_rows, stored_counts
 from rulekit import rally_now, rsvp, statuses
+
+from tests.factories import campaign_of
+from tests.stored import counts_from_rows, stored_counts
 
 
 @pytest.fixture

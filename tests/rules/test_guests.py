@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import campaign_of
-from doorkit import door_session, make_door
 from rulekit import live, nonce, rally_now, row, rsvp
 
 from rallies.database import atomic
@@ -21,6 +19,7 @@ from rallies.rsvp.rsvps import (
     take_place,
 )
 from rallies.rsvp.tickets import ticket_code
+from tests.factories import campaign_of, door_session, make_door
 
 
 @pytest.fixture

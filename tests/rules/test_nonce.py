@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from doorkit import make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row, scan_count
 
 from rallies.door.admissions import admit_walkin, undo_checkin
 from rallies.door.checkin import CheckinInputError, check_in
 from rallies.extensions import db
 from rallies.models import Rsvp
+from tests.factories import campaign_of, make_ticket
 
 
 @pytest.fixture

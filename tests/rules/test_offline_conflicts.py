@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
-from doorkit import door_session, make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row
 
 from rallies.door.checkin import check_in
 from rallies.models import utcnow
+from tests.factories import campaign_of, door_session, make_ticket
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import campaign_of
-from doorkit import make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row
 
 from rallies.door.checkin import CheckinInputError, check_in
+from tests.factories import campaign_of, make_ticket
 
 
 @pytest.fixture

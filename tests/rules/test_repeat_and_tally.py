@@ -6,8 +6,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from rsvp_helpers import outbox
 from rulekit import rally_now, row
 
 from rallies.database import atomic
@@ -16,6 +14,8 @@ from rallies.models import Rsvp, utcnow
 from rallies.rsvp.notices import SUBJECTS
 from rallies.rsvp.rsvps import RsvpError, RsvpInput, create_or_update_rsvp, record_reminder_answer
 from rallies.turnout.tallies import rally_tally
+from tests.factories import campaign_of
+from tests.stored import outbox
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 
 import pytest
-from conftest import campaign_of
-from doorkit import make_ticket
 from rulekit import at_door, nonce, rally_now, row
 
 from rallies.door.checkin import check_in
 from rallies.rsvp.tickets import PREFIX, TICKET_ID_BYTES, make_code, open_signing_key, parse_code, ticket_code
+from tests.factories import campaign_of, make_ticket
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from doorkit import make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row
 
 from rallies.database import atomic
@@ -23,6 +21,7 @@ from rallies.door.admissions import admit_walkin
 from rallies.door.checkin import CheckinInputError, check_in
 from rallies.extensions import db
 from rallies.models import Rsvp, utcnow
+from tests.factories import campaign_of, make_ticket
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from doorkit import make_ticket
 from rulekit import at_door, nonce, rsvp
 
 from rallies.database import atomic
@@ -20,6 +18,7 @@ from rallies.door.sync import sync_payload
 from rallies.extensions import db
 from rallies.models import Checkin, Rsvp
 from rallies.rsvp.rsvps import RsvpInput, cancel_rsvp, create_or_update_rsvp
+from tests.factories import campaign_of, door_session, make_door, make_ticket
 
 
 @pytest.fixture
@@ -114,8 +113,6 @@ def test_every_kind_of_change_moves_the_cursor(door):
 
 
 def test_a_sync_holds_only_its_own_rallys_data(door, make_rally):
-    from doorkit import door_session, make_door
-
     mine, code = make_ticket(door.rally)
     check_in(code, door.scanner, nonce=nonce())
     other_rally = make_rally(db.session.get(type(door.rally), door.rally.id).campaign, **{"starts_at": door.rally.starts_at})

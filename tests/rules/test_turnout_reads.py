@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
-from turnout_helpers import PAST, add_door, add_minutes, held
 
 from rallies.database import atomic
 from rallies.extensions import db
@@ -20,6 +18,7 @@ from rallies.turnout.tallies import (
     comparison_page,
     rally_doors,
 )
+from tests.factories import PAST, arrival_minutes, campaign_of, held_rally, make_door
 
 
 @pytest.fixture
@@ -27,10 +26,10 @@ def campaign(make_user):
     return campaign_of(make_user())
 
 
-def test_comparison_pages_by_start_newest_first_with_id_ties(make_rally, campaign):
+def test_comparison_pages_by_start_newest_first_with_id_ties(campaign):
     same = PAST
-    ids = [held(make_rally, campaign, going=1, rsvp_in=1, starts_at=same).id for _ in range(3)]
-    newer = held(make_rally, campaign, going=1, rsvp_in=1, starts_at=same + timedelta(days=1)).id
+    ids = [held_rally(campaign, going=1, rsvp_in=1, starts_at=same).id for _ in range(3)]
+    newer = held_rally(campaign, going=1, rsvp_in=1, starts_at=same + timedelta(days=1)).id
     first = comparison_page(campaign.id, RallyFilters(), per_page=2)
     assert (first.total, first.pages, first.page, first.per_page, first.clamped) == (4, 2, 1, 2, False)
     assert [r.id for r in first.rows] == [newer, ids[2]]
@@ -50,13 +49,13 @@ def test_an_empty_comparison_is_one_empty_page(campaign):
     assert (empty.total, empty.pages, empty.page, empty.rows, empty.clamped) == (0, 1, 1, [], False)
 
 
-def test_arrival_curve_fills_gaps_and_keeps_doors_apart(make_rally, campaign):
-    rally = held(make_rally, campaign, going=10, rsvp_in=6)
-    south = add_door(rally, "South", lanes=2, checked_in=2, walkins=1)
-    north = add_door(rally, "North", checked_in=4)
-    add_minutes(rally, north, PAST, {0: 1, 3: 3})
-    add_minutes(rally, south, PAST, {1: 2})
-    add_minutes(rally, None, PAST, {3: 1})
+def test_arrival_curve_fills_gaps_and_keeps_doors_apart(campaign):
+    rally = held_rally(campaign, going=10, rsvp_in=6)
+    south = make_door(rally, "South", lanes=2, checked_in=2, walkins=1)
+    north = make_door(rally, "North", checked_in=4)
+    arrival_minutes(rally, north, PAST, {0: 1, 3: 3})
+    arrival_minutes(rally, south, PAST, {1: 2})
+    arrival_minutes(rally, None, PAST, {3: 1})
     assert [d.name for d in rally_doors(rally.id)] == ["North", "South"]
     curve = arrival_curve(rally)
     assert curve.minutes == [PAST + timedelta(minutes=i) for i in range(4)]
@@ -73,12 +72,12 @@ def test_arrival_curve_fills_gaps_and_keeps_doors_apart(make_rally, campaign):
     assert len(rows) == 3
 
 
-def test_a_day_long_curve_is_drawn_minute_by_minute_longer_ones_sparse(make_rally, campaign):
-    rally = held(make_rally, campaign, going=4, rsvp_in=2)
-    door = add_door(rally, "Gate")
-    add_minutes(rally, door, PAST, {0: 1, MAX_CURVE_MINUTES - 1: 1})
+def test_a_day_long_curve_is_drawn_minute_by_minute_longer_ones_sparse(campaign):
+    rally = held_rally(campaign, going=4, rsvp_in=2)
+    door = make_door(rally, "Gate")
+    arrival_minutes(rally, door, PAST, {0: 1, MAX_CURVE_MINUTES - 1: 1})
     assert len(arrival_curve(rally).minutes) == MAX_CURVE_MINUTES
-    add_minutes(rally, door, PAST, {MAX_CURVE_MINUTES: 2})
+    arrival_minutes(rally, door, PAST, {MAX_CURVE_MINUTES: 2})
     curve = arrival_curve(rally)
     assert curve.minutes == [PAST + timedelta(minutes=m) for m in (0, MAX_CURVE_MINUTES - 1, MAX_CURVE_MINUTES)]
     assert curve.total == [1, 1, 2]
@@ -92,7 +91,7 @@ def test_upcoming_forecasts_are_the_campaigns_unopened_rallies_soonest_first(mak
     make_rally(campaign, starts_at=now + timedelta(minutes=30))  # doors already open
     make_rally(campaign, starts_at=now + timedelta(days=3), status="cancelled")
     make_rally(campaign_of(make_user()), starts_at=now + timedelta(days=1))  # another campaign
-    held(make_rally, campaign, going=10, rsvp_in=8, days_ago=20)
+    held_rally(campaign, going=10, rsvp_in=8, days_ago=20)
     with atomic():  # two rallies starting together: id order
         db.session.get(Rally, soon_a.id).starts_at = db.session.get(Rally, soon_b.id).starts_at
     rows = upcoming_forecasts(campaign.id, now)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
 from rulekit import at_door, nonce, rally_now, rsvp
 
 from rallies.database import atomic
@@ -19,6 +18,7 @@ from rallies.models import utcnow
 from rallies.rsvp.tickets import ticket_code
 from rallies.turnout.forecast import backtest, forecast_rally, past_rallies
 from rallies.turnout.tallies import RallyFilters, rally_tally, rollups
+from tests.factories import campaign_of
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import campaign_of
-from doorkit import door_session, make_ticket
 from rulekit import at_door, checkin_people, nonce, rally_now, row
 
 from rallies.database import atomic
@@ -15,6 +13,7 @@ from rallies.door.admissions import admit_walkin, reduce_admission, undo_checkin
 from rallies.door.checkin import CheckinInputError, check_in
 from rallies.extensions import db
 from rallies.models import Checkin, utcnow
+from tests.factories import campaign_of, door_session, make_ticket
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import campaign_of
-from rsvp_helpers import counts_from_rows, stored_counts
 from rulekit import rally_now, row, rsvp, set_status_at, statuses
 
 from rallies.database import atomic
 from rallies.models import utcnow
 from rallies.rsvp.rsvps import cancel_rsvp, promote_waitlist, take_place
+from tests.factories import campaign_of
+from tests.stored import counts_from_rows, stored_counts
 
 
 @pytest.fixture
