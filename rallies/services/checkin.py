@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..database import atomic, insert, next_change_number
+from ..database import PerDialect, atomic, next_change_number
 from ..extensions import db
 from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
 from . import counters
@@ -230,13 +230,37 @@ def _picked_ticket(ctx: DoorContext, ticket_id):
     return row if row is not None and row.rally_id == ctx.rally_id else None
 
 
+# The statements every scan runs, built once; values are bound parameters.
+_TICKET = (sa.select(rsvp_t.c.id, rsvp_t.c.rally_id, rsvp_t.c.status, rsvp_t.c.guests, rsvp_t.c.checked_in_people,
+                     rsvp_t.c.door_name, rally_t.c.public_key, rally_t.c.title, rally_t.c.starts_at)
+           .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.id == sa.bindparam("ticket")))
+#: The admission itself: the WHERE is the guard (the people fit the party, and the ticket is going).
+_ADMIT = (rsvp_t.update()
+          .where(rsvp_t.c.id == sa.bindparam("ticket"), rsvp_t.c.checked_in_people + sa.bindparam("n") <= rsvp_t.c.guests + 1,
+                 rsvp_t.c.status == "going")
+          .values(checked_in_people=rsvp_t.c.checked_in_people + sa.bindparam("n"))
+          .returning(rsvp_t.c.checked_in_people))
+#: A supervisor's override lifts the status rule, never the party size.
+_ADMIT_FORCED = (rsvp_t.update()
+                 .where(rsvp_t.c.id == sa.bindparam("ticket"),
+                        rsvp_t.c.checked_in_people + sa.bindparam("n") <= rsvp_t.c.guests + 1)
+                 .values(checked_in_people=rsvp_t.c.checked_in_people + sa.bindparam("n"))
+                 .returning(rsvp_t.c.checked_in_people))
+_SCAN_INSERT = PerDialect(lambda make_insert: make_insert(scan_t).on_conflict_do_nothing(
+    index_elements=["rally_id", "nonce"]).returning(scan_t.c.id))
+_CHECKIN_INSERT = checkin_t.insert()
+_STAMP_TICKET = rsvp_t.update().where(rsvp_t.c.id == sa.bindparam("ticket")).values(changed_seq=sa.bindparam("seq"))
+_STORED = sa.select(scan_t.c.id, scan_t.c.response).where(scan_t.c.rally_id == sa.bindparam("rally"),
+                                                            scan_t.c.nonce == sa.bindparam("nonce"))
+_PREVIOUS = (sa.select(checkin_t.c.admitted_at, checkin_t.c.device_name, door_t.c.name)
+             .outerjoin(door_t, door_t.c.id == checkin_t.c.door_id)
+             .where(checkin_t.c.rsvp_id == sa.bindparam("ticket"), checkin_t.c.undone_at.is_(None))
+             .order_by(checkin_t.c.id.desc()).limit(1))
+
+
 def ticket_row(rsvp_id: int):
     """What the decision needs about one ticket and its rally (a Row), or None."""
-    return db.session.execute(
-        sa.select(rsvp_t.c.id, rsvp_t.c.rally_id, rsvp_t.c.status, rsvp_t.c.guests, rsvp_t.c.checked_in_people,
-                  rsvp_t.c.door_name, rally_t.c.public_key, rally_t.c.title, rally_t.c.starts_at)
-        .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.id == rsvp_id)
-    ).one_or_none()
+    return db.session.execute(_TICKET, {"ticket": rsvp_id}).one_or_none()
 
 
 def _scanned_ticket(scan: dict, ctx: DoorContext, code, flags: dict):
@@ -338,12 +362,7 @@ def _admit_ticket(rsvp_id: int, n: int, force: bool) -> int | None:
 
     The SQL WHERE is the guard: the new checked_in_people, or None when it did not match.
     """
-    cond = [rsvp_t.c.id == rsvp_id, rsvp_t.c.checked_in_people + n <= rsvp_t.c.guests + 1]
-    if not force:
-        cond.append(rsvp_t.c.status == "going")
-    return db.session.execute(
-        rsvp_t.update().where(*cond).values(checked_in_people=rsvp_t.c.checked_in_people + n)
-        .returning(rsvp_t.c.checked_in_people)).scalar()
+    return db.session.execute(_ADMIT_FORCED if force else _ADMIT, {"ticket": rsvp_id, "n": n}).scalar()
 
 
 def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, logged_people=None):
@@ -355,11 +374,11 @@ def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, l
     verdict.extra["at_capacity"] = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, n,
                                                      walkins=n if walkin else 0)
     seq = next_change_number()
-    db.session.execute(checkin_t.insert().values(
-        rally_id=scan["rally_id"], rsvp_id=rsvp_id, door_id=scan["door_id"], scan_id=scan_id,
-        device_name=scan["device_name"], people=n, is_walkin=walkin, admitted_at=admitted_at, changed_seq=seq,
-        undo_reason=""))
-    db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(changed_seq=seq))
+    db.session.execute(_CHECKIN_INSERT, {
+        "rally_id": scan["rally_id"], "rsvp_id": rsvp_id, "door_id": scan["door_id"], "scan_id": scan_id,
+        "device_name": scan["device_name"], "people": n, "is_walkin": walkin, "admitted_at": admitted_at,
+        "changed_seq": seq, "undo_reason": ""})
+    db.session.execute(_STAMP_TICKET, {"ticket": rsvp_id, "seq": seq})
 
 
 def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
@@ -369,9 +388,7 @@ def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
     values.setdefault("rsvp_id", None)
     # The stored response leaves out scan_id (unknown before the INSERT); _stored adds it back.
     values["response"] = json.dumps(verdict.to_dict())
-    scan_id = db.session.execute(
-        insert(scan_t).values(**values).on_conflict_do_nothing(index_elements=["rally_id", "nonce"])
-        .returning(scan_t.c.id)).scalar()
+    scan_id = db.session.execute(_SCAN_INSERT(), values).scalar()
     if scan_id is None:
         raise _Replay()
     verdict.scan_id = scan_id
@@ -393,10 +410,7 @@ def _refuse_in_tx(scan: dict, verdict: Verdict) -> Verdict:
 
 
 def _stored(scan: dict) -> Verdict:
-    row = db.session.execute(
-        sa.select(scan_t.c.id, scan_t.c.response)
-        .where(scan_t.c.rally_id == scan["rally_id"], scan_t.c.nonce == scan["nonce"])
-    ).one_or_none()
+    row = db.session.execute(_STORED, {"rally": scan["rally_id"], "nonce": scan["nonce"]}).one_or_none()
     verdict = Verdict.from_stored(row.response if row else "")
     verdict.scan_id = row.id if row else None
     return verdict
@@ -404,12 +418,7 @@ def _stored(scan: dict) -> Verdict:
 
 def _previous(rsvp_id: int) -> dict | None:
     """When, where and by which device this ticket was last admitted."""
-    row = db.session.execute(
-        sa.select(checkin_t.c.admitted_at, checkin_t.c.device_name, door_t.c.name)
-        .outerjoin(door_t, door_t.c.id == checkin_t.c.door_id)
-        .where(checkin_t.c.rsvp_id == rsvp_id, checkin_t.c.undone_at.is_(None))
-        .order_by(checkin_t.c.id.desc()).limit(1)
-    ).one_or_none()
+    row = db.session.execute(_PREVIOUS, {"ticket": rsvp_id}).one_or_none()
     if row is None:
         return None
     return {"at": row.admitted_at.isoformat(), "door": row.name or "", "device": row.device_name}
