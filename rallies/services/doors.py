@@ -57,6 +57,8 @@ class DoorContext:
     session_started: datetime | None = None
     #: The rally's door window (see door_window); None: no window known, everything is inside.
     window: tuple[datetime, datetime] | None = None
+    #: The rally's Ed25519 public key (its tickets' codes verify with it), when it has one.
+    public_key: bytes | None = None
 
     @property
     def is_supervisor(self) -> bool:
@@ -222,7 +224,7 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
     if now - row.last_seen_at > LAST_SEEN_EVERY:
         _touch(row.id, now)
     return DoorContext(row.id, row.door_id, row.door_name, row.rally_id, row.campaign_id, row.role, row.device_name,
-                       row.created_at, door_window(row.doors_open_at, row.starts_at, row.ends_at))
+                       row.created_at, door_window(row.doors_open_at, row.starts_at, row.ends_at), row.public_key)
 
 
 _s, _link, _door, _rally = DoorSession.__table__, DoorLink.__table__, Door.__table__, Rally.__table__
@@ -231,7 +233,7 @@ _SESSION_ROW = (
     sa.select(_s.c.id, _s.c.door_id, _s.c.rally_id, _s.c.role, _s.c.device_name, _s.c.revoked_at, _s.c.last_seen_at,
               _s.c.user_id, _s.c.link_id, _link.c.revoked_at.label("link_revoked_at"),
               _link.c.expires_at.label("link_expires_at"), _door.c.name.label("door_name"), _rally.c.campaign_id,
-              _s.c.created_at, _rally.c.doors_open_at, _rally.c.starts_at, _rally.c.ends_at)
+              _s.c.created_at, _rally.c.doors_open_at, _rally.c.starts_at, _rally.c.ends_at, _rally.c.public_key)
     .select_from(_s.join(_door, _door.c.id == _s.c.door_id).join(_rally, _rally.c.id == _s.c.rally_id)
                  .outerjoin(_link, _link.c.id == _s.c.link_id))
     .where(_s.c.token_hash == sa.bindparam("hash"))
