@@ -106,24 +106,40 @@ def database_unavailable(error: BaseException) -> bool:
     return bool(sqlstate) and sqlstate.startswith(_PG_UNAVAILABLE)
 
 
+#: The INSERT construct of each dialect: both have ``on_conflict_do_nothing``/``do_update`` and ``excluded``.
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite_dialect.insert}
+
+
 def insert(table):
     """An INSERT for the session's engine that has ``on_conflict_do_nothing``/``do_update`` and ``excluded``."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite_dialect.insert)(table)
+    return _INSERTS[db.session.get_bind().dialect.name](table)
+
+
+class PerDialect:
+    """A statement built once, at import, for each dialect, from ``build(insert)``: for INSERT ... ON CONFLICT,
+    whose construct depends on the dialect. Calling it gives the session's engine's statement; execute it
+    with the values as parameters (a statement built once is never coerced again)."""
+
+    def __init__(self, build):
+        self._by_dialect = {name: build(make) for name, make in _INSERTS.items()}
+
+    def __call__(self):
+        return self._by_dialect[db.session.get_bind().dialect.name]
+
+
+#: PostgreSQL: the ``change_number`` sequence. SQLite has no sequences: a one-row counter, bumped by an
+#: upsert (writers are serialised by BEGIN IMMEDIATE, so the row lock costs nothing).
+_NEXT_CHANGE_NUMBER = {
+    "postgresql": select(CHANGE_NUMBER.next_value()),
+    "sqlite": (sqlite_dialect.insert(change_counter).values(id=1, n=1)
+               .on_conflict_do_update(index_elements=["id"], set_={"n": change_counter.c.n + 1})
+               .returning(change_counter.c.n)),
+}
 
 
 def next_change_number() -> int:
-    """A new door-sync change number from the database, never from a clock (see services/sync.py).
-
-    PostgreSQL: the ``change_number`` sequence. SQLite has no sequences: a one-row counter, bumped
-    by an upsert (writers are serialised by BEGIN IMMEDIATE, so the row lock costs nothing).
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        return db.session.execute(select(CHANGE_NUMBER.next_value())).scalar_one()
-    bump = (sqlite_dialect.insert(change_counter).values(id=1, n=1)
-            .on_conflict_do_update(index_elements=["id"], set_={"n": change_counter.c.n + 1})
-            .returning(change_counter.c.n))
-    return db.session.execute(bump).scalar_one()
+    """A new door-sync change number from the database, never from a clock (see services/sync.py)."""
+    return db.session.execute(_NEXT_CHANGE_NUMBER[db.session.get_bind().dialect.name]).scalar_one()
 
 
 def is_sqlite() -> bool:

@@ -39,11 +39,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..database import atomic, insert, next_change_number
+from ..database import PerDialect, atomic, next_change_number
 from ..extensions import db
 from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
 from ..rallies import counters
-from ..rsvp.tickets import InvalidCode, parse_code, verify_code
+from ..rsvp.tickets import InvalidCode, ParsedCode, parse_code, verify_code
 from .doors import DoorContext
 
 rsvp_t, rally_t, door_t = Rsvp.__table__, Rally.__table__, Door.__table__
@@ -211,7 +211,15 @@ def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None
         if row is None:
             return _refuse(scan, Verdict(INVALID, "unknown_ticket", flags=flags))
     else:
-        row = _scanned_ticket(scan, ctx, code, flags)
+        try:
+            parsed = parse_code(code)
+        except InvalidCode as exc:
+            return _refuse(scan, Verdict(INVALID, _invalid_reason(str(exc)), flags=flags))
+        if not offline and not force and verify_code(ctx.public_key, ctx.rally_id, parsed):
+            # A good code of this rally, scanned online: decide() tries the admission before reading the ticket.
+            scan["rsvp_id"] = parsed.ticket_id
+            return _admit(scan, None, people, force, admitted_at, flags, offline)
+        row = _scanned_ticket(scan, ctx, parsed, flags)
         if isinstance(row, Verdict):
             return row
     scan["rsvp_id"] = row.id
@@ -230,21 +238,51 @@ def _picked_ticket(ctx: DoorContext, ticket_id):
     return row if row is not None and row.rally_id == ctx.rally_id else None
 
 
+# The statements every scan runs, built once; values are bound parameters.
+_TICKET = (sa.select(rsvp_t.c.id, rsvp_t.c.rally_id, rsvp_t.c.status, rsvp_t.c.guests, rsvp_t.c.checked_in_people,
+                     rsvp_t.c.door_name, rally_t.c.public_key, rally_t.c.title, rally_t.c.starts_at)
+           .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.id == sa.bindparam("ticket")))
+#: What an admission returns: the ticket as it is now (checked_in_people first).
+_ADMITTED = (rsvp_t.c.checked_in_people, rsvp_t.c.id, rsvp_t.c.rally_id, rsvp_t.c.status, rsvp_t.c.guests,
+             rsvp_t.c.door_name)
+_OURS = rsvp_t.c.rally_id == sa.bindparam("rally")
+#: The admission itself: the WHERE is the guard (n people fit the party, and the ticket is going).
+_ADMIT = (rsvp_t.update()
+          .where(rsvp_t.c.id == sa.bindparam("ticket"), _OURS,
+                 rsvp_t.c.checked_in_people + sa.bindparam("n") <= rsvp_t.c.guests + 1, rsvp_t.c.status == "going")
+          .values(checked_in_people=rsvp_t.c.checked_in_people + sa.bindparam("n"))
+          .returning(*_ADMITTED))
+#: A supervisor's override lifts the status rule, never the party size.
+_ADMIT_FORCED = (rsvp_t.update()
+                 .where(rsvp_t.c.id == sa.bindparam("ticket"), _OURS,
+                        rsvp_t.c.checked_in_people + sa.bindparam("n") <= rsvp_t.c.guests + 1)
+                 .values(checked_in_people=rsvp_t.c.checked_in_people + sa.bindparam("n"))
+                 .returning(*_ADMITTED))
+#: A ticket not read yet, people unsaid: the whole party, only while no one of it is in and it is going.
+_ADMIT_PARTY = (rsvp_t.update()
+                .where(rsvp_t.c.id == sa.bindparam("ticket"), _OURS, rsvp_t.c.checked_in_people == 0,
+                       rsvp_t.c.status == "going")
+                .values(checked_in_people=rsvp_t.c.guests + 1)
+                .returning(*_ADMITTED))
+_SCAN_INSERT = PerDialect(lambda make_insert: make_insert(scan_t).on_conflict_do_nothing(
+    index_elements=["rally_id", "nonce"]).returning(scan_t.c.id))
+_CHECKIN_INSERT = checkin_t.insert()
+_STAMP_TICKET = rsvp_t.update().where(rsvp_t.c.id == sa.bindparam("ticket")).values(changed_seq=sa.bindparam("seq"))
+_STORED = sa.select(scan_t.c.id, scan_t.c.response).where(scan_t.c.rally_id == sa.bindparam("rally"),
+                                                            scan_t.c.nonce == sa.bindparam("nonce"))
+_PREVIOUS = (sa.select(checkin_t.c.admitted_at, checkin_t.c.device_name, door_t.c.name)
+             .outerjoin(door_t, door_t.c.id == checkin_t.c.door_id)
+             .where(checkin_t.c.rsvp_id == sa.bindparam("ticket"), checkin_t.c.undone_at.is_(None))
+             .order_by(checkin_t.c.id.desc()).limit(1))
+
+
 def ticket_row(rsvp_id: int):
     """What the decision needs about one ticket and its rally (a Row), or None."""
-    return db.session.execute(
-        sa.select(rsvp_t.c.id, rsvp_t.c.rally_id, rsvp_t.c.status, rsvp_t.c.guests, rsvp_t.c.checked_in_people,
-                  rsvp_t.c.door_name, rally_t.c.public_key, rally_t.c.title, rally_t.c.starts_at)
-        .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.id == rsvp_id)
-    ).one_or_none()
+    return db.session.execute(_TICKET, {"ticket": rsvp_id}).one_or_none()
 
 
-def _scanned_ticket(scan: dict, ctx: DoorContext, code, flags: dict):
-    """The ticket a scanned code names, or the logged refusal Verdict when the code is not good here."""
-    try:
-        parsed = parse_code(code)
-    except InvalidCode as exc:
-        return _refuse(scan, Verdict(INVALID, _invalid_reason(str(exc)), flags=flags))
+def _scanned_ticket(scan: dict, ctx: DoorContext, parsed: ParsedCode, flags: dict):
+    """The ticket a parsed code names, or the logged refusal Verdict when the code is not good here."""
     row = ticket_row(parsed.ticket_id)
     if row is None:
         key = db.session.scalar(sa.select(rally_t.c.public_key).where(rally_t.c.id == ctx.rally_id))
@@ -291,8 +329,23 @@ def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False) 
     override (flagged for the conflict report, no one counted as admitted), and people beyond the
     party are flagged as a conflict and not counted. Only ``force`` (a supervisor's, checked by
     check_in) lifts the status rule, and no path counts more people than the party.
+
+    ``row`` None: a good code of this rally (scan["rsvp_id"]), scanned online and not read yet.
+    Most scans are a ticket's first admission, so that UPDATE goes first (the people asked, or the
+    whole party while no one of it is in) and the ticket is read only when it does not match.
     """
     for _attempt in range(4):
+        if row is None:
+            n, row = _admit_unread(scan, people)
+            if row is None:
+                row = ticket_row(scan["rsvp_id"])
+                if row is None or row.rally_id != scan["rally_id"]:
+                    return _refuse_unread(scan, row, flags)
+                continue
+            asked, new = n, row.checked_in_people
+            verdict = Verdict(ADMIT, "ok", ticket=_ticket(row, new), admitted=n, flags=flags)
+            _record_admission(scan, verdict, row.id, n, admitted_at, logged_people=asked)
+            return verdict
         refused = {"cancelled": CANCELLED, "waitlisted": WAITLISTED, "unconfirmed": UNCONFIRMED}.get(row.status)
         if refused and offline:
             flags = dict(flags, conflict=True, override=True)
@@ -311,7 +364,7 @@ def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False) 
             return _refuse_in_tx(scan, verdict)
         new = row.checked_in_people
         if n > 0:
-            new = _admit_ticket(row.id, n, force)
+            new = _admit_ticket(scan, row.id, n, force)
             if new is None:
                 row = ticket_row(row.id)
                 continue
@@ -333,17 +386,31 @@ def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False) 
     return _refuse_in_tx(scan, Verdict(ALREADY, "contended", ticket=_ticket(row), flags=flags))
 
 
-def _admit_ticket(rsvp_id: int, n: int, force: bool) -> int | None:
+def _admit_ticket(scan: dict, rsvp_id: int, n: int, force: bool) -> int | None:
     """Add n people to the ticket only if they fit its party (and it is going, unless forced).
 
     The SQL WHERE is the guard: the new checked_in_people, or None when it did not match.
     """
-    cond = [rsvp_t.c.id == rsvp_id, rsvp_t.c.checked_in_people + n <= rsvp_t.c.guests + 1]
-    if not force:
-        cond.append(rsvp_t.c.status == "going")
-    return db.session.execute(
-        rsvp_t.update().where(*cond).values(checked_in_people=rsvp_t.c.checked_in_people + n)
-        .returning(rsvp_t.c.checked_in_people)).scalar()
+    return db.session.execute(_ADMIT_FORCED if force else _ADMIT,
+                              {"ticket": rsvp_id, "rally": scan["rally_id"], "n": n}).scalar()
+
+
+def _admit_unread(scan: dict, people: int | None):
+    """(n, the ticket after admitting n of it) for a ticket not read yet, or (0, None) when the guard did not match."""
+    params = {"ticket": scan["rsvp_id"], "rally": scan["rally_id"]}
+    if people is None:
+        row = db.session.execute(_ADMIT_PARTY, params).one_or_none()
+        return (row.checked_in_people, row) if row is not None else (0, None)
+    row = db.session.execute(_ADMIT, dict(params, n=people)).one_or_none()
+    return (people, row) if row is not None else (0, None)
+
+
+def _refuse_unread(scan: dict, row, flags: dict) -> Verdict:
+    """A good code of this rally whose ticket is gone (deleted), or belongs to another rally (not our signature)."""
+    ticket_id, scan["rsvp_id"] = scan["rsvp_id"], None
+    if row is None:
+        return _refuse_in_tx(scan, Verdict(REVOKED, "ticket_deleted", ticket={"id": ticket_id}, flags=flags))
+    return _refuse_in_tx(scan, Verdict(INVALID, "bad_signature", flags=flags))
 
 
 def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, logged_people=None):
@@ -355,11 +422,11 @@ def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, l
     verdict.extra["at_capacity"] = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, n,
                                                      walkins=n if walkin else 0)
     seq = next_change_number()
-    db.session.execute(checkin_t.insert().values(
-        rally_id=scan["rally_id"], rsvp_id=rsvp_id, door_id=scan["door_id"], scan_id=scan_id,
-        device_name=scan["device_name"], people=n, is_walkin=walkin, admitted_at=admitted_at, changed_seq=seq,
-        undo_reason=""))
-    db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(changed_seq=seq))
+    db.session.execute(_CHECKIN_INSERT, {
+        "rally_id": scan["rally_id"], "rsvp_id": rsvp_id, "door_id": scan["door_id"], "scan_id": scan_id,
+        "device_name": scan["device_name"], "people": n, "is_walkin": walkin, "admitted_at": admitted_at,
+        "changed_seq": seq, "undo_reason": ""})
+    db.session.execute(_STAMP_TICKET, {"ticket": rsvp_id, "seq": seq})
 
 
 def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
@@ -369,9 +436,7 @@ def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
     values.setdefault("rsvp_id", None)
     # The stored response leaves out scan_id (unknown before the INSERT); _stored adds it back.
     values["response"] = json.dumps(verdict.to_dict())
-    scan_id = db.session.execute(
-        insert(scan_t).values(**values).on_conflict_do_nothing(index_elements=["rally_id", "nonce"])
-        .returning(scan_t.c.id)).scalar()
+    scan_id = db.session.execute(_SCAN_INSERT(), values).scalar()
     if scan_id is None:
         raise _Replay()
     verdict.scan_id = scan_id
@@ -393,10 +458,7 @@ def _refuse_in_tx(scan: dict, verdict: Verdict) -> Verdict:
 
 
 def _stored(scan: dict) -> Verdict:
-    row = db.session.execute(
-        sa.select(scan_t.c.id, scan_t.c.response)
-        .where(scan_t.c.rally_id == scan["rally_id"], scan_t.c.nonce == scan["nonce"])
-    ).one_or_none()
+    row = db.session.execute(_STORED, {"rally": scan["rally_id"], "nonce": scan["nonce"]}).one_or_none()
     verdict = Verdict.from_stored(row.response if row else "")
     verdict.scan_id = row.id if row else None
     return verdict
@@ -404,12 +466,7 @@ def _stored(scan: dict) -> Verdict:
 
 def _previous(rsvp_id: int) -> dict | None:
     """When, where and by which device this ticket was last admitted."""
-    row = db.session.execute(
-        sa.select(checkin_t.c.admitted_at, checkin_t.c.device_name, door_t.c.name)
-        .outerjoin(door_t, door_t.c.id == checkin_t.c.door_id)
-        .where(checkin_t.c.rsvp_id == rsvp_id, checkin_t.c.undone_at.is_(None))
-        .order_by(checkin_t.c.id.desc()).limit(1)
-    ).one_or_none()
+    row = db.session.execute(_PREVIOUS, {"ticket": rsvp_id}).one_or_none()
     if row is None:
         return None
     return {"at": row.admitted_at.isoformat(), "door": row.name or "", "device": row.device_name}

@@ -57,6 +57,8 @@ class DoorContext:
     session_started: datetime | None = None
     #: The rally's door window (see door_window); None: no window known, everything is inside.
     window: tuple[datetime, datetime] | None = None
+    #: The rally's Ed25519 public key (its tickets' codes verify with it), when it has one.
+    public_key: bytes | None = None
 
     @property
     def is_supervisor(self) -> bool:
@@ -222,22 +224,25 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
     if now - row.last_seen_at > LAST_SEEN_EVERY:
         _touch(row.id, now)
     return DoorContext(row.id, row.door_id, row.door_name, row.rally_id, row.campaign_id, row.role, row.device_name,
-                       row.created_at, door_window(row.doors_open_at, row.starts_at, row.ends_at))
+                       row.created_at, door_window(row.doors_open_at, row.starts_at, row.ends_at), row.public_key)
+
+
+_s, _link, _door, _rally = DoorSession.__table__, DoorLink.__table__, Door.__table__, Rally.__table__
+#: Read on every door request (built once): the session behind a secret's hash, with its link, door and rally.
+_SESSION_ROW = (
+    sa.select(_s.c.id, _s.c.door_id, _s.c.rally_id, _s.c.role, _s.c.device_name, _s.c.revoked_at, _s.c.last_seen_at,
+              _s.c.user_id, _s.c.link_id, _link.c.revoked_at.label("link_revoked_at"),
+              _link.c.expires_at.label("link_expires_at"), _door.c.name.label("door_name"), _rally.c.campaign_id,
+              _s.c.created_at, _rally.c.doors_open_at, _rally.c.starts_at, _rally.c.ends_at, _rally.c.public_key)
+    .select_from(_s.join(_door, _door.c.id == _s.c.door_id).join(_rally, _rally.c.id == _s.c.rally_id)
+                 .outerjoin(_link, _link.c.id == _s.c.link_id))
+    .where(_s.c.token_hash == sa.bindparam("hash"))
+)
 
 
 def _session_row(token_hash: str):
     """The door session behind a secret's hash, with its link, door and rally facts (one query)."""
-    s, link = DoorSession.__table__, DoorLink.__table__
-    door, rally = Door.__table__, Rally.__table__
-    return db.session.execute(
-        sa.select(s.c.id, s.c.door_id, s.c.rally_id, s.c.role, s.c.device_name, s.c.revoked_at, s.c.last_seen_at,
-                  s.c.user_id, s.c.link_id, link.c.revoked_at.label("link_revoked_at"),
-                  link.c.expires_at.label("link_expires_at"), door.c.name.label("door_name"), rally.c.campaign_id,
-                  s.c.created_at, rally.c.doors_open_at, rally.c.starts_at, rally.c.ends_at)
-        .select_from(s.join(door, door.c.id == s.c.door_id).join(rally, rally.c.id == s.c.rally_id)
-                     .outerjoin(link, link.c.id == s.c.link_id))
-        .where(s.c.token_hash == token_hash)
-    ).one_or_none()
+    return db.session.execute(_SESSION_ROW, {"hash": token_hash}).one_or_none()
 
 
 def _is_organizer(user_id: int, campaign_id: int) -> bool:

@@ -19,7 +19,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..database import insert
+from ..database import PerDialect
 from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, ArrivalMinute, Checkin, Door, Rally, Rsvp
 
@@ -80,6 +80,38 @@ def minute_of(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
+def _minute_upsert(make_insert):
+    stmt = make_insert(minute_t)
+    return stmt.on_conflict_do_update(
+        index_elements=["rally_id", "door_id", "minute"],
+        set_={"people": minute_t.c.people + stmt.excluded.people, "walkins": minute_t.c.walkins + stmt.excluded.walkins})
+
+
+# The check-in counters' statements, built once (a scan runs them all): values are bound parameters.
+_MINUTE_ADD = PerDialect(_minute_upsert)
+_MINUTE_TAKE = minute_t.update().where(
+    minute_t.c.rally_id == sa.bindparam("rally"), minute_t.c.door_id.is_not_distinct_from(sa.bindparam("door")),
+    minute_t.c.minute == sa.bindparam("at"),
+).values(people=minute_t.c.people + sa.bindparam("n"), walkins=minute_t.c.walkins + sa.bindparam("w"))
+_DOOR_MOVE = door_t.update().where(door_t.c.id == sa.bindparam("door")).values(
+    checked_in_people=door_t.c.checked_in_people + sa.bindparam("n"),
+    walkin_people=door_t.c.walkin_people + sa.bindparam("w"))
+_RALLY_MOVES = {"checked_in_people": rally_t.c.checked_in_people + sa.bindparam("n"),
+                "checked_in_rsvp_people": rally_t.c.checked_in_rsvp_people + sa.bindparam("rsvp_people"),
+                "walkin_people": rally_t.c.walkin_people + sa.bindparam("w")}
+#: The peak is the busiest minute over all doors, read after this admission's own upsert.
+_BUSIEST = (sa.select(sa.func.sum(minute_t.c.people))
+            .where(minute_t.c.rally_id == sa.bindparam("rally"), minute_t.c.minute == sa.bindparam("at"))
+            .scalar_subquery())
+_FULL = sa.case((sa.and_(rally_t.c.capacity.is_not(None), rally_t.c.checked_in_people >= rally_t.c.capacity), 1),
+                else_=0)
+_RALLY_ADD = rally_t.update().where(rally_t.c.id == sa.bindparam("rally")).values(
+    **_RALLY_MOVES, peak_rate_per_min=sa.case((rally_t.c.peak_rate_per_min < _BUSIEST, _BUSIEST),
+                                              else_=rally_t.c.peak_rate_per_min),
+).returning(_FULL)
+_RALLY_TAKE = rally_t.update().where(rally_t.c.id == sa.bindparam("rally")).values(**_RALLY_MOVES).returning(_FULL)
+
+
 def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walkins: int = 0) -> bool:
     """Move every check-in counter by n people (negative to undo): arrival minute, door, then rally.
 
@@ -87,31 +119,17 @@ def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walki
     """
     minute = minute_of(moment)
     if n > 0:
-        stmt = insert(minute_t).values(rally_id=rally_id, door_id=door_id, minute=minute, people=n, walkins=walkins)
-        db.session.execute(stmt.on_conflict_do_update(
-            index_elements=["rally_id", "door_id", "minute"],
-            set_={"people": minute_t.c.people + stmt.excluded.people,
-                  "walkins": minute_t.c.walkins + stmt.excluded.walkins}))
+        db.session.execute(_MINUTE_ADD(), {"rally_id": rally_id, "door_id": door_id, "minute": minute, "people": n,
+                                           "walkins": walkins})
     else:
-        db.session.execute(minute_t.update().where(
-            minute_t.c.rally_id == rally_id, minute_t.c.door_id == door_id, minute_t.c.minute == minute,
-        ).values(people=minute_t.c.people + n, walkins=minute_t.c.walkins + walkins))
+        db.session.execute(_MINUTE_TAKE, {"rally": rally_id, "door": door_id, "at": minute, "n": n, "w": walkins})
     if door_id is not None:
-        db.session.execute(door_t.update().where(door_t.c.id == door_id).values(
-            checked_in_people=door_t.c.checked_in_people + n, walkin_people=door_t.c.walkin_people + walkins))
-    values = {"checked_in_people": rally_t.c.checked_in_people + n,
-              "checked_in_rsvp_people": rally_t.c.checked_in_rsvp_people + (n - walkins),
-              "walkin_people": rally_t.c.walkin_people + walkins}
+        db.session.execute(_DOOR_MOVE, {"door": door_id, "n": n, "w": walkins})
+    rsvp_people = n - walkins
+    moves = {"rally": rally_id, "n": n, "rsvp_people": rsvp_people, "w": walkins}
     if n > 0:
-        # The peak is the busiest minute over all doors, read after this admission's own upsert.
-        busiest = (sa.select(sa.func.sum(minute_t.c.people))
-                   .where(minute_t.c.rally_id == rally_id, minute_t.c.minute == minute).scalar_subquery())
-        values["peak_rate_per_min"] = sa.case((busiest > rally_t.c.peak_rate_per_min, busiest),
-                                              else_=rally_t.c.peak_rate_per_min)
-    full = sa.and_(rally_t.c.capacity.is_not(None), rally_t.c.checked_in_people >= rally_t.c.capacity)
-    return bool(db.session.execute(
-        rally_t.update().where(rally_t.c.id == rally_id).values(**values)
-        .returning(sa.case((full, 1), else_=0))).scalar())
+        return bool(db.session.execute(_RALLY_ADD, dict(moves, at=minute)).scalar())
+    return bool(db.session.execute(_RALLY_TAKE, moves).scalar())
 
 
 def recount(rally_id: int) -> None:

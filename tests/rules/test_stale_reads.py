@@ -1,8 +1,9 @@
 """The SQL guards of the conditional UPDATEs: the database decides, not a row read a moment earlier.
 
-A scan reads the ticket, then admits with ``UPDATE ... WHERE status = 'going' AND
-checked_in_people + n <= guests + 1``. Between the read and the UPDATE another door may have
-admitted the party or the ticket may have been cancelled. Threads make that interleaving only
+A scan admits with ``UPDATE ... WHERE status = 'going' AND checked_in_people + n <= guests + 1``
+(a good code scanned online tries its first admission before any read, and reads the ticket when
+that does not match). Between a read and the UPDATE another door may have admitted the party or
+the ticket may have been cancelled. Threads make that interleaving only
 sometimes; here the read is made stale on purpose, so only the UPDATE's own WHERE can refuse.
 """
 
@@ -34,16 +35,17 @@ def stale_read(monkeypatch):
     """stale_read(**fields): the scan's ticket read returns these old values (once); the database has moved on."""
 
     def arm(**fields):
-        real = checkin._admit
+        real = checkin.ticket_row
         used = []
 
-        def admit(scan, ticket, *args, **kwargs):
+        def read(rsvp_id):
+            ticket = real(rsvp_id)
             if not used:
                 used.append(True)
                 ticket = SimpleNamespace(**{**ticket._asdict(), **fields})
-            return real(scan, ticket, *args, **kwargs)
+            return ticket
 
-        monkeypatch.setattr(checkin, "_admit", admit)
+        monkeypatch.setattr(checkin, "ticket_row", read)
 
     return arm
 
