@@ -34,6 +34,7 @@ Without SMTP_HOST (development) messages are written to ``instance/outbox/*.eml`
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import smtplib
@@ -41,8 +42,14 @@ import socket
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email import encoders
+from email.charset import QP, Charset
+from email.generator import BytesGenerator
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
@@ -121,35 +128,61 @@ def message_id_for(key: str) -> str:
     return f"<{digest}@{_domain()}>"
 
 
+#: Text parts are UTF-8 in quoted-printable: readable in the raw message, and safe for any line length.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+#: The email.mime (compat32) model keeps each header as the string it was given; EmailMessage's default
+#: policy parses every header of every part into objects and folds them again when writing, which was
+#: two thirds of building a ticket email. CRLF line ends (RFC 5322): smtplib sends the bytes as they are,
+#: and servers refuse bare-LF "lines".
+_WIRE = compat32.clone(linesep="\r\n")
+
+
+def _part(a: Attachment) -> MIMEBase:
+    maintype, subtype = a.mimetype.split("/", 1)
+    if maintype == "text":
+        part = MIMEText(a.data.decode("utf-8"), subtype, _UTF8_QP)
+    else:
+        part = MIMEBase(maintype, subtype)
+        part.set_payload(a.data)
+        encoders.encode_base64(part)
+    if a.cid:
+        part["Content-ID"] = f"<{a.cid}>"
+    part.add_header("Content-Disposition", "inline" if a.cid else "attachment", filename=a.filename)
+    return part
+
+
 def build_message(to_addr: str, subject: str, html: str, text: str, *, message_id: str,
-                  attachments: Iterable[Attachment | tuple] = ()) -> EmailMessage:
-    """A multipart/alternative message (text + HTML), inline images related to the HTML, files mixed."""
-    msg = EmailMessage()
-    msg["From"] = current_app.config["MAIL_FROM"]
+                  attachments: Iterable[Attachment | tuple] = ()) -> bytes:
+    """The wire bytes of a message: text and HTML alternatives, inline images related to the HTML,
+    other files attached (multipart/mixed)."""
+    files = [Attachment(*a) for a in attachments]
+    html_part = MIMEText(html, "html", _UTF8_QP)
+    inline = [_part(a) for a in files if a.cid]
+    if inline:
+        related = MIMEMultipart("related")
+        for part in (html_part, *inline):
+            related.attach(part)
+        html_part = related
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(text, "plain", _UTF8_QP))
+    body.attach(html_part)
+    attached = [_part(a) for a in files if not a.cid]
+    if attached:
+        msg = MIMEMultipart("mixed")
+        for part in (body, *attached):
+            msg.attach(part)
+    else:
+        msg = body
+    msg["From"] = formataddr(parseaddr(current_app.config["MAIL_FROM"]))
     msg["To"] = to_addr
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    files = [Attachment(*a) for a in attachments]
-    inline = [a for a in files if a.cid]
-    if inline:
-        html_part = msg.get_payload()[1]
-        for a in inline:
-            maintype, subtype = a.mimetype.split("/", 1)
-            html_part.add_related(a.data, maintype=maintype, subtype=subtype, cid=f"<{a.cid}>",
-                                  filename=a.filename, disposition="inline")
-    for a in files:
-        if a.cid:
-            continue
-        maintype, subtype = a.mimetype.split("/", 1)
-        if maintype == "text":
-            msg.add_attachment(a.data.decode("utf-8"), subtype=subtype, filename=a.filename)
-        else:
-            msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
-    return msg
+    out = io.BytesIO()
+    BytesGenerator(out, policy=_WIRE).flatten(msg)
+    return out.getvalue()
 
 
 def new_message_id(kind: str) -> str:
@@ -178,9 +211,7 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
     else:
         message_id = new_message_id(kind)
     subject = " ".join(subject.split())[:200]
-    msg = build_message(to_addr, subject, html, text, message_id=message_id, attachments=attachments)
-    # CRLF line ends (RFC 5322): smtplib sends bytes as they are, and servers refuse bare-LF "lines".
-    body = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    body = build_message(to_addr, subject, html, text, message_id=message_id, attachments=attachments)
     row = OutboxMessage(
         kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=subject, body=body,
         rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0, next_attempt_at=utcnow(),
@@ -220,9 +251,8 @@ def render_body(row: OutboxMessage) -> bytes:
     if fn is None:
         raise NothingToSend(f"no renderer {row.render_as!r}")
     out = fn(dict(row.render_params or {}))
-    msg = build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
-                        attachments=out.attachments)
-    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    return build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
+                         attachments=out.attachments)
 
 
 # ---------------------------------------------------------------------------------------------- sending
