@@ -404,7 +404,7 @@ def _statements(action) -> list[str]:
 def test_a_batch_is_claimed_and_loaded_once_then_two_writes_per_message(client, smtp_app, smtp, make_user,
                                                                         make_rally):
     """Issue 10: one claim and one read for the whole batch; per message only the heartbeat (which stores the
-    rendered bytes) and the "sent" mark."""
+    rendered bytes) and the "sent" mark. Each ticket's QR image is drawn and stored once."""
     smtp.start()
     rally = make_rally(campaign_of(make_user()))
     for i in range(5):
@@ -414,10 +414,11 @@ def test_a_batch_is_claimed_and_loaded_once_then_two_writes_per_message(client, 
     assert sent == [5] and len(smtp.handler.messages) == 5
     reads = [s for s in statements if s.startswith("select")]
     writes = [s for s in statements if s.startswith("update outbox_message")]
-    assert len(reads) == 1, statements  # the batch's RSVPs and rallies
+    images = [s for s in statements if s.startswith("insert into ticket_image")]
+    assert len(reads) == 1, statements  # the batch's RSVPs, rallies and stored images
     # The claim, heartbeat and "sent" per message, and the next claim, which finds nothing left.
     assert len(writes) == 1 + 2 * 5 + 1, statements
-    assert len(statements) == len(reads) + len(writes), statements
+    assert len(images) == 5 and len(statements) == len(reads) + len(writes) + len(images), statements
     bodies = [row.body for row in outbox("confirmation")]
     assert all(bodies) and {row.status for row in outbox("confirmation")} == {"sent"}
 

@@ -441,14 +441,15 @@ def _release(row_ids: list[int], sender: str) -> None:
 
 
 def _load_subjects(rows) -> list:
-    """The RSVPs (with their rallies) that the batch's renderers will read, in one query: session.get
-    finds them in the identity map while the caller holds the returned list."""
+    """The RSVPs (with their rallies and stored QR images) that the batch's renderers will read, in one
+    query: session.get finds them in the identity map while the caller holds the returned list."""
     from ..models import Rsvp
 
     ids = {row.rsvp_id for row in rows if row.body is None and row.rsvp_id}
     if not ids:
         return []
-    return db.session.scalars(sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.id.in_(ids))).all()
+    return db.session.scalars(sa.select(Rsvp).options(so.joinedload(Rsvp.rally), so.joinedload(Rsvp.ticket_image))
+                              .where(Rsvp.id.in_(ids))).all()
 
 
 def _render_batch(rows, sender: str, config) -> dict[int, tuple[bytes, bool]]:
@@ -456,18 +457,23 @@ def _render_batch(rows, sender: str, config) -> dict[int, tuple[bytes, bool]]:
     bodies, dropped, broken = {}, [], []
     session = db.session()
     subjects = _load_subjects(rows)  # noqa: F841  (held: the identity map keeps objects only while referenced)
-    for row in rows:
-        if row.body is not None:
-            bodies[row.id] = (bytes(row.body), False)
-            continue
-        try:
-            bodies[row.id] = (render_body(row), True)
-        except NothingToSend as exc:
-            log.info("Email %s dropped: %s", row.id, exc)
-            dropped.append(row.id)
-        except Exception as exc:  # a template bug must not stop the other messages
-            log.exception("Email %s could not be rendered", row.id)
-            broken.append((row, f"render: {type(exc).__name__}: {exc}"))
+    # A renderer may store what it drew (a ticket's QR image) and commit; what the batch loaded stays usable.
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        for row in rows:
+            if row.body is not None:
+                bodies[row.id] = (bytes(row.body), False)
+                continue
+            try:
+                bodies[row.id] = (render_body(row), True)
+            except NothingToSend as exc:
+                log.info("Email %s dropped: %s", row.id, exc)
+                dropped.append(row.id)
+            except Exception as exc:  # a template bug must not stop the other messages
+                log.exception("Email %s could not be rendered", row.id)
+                broken.append((row, f"render: {type(exc).__name__}: {exc}"))
+    finally:
+        session.expire_on_commit = expire
     # No session transaction stays open across the SMTP exchanges (on SQLite an open read snapshot
     # would hide the "sent" marks from this session afterwards).
     session.rollback()
