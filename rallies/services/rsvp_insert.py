@@ -35,8 +35,8 @@ def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str) 
         supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"],
                                      values["postal_code"])
     rsvp_id = db.session.execute(
-        insert(rsvp_t).values({**{name: values[name] for name in RSVP_COLUMNS}, "supporter_id": supporter_id})
-        .on_conflict_do_nothing(index_elements=["rally_id", "email_key"]).returning(rsvp_t.c.id)).scalar()
+        insert(rsvp_t).on_conflict_do_nothing(index_elements=["rally_id", "email_key"]).returning(rsvp_t.c.id),
+        {**{name: values[name] for name in RSVP_COLUMNS}, "supporter_id": supporter_id}).scalar()
     if rsvp_id is None:
         return None
     notices.queue_ticket_email(rsvp_id, values["email"], reason, title)
