@@ -1,6 +1,6 @@
 """A viral sign-up: server CPU per whole sign-up, 170 RSVPs/s open loop, ticket page and QR at 200/s.
 
-    python -m bench.bench_signup --engine sqlite|postgresql|both [--quick]
+    python -m bench.bench_signup --engine sqlite|postgresql|both [--quick] [--only signup|burst]
 
 Per engine, on one throw-away database:
 
@@ -322,9 +322,12 @@ def burst_and_pages(url: str, engine: str, rate: float, seconds: float, page_sec
 
 def run_engine(engine: str, args) -> list[Row]:
     """All cases on one engine."""
+    rows = []
     with fresh_database(engine) as url:
-        rows = whole_signup_cpu(url, engine, args.signups)
-        rows += burst_and_pages(url, engine, args.rate, args.seconds, args.page_seconds)
+        if args.only in (None, "signup"):
+            rows += whole_signup_cpu(url, engine, args.signups)
+        if args.only in (None, "burst"):
+            rows += burst_and_pages(url, engine, args.rate, args.seconds, args.page_seconds)
     return rows
 
 
@@ -337,6 +340,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the burst")
     parser.add_argument("--page-seconds", type=float, default=20.0, help="length of each 200/s page run")
     parser.add_argument("--quick", action="store_true", help="smoke run: 60 sign-ups, 10 s burst, 5 s page runs")
+    parser.add_argument("--only", choices=["signup", "burst"],
+                        help="run only the whole sign-up, or only the burst with its page runs (trial runs)")
     args = parser.parse_args(argv)
     if args.quick:
         args.signups, args.seconds, args.page_seconds = 60, 10.0, 5.0

@@ -385,3 +385,74 @@ def test_outbox_worker_command_delivers_once(smtp_app, smtp, runner):
     again = runner.invoke(args=["outbox-worker", "--once"])
     assert again.exit_code == 0 and "Sent" not in again.output
     assert sorted(smtp.handler.ids()) == sorted(ids)
+
+
+def _statements(action) -> list[str]:
+    """The SQL statements an action sends (first words, lower case)."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()[:3]).lower())
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    return [s for s in seen if not s.startswith(("begin", "select 1"))]
+
+
+def test_a_batch_is_claimed_and_loaded_once_then_two_writes_per_message(client, smtp_app, smtp, make_user,
+                                                                        make_rally):
+    """Issue 10: one claim and one read for the whole batch; per message only the heartbeat (which stores the
+    rendered bytes) and the "sent" mark. Each ticket's QR image is drawn and stored once."""
+    smtp.start()
+    rally = make_rally(campaign_of(make_user()))
+    for i in range(5):
+        rsvp_post(client, rally, email=f"batch{i}@example.org")
+    sent = []
+    statements = _statements(lambda: sent.append(delivery.deliver_pending()))
+    assert sent == [5] and len(smtp.handler.messages) == 5
+    reads = [s for s in statements if s.startswith("select")]
+    writes = [s for s in statements if s.startswith("update outbox_message")]
+    images = [s for s in statements if s.startswith("insert into ticket_image")]
+    assert len(reads) == 1, statements  # the batch's RSVPs, rallies and stored images
+    # The claim, heartbeat and "sent" per message, and the next claim, which finds nothing left.
+    assert len(writes) == 1 + 2 * 5 + 1, statements
+    assert len(images) == 5 and len(statements) == len(reads) + len(writes) + len(images), statements
+    bodies = [row.body for row in outbox("confirmation")]
+    assert all(bodies) and {row.status for row in outbox("confirmation")} == {"sent"}
+
+
+def test_rendered_bytes_are_stored_before_data_so_a_repeat_is_identical(client, smtp_app, smtp, make_user,
+                                                                       make_rally, monkeypatch):
+    """A sender that dies between the server's 250 and its "sent" mark: the retry sends the very same bytes."""
+    smtp.start()
+    rally = make_rally(campaign_of(make_user()))
+    rsvp_post(client, rally, email="repeat@example.org")
+    real_mark = delivery._mark_sent
+
+    def crash(*args):
+        raise Crash()
+
+    monkeypatch.setattr(delivery, "_mark_sent", crash)
+    with pytest.raises(Crash):
+        delivery.deliver_pending(sender="dies")
+    [row] = outbox("confirmation")
+    assert row.body is not None and row.status == "sending"
+    monkeypatch.setattr(delivery, "_mark_sent", real_mark)
+    smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
+    assert delivery.deliver_pending(sender="other") == 1
+    first, second = smtp.handler.messages
+    assert first.as_bytes() == second.as_bytes() == email.message_from_bytes(row.body, policy=policy.default).as_bytes()
+
+
+def test_server_down_mid_batch_leaves_the_rest_untried(smtp_app):
+    """The first message's failure backs it off; the others of the batch go back unclaimed, no attempt counted."""
+    _queue(4)
+    assert delivery.deliver_pending() == 0
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [r.attempts for r in rows] == [1, 0, 0, 0]
+    assert {r.status for r in rows} == {"pending"} and {r.claimed_by for r in rows} == {""}
+    assert rows[0].next_attempt_at > utcnow() and all(r.next_attempt_at <= utcnow() for r in rows[1:])

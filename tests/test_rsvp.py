@@ -234,3 +234,51 @@ def test_rally_page_carries_the_form_and_it_posts(client, rally):
     assert 'class="hp-field" style="position:absolute;left:-10000px' in html
     resp = rsvp_post(client, rally, email="page@example.org", ref="home")
     assert resp.status_code == 303 and rsvp_by_email(rally, "page@example.org").ref == "home"
+
+
+def _statements(action) -> list[str]:
+    """The SQL statements an action sends, as their first three words (BEGIN left out)."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()[:3]).lower())
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    return [s for s in seen if not s.startswith("begin")]
+
+
+def test_a_new_rsvp_is_inserted_without_looking_first(rally):
+    """Issue 10: a new mailbox costs the capacity UPDATE (the rally's lock), a change number, the supporter
+    upsert, the RSVP INSERT (pointing at that supporter) and its email, and nothing else."""
+    from rallies.rsvp.rsvps import RsvpInput, create_or_update_rsvp
+
+    made = []
+    assert rally.signing_key  # loaded (the view has the rally in hand already)
+    statements = _statements(lambda: made.append(
+        create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana.new@example.org", guests=1))))
+    number = "select nextval('change_number') as" if db.engine.dialect.name == "postgresql" else "insert into change_counter"
+    assert statements == [
+        "update rally set", number, "insert into supporter", "insert into rsvp", "insert into outbox_message"]
+    rsvp = db.session.get(Rsvp, made[0].rsvp_id)
+    assert rsvp.status == "going" and rsvp.supporter.email == "ana.new@example.org"
+
+
+def test_a_repeat_found_by_the_insert_rolls_back_everything_it_did(rally):
+    """The optimistic insert took places and upserted the supporter before the unique index said "repeat":
+    all of it is rolled back, and the repeat is answered as before (nothing changes, the link is resent)."""
+    from rallies.rsvp.rsvps import RsvpInput, create_or_update_rsvp
+
+    first = create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana.r@example.org", guests=0,
+                                                    phone="+13125550123"))
+    before = stored_counts(rally.id)
+    again = create_or_update_rsvp(rally, RsvpInput(name="Someone Else", email="Ana.R@example.org", guests=3))
+    assert again.outcome == "repeat" and again.rsvp_id == first.rsvp_id
+    assert stored_counts(rally.id) == before == counts_from_rows(rally.id)
+    db.session.expire_all()
+    supporter = db.session.scalar(sa.select(Supporter).where(Supporter.email == "ana.r@example.org"))
+    assert (supporter.name, supporter.phone) == ("Ana López", "+13125550123")
+    assert len(outbox("confirmation", "ana.r@example.org")) == 2  # the ticket, then the resend

@@ -147,6 +147,16 @@ def test_one_supporter_per_email_across_rallies(client, campaign, make_rally):
     assert {r.supporter_id for r in db.session.scalars(sa.select(Rsvp))} == {people[0].id}
 
 
+def test_blank_details_never_erase_known_ones(client, campaign, make_rally):
+    """The latest RSVP's details win, but a field left blank keeps what the supporter told us before."""
+    r1, r2 = make_rally(campaign), make_rally(campaign)
+    rsvp_post(client, r1, email="keep@example.org", name="Kim Keep", phone="+13125550111", postal_code="60607")
+    rsvp_post(client, r2, email="keep@example.org", name="Kim Keeps", phone="", postal_code="")
+    db.session.expire_all()
+    person = db.session.scalars(sa.select(Supporter).where(Supporter.email == "keep@example.org")).one()
+    assert (person.name, person.phone, person.postal_code) == ("Kim Keeps", "+13125550111", "60607")
+
+
 def test_export_and_delete_a_person(org, campaign, make_rally):
     r1, r2 = make_rally(campaign, capacity=1), make_rally(campaign)
     t1 = token_from(rsvp_post(org, r1, email="gone@example.org", name="Gone Person", phone="+13125550123",

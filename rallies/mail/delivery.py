@@ -4,10 +4,10 @@ Writing: ``queue_email`` builds the whole RFC 5322 message once and adds an
 ``OutboxMessage`` row to the caller's transaction, so an RSVP and its email commit
 (or roll back) together. Nothing is sent at that point.
 
-Sending: ``deliver_pending`` picks due rows and *claims* each one with a conditional
-UPDATE (pending and due, or a claim older than OUTBOX_CLAIM_TIMEOUT seconds ->
-"sending", claimed_by=this sender, claimed_at=now). Only the sender whose UPDATE matched
-the row sends it, so several senders never send the same row.
+Sending: ``deliver_pending`` *claims* a batch of due rows with one conditional UPDATE
+(pending and due, or a claim older than OUTBOX_CLAIM_TIMEOUT seconds -> "sending",
+claimed_by=this sender, claimed_at=now). Only the sender whose UPDATE matched a row sends
+it, so several senders never send the same row.
 
 Exactly when a message counts as sent (the README states the guarantee): a connection is
 checked out before the SMTP exchange; just before DATA the claim is renewed on it (a heartbeat
@@ -22,8 +22,9 @@ and mail clients fold it. Failures go back to "pending" with exponential backoff
 
 Deferred rendering: ``queue_rendered`` writes the row (recipient, subject, stable
 Message-ID, a renderer name and small JSON params) in the caller's transaction, and the
-sender builds the MIME message on its first attempt (templates, inline QR PNG, .ics),
-stores the bytes, then sends them; retries send the stored bytes. This keeps the RSVP
+sender builds the MIME message on its first attempt (templates, inline QR PNG, .ics) and
+stores the bytes with the heartbeat just before DATA (or with the failure when the attempt
+fails before that), so retries send the stored bytes. This keeps the RSVP
 request cheap (rendering a QR PNG and a MIME tree is most of its cost) while the email
 is still committed with the RSVP. Renderers are registered with ``@renderer(name)`` by the
 modules that define them (services/notices.py, which the app factory imports).
@@ -34,6 +35,7 @@ Without SMTP_HOST (development) messages are written to ``instance/outbox/*.eml`
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import smtplib
@@ -41,14 +43,21 @@ import socket
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email import encoders
+from email.charset import QP, Charset
+from email.generator import BytesGenerator
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 
 from ..database import atomic, standby_writer
@@ -121,35 +130,61 @@ def message_id_for(key: str) -> str:
     return f"<{digest}@{_domain()}>"
 
 
+#: Text parts are UTF-8 in quoted-printable: readable in the raw message, and safe for any line length.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+#: The email.mime (compat32) model keeps each header as the string it was given; EmailMessage's default
+#: policy parses every header of every part into objects and folds them again when writing, which was
+#: two thirds of building a ticket email. CRLF line ends (RFC 5322): smtplib sends the bytes as they are,
+#: and servers refuse bare-LF "lines".
+_WIRE = compat32.clone(linesep="\r\n")
+
+
+def _part(a: Attachment) -> MIMEBase:
+    maintype, subtype = a.mimetype.split("/", 1)
+    if maintype == "text":
+        part = MIMEText(a.data.decode("utf-8"), subtype, _UTF8_QP)
+    else:
+        part = MIMEBase(maintype, subtype)
+        part.set_payload(a.data)
+        encoders.encode_base64(part)
+    if a.cid:
+        part["Content-ID"] = f"<{a.cid}>"
+    part.add_header("Content-Disposition", "inline" if a.cid else "attachment", filename=a.filename)
+    return part
+
+
 def build_message(to_addr: str, subject: str, html: str, text: str, *, message_id: str,
-                  attachments: Iterable[Attachment | tuple] = ()) -> EmailMessage:
-    """A multipart/alternative message (text + HTML), inline images related to the HTML, files mixed."""
-    msg = EmailMessage()
-    msg["From"] = current_app.config["MAIL_FROM"]
+                  attachments: Iterable[Attachment | tuple] = ()) -> bytes:
+    """The wire bytes of a message: text and HTML alternatives, inline images related to the HTML,
+    other files attached (multipart/mixed)."""
+    files = [Attachment(*a) for a in attachments]
+    html_part = MIMEText(html, "html", _UTF8_QP)
+    inline = [_part(a) for a in files if a.cid]
+    if inline:
+        related = MIMEMultipart("related")
+        for part in (html_part, *inline):
+            related.attach(part)
+        html_part = related
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(text, "plain", _UTF8_QP))
+    body.attach(html_part)
+    attached = [_part(a) for a in files if not a.cid]
+    if attached:
+        msg = MIMEMultipart("mixed")
+        for part in (body, *attached):
+            msg.attach(part)
+    else:
+        msg = body
+    msg["From"] = formataddr(parseaddr(current_app.config["MAIL_FROM"]))
     msg["To"] = to_addr
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    files = [Attachment(*a) for a in attachments]
-    inline = [a for a in files if a.cid]
-    if inline:
-        html_part = msg.get_payload()[1]
-        for a in inline:
-            maintype, subtype = a.mimetype.split("/", 1)
-            html_part.add_related(a.data, maintype=maintype, subtype=subtype, cid=f"<{a.cid}>",
-                                  filename=a.filename, disposition="inline")
-    for a in files:
-        if a.cid:
-            continue
-        maintype, subtype = a.mimetype.split("/", 1)
-        if maintype == "text":
-            msg.add_attachment(a.data.decode("utf-8"), subtype=subtype, filename=a.filename)
-        else:
-            msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
-    return msg
+    out = io.BytesIO()
+    BytesGenerator(out, policy=_WIRE).flatten(msg)
+    return out.getvalue()
 
 
 def new_message_id(kind: str) -> str:
@@ -178,9 +213,7 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
     else:
         message_id = new_message_id(kind)
     subject = " ".join(subject.split())[:200]
-    msg = build_message(to_addr, subject, html, text, message_id=message_id, attachments=attachments)
-    # CRLF line ends (RFC 5322): smtplib sends bytes as they are, and servers refuse bare-LF "lines".
-    body = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    body = build_message(to_addr, subject, html, text, message_id=message_id, attachments=attachments)
     row = OutboxMessage(
         kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=subject, body=body,
         rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0, next_attempt_at=utcnow(),
@@ -220,9 +253,8 @@ def render_body(row: OutboxMessage) -> bytes:
     if fn is None:
         raise NothingToSend(f"no renderer {row.render_as!r}")
     out = fn(dict(row.render_params or {}))
-    msg = build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
-                        attachments=out.attachments)
-    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    return build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
+                         attachments=out.attachments)
 
 
 # ---------------------------------------------------------------------------------------------- sending
@@ -319,47 +351,46 @@ def backoff_delay(attempts: int, base: float = 30.0, cap: float = 3600.0) -> tim
     return timedelta(seconds=min(cap, base * (2 ** max(0, attempts - 1))))
 
 
-def _due_ids(now: datetime, limit: int, stale_before: datetime) -> list[int]:
-    t = OutboxMessage
-    q = (
-        sa.select(t.id)
-        .where(sa.or_(
-            sa.and_(t.status == OUTBOX_PENDING, t.next_attempt_at <= now),
-            sa.and_(t.status == OUTBOX_SENDING, t.claimed_at < stale_before),
-        ))
-        .order_by(t.next_attempt_at, t.id)
-        .limit(limit)
-    )
-    ids = list(db.session.scalars(q))
-    db.session.rollback()  # end the read snapshot before the write units
-    return ids
+#: Rows one sender claims with one UPDATE. Each is still re-checked just before its DATA (the heartbeat),
+#: so a claim that went stale while earlier messages of the batch were sent is never sent twice.
+CLAIM_BATCH = 20
 
 
-def claim(row_id: int, sender: str, now: datetime, stale_before: datetime) -> bool:
-    """Atomically take a row for sending; True only for the one sender whose UPDATE matched.
+def _due(t, now: datetime, stale_before: datetime):
+    return sa.or_(sa.and_(t.c.status == OUTBOX_PENDING, t.c.next_attempt_at <= now),
+                  sa.and_(t.c.status == OUTBOX_SENDING, t.c.claimed_at < stale_before))
 
-    ``now`` is the time of this claim (not of the batch), so a long batch never hands out claims
-    that are already old.
+
+def claim_batch(sender: str, now: datetime, stale_before: datetime, limit: int) -> list:
+    """Atomically take up to ``limit`` due rows for sending, oldest first; returns them (id order).
+
+    One UPDATE whose WHERE re-checks that each row is still due, so a row goes to one sender only;
+    on PostgreSQL SKIP LOCKED lets concurrent senders take different rows instead of queueing on the
+    same ones (SQLite has no row locks: its writers are serialised anyway).
     """
     t = OutboxMessage.__table__
+    due = _due(t, now, stale_before)
+    pick = (sa.select(t.c.id).where(due).order_by(t.c.next_attempt_at, t.c.id).limit(limit)
+            .with_for_update(skip_locked=True))
     with atomic() as session:
-        result = session.execute(
-            t.update()
-            .where(t.c.id == row_id)
-            .where(sa.or_(
-                sa.and_(t.c.status == OUTBOX_PENDING, t.c.next_attempt_at <= now),
-                sa.and_(t.c.status == OUTBOX_SENDING, t.c.claimed_at < stale_before),
-            ))
+        rows = session.execute(
+            t.update().where(t.c.id.in_(pick.scalar_subquery()), due)
             .values(status=OUTBOX_SENDING, claimed_by=sender, claimed_at=now, attempts=t.c.attempts + 1)
-        )
-        return result.rowcount == 1
+            .returning(t.c.id, t.c.kind, t.c.to_addr, t.c.subject, t.c.message_id, t.c.body, t.c.render_as,
+                       t.c.render_params, t.c.rsvp_id, t.c.attempts)
+        ).all()
+    return sorted(rows, key=lambda row: row.id)
 
 
-def _refresh_claim(write, row_id: int, sender: str) -> None:
-    """Just before DATA: renew our claim (the heartbeat), or raise ClaimLost if another sender took it."""
+def _refresh_claim(write, row_id: int, sender: str, body: bytes | None = None) -> None:
+    """Just before DATA: renew our claim (the heartbeat), or raise ClaimLost if another sender took it.
+
+    A message rendered by this attempt is stored in the same statement, so every retry sends these bytes.
+    """
     t = OutboxMessage.__table__
+    values = {"claimed_at": utcnow()} | ({"body": body} if body is not None else {})
     matched = write(t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
-                    .values(claimed_at=utcnow()))
+                    .values(**values))
     if matched != 1:
         raise ClaimLost(f"email {row_id}: claim taken over by another sender")
 
@@ -376,35 +407,117 @@ def _mark_sent(write, row_id: int, sender: str) -> None:
         raise
 
 
-def _store_body(row_id: int, sender: str, body: bytes) -> None:
-    t = OutboxMessage.__table__
-    with atomic() as session:
-        session.execute(t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.body.is_(None))
-                        .values(body=body))
-
-
 def _drop(row_id: int, sender: str) -> None:
     t = OutboxMessage.__table__
     with atomic() as session:
         session.execute(t.delete().where(t.c.id == row_id, t.c.claimed_by == sender))
 
 
-def _mark_failed(row_id: int, sender: str, attempts: int, error: str, config) -> None:
+def _mark_failed(row_id: int, sender: str, attempts: int, error: str, config, body: bytes | None = None) -> None:
+    """Back to pending after a backoff (failed after OUTBOX_MAX_ATTEMPTS), keeping a body this attempt rendered."""
     t = OutboxMessage.__table__
     max_attempts = int(config.get("OUTBOX_MAX_ATTEMPTS", 12))
     delay = backoff_delay(attempts, float(config.get("OUTBOX_BACKOFF_BASE", 30)),
                           float(config.get("OUTBOX_BACKOFF_CAP", 3600)))
     status = OUTBOX_FAILED if attempts >= max_attempts else OUTBOX_PENDING
+    values = {"body": body} if body is not None else {}
     with atomic() as session:
         session.execute(
             t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
             .values(status=status, next_attempt_at=utcnow() + delay, claimed_at=None, claimed_by="",
-                    last_error=error[:500])
+                    last_error=error[:500], **values)
         )
 
 
+def _release(row_ids: list[int], sender: str) -> None:
+    """Give back claimed rows this run did not try (the server is down): due again, the attempt not counted."""
+    if not row_ids:
+        return
+    t = OutboxMessage.__table__
+    with atomic() as session:
+        session.execute(
+            t.update().where(t.c.id.in_(row_ids), t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
+            .values(status=OUTBOX_PENDING, claimed_at=None, claimed_by="", attempts=t.c.attempts - 1))
+
+
+def _load_subjects(rows) -> list:
+    """The RSVPs (with their rallies and stored QR images) that the batch's renderers will read, in one
+    query: session.get finds them in the identity map while the caller holds the returned list."""
+    from ..models import Rsvp
+
+    ids = {row.rsvp_id for row in rows if row.body is None and row.rsvp_id}
+    if not ids:
+        return []
+    return db.session.scalars(sa.select(Rsvp).options(so.joinedload(Rsvp.rally), so.joinedload(Rsvp.ticket_image))
+                              .where(Rsvp.id.in_(ids))).all()
+
+
+def _render_batch(rows, sender: str, config) -> dict[int, tuple[bytes, bool]]:
+    """{row id: (message bytes, rendered now)} for the rows that can be sent; the rest are dropped or backed off."""
+    bodies, dropped, broken = {}, [], []
+    session = db.session()
+    subjects = _load_subjects(rows)  # noqa: F841  (held: the identity map keeps objects only while referenced)
+    # A renderer may store what it drew (a ticket's QR image) and commit; what the batch loaded stays usable.
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        for row in rows:
+            if row.body is not None:
+                bodies[row.id] = (bytes(row.body), False)
+                continue
+            try:
+                bodies[row.id] = (render_body(row), True)
+            except NothingToSend as exc:
+                log.info("Email %s dropped: %s", row.id, exc)
+                dropped.append(row.id)
+            except Exception as exc:  # a template bug must not stop the other messages
+                log.exception("Email %s could not be rendered", row.id)
+                broken.append((row, f"render: {type(exc).__name__}: {exc}"))
+    finally:
+        session.expire_on_commit = expire
+    # No session transaction stays open across the SMTP exchanges (on SQLite an open read snapshot
+    # would hide the "sent" marks from this session afterwards).
+    session.rollback()
+    for row_id in dropped:
+        _drop(row_id, sender)
+    for row, error in broken:
+        _mark_failed(row.id, sender, row.attempts, error, config)
+    return bodies
+
+
+def _send_batch(rows, sender: str, transport: _Transport, config) -> tuple[int, bool]:
+    """Send a claimed batch; returns (messages sent, whether the server was unreachable)."""
+    bodies = _render_batch(rows, sender, config)
+    todo = [row for row in rows if row.id in bodies]
+    sent = 0
+    if not todo:
+        return sent, False
+    with standby_writer() as write:
+        for i, row in enumerate(todo):
+            body, fresh = bodies[row.id]
+            try:
+                transport.send(_Envelope(row.id, row.kind, row.to_addr, body),
+                               before_data=partial(_refresh_claim, write, row.id, sender, body if fresh else None),
+                               on_accepted=partial(_mark_sent, write, row.id, sender))
+            except ClaimLost as exc:
+                log.warning("Email %s not sent by this sender: %s", row.id, exc)
+                transport.reset()  # the SMTP transaction stopped after RCPT; start clean
+                continue
+            except (smtplib.SMTPException, OSError) as exc:
+                unreachable = transport.smtp is None and transport.folder is None
+                transport.reset()
+                log.warning("Email %s attempt %s failed: %s", row.id, row.attempts, type(exc).__name__)
+                _mark_failed(row.id, sender, row.attempts, f"{type(exc).__name__}: {exc}", config,
+                             body if fresh else None)
+                if unreachable:  # server down: the rest wait for the next run, untried
+                    _release([r.id for r in todo[i + 1:]], sender)
+                    return sent, True
+                continue
+            sent += 1
+    return sent, False
+
+
 def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) -> int:
-    """Send due outbox messages (claiming each first); returns how many were sent."""
+    """Send up to ``limit`` due outbox messages, claimed a batch at a time; returns how many were sent."""
     if app is not None:
         with app.app_context():
             try:
@@ -414,56 +527,19 @@ def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) ->
     config = current_app.config
     sender = sender or sender_id()
     timeout = timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 120)))
-    now = utcnow()
     transport = _Transport(config)
     sent = 0
     try:
-        for row_id in _due_ids(now, limit, now - timeout):
+        while limit > 0:
             now = utcnow()
-            if not claim(row_id, sender, now, now - timeout):
-                continue  # another sender has it
-            row = db.session.get(OutboxMessage, row_id, populate_existing=True)
-            if row is None:
-                continue
-            attempts = row.attempts
-            if row.body is None:
-                try:
-                    body = render_body(row)
-                except NothingToSend as exc:
-                    log.info("Email %s dropped: %s", row_id, exc)
-                    db.session.rollback()
-                    _drop(row_id, sender)
-                    continue
-                except Exception as exc:  # a template bug must not stop the other messages
-                    log.exception("Email %s could not be rendered", row_id)
-                    db.session.rollback()
-                    _mark_failed(row_id, sender, attempts, f"render: {type(exc).__name__}: {exc}", config)
-                    continue
-                db.session.rollback()
-                _store_body(row_id, sender, body)
-                row = db.session.get(OutboxMessage, row_id, populate_existing=True)
-            # Plain values, and no session transaction left open across the SMTP exchange (on SQLite
-            # an open read snapshot would hide the "sent" mark from this session afterwards).
-            envelope = _Envelope(row.id, row.kind, row.to_addr, row.body)
-            db.session.rollback()
-            try:
-                with standby_writer() as write:
-                    transport.send(envelope, before_data=partial(_refresh_claim, write, row_id, sender),
-                                   on_accepted=partial(_mark_sent, write, row_id, sender))
-            except ClaimLost as exc:
-                log.warning("Email %s not sent by this sender: %s", row_id, exc)
-                transport.reset()  # the SMTP transaction stopped after RCPT; start clean
-                continue
-            except (smtplib.SMTPException, OSError) as exc:
-                unreachable = transport.smtp is None and transport.folder is None
-                transport.reset()
-                log.warning("Email %s attempt %s failed: %s", row_id, attempts, type(exc).__name__)
-                db.session.rollback()
-                _mark_failed(row_id, sender, attempts, f"{type(exc).__name__}: {exc}", config)
-                if unreachable:
-                    break  # server down: leave the rest pending for the next run
-                continue
-            sent += 1
+            rows = claim_batch(sender, now, now - timeout, min(CLAIM_BATCH, limit))
+            if not rows:
+                break
+            limit -= len(rows)
+            done, unreachable = _send_batch(rows, sender, transport, config)
+            sent += done
+            if unreachable:
+                break
     finally:
         transport.close()
     return sent

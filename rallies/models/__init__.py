@@ -4,12 +4,12 @@ from .accounts import ROLE_ORGANIZER, ROLE_OWNER, ROLE_RANK, ROLE_VIEWER, Campai
 from .door import ArrivalMinute, Checkin, Door, DoorLink, DoorSession, ScanLog
 from .mail import OutboxMessage
 from .rallies import GeocodeCache, Rally
-from .rsvps import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rsvp, Supporter
+from .rsvps import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rsvp, Supporter, TicketImage
 from .types import UTCDateTime, utcnow
 
 __all__ = [
     "ArrivalMinute", "Campaign", "Checkin", "Door", "DoorLink", "DoorSession", "GeocodeCache", "Invite",
     "Membership", "OutboxMessage", "RSVP_CANCELLED", "RSVP_GOING", "RSVP_UNCONFIRMED", "RSVP_WAITLISTED", "ROLE_OWNER",
-    "ROLE_ORGANIZER", "ROLE_RANK", "ROLE_VIEWER", "Rally", "Rsvp", "ScanLog", "Supporter", "UTCDateTime",
+    "ROLE_ORGANIZER", "ROLE_RANK", "ROLE_VIEWER", "Rally", "Rsvp", "ScanLog", "Supporter", "TicketImage", "UTCDateTime",
     "User", "utcnow",
 ]

@@ -94,7 +94,18 @@ class Rsvp(db.Model):
 
     rally = so.relationship("Rally")
     supporter = so.relationship("Supporter")
+    #: The drawn QR image, once something needed it (written with Core: services/tickets.py).
+    ticket_image = so.relationship("TicketImage", uselist=False, viewonly=True)
 
     @property
     def party_size(self) -> int:
         return self.guests + 1
+
+
+class TicketImage(db.Model):
+    """A ticket's QR code as PNG, drawn once, by whichever needs it first (the ticket email or the image
+    URL), then read by the other. Sealed with the KEK (services/sealing.py, bound to the RSVP id): the
+    picture is the ticket, so a copy of the database must not hold it in the clear."""
+
+    rsvp_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rsvp.id", ondelete="CASCADE"), primary_key=True)
+    png_sealed: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)

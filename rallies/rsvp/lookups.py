@@ -26,12 +26,14 @@ def waitlist_position(rsvp: Rsvp) -> int | None:
     return int(ahead or 0) + 1
 
 
-def rsvp_by_token(token: str) -> Rsvp | None:
-    """The RSVP behind a ticket URL, with its rally, or None (malformed tokens never reach the database)."""
+def rsvp_by_token(token: str, *, image: bool = False) -> Rsvp | None:
+    """The RSVP behind a ticket URL, with its rally (and its stored QR image with ``image``), or None
+    (malformed tokens never reach the database)."""
     key = page_token_key(token)
     if key is None:
         return None
-    return db.session.scalar(sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token_hash == key))
+    load = (so.joinedload(Rsvp.rally), so.joinedload(Rsvp.ticket_image)) if image else (so.joinedload(Rsvp.rally),)
+    return db.session.scalar(sa.select(Rsvp).options(*load).where(Rsvp.token_hash == key))
 
 
 def rally_for_rsvp(slug: str) -> Rally | None:

@@ -1,9 +1,10 @@
-"""A new RSVP's rows: the RSVP itself, its supporter and its ticket email.
+"""A new RSVP's rows: its supporter, the RSVP itself and its ticket email.
 
 ``insert_new_rsvp`` runs inside the caller's ``atomic()``, after the caller's counter UPDATE
 took the rally's lock (services/rsvps.py), on both engines. The INSERT does nothing when the
 mailbox already has an RSVP to the rally (the unique index on (rally_id, email_key) answers,
-under the lock); ``None`` then tells the caller, and nothing else was written.
+under the lock); ``None`` then tells the caller, who rolls the transaction back (the supporter
+upsert with it).
 """
 
 from __future__ import annotations
@@ -23,18 +24,21 @@ RSVP_COLUMNS = ("rally_id", "token_hash", "token_sealed", "name", "email", "emai
 
 
 def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str) -> int | None:
-    """Insert the RSVP (``values``: every RSVP_COLUMNS key), then its supporter and its ticket email.
+    """Upsert the supporter, insert the RSVP pointing at it (``values``: every RSVP_COLUMNS key), queue its
+    ticket email.
 
-    Returns the new RSVP's id, or None (having written nothing) when the mailbox already has an
-    RSVP to this rally. An unconfirmed RSVP gets its supporter when the mailbox's owner confirms.
+    Returns the new RSVP's id, or None when the mailbox already has an RSVP to this rally (the caller
+    rolls back). An unconfirmed RSVP gets its supporter when the mailbox's owner confirms.
     """
+    supporter_id = None
+    if values["status"] != RSVP_UNCONFIRMED:
+        supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"],
+                                     values["postal_code"])
     rsvp_id = db.session.execute(
-        insert(rsvp_t).values({name: values[name] for name in RSVP_COLUMNS})
-        .on_conflict_do_nothing(index_elements=["rally_id", "email_key"]).returning(rsvp_t.c.id)).scalar()
+        insert(rsvp_t).on_conflict_do_nothing(index_elements=["rally_id", "email_key"]).returning(rsvp_t.c.id),
+        {**{name: values[name] for name in RSVP_COLUMNS}, "supporter_id": supporter_id}).scalar()
     if rsvp_id is None:
         return None
-    if values["status"] != RSVP_UNCONFIRMED:
-        link_supporter(rsvp_id, campaign_id, values)
     notices.queue_ticket_email(rsvp_id, values["email"], reason, title)
     return rsvp_id
 

@@ -22,7 +22,7 @@ from ..mail.delivery import Attachment, NothingToSend, Rendered, queue_rendered,
 from ..mail.links import base_domain, external_url
 from ..models import RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
 from .lookups import waitlist_position
-from .tickets import qr_png, ticket_code
+from .tickets import ticket_png
 
 QR_CID = "ticket-qr"
 
@@ -137,7 +137,7 @@ def _render_ticket(params: dict) -> Rendered:
     attachments = []
     show_qr = rsvp.status == RSVP_GOING and bool(rally.signing_key)
     if show_qr:
-        attachments.append(Attachment("ticket-qr.png", "image/png", qr_png(ticket_code(rally, rsvp.id)), QR_CID))
+        attachments.append(Attachment("ticket-qr.png", "image/png", ticket_png(rsvp), QR_CID))
     context = _context(rsvp, reason=params.get("reason", "going"), show_qr=show_qr, qr_cid=QR_CID)
     attachments.append(_ics(rally))
     html, text = _render("ticket", **context)

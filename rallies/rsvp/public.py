@@ -132,8 +132,8 @@ def thanks(slug: str):
     return render_template("rsvp/thanks.html", rally=rally)
 
 
-def _rsvp_or_404(token: str):
-    rsvp = rsvps.rsvp_by_token(token)
+def _rsvp_or_404(token: str, **load):
+    rsvp = rsvps.rsvp_by_token(token, **load)
     if rsvp is None:
         abort(404)
     return rsvp
@@ -215,7 +215,7 @@ def ticket(token: str):
 @bp.get("/t/<token>/qr.png")
 def ticket_qr(token: str):
     """The ticket's QR code as PNG: it never changes, so a strong ETag and a year of caching."""
-    rsvp = _rsvp_or_404(token)
+    rsvp = _rsvp_or_404(token, image=True)
     rally = rsvp.rally
     if rsvp.status != RSVP_GOING or not rally.signing_key:
         abort(404)
@@ -226,7 +226,7 @@ def ticket_qr(token: str):
     if request.if_none_match.contains(etag):
         response.status_code = 304
         return response
-    response.set_data(tickets.qr_png(code))
+    response.set_data(tickets.ticket_png(rsvp, code))
     return response
 
 

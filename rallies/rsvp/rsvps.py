@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import atomic, next_change_number
 from ..extensions import db
-from ..keys.link_secrets import new_page_token, open_page_token, page_token
+from ..keys.link_secrets import new_page_token, page_token
 from ..mail.addresses import canonical_email, normalise_email
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rally, Rsvp, utcnow
 from ..rallies import counters
@@ -138,6 +138,10 @@ def _touch(rsvp: Rsvp, seq: int) -> None:
 # ---------------------------------------------------------------------------------------- RSVP flow
 
 
+class _Listed(Exception):  # noqa: N818  (a signal, not an error)
+    """The optimistic insert met the mailbox's RSVP already on the list: roll it all back."""
+
+
 def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool = False) -> RsvpResult:
     """RSVP someone, queueing their ticket (or confirmation) email.
 
@@ -145,6 +149,10 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
     RSVP changes nothing and the owner is emailed their ticket link again (``repeat``); changes go
     through that link. An organizer's add updates the existing RSVP instead: organizers already
     see and change every RSVP of their rally.
+
+    A public RSVP is usually a new mailbox, so it is inserted without looking first: the capacity
+    decision takes the rally's lock, and the INSERT's unique index answers whether the mailbox is on
+    the list already. If it is, that transaction is rolled back and the repeat is answered in another.
     """
     problem = rally_open_problem(rally)
     if problem and not (by_organizer and not rally.is_cancelled):
@@ -157,6 +165,12 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
     facts = (rally.id, rally.campaign_id, rally.title, bool(rally.signing_key), confirm)
     for attempt in range(3):
         try:
+            if not by_organizer:
+                try:
+                    with atomic():
+                        return _insert(facts, email, data)
+                except _Listed:
+                    pass
             with atomic():
                 return _create(facts, email, data, by_organizer)
         except IntegrityError:
@@ -166,32 +180,47 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
     raise AssertionError("unreachable")
 
 
-def _create(facts: tuple, email: str, data: RsvpInput, by_organizer: bool) -> RsvpResult:
-    """Under the rally's lock: a repeat is answered without a change; otherwise take places (or join the
-    waitlist, or, when the rally wants confirmation, take none yet) and insert the RSVP."""
-    rally_id, campaign_id, title, has_keys, confirm = facts
+def _take_places(facts: tuple, data: RsvpInput) -> str:
+    """The capacity decision for a new RSVP, which takes the rally's lock: its status."""
+    rally_id, _, _, has_keys, confirm = facts
     if not has_keys:
         ensure_rally_keys(db.session.get(Rally, rally_id))
+    people = data.guests + 1
+    if confirm:
+        counters.lock_rally(rally_id)
+        return RSVP_UNCONFIRMED
+    if counters.take_places(rally_id, people, data.guests):
+        return RSVP_GOING
+    counters.move_rsvp_counts(rally_id, waitlisted_people=people, waitlisted_parties=1)
+    return RSVP_WAITLISTED
+
+
+def _insert(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
+    """A new mailbox: take places (or join the waitlist, or, when the rally wants confirmation, take none
+    yet) and insert the RSVP; _Listed when the mailbox turns out to have an RSVP here already."""
+    rally_id, campaign_id, title, _, confirm = facts
+    status = _take_places(facts, data)
+    values = _new_values(rally_id, email, data, status=status)
+    rsvp_id = insert_new_rsvp(values, campaign_id=campaign_id, title=title, reason="confirm" if confirm else status)
+    if rsvp_id is None:
+        raise _Listed
+    return RsvpResult(rsvp_id, status, token=values.pop("token"), email=email)
+
+
+def _create(facts: tuple, email: str, data: RsvpInput, by_organizer: bool) -> RsvpResult:
+    """Under the rally's lock: a repeat is answered without a change (an organizer's add updates the RSVP);
+    a mailbox not on the list after all is inserted as new."""
+    rally_id = facts[0]
     counters.lock_rally(rally_id)
     key = canonical_email(email) or None
     existing_id = db.session.scalar(sa.select(rsvp_t.c.id).where(rsvp_t.c.rally_id == rally_id, rsvp_t.c.email_key == key)) if key else None
     if existing_id is not None:
         rsvp = db.session.get(Rsvp, existing_id, populate_existing=True)
         return _update_existing(rsvp, data) if by_organizer else _repeat(rsvp)
-    people = data.guests + 1
-    if confirm:
-        status = RSVP_UNCONFIRMED
-    elif counters.take_places(rally_id, people, data.guests):
-        status = RSVP_GOING
-    else:
-        status = RSVP_WAITLISTED
-        counters.move_rsvp_counts(rally_id, waitlisted_people=people, waitlisted_parties=1)
-    values = _new_values(rally_id, email, data, status=status)
-    reason = "confirm" if confirm else status
-    rsvp_id = insert_new_rsvp(values, campaign_id=campaign_id, title=title, reason=reason)
-    if rsvp_id is None:
-        raise IntegrityError("rsvp insert", {}, Exception("this mailbox has an RSVP here already"))
-    return RsvpResult(rsvp_id, status, token=_token_of(values), email=email)
+    try:
+        return _insert(facts, email, data)
+    except _Listed:
+        raise IntegrityError("rsvp insert", {}, Exception("this mailbox has an RSVP here already")) from None
 
 
 def _repeat(rsvp: Rsvp) -> RsvpResult:
@@ -214,10 +243,11 @@ def _repeat(rsvp: Rsvp) -> RsvpResult:
 
 
 def _new_values(rally_id: int, email: str, data: RsvpInput, status: str) -> dict:
-    """A new RSVP's column values (rsvp_insert.RSVP_COLUMNS)."""
+    """A new RSVP's column values (rsvp_insert.RSVP_COLUMNS), and its page token as ``token``."""
     now = utcnow()
+    page = new_page_token()
     return dict(
-        rally_id=rally_id, **new_page_token().columns(), name=data.name, email=email,
+        rally_id=rally_id, token=page.token, **page.columns(), name=data.name, email=email,
         email_key=canonical_email(email) or None, phone=data.phone,
         postal_code=data.postal_code, door_name=door_name(data.name), search_name=search_text(data.name),
         guests=data.guests, is_walkin=False, checked_in_people=0, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
@@ -225,11 +255,6 @@ def _new_values(rally_id: int, email: str, data: RsvpInput, status: str) -> dict
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
         status_at=now, reminder_answer="", created_at=now, updated_at=now, changed_seq=next_change_number(), status=status,
     )
-
-
-def _token_of(values: dict) -> str:
-    """The ticket-page token of a new RSVP's values (only its sealed form is stored)."""
-    return open_page_token(values["token_hash"], values["token_sealed"])
 
 
 def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:

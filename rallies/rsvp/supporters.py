@@ -7,7 +7,7 @@ import re
 
 import sqlalchemy as sa
 
-from ..database import atomic, insert, next_change_number
+from ..database import atomic, built_once, insert, next_change_number
 from ..extensions import db
 from ..keys.link_secrets import new_page_token
 from ..mail.addresses import normalise_email
@@ -28,17 +28,26 @@ def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "",
     email = normalise_email(email)
     if not email:
         return None
+    return db.session.execute(_SUPPORTER_UPSERT(), dict(
+        campaign_id=campaign_id, email=email, name=name[:120], phone=phone[:32], postal_code=postal_code[:20],
+        created_at=utcnow())).scalar_one()
+
+
+def _supporter_upsert():
+    """INSERT .. ON CONFLICT (campaign_id, email) DO UPDATE, keeping known details over blank ones."""
     t = Supporter.__table__
-    stmt = insert(t).values(campaign_id=campaign_id, email=email, name=name[:120], phone=phone[:32],
-                            postal_code=postal_code[:20], created_at=utcnow())
+    stmt = insert(t)
 
     def keep(col):
         return sa.case((stmt.excluded[col] != "", stmt.excluded[col]), else_=t.c[col])
 
-    return db.session.execute(stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["campaign_id", "email"],
         set_={"name": keep("name"), "phone": keep("phone"), "postal_code": keep("postal_code")},
-    ).returning(t.c.id)).scalar_one()
+    ).returning(t.c.id)
+
+
+_SUPPORTER_UPSERT = built_once(_supporter_upsert)
 
 
 def find_supporters(campaign_id: int, query: str = "", limit: int = 50, offset: int = 0) -> list[Supporter]:

@@ -26,12 +26,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ..database import atomic, insert
 from ..extensions import db
 from ..keys import sealing
+from ..models import TicketImage
 
 PREFIX = "RT1"
 VERSION = 1
@@ -179,6 +182,36 @@ def qr_png(code: str, box_size: int = 8) -> bytes:
     buffer = io.BytesIO()
     image.resize((size * box_size, size * box_size), Image.NEAREST).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _image_aad(rsvp_id: int) -> bytes:
+    return b"rallies:ticket-image:rsvp:%d" % rsvp_id
+
+
+def ticket_png(rsvp, code: str | None = None) -> bytes:
+    """The ticket's QR PNG, for an RSVP loaded with its rally and ``ticket_image``: the stored drawing, or
+    drawn now and stored, so the ticket email and the image URL draw it once between them.
+
+    Storing commits the caller's transaction (``atomic()``). ``code``: the ticket's code when the caller has it.
+    """
+    stored = rsvp.ticket_image
+    if stored is not None:
+        try:
+            return sealing.open_sealed(stored.png_sealed, _image_aad(rsvp.id))
+        except sealing.SealError:
+            pass  # sealed under a KEK that is no longer configured: draw it again
+    png = qr_png(code or ticket_code(rsvp.rally, rsvp.id))
+    stmt = insert(TicketImage.__table__).values(rsvp_id=rsvp.id, png_sealed=sealing.seal(png, _image_aad(rsvp.id)))
+    with atomic():
+        db.session.execute(stmt.on_conflict_do_update(index_elements=["rsvp_id"],
+                                                      set_={"png_sealed": stmt.excluded.png_sealed}))
+    return png
+
+
+def forget_images() -> int:
+    """Delete every stored ticket image (KEK rotation: nothing stays sealed under an old KEK; each is drawn
+    again when next needed). Call inside atomic(); returns how many were deleted."""
+    return db.session.execute(sa.delete(TicketImage)).rowcount
 
 
 def _link_qr(text: str) -> qrcode.QRCode:
