@@ -153,7 +153,7 @@ def reduce_admission(ctx: DoorContext, *, scan_id: int, keep: int, nonce: str) -
     if isinstance(scan_id, bool) or not isinstance(scan_id, int) or not 0 < scan_id < 2**63:
         raise CheckinInputError("invalid_scan_id", "That is not a scan of this door.")
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-        raise CheckinInputError("invalid_people", "keep must be at least 1 (undo the whole check-in instead).")
+        raise CheckinInputError("invalid_people", "Keep at least 1 person (undo the whole check-in instead).")
     since = utcnow() - REDUCE_WINDOW
     cond = sa.and_(checkin_t.c.scan_id == scan_id, checkin_t.c.admitted_at >= since)
     if not ctx.is_supervisor:

@@ -48,12 +48,12 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
         query = query.where(Rsvp.changed_seq > floor)
     for row in db.session.execute(query):
         tickets.append([row.id, row.door_name, row.guests + 1, STATUS_LETTER.get(row.status, "c"), row.checked_in_people])
-        cursor = max(cursor, row.changed_seq or 0)
+        cursor = max(cursor, row.changed_seq)
     checkins = []  # read after the tickets, so the cursor never passes a change they miss
     cquery = (
         sa.select(
             Checkin.id, Checkin.rsvp_id, Checkin.people, Checkin.admitted_at, Checkin.undone_at, Checkin.device_name,
-            Checkin.door_id, Checkin.changed_seq,
+            Checkin.door_id,
         )
         .where(Checkin.rally_id == rally_id, Checkin.rsvp_id.is_not(None))
     )

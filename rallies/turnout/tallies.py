@@ -215,6 +215,14 @@ def _filtered(campaign_id: int, filters: RallyFilters, now: datetime):
     return clauses
 
 
+def _order(sort: str, descending: bool) -> tuple:
+    """ORDER BY for the table and its export: the sort key (unknown keys: date), then id the same way."""
+    key = SORTS.get(sort, Rally.starts_at)
+    if descending:
+        return key.desc().nulls_last(), Rally.id.desc()
+    return key.asc().nulls_last(), Rally.id
+
+
 @dataclass
 class ComparisonPage:
     """One page of the comparison table."""
@@ -238,9 +246,7 @@ def comparison_page(
     pages = max(1, math.ceil(total / per_page))
     clamped = page > pages
     page = min(max(1, page), pages)
-    key = SORTS.get(sort, Rally.starts_at)
-    order = key.desc().nulls_last() if descending else key.asc().nulls_last()
-    query = db.select(Rally).where(*clauses).order_by(order, Rally.id.desc() if descending else Rally.id)
+    query = db.select(Rally).where(*clauses).order_by(*_order(sort, descending))
     rows = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return ComparisonPage(rows, total, page, pages, per_page, clamped)
 
@@ -249,9 +255,7 @@ def comparison_rows(campaign_id: int, filters: RallyFilters, sort: str = "date",
                     now: datetime | None = None) -> list[Rally]:
     """Every matching rally (for exports), in the table's order."""
     clauses = _filtered(campaign_id, filters, now or utcnow())
-    key = SORTS.get(sort, Rally.starts_at)
-    order = key.desc().nulls_last() if descending else key.asc().nulls_last()
-    return list(db.session.scalars(db.select(Rally).where(*clauses).order_by(order, Rally.id)))
+    return list(db.session.scalars(db.select(Rally).where(*clauses).order_by(*_order(sort, descending))))
 
 
 def campaign_states(campaign_id: int) -> list[str]:

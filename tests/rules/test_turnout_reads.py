@@ -108,3 +108,27 @@ def test_percentile_interpolates_to_the_last_value():
     assert _percentile([0.1, 0.5, 0.9], 1.0) == pytest.approx(0.9)
     assert _percentile([0.1, 0.5, 0.9], 0.75) == pytest.approx(0.7)
     assert _percentile([0.4], 0.9) == pytest.approx(0.4)
+
+
+def test_doorless_arrivals_add_up_and_a_quiet_door_has_no_peak(make_rally, campaign):
+    rally = held_rally(campaign, going=10, rsvp_in=6)
+    make_door(rally, "Quiet")
+    arrival_minutes(rally, None, PAST, {0: 2, 1: 1})
+    arrival_minutes(rally, None, PAST, {1: 3})  # a second door-less row for the same minute
+    curve = arrival_curve(rally)
+    by_name = {s.name: s for s in curve.doors}
+    lost = by_name["No door recorded"]
+    assert (lost.counts, lost.walkin_people, lost.peak, lost.peak_minute) == ([2, 4], 0, 4, PAST + timedelta(minutes=1))
+    quiet = by_name["Quiet"]
+    assert (quiet.counts, quiet.peak, quiet.peak_minute) == ([0, 0], 0, None)
+
+
+def test_arrival_rows_come_by_minute_then_door(make_rally, campaign):
+    rally = held_rally(campaign, going=10, rsvp_in=6)
+    first, second = make_door(rally, "A"), make_door(rally, "B")
+    arrival_minutes(rally, second, PAST, {0: 1, 1: 1})  # stored before the first door's rows
+    arrival_minutes(rally, first, PAST, {0: 2, 1: 2})
+    rows = arrival_rows(rally.id)
+    assert [(r[0], r[1] - PAST) for r in rows] == [
+        (first.id, timedelta(0)), (second.id, timedelta(0)), (first.id, timedelta(minutes=1)),
+        (second.id, timedelta(minutes=1))]

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from rulekit import at_door, checkin_people, nonce, rally_now, row
+from rulekit import at_door, checkin_people, nonce, rally_now, row, set_status_at
 
 from rallies.database import atomic
 from rallies.door.admissions import admit_walkin, reduce_admission, undo_checkin
 from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.scans import scan_log
 from rallies.extensions import db
 from rallies.models import Checkin, utcnow
 from tests.factories import campaign_of, door_session, make_ticket
@@ -144,3 +145,55 @@ def test_name_search_admits_the_first_ticket(door):
     rsvp, _code = make_ticket(door.rally)
     verdict = check_in(None, door.scanner, nonce=nonce(), ticket_id=rsvp.id)
     assert verdict.admitted == 1 and verdict.ticket["id"] == rsvp.id
+
+
+def test_an_undo_answers_with_the_ticket_and_is_logged_with_its_reason(door):
+    rsvp, code = make_ticket(door.rally, guests=1)
+    check_in(code, door.scanner, nonce=nonce())
+    verdict = undo_checkin(door.supervisor, rsvp_id=rsvp.id, reason="one left", nonce=nonce(), people=1).to_dict()
+    assert (verdict["verdict"], verdict["reason"], verdict["admitted"], verdict["flags"]) == ("undo", "undone", -1, {})
+    assert verdict["ticket"] == {"id": rsvp.id, "name": row(rsvp.id).door_name, "party": 2, "checked_in": 1,
+                                 "remaining": 1, "status": "going"}
+    logged = scan_log(door.rally.id)[0]
+    assert (logged["verdict"], logged["reason"], logged["ticket_id"], logged["people"], logged["note"]) == (
+        "undo", "undone", rsvp.id, 1, "one left")
+    nothing = undo_checkin(door.supervisor, rsvp_id=rsvp.id + 1, reason="x", nonce=nonce()).to_dict()
+    assert (nothing["verdict"], nothing["reason"], nothing["admitted"], nothing["flags"]) == (
+        "undo", "nothing_to_undo", 0, {})
+
+
+def test_a_reduce_is_logged_as_part_of_the_party(door):
+    rsvp, code = make_ticket(door.rally, guests=3)
+    admitted = check_in(code, door.scanner, nonce=nonce())
+    reduce_admission(door.scanner, scan_id=admitted.scan_id, keep=1, nonce=nonce())
+    logged = scan_log(door.rally.id)[0]
+    assert (logged["reason"], logged["ticket_id"], logged["people"], logged["note"]) == (
+        "reduced", rsvp.id, 3, "part of party")
+
+
+def test_reduce_takes_back_from_the_scan_it_names_not_the_latest(door):
+    first, first_code = make_ticket(door.rally, guests=2)
+    second, second_code = make_ticket(door.rally, guests=2)
+    scan = check_in(first_code, door.scanner, nonce=nonce()).scan_id
+    check_in(second_code, door.scanner, nonce=nonce())
+    assert reduce_admission(door.scanner, scan_id=scan, keep=1, nonce=nonce()).admitted == -2
+    assert (row(first.id).checked_in_people, row(second.id).checked_in_people) == (1, 3)
+
+
+def test_a_supervisor_undoes_and_reduces_only_at_their_own_rally(door, make_rally):
+    theirs = at_door(make_rally, db.session.get(type(door.rally), door.rally.id).campaign, capacity=None,
+                     max_guests=5)
+    rsvp, code = make_ticket(theirs.rally, guests=2)
+    scan = check_in(code, theirs.scanner, nonce=nonce()).scan_id
+    assert undo_checkin(door.supervisor, rsvp_id=rsvp.id, reason="x", nonce=nonce()).reason == "nothing_to_undo"
+    assert reduce_admission(door.supervisor, scan_id=scan, keep=1, nonce=nonce()).reason == "nothing_to_undo"
+    assert row(rsvp.id).checked_in_people == 3
+    assert (rally_now(theirs.rally.id).checked_in_people, rally_now(door.rally.id).checked_in_people) == (3, 0)
+
+
+def test_a_walkin_undone_whole_is_cancelled_as_of_the_undo(door):
+    walkin = admit_walkin(door.scanner, name="Walk In", nonce=nonce(), guests=1).ticket["id"]
+    set_status_at(walkin, utcnow() - timedelta(days=1))
+    before = utcnow()
+    undo_checkin(door.supervisor, rsvp_id=walkin, reason="wrong rally", nonce=nonce())
+    assert row(walkin).status == "cancelled" and row(walkin).status_at >= before

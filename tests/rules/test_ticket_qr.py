@@ -1,0 +1,64 @@
+"""What the QR drawings hold: ticket and door-link QRs read back to their text with an independent
+decoder (OpenCV), inside the 4-module quiet zone ISO 18004 asks for, at most QR version 7."""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+from rallies.rsvp.tickets import CODE_LENGTH, MAX_QR_VERSION, link_qr_svg, qr_png, qr_version
+
+QUIET = 4
+
+
+def decode(grid: list[list[bool]], scale: int = 6) -> str:
+    image = np.kron(np.where(np.array(grid), 0, 255).astype(np.uint8), np.ones((scale, scale), np.uint8))
+    return cv2.QRCodeDetectorAruco().detectAndDecode(image)[0]
+
+
+def svg_grid(svg: str) -> list[list[bool]]:
+    """The dark modules an SVG from link_qr_svg draws, redrawn on a grid."""
+    size = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))
+    path = re.search(r'<path d="([^"]*)"/>', svg).group(1)
+    assert re.fullmatch(r"(M\d+ \d+h\d+v1H\d+z)*", path), "the path is runs of M x y h w v1 H x z only"
+    grid = [[False] * size for _ in range(size)]
+    for x, y, width in re.findall(r"M(\d+) (\d+)h(\d+)", path):
+        for i in range(int(x), int(x) + int(width)):
+            grid[int(y)][i] = True
+    return grid
+
+
+def assert_quiet_zone(grid: list[list[bool]]) -> None:
+    size = len(grid)
+    edge = [grid[y][x] for y in range(size) for x in range(size)
+            if min(x, y) < QUIET or max(x, y) >= size - QUIET]
+    assert not any(edge)
+    assert grid[QUIET][QUIET] and grid[size - QUIET - 1][QUIET]  # the finder patterns start right inside it
+
+
+def test_a_door_link_qr_reads_back_to_its_url():
+    url = "https://rallies.example.org/door/l/abcDEF123-xyz"
+    grid = svg_grid(link_qr_svg(url))
+    assert decode(grid) == url
+    assert_quiet_zone(grid)
+
+
+def test_a_ticket_png_reads_back_to_its_code_at_eight_pixels_a_module():
+    code = "RT1" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" * 3 + "A" * 16
+    assert len(code) == CODE_LENGTH
+    image = cv2.imdecode(np.frombuffer(qr_png(code), np.uint8), cv2.IMREAD_GRAYSCALE)
+    modules = 4 * qr_version(code) + 17 + 2 * QUIET
+    assert image.shape == (modules * 8, modules * 8)
+    grid = [[image[8 * y + 4, 8 * x + 4] == 0 for x in range(modules)] for y in range(modules)]
+    assert_quiet_zone(grid)
+    assert decode(grid) == code
+
+
+def test_qr_codes_stop_at_version_seven():
+    biggest = "A" * 178  # the most alphanumeric characters version 7 holds at level M
+    assert qr_version(biggest) == MAX_QR_VERSION == 7
+    with pytest.raises(ValueError):
+        qr_version(biggest + "A")
