@@ -1,4 +1,4 @@
-"""The check-in decision (services.checkin): verdicts, parties, idempotency, offline, counters, races."""
+"""The check-in decision (door.checkin): verdicts, parties, idempotency, offline, counters, races."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Door sync (services.sync): what devices store, incremental cursors, size, no personal data."""
+"""Door sync (door.sync): what devices store, incremental cursors, size, no personal data."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Issue 9, item 10: one rule for what a viewer sees, checked on every surface a viewer can reach.
 
-The rule (services.access.can_see_contacts): viewers see names, statuses and counts, never a
+The rule (auth.roles.can_see_contacts): viewers see names, statuses and counts, never a
 supporter's email, phone or ZIP code, and cannot search by them; organizers and owners see all.
 """
 

@@ -1,6 +1,6 @@
 """Organizer accounts: sign-up, password hashing and checking, sessions, reset and confirmation links.
 
-The functions views call own their transaction and queue their email in it (services/account_mail.py);
+The functions views call own their transaction and queue their email in it (auth/account_mail.py);
 ``create_user`` and ``mark_email_verified`` are building blocks whose caller commits.
 """
 

@@ -1,7 +1,7 @@
 """Demo check-ins: past demo rallies get people arriving over time through several doors.
 
 Deterministic (seeded per rally), offline and idempotent: a rally that already has check-ins
-is left alone. Rows are bulk-inserted, then services/counters.py recounts the Rally, Door and
+is left alone. Rows are bulk-inserted, then rallies/counters.py recounts the Rally, Door and
 ArrivalMinute counters from them, so the numbers agree exactly as the live service keeps them.
 Also prints a supervisor door link for the next upcoming demo rally.
 """

@@ -1,6 +1,6 @@
 """Door actions besides a scan: walk-ins, supervisor undo, and admitting only part of a party.
 
-They share the guarantees of services.checkin: one transaction each, idempotent by client
+They share the guarantees of door.checkin: one transaction each, idempotent by client
 nonce (ScanLog's unique (rally_id, nonce)), counters moved only by atomic UPDATEs.
 """
 
@@ -212,7 +212,7 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             scan["rsvp_id"] = row.rsvp_id
             _insert_scan(scan, verdict, people=take)
             counters.admitted(ctx.rally_id, row.door_id, row.admitted_at, -take, walkins=-take if row.is_walkin else 0)
-            seq = next_change_number()  # under the rally lock the counters took (see services/sync.py)
+            seq = next_change_number()  # under the rally lock the counters took (see door/sync.py)
             values = {"people": row.people - take, "changed_seq": seq}
             if take == row.people:
                 values.update(undone_at=scan["received_at"], undo_reason=reason, people=row.people)

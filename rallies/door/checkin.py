@@ -14,12 +14,12 @@ Idempotency. The ScanLog row is inserted with ``ON CONFLICT (rally_id, nonce) DO
 in the same transaction as the admission. When the nonce was seen before, the whole
 transaction rolls back (undoing the admission) and the stored response is returned verbatim.
 
-Counters (Rally, Door, ArrivalMinute, peak rate) move through services/counters.py, in a fixed
+Counters (Rally, Door, ArrivalMinute, peak rate) move through rallies/counters.py, in a fixed
 order (ticket row, log, minute, door, rally) so transactions never deadlock; the rally row, the
 hottest lock, is taken last. Only then is the door-sync change number taken and the check-in row
-written (services/sync.py: per rally, numbers then follow the order of commits).
+written (door/sync.py: per rally, numbers then follow the order of commits).
 
-Walk-ins (services/admissions.py) create their RSVP and then go through this same decision.
+Walk-ins (door/admissions.py) create their RSVP and then go through this same decision.
 
 Offline uploads go through the same decision. The server never refuses what already happened
 at the door: an upload the device admitted is recorded (the ticket's count is capped at its

@@ -1,7 +1,7 @@
 """Door management writes, each in its own transaction: doors, walk-in places, door links, API tokens,
 device sessions opened and ended.
 
-The rules live in services/doors.py (whose functions leave the commit to their caller); these are
+The rules live in door/doors.py (whose functions leave the commit to their caller); these are
 the units the organizer and door pages ask for. Who may ask is the view's business.
 """
 

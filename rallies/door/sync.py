@@ -3,7 +3,7 @@
 Change numbers. Every RSVP and check-in change stamps its rows' ``changed_seq`` with a number
 from the database (``database.next_change_number()``: a sequence on PostgreSQL, a counter row on
 SQLite), never from a clock, so workers and hosts whose clocks disagree still agree on the order.
-Each write unit takes its number only after it holds the rally's row lock (services/counters.py),
+Each write unit takes its number only after it holds the rally's row lock (rallies/counters.py),
 and keeps that lock until it commits. So, per rally, a change with a higher number commits after
 every change with a lower one: any snapshot holds all of a rally's changes up to some number.
 

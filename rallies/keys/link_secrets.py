@@ -3,7 +3,7 @@
 Ticket-page tokens (``/t/<token>``) are the one kind the app must read back later: the outbox
 renders a ticket email, a reminder or a rally notice at send time from the RSVP id alone. So
 an RSVP stores the token's SHA-256 (``token_hash``, the lookup key, URL-safe base64) and a copy sealed with
-the KEK (``token_sealed``, see services/sealing.py, bound to that hash). A copy of the
+the KEK (``token_sealed``, see keys/sealing.py, bound to that hash). A copy of the
 database holds neither the token nor anything that opens the ticket page.
 """
 

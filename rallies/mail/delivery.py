@@ -27,7 +27,7 @@ stores the bytes with the heartbeat just before DATA (or with the failure when t
 fails before that), so retries send the stored bytes. This keeps the RSVP
 request cheap (rendering a QR PNG and a MIME tree is most of its cost) while the email
 is still committed with the RSVP. Renderers are registered with ``@renderer(name)`` by the
-modules that define them (services/notices.py, which the app factory imports).
+modules that define them (rsvp/notices.py, which the app factory imports).
 
 Without SMTP_HOST (development) messages are written to ``instance/outbox/*.eml``.
 """

@@ -20,7 +20,7 @@ ROLE_RANK = {ROLE_VIEWER: 1, ROLE_ORGANIZER: 2, ROLE_OWNER: 3}
 
 class User(UserMixin, db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    #: Normalised (trimmed, lower-case); see services.emails.normalise_email.
+    #: Normalised (trimmed, lower-case); see mail.addresses.normalise_email.
     email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
@@ -29,7 +29,7 @@ class User(UserMixin, db.Model):
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     #: When the user proved they own the address (emailed link or completed password reset);
-    #: None until then. Invites bound to an address need it (services.teams.accept_invite).
+    #: None until then. Invites bound to an address need it (auth.teams.accept_invite).
     email_verified_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     memberships: so.Mapped[list[Membership]] = so.relationship(back_populates="user", cascade="all, delete-orphan")

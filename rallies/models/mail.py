@@ -29,7 +29,7 @@ class OutboxMessage(db.Model):
     #: The full RFC 5322 message, built once: when queued, or (for ``render_as`` rows) by the sender
     #: on its first attempt and stored before sending, so every retry sends the same bytes.
     body: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
-    #: Renderer name for messages the sender builds (services.mail.renderer); "" when queued whole.
+    #: Renderer name for messages the sender builds (mail.delivery.renderer); "" when queued whole.
     render_as: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
     #: JSON parameters for the renderer (small: ids and words, never the message itself).
     render_params: so.Mapped[dict | None] = so.mapped_column(sa.JSON)

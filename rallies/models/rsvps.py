@@ -49,7 +49,7 @@ class Rsvp(db.Model):
     rally_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rally.id", ondelete="CASCADE"))
     supporter_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("supporter.id", ondelete="SET NULL"), index=True)
     #: SHA-256 (URL-safe base64) of the ticket page's secret token (/t/<token>): the lookup key.
-    #: The token itself is not stored (services/link_secrets.py).
+    #: The token itself is not stored (keys/link_secrets.py).
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(43))
     #: The token sealed with the KEK, so email rendered later can link to the page.
     token_sealed: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
@@ -57,7 +57,7 @@ class Rsvp(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
     #: Normalised email; None for anonymous walk-ins and deleted people.
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
-    #: The mailbox behind ``email`` (services.emails.canonical_email): duplicates are decided on it.
+    #: The mailbox behind ``email`` (mail.addresses.canonical_email): duplicates are decided on it.
     email_key: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     phone: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
     postal_code: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
@@ -87,14 +87,14 @@ class Rsvp(db.Model):
     ticket_resent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     #: Supporter answered the reminder: "yes", "no" or "".
     reminder_answer: so.Mapped[str] = so.mapped_column(sa.String(4), default="")
-    #: Monotonic change number for incremental door sync (see services.sync).
+    #: Monotonic change number for incremental door sync (see door.sync).
     changed_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     rally = so.relationship("Rally")
     supporter = so.relationship("Supporter")
-    #: The drawn QR image, once something needed it (written with Core: services/tickets.py).
+    #: The drawn QR image, once something needed it (written with Core: rsvp/tickets.py).
     ticket_image = so.relationship("TicketImage", uselist=False, viewonly=True)
 
     @property
@@ -104,7 +104,7 @@ class Rsvp(db.Model):
 
 class TicketImage(db.Model):
     """A ticket's QR code as PNG, drawn once, by whichever needs it first (the ticket email or the image
-    URL), then read by the other. Sealed with the KEK (services/sealing.py, bound to the RSVP id): the
+    URL), then read by the other. Sealed with the KEK (keys/sealing.py, bound to the RSVP id): the
     picture is the ticket, so a copy of the database must not hold it in the clear."""
 
     rsvp_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rsvp.id", ondelete="CASCADE"), primary_key=True)

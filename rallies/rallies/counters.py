@@ -9,7 +9,7 @@ Lock order. An UPDATE of the rally row holds that row's lock until commit (Postg
 serialises writers with BEGIN IMMEDIATE). Callers that also lock an RSVP row lock it first, and
 take the rally row last (check-in: ticket, scan log, minute, door, rally), so two transactions
 never wait on each other in opposite orders. Door-sync change numbers are taken after the rally
-lock (services/sync.py explains why).
+lock (door/sync.py explains why).
 """
 
 from __future__ import annotations

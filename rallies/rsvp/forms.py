@@ -52,7 +52,7 @@ class RsvpForm(FlaskForm):
 
     name = _Text("Your name", validators=[DataRequired("Enter your name."),
                                           Length(max=120, message="Use at most 120 characters.")])
-    # Normalised before validation (services.emails is the one place that knows how).
+    # Normalised before validation (mail.addresses is the one place that knows how).
     email = EmailField("Email", filters=[normalise_email], validators=[
         DataRequired("Enter your email so we can send your ticket."),
         Length(max=254, message="Use at most 254 characters."),

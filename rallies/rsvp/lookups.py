@@ -51,7 +51,7 @@ def revoked_ids(rally_id: int) -> list[int]:
 def lookalike_clusters(rally_id: int, limit: int = 20) -> list[list]:
     """Groups of the rally's RSVPs whose addresses look made up by one person, biggest first.
 
-    Two addresses group when they are the same mailbox (services.emails.canonical_email) or differ
+    Two addresses group when they are the same mailbox (mail.addresses.canonical_email) or differ
     only in digits, dots and +tags on the same domain: how organizers spot one inbox farming places.
     Each group is a list of rows (id, name, email, status), oldest first.
     """

@@ -1,7 +1,7 @@
 """A new RSVP's rows: its supporter, the RSVP itself and its ticket email.
 
 ``insert_new_rsvp`` runs inside the caller's ``atomic()``, after the caller's counter UPDATE
-took the rally's lock (services/rsvps.py), on both engines. The INSERT does nothing when the
+took the rally's lock (rsvp/rsvps.py), on both engines. The INSERT does nothing when the
 mailbox already has an RSVP to the rally (the unique index on (rally_id, email_key) answers,
 under the lock); ``None`` then tells the caller, who rolls the transaction back (the supporter
 upsert with it).

@@ -12,11 +12,11 @@ from their first statement, so:
 * ``Rsvp.changed_seq`` is a change number from ``database.next_change_number()``, taken
   after the rally lock, once per transaction: per rally, numbers follow the order of
   commits, so door devices syncing with ``changed_seq > since`` never miss a change
-  (see services/sync.py).
+  (see door/sync.py).
 
 Counters on Rally (going_people, going_parties, guests_count (guests of going
 parties), waitlisted_people, waitlisted_parties, cancelled_parties) move only through
-services/counters.py, in the same transaction as the RSVP change.
+rallies/counters.py, in the same transaction as the RSVP change.
 """
 
 from __future__ import annotations

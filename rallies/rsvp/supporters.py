@@ -119,7 +119,7 @@ def _delete_person(supporter: Supporter) -> int:
     ).all()
     words = _identifying_words(supporter, rsvps)
     for rally_id in sorted({r.rally_id for r in rsvps}):
-        # Row lock first (see services.rsvps): door sync numbers must stay ordered.
+        # Row lock first (see rsvp.rsvps): door sync numbers must stay ordered.
         lock_rally(rally_id)
         seq = next_change_number()
         for r in rsvps:

@@ -11,7 +11,7 @@ The code is 3 + 112 = 115 characters from the QR alphanumeric set (A-Z, 2-7), wh
 QR version 7 at error-correction level M (122 alphanumeric characters). Because the signed
 message binds the rally id, a code is valid only for its own rally; a door device that holds
 just the rally's public key can tell a forged or altered code from a real one offline.
-The private key is stored sealed with the KEK (services/sealing.py, bound to the rally id),
+The private key is stored sealed with the KEK (keys/sealing.py, bound to the rally id),
 so a copy of the database cannot sign.
 Ed25519 signatures are deterministic, so a ticket's code (and QR image) never changes.
 A cancelled ticket stays cryptographically valid; the rally's revocation list (its

@@ -1,6 +1,6 @@
 """Exports of the comparison table, the roll-ups and a rally's check-in log, as CSV rows or JSON dicts.
 
-CSV goes through services.csvsafe, so a hostile rally title such as "=HYPERLINK(...)" reaches a
+CSV goes through csvsafe, so a hostile rally title such as "=HYPERLINK(...)" reaches a
 spreadsheet as text. The check-in log carries only the door name ("First L."), never emails.
 """
 

@@ -1,6 +1,6 @@
 """Folium turnout maps: the campaign map (every rally a circle) and a rally's venue + origin heat map.
 
-Data in, map parts out, built on services.maps (vendored assets from static/vendor/, the
+Data in, map parts out, built on geo.folium_maps (vendored assets from static/vendor/, the
 configured tiles, the inline script embedded by the template under the request's CSP nonce).
 Every string that reaches a popup is escaped here, on the server (maps.text: html.escape plus
 the characters that matter inside JavaScript strings).

@@ -1,6 +1,6 @@
 """The door sync cursor: an incremental sync never misses a change and resends nothing it need not.
 
-services/sync.py: change numbers come from the database after the rally's row lock, so per rally
+door/sync.py: change numbers come from the database after the rally's row lock, so per rally
 they follow commit order (tests/test_sync.py checks the lock-then-number order in the SQL sent).
 ``since`` is answered with exactly the rows numbered above it; the cursor is the highest ticket
 number of that snapshot.

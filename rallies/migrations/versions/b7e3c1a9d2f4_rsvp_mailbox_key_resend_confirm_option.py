@@ -1,7 +1,7 @@
 """rsvp.email_key (one place per mailbox per rally), rsvp.ticket_resent_at, rally.confirm_by_email
 
 The unique index (rally_id, email) becomes (rally_id, email_key), where email_key is the
-canonical mailbox (services.emails.canonical_email: lower case, no +tag, no dots at Gmail,
+canonical mailbox (mail.addresses.canonical_email: lower case, no +tag, no dots at Gmail,
 googlemail.com as gmail.com). Backfill: existing RSVPs get their canonical key; when a rally
 already holds two spellings of one mailbox, the oldest RSVP keeps the canonical key and the
 later ones keep their own (already unique) address. That address can never equal a canonical
@@ -27,7 +27,7 @@ depends_on = None
 
 
 def _canonical(email):
-    """A frozen copy of services.emails.canonical_email as of this revision."""
+    """A frozen copy of mail.addresses.canonical_email as of this revision."""
     email = (email or "").strip().lower()
     local, at, domain = email.rpartition("@")
     if not at or not local or "@" in local:

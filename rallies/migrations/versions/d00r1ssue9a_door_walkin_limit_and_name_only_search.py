@@ -25,7 +25,7 @@ rsvp = sa.table('rsvp', sa.column('id', sa.Integer), sa.column('name', sa.String
 
 
 def _fold(text):
-    # A frozen copy of services.people.fold: migrations never import app code that may change.
+    # A frozen copy of rsvp.names.fold: migrations never import app code that may change.
     decomposed = unicodedata.normalize("NFKD", text or "")
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()[:400]
 
