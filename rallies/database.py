@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextvars
 import sqlite3
-from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from sqlalchemy import event, exc, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.expression import Executable
 
 from .extensions import db
 from .models.door import CHANGE_NUMBER, change_counter
@@ -137,24 +135,6 @@ _NEXT_CHANGE_NUMBER = {
                .on_conflict_do_update(index_elements=["id"], set_={"n": change_counter.c.n + 1})
                .returning(change_counter.c.n)),
 }
-
-
-def built_once(build: Callable[[], Executable]) -> Callable[[], Executable]:
-    """``build()`` run once per engine dialect, for a statement then executed with parameters.
-
-    Building an expression tree and its cache key costs several times executing it (an upsert with
-    ``excluded`` and CASEs: most of an RSVP's supporter write). ``build`` may use ``insert()`` above,
-    whose ON CONFLICT differs between the dialects; the statement holds no data.
-    """
-    statements: dict[str, Executable] = {}
-
-    def statement() -> Executable:
-        name = db.session.get_bind().dialect.name
-        if name not in statements:
-            statements[name] = build()
-        return statements[name]
-
-    return statement
 
 
 def next_change_number() -> int:

@@ -7,7 +7,7 @@ import re
 
 import sqlalchemy as sa
 
-from ..database import atomic, built_once, insert, next_change_number
+from ..database import PerDialect, atomic, next_change_number
 from ..extensions import db
 from ..keys.link_secrets import new_page_token
 from ..mail.addresses import normalise_email
@@ -33,10 +33,10 @@ def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "",
         created_at=utcnow())).scalar_one()
 
 
-def _supporter_upsert():
+def _supporter_upsert(make_insert):
     """INSERT .. ON CONFLICT (campaign_id, email) DO UPDATE, keeping known details over blank ones."""
     t = Supporter.__table__
-    stmt = insert(t)
+    stmt = make_insert(t)
 
     def keep(col):
         return sa.case((stmt.excluded[col] != "", stmt.excluded[col]), else_=t.c[col])
@@ -47,7 +47,7 @@ def _supporter_upsert():
     ).returning(t.c.id)
 
 
-_SUPPORTER_UPSERT = built_once(_supporter_upsert)
+_SUPPORTER_UPSERT = PerDialect(_supporter_upsert)
 
 
 def find_supporters(campaign_id: int, query: str = "", limit: int = 50, offset: int = 0) -> list[Supporter]:
