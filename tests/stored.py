@@ -62,3 +62,22 @@ def checkin_people(rally_id: int) -> int:
     """People in the rally's live (not undone) check-in rows."""
     return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Checkin.people), 0))
                                  .where(Checkin.rally_id == rally_id, Checkin.undone_at.is_(None))))
+
+
+def statements_sent(action, *, skip=("begin",)) -> list[str]:
+    """The SQL statements an action sends, as their first three words in lower case (``skip`` prefixes left out)."""
+    import sqlalchemy as sa
+
+    from rallies.extensions import db
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()[:3]).lower())
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    return [s for s in seen if not s.startswith(skip)]

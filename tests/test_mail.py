@@ -24,7 +24,7 @@ from rallies.extensions import db
 from rallies.mail import delivery
 from rallies.models import OutboxMessage, utcnow
 from tests.factories import campaign_of
-from tests.stored import outbox, rsvp_by_email
+from tests.stored import outbox, rsvp_by_email, statements_sent
 from tests.web import rsvp_post, token_from
 
 
@@ -387,20 +387,6 @@ def test_outbox_worker_command_delivers_once(smtp_app, smtp, runner):
     assert sorted(smtp.handler.ids()) == sorted(ids)
 
 
-def _statements(action) -> list[str]:
-    """The SQL statements an action sends (first words, lower case)."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()[:3]).lower())
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        action()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-    return [s for s in seen if not s.startswith(("begin", "select 1"))]
-
 
 def test_a_batch_is_claimed_and_loaded_once_then_two_writes_per_message(client, smtp_app, smtp, make_user,
                                                                         make_rally):
@@ -411,7 +397,7 @@ def test_a_batch_is_claimed_and_loaded_once_then_two_writes_per_message(client, 
     for i in range(5):
         rsvp_post(client, rally, email=f"batch{i}@example.org")
     sent = []
-    statements = _statements(lambda: sent.append(delivery.deliver_pending()))
+    statements = statements_sent(lambda: sent.append(delivery.deliver_pending()), skip=("begin", "select 1"))
     assert sent == [5] and len(smtp.handler.messages) == 5
     reads = [s for s in statements if s.startswith("select")]
     writes = [s for s in statements if s.startswith("update outbox_message")]

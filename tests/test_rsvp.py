@@ -14,7 +14,7 @@ from rallies.mail import delivery
 from rallies.models import Rsvp, Supporter
 from tests import factories
 from tests.factories import campaign_of
-from tests.stored import counts_from_rows, outbox, rsvp_by_email, stored_counts
+from tests.stored import counts_from_rows, outbox, rsvp_by_email, statements_sent, stored_counts
 from tests.web import rsvp_post, token_from
 
 
@@ -236,20 +236,6 @@ def test_rally_page_carries_the_form_and_it_posts(client, rally):
     assert resp.status_code == 303 and rsvp_by_email(rally, "page@example.org").ref == "home"
 
 
-def _statements(action) -> list[str]:
-    """The SQL statements an action sends, as their first three words (BEGIN left out)."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()[:3]).lower())
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        action()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-    return [s for s in seen if not s.startswith("begin")]
-
 
 def test_a_new_rsvp_is_inserted_without_looking_first(rally):
     """Issue 10: a new mailbox costs the capacity UPDATE (the rally's lock), a change number, the supporter
@@ -258,7 +244,7 @@ def test_a_new_rsvp_is_inserted_without_looking_first(rally):
 
     made = []
     assert rally.signing_key  # loaded (the view has the rally in hand already)
-    statements = _statements(lambda: made.append(
+    statements = statements_sent(lambda: made.append(
         create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana.new@example.org", guests=1))))
     number = "select nextval('change_number') as" if db.engine.dialect.name == "postgresql" else "insert into change_counter"
     assert statements == [
