@@ -14,7 +14,7 @@ from rallies.extensions import db
 from rallies.keys.link_secrets import page_token
 from rallies.mail import delivery
 from rallies.models import Rally, Rsvp
-from rallies.rsvp import rsvps
+from rallies.rsvp import lookups, rsvps
 from tests.factories import campaign_of
 from tests.stored import counts_from_rows, fresh, outbox, rsvp_by_email, stored_counts
 from tests.web import rsvp_post, token_from
@@ -73,7 +73,7 @@ def test_cancel_promotes_oldest_first_and_skips_parties_that_do_not_fit(client, 
     assert stored_counts(rally.id) == counts_from_rows(rally.id)
     assert stored_counts(rally.id)["cancelled_parties"] == 1
     # The cancelled ticket is on the revocation list.
-    assert rsvps.revoked_ids(rally.id) == [rsvp_by_email(rally, "a@example.org").id]
+    assert lookups.revoked_ids(rally.id) == [rsvp_by_email(rally, "a@example.org").id]
 
 
 def test_lowering_party_size_promotes(client, campaign, make_rally):
@@ -186,7 +186,7 @@ def test_fifty_concurrent_rsvps_for_ten_places(live_server, make_user, make_rall
     # Arrival order = the order the rally lock was taken: every going RSVP came before every waitlisted one,
     # and the waitlist positions follow that order.
     assert max(g.id for g in going) < min(w.id for w in waiting)
-    assert [rsvps.waitlist_position(w) for w in waiting] == list(range(1, 41))
+    assert [lookups.waitlist_position(w) for w in waiting] == list(range(1, 41))
     assert [w.status_at for w in waiting] == sorted(w.status_at for w in waiting)
     assert len({r.changed_seq for r in rows}) == 50  # every RSVP is its own change for door devices
     assert len(outbox()) == 50

@@ -21,7 +21,7 @@ from ..extensions import db
 from ..keys.link_secrets import new_page_token
 from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
 from ..rallies import counters
-from ..rsvp.rsvps import door_name, search_text
+from ..rsvp.names import door_name, search_text
 
 DOOR_NAMES = ["North gate", "South gate", "East gate", "Accessible entrance"]
 WALKIN_FIRST = ["Alex", "Jordan", "Casey", "Riley", "Morgan", "Taylor", "Jamie", "Avery", "Quinn", "Rosa", "Luis"]

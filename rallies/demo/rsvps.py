@@ -24,7 +24,7 @@ from ..keys.link_secrets import seal_page_token
 from ..mail.addresses import canonical_email, normalise_email
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, Supporter, utcnow
 from ..rallies.counters import recount
-from ..rsvp.rsvps import door_name, fold, search_text
+from ..rsvp.names import door_name, fold, search_text
 from ..rsvp.tickets import ensure_rally_keys
 
 FIRST = ["Ana", "José", "María", "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda",

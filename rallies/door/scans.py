@@ -24,7 +24,7 @@ def search_tickets(rally_id: int, query: str, limit: int = 20) -> list[dict]:
     recovers nothing a door device should not hold. Returns only what the door shows:
     id, "First L.", party, status, people admitted.
     """
-    from ..rsvp.rsvps import fold
+    from ..rsvp.names import fold
 
     folded = " ".join(fold((query or "").replace("\x00", "")).split())[:100]  # PostgreSQL refuses NUL
     if len(folded) < MIN_QUERY:

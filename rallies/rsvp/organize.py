@@ -13,7 +13,7 @@ from ..auth.roles import CONTACTS_MIN_ROLE, has_role
 from ..extensions import db
 from ..mail.links import external_url
 from ..models import Rsvp, Supporter
-from . import lists, rsvps, supporters
+from . import lists, lookups, rsvps, supporters
 from .blueprint import bp
 from .forms import ConfirmForm, RsvpForm, RsvpSearchForm, ShareLinkForm, strip_controls
 
@@ -36,7 +36,7 @@ def organize_list(rally_id: int):
     return render_template("rsvp/organize_list.html", rally=rally, form=form, rows=page.items, total=page.total,
                            page=page.page, pages=max(1, page.pages), q=q, status=status, cancel_form=ConfirmForm(),
                            contacts=contacts, can_manage=can_manage,
-                           clusters=rsvps.lookalike_clusters(rally.id) if contacts else [])
+                           clusters=lookups.lookalike_clusters(rally.id) if contacts else [])
 
 
 @bp.get("/organize/rallies/<int:rally_id>/rsvps.csv")

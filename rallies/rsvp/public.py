@@ -14,14 +14,14 @@ from ..mail import calendar
 from ..mail.addresses import canonical_email
 from ..mail.links import base_domain
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, Rally
-from . import rsvps, tickets
+from . import lookups, rsvps, tickets
 from .blueprint import bp
 from .forms import ConfirmForm, GuestsForm, RsvpForm, strip_controls
 from .notices import answer_signature_ok, local_time, rally_page_url
 
 
 def _rally_by_slug(slug: str):
-    rally = rsvps.rally_for_rsvp(slug)
+    rally = lookups.rally_for_rsvp(slug)
     if rally is None or not rally.is_public:
         abort(404)
     return rally
@@ -133,7 +133,7 @@ def thanks(slug: str):
 
 
 def _rsvp_or_404(token: str, **load):
-    rsvp = rsvps.rsvp_by_token(token, **load)
+    rsvp = lookups.rsvp_by_token(token, **load)
     if rsvp is None:
         abort(404)
     return rsvp
@@ -193,7 +193,7 @@ def ticket(token: str):
     """
     rsvp = _rsvp_or_404(token)
     rally = rsvp.rally
-    position = rsvps.waitlist_position(rsvp)
+    position = lookups.waitlist_position(rsvp)
     closed = rsvps.rally_open_problem(rally)
     etag = _ticket_etag(rsvp, position, closed)
     response = Response(headers={"Cache-Control": "private, no-cache"})

@@ -35,8 +35,7 @@ from ..mail.addresses import canonical_email, normalise_email
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rally, Rsvp, utcnow
 from ..rallies import counters
 from . import notices
-from .lookups import lookalike_clusters, rally_for_rsvp, revoked_ids, rsvp_by_token, waitlist_position  # noqa: F401  (re-exported)
-from .names import door_name, fold, search_text  # noqa: F401  (re-exported: door and demo code use them)
+from .names import door_name, search_text
 from .new_rsvp import insert_new_rsvp, link_supporter
 from .tickets import ensure_rally_keys
 
