@@ -171,6 +171,17 @@ def test_revoked_link_shows_a_clear_message(make_user, make_rally, live_server, 
     _ctx, _secret, _link = door_session(door)
     path = link_path(door)
     open_door_link(page, live_server.url, path, "Phone")
+    # The page's start-up requests (first sync, its offline copy) must not meet the revoked link: that
+    # answer deletes the door cookie, and the banner would then say the device is not signed in.
+    _wait_synced(page)
+    assert page.evaluate("""async () => {
+        const pages = await caches.open('rallies-door-pages');
+        for (let i = 0; i < 200; i++) {
+            if (await pages.match(location.pathname)) return true;
+            await new Promise(done => setTimeout(done, 100));
+        }
+        return false;
+    }""")
     with atomic():
         for link in db.session.scalars(db.select(DoorLink)):
             link.revoked_at = utcnow()
