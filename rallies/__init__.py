@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: The modules whose routes register on their domain's blueprint when imported.
 VIEW_MODULES = (
-    "auth.views", "auth.campaigns", "rallies.public", "rallies.organize", "rsvp.public", "rsvp.organize",
-    "door.views", "door.manage", "door.api", "turnout.views", "turnout.api", "mail.inline_delivery",
+    "auth.views", "auth.campaigns", "rallies.public", "rallies.organize", "rsvp.public", "rsvp.ticket_pages",
+    "rsvp.organize", "rsvp.supporter_pages", "door.views", "door.manage", "door.api", "turnout.views", "turnout.api", "mail.inline_delivery",
 )
 
 
@@ -69,12 +69,16 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from .door.blueprint import api_v1
     from .door.blueprint import bp as door_bp
     from .rallies.blueprint import bp as rallies_bp
+    from .rallies.blueprint import organize_bp
+    from .rsvp.blueprint import admin_bp as rsvp_admin_bp
     from .rsvp.blueprint import bp as rsvp_bp
+    from .rsvp.blueprint import supporters_bp, tickets_bp
     from .turnout.blueprint import bp as turnout_bp
 
     for name in VIEW_MODULES:
         importlib.import_module(f"{__name__}.{name}")
-    for bp in (health.bp, auth_bp, rallies_bp, rsvp_bp, door_bp, turnout_bp, api_v1):
+    for bp in (health.bp, auth_bp, rallies_bp, organize_bp, rsvp_bp, tickets_bp, rsvp_admin_bp, supporters_bp, door_bp,
+               turnout_bp, api_v1):
         app.register_blueprint(bp)
 
     from . import cli, errors, security

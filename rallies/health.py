@@ -10,11 +10,11 @@ from flask import Blueprint, current_app, jsonify
 
 from .extensions import db, limiter
 
-bp = Blueprint("health", __name__)
+bp = Blueprint("health", __name__, url_prefix="/healthz")
 log = logging.getLogger(__name__)
 
 
-@bp.get("/healthz")
+@bp.get("")
 def healthz():
     """{"status": "ok", "database": "ok", ...}, or 503 with "down" listing the parts that are down.
 

@@ -64,7 +64,7 @@ def test_every_route_is_classified(app):
         for arg in rule.arguments:
             if arg in ID_ARGS:
                 continue
-            if TOKEN_ROUTES.get(rule.endpoint) == arg or (rule.endpoint == "rsvp.answer" and arg == "answer"):
+            if TOKEN_ROUTES.get(rule.endpoint) == arg or (rule.endpoint == "tickets.answer" and arg == "answer"):
                 continue
             unknown.append((rule.rule, arg))
     assert not unknown, f"Classify these route arguments in tests/web.py: {unknown}"
@@ -228,7 +228,7 @@ def _public_urls(app, world) -> list[str]:
     """Every GET URL an anonymous visitor can build: slugs of B's rallies, B's ids, search pages."""
     urls = []
     for rule in rules(app, "GET"):
-        if rule.endpoint in ("static",) or rule.endpoint.startswith("rsvp.") and "token" in rule.arguments:
+        if rule.endpoint in ("static",) or rule.endpoint.startswith("tickets."):
             continue  # a ticket page is the supporter's own, behind its secret token
         for slug in (world.slug_b, world.xss_slug):
             urls.append(build(app, rule, {**string_values(world, slug), **world.ids_b}))

@@ -88,7 +88,7 @@ def test_list_status_filter_counters_and_pages(org, campaign, make_rally):
 
 def test_csv_export_is_formula_safe(org, rally):
     _seed(org, rally)
-    resp = org.get(f"/organize/rallies/{rally.id}/rsvps.csv")
+    resp = org.get(f"/organize/rallies/{rally.id}/rsvps/export.csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
     assert len(rows) == 4
@@ -117,7 +117,7 @@ def test_add_by_hand_and_cancel_someone(org, rally):
 def test_other_campaigns_rallies_are_404(client, login, make_user, rally):
     login(client, make_user(campaign="Someone else"))
     assert client.get(f"/organize/rallies/{rally.id}/rsvps").status_code == 404
-    assert client.get(f"/organize/rallies/{rally.id}/rsvps.csv").status_code == 404
+    assert client.get(f"/organize/rallies/{rally.id}/rsvps/export.csv").status_code == 404
     assert client.post(f"/organize/rallies/{rally.id}/rsvps/1/cancel").status_code == 404
 
 
@@ -127,13 +127,13 @@ def test_logged_out_is_sent_to_login(client, rally):
 
 
 def test_share_link_carries_ref_and_counts(org, rally):
-    resp = org.post(f"/organize/rallies/{rally.id}/share", data={"ref": "maria", "utm_source": "flyer"})
+    resp = org.post(f"/organize/rallies/{rally.id}/rsvps/share", data={"ref": "maria", "utm_source": "flyer"})
     html = resp.get_data(as_text=True)
     assert f"http://localhost/r/{rally.slug}/rsvp?ref=maria&amp;utm_source=flyer" in html
     org.get(f"/r/{rally.slug}/rsvp?ref=maria&utm_source=flyer")
     rsvp_post(org, rally, email="viaref@example.org", ref="maria", utm_source="flyer")
     assert rsvp_by_email(rally, "viaref@example.org").ref == "maria"
-    html = org.get(f"/organize/rallies/{rally.id}/share").get_data(as_text=True)
+    html = org.get(f"/organize/rallies/{rally.id}/rsvps/share").get_data(as_text=True)
     assert "<td>maria</td><td>1</td>" in html
 
 
@@ -206,5 +206,5 @@ def test_search_with_control_characters_is_not_a_500(org, rally, campaign):
     assert org.get(f"/organize/rallies/{rally.id}/rsvps?q=jo%07").status_code == 200
     assert org.get(f"/organize/rallies/{rally.id}/rsvps?q=jo%00").status_code in (200, 400)
     assert org.get(f"/organize/campaigns/{campaign.id}/supporters?q=%07").status_code == 200
-    resp = org.post(f"/organize/rallies/{rally.id}/share", data={"ref": "a\x07b"})
+    resp = org.post(f"/organize/rallies/{rally.id}/rsvps/share", data={"ref": "a\x07b"})
     assert resp.status_code == 200 and "%07" not in resp.get_data(as_text=True)

@@ -110,14 +110,14 @@ def test_organizer_still_searches_by_email_and_phone(organizer, seeded):
 
 
 def test_viewer_csv_has_names_and_statuses_but_no_contact_columns(viewer, organizer, seeded):
-    resp = viewer.get(f"/organize/rallies/{seeded.id}/rsvps.csv")
+    resp = viewer.get(f"/organize/rallies/{seeded.id}/rsvps/export.csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     _no_contacts(resp.get_data(as_text=True))
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
     assert {r["name"] for r in rows} == {"José Álvarez", "Ángela Núñez"}
     assert {r["status"] for r in rows} == {"going"}
     assert not {"email", "phone", "postal_code"} & set(rows[0])
-    full = list(csv.DictReader(io.StringIO(organizer.get(f"/organize/rallies/{seeded.id}/rsvps.csv").text)))
+    full = list(csv.DictReader(io.StringIO(organizer.get(f"/organize/rallies/{seeded.id}/rsvps/export.csv").text)))
     assert {r["email"] for r in full} == {"jose@example.org", "angela@example.org"}
 
 

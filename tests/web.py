@@ -45,8 +45,8 @@ def door_post(client, door_id: int, name: str, body, secret: str, **headers):
 TOKEN_ROUTES = {
     "static": "filename",
     "rallies.show": "slug", "rsvp.rsvp_page": "slug", "rsvp.thanks": "slug", "rsvp.sent": "slug",
-    "rsvp.ticket": "token", "rsvp.ticket_qr": "token", "rsvp.ticket_ics": "token", "rsvp.guests": "token",
-    "rsvp.cancel": "token", "rsvp.answer": "token", "rsvp.confirm": "token",
+    "tickets.page": "token", "tickets.qr": "token", "tickets.ics": "token", "tickets.guests": "token",
+    "tickets.cancel": "token", "tickets.answer": "token", "tickets.confirm": "token",
     "door.open_link": "secret", "auth.invite": "token", "auth.reset_password": "token", "auth.verify_email": "token",
 }
 

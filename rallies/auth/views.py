@@ -17,7 +17,7 @@ from .forms import PASSWORD_HINT, ChangePasswordForm, ForgotPasswordForm, LoginF
 def signup():
     """Create an organizer account and their first campaign (or join the one an invite is for)."""
     if current_user.is_authenticated:
-        return redirect(url_for("rallies.dashboard"))
+        return redirect(url_for("organize.dashboard"))
     secret = request.args.get("invite", "")
     invite = None
     if secret:
@@ -50,7 +50,7 @@ def signup():
                 return redirect(url_for("auth.invite", token=secret))
             flash("Welcome! Your account and campaign are ready. We have emailed you a link to confirm "
                   "your address.", "success")
-            return redirect(url_for("rallies.dashboard"))
+            return redirect(url_for("organize.dashboard"))
     if form.errors:
         status = 400
     return render_template("auth/signup.html", form=form, invite=invite, secret=secret,
@@ -63,7 +63,7 @@ def signup():
 def login():
     """Log an organizer in."""
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")) or url_for("rallies.dashboard"))
+        return redirect(_safe_next(request.args.get("next")) or url_for("organize.dashboard"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -72,7 +72,7 @@ def login():
             form.password.errors.append("That email and password do not match an account.")
         else:
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")) or url_for("rallies.dashboard"))
+            return redirect(_safe_next(request.args.get("next")) or url_for("organize.dashboard"))
     if form.errors:
         status = 400
     return render_template("auth/login.html", form=form, next=_safe_next(request.args.get("next"))), status

@@ -1,4 +1,4 @@
-"""Blueprint ``rallies``: organizer rally management (organize.py) and public pages and discovery (public.py)."""
+"""Blueprints ``rallies`` (public pages and discovery, public.py) and ``organize`` (rally management, organize.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from flask import Blueprint
 
 from .lifecycle import PRECISION_LABELS, description_html, is_flagged, local_time
 
+#: Public pages at the site's root: the list, a rally's page, near me, about (public.py).
 bp = Blueprint("rallies", __name__)
+#: Rally management for organizers (organize.py).
+organize_bp = Blueprint("organize", __name__, url_prefix="/organize")
 
 
 @bp.app_template_filter("local_time")

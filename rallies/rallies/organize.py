@@ -16,7 +16,7 @@ from ..auth.guards import campaign_or_404, current_memberships, rally_or_404
 from ..auth.roles import has_role
 from ..extensions import db
 from ..models import ROLE_RANK, Rally
-from .blueprint import bp
+from .blueprint import organize_bp as bp
 from .forms import CancelForm, PinForm, RallyForm
 from .lifecycle import (
     RallyDetails,
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 _US_CENTER = (39.83, -98.58)
 
 
-@bp.get("/organize/")
+@bp.get("/")
 @login_required
 def dashboard():
     """The organizer's home: each campaign with its rallies, counters and address warnings."""
@@ -50,7 +50,7 @@ def dashboard():
             db.select(Rally).where(Rally.campaign_id.in_(ids)).order_by(Rally.starts_at.desc(), Rally.id)
         ):
             rallies_by_campaign[rally.campaign_id].append(rally)
-    return render_template("rallies/dashboard.html", memberships=memberships, rallies=rallies_by_campaign,
+    return render_template("organize/dashboard.html", memberships=memberships, rallies=rallies_by_campaign,
                            can_edit={m.campaign_id: ROLE_RANK[m.role] >= ROLE_RANK["organizer"] for m in memberships})
 
 
@@ -63,12 +63,12 @@ def _show_errors(form: RallyForm, err: RallyError) -> None:
 
 
 def _render_form(form: RallyForm, campaign, rally: Rally | None, status: int = 200):
-    return render_template("rallies/form.html", form=form, campaign=campaign, rally=rally,
+    return render_template("organize/form.html", form=form, campaign=campaign, rally=rally,
                            timezones=known_timezones()), status
 
 
-@bp.get("/organize/campaigns/<int:campaign_id>/rallies/new")
-@bp.post("/organize/campaigns/<int:campaign_id>/rallies/new")
+@bp.get("/campaigns/<int:campaign_id>/rallies/new")
+@bp.post("/campaigns/<int:campaign_id>/rallies/new")
 @login_required
 def new(campaign_id: int):
     """Create a rally in one of the user's campaigns (organizers and owners)."""
@@ -84,17 +84,17 @@ def new(campaign_id: int):
     flash(f"Created “{rally.title}”.", "success")
     if is_flagged(rally):
         flash("We could not find that address. The rally is saved; place its pin on the map below.", "warning")
-    return redirect(url_for("rallies.manage", rally_id=rally.id))
+    return redirect(url_for("organize.manage", rally_id=rally.id))
 
 
-@bp.get("/organize/rallies/<int:rally_id>")
+@bp.get("/rallies/<int:rally_id>")
 @login_required
 def manage(rally_id: int):
     """One rally for its team: details, counters, where the pin landed; organizers can move it."""
     rally = rally_or_404(rally_id)
     can_edit = has_role(current_user.id, rally.campaign_id, "organizer")
     pin_form = PinForm(data={"lat": rally.lat, "lon": rally.lon}) if can_edit else None
-    return render_template("rallies/manage.html", rally=rally, can_edit=can_edit, pin_form=pin_form,
+    return render_template("organize/manage.html", rally=rally, can_edit=can_edit, pin_form=pin_form,
                            map=_pin_map(rally, can_edit))
 
 
@@ -113,8 +113,8 @@ def _pin_map(rally: Rally, draggable: bool) -> folium_maps.MapParts | None:
     return folium_maps.map_parts(m)
 
 
-@bp.get("/organize/rallies/<int:rally_id>/edit")
-@bp.post("/organize/rallies/<int:rally_id>/edit")
+@bp.get("/rallies/<int:rally_id>/edit")
+@bp.post("/rallies/<int:rally_id>/edit")
 @login_required
 def edit(rally_id: int):
     """Edit a rally; changing the address geocodes it again."""
@@ -130,11 +130,11 @@ def edit(rally_id: int):
     flash("Saved.", "success")
     if is_flagged(rally):
         flash("We could not find that address. Place the pin on the map.", "warning")
-    return redirect(url_for("rallies.manage", rally_id=rally.id))
+    return redirect(url_for("organize.manage", rally_id=rally.id))
 
 
-@bp.get("/organize/rallies/<int:rally_id>/cancel")
-@bp.post("/organize/rallies/<int:rally_id>/cancel")
+@bp.get("/rallies/<int:rally_id>/cancel")
+@bp.post("/rallies/<int:rally_id>/cancel")
 @login_required
 def cancel(rally_id: int):
     """Cancel a rally with a message shown on its page and sent to supporters."""
@@ -147,11 +147,11 @@ def cancel(rally_id: int):
             flash(err.message, "error")
         else:
             flash("The rally is cancelled. Supporters who RSVPed are being told.", "success")
-        return redirect(url_for("rallies.manage", rally_id=rally.id))
-    return render_template("rallies/cancel.html", rally=rally, form=form), 422 if form.is_submitted() else 200
+        return redirect(url_for("organize.manage", rally_id=rally.id))
+    return render_template("organize/cancel.html", rally=rally, form=form), 422 if form.is_submitted() else 200
 
 
-@bp.post("/organize/rallies/<int:rally_id>/republish")
+@bp.post("/rallies/<int:rally_id>/republish")
 @login_required
 def republish(rally_id: int):
     """Undo a cancellation."""
@@ -160,19 +160,19 @@ def republish(rally_id: int):
         republish_rally(rally)
     except RallyError as err:
         flash(err.message, "error")
-        return redirect(url_for("rallies.manage", rally_id=rally.id)), 409
+        return redirect(url_for("organize.manage", rally_id=rally.id)), 409
     flash("The rally is scheduled again.", "success")
-    return redirect(url_for("rallies.manage", rally_id=rally.id))
+    return redirect(url_for("organize.manage", rally_id=rally.id))
 
 
-@bp.post("/organize/rallies/<int:rally_id>/pin")
+@bp.post("/rallies/<int:rally_id>/pin")
 @login_required
 def pin(rally_id: int):
     """Set the pin by hand (dragged marker or typed coordinates)."""
     rally = rally_or_404(rally_id, "organizer")
     form = PinForm()
     if not form.validate_on_submit():
-        return render_template("rallies/manage.html", rally=rally, can_edit=True, pin_form=form,
+        return render_template("organize/manage.html", rally=rally, can_edit=True, pin_form=form,
                                map=_pin_map(rally, True)), 422
     try:
         set_pin(rally, float(form.lat.data), float(form.lon.data))
@@ -180,10 +180,10 @@ def pin(rally_id: int):
         flash(err.message, "error")
         abort(422)
     flash("Pin moved. Its precision is now “set by hand”.", "success")
-    return redirect(url_for("rallies.manage", rally_id=rally.id))
+    return redirect(url_for("organize.manage", rally_id=rally.id))
 
 
-@bp.post("/organize/rallies/<int:rally_id>/geocode")
+@bp.post("/rallies/<int:rally_id>/geocode")
 @login_required
 def geocode_again(rally_id: int):
     """Look the address up again, replacing the current pin."""
@@ -193,4 +193,4 @@ def geocode_again(rally_id: int):
         flash("We still could not find that address. Place the pin by hand.", "warning")
     else:
         flash("Address looked up again.", "success")
-    return redirect(url_for("rallies.manage", rally_id=rally.id))
+    return redirect(url_for("organize.manage", rally_id=rally.id))

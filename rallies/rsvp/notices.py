@@ -72,14 +72,14 @@ def ticket_links(rsvp: Rsvp) -> dict[str, str]:
     """Absolute links shown in email."""
     token = page_token(rsvp)
     return {
-        "ticket": external_url("rsvp.ticket", token=token),
-        "cancel": external_url("rsvp.cancel", token=token),
-        "guests": external_url("rsvp.guests", token=token),
-        "ics": external_url("rsvp.ticket_ics", token=token),
-        "confirm": external_url("rsvp.confirm", token=token),
+        "ticket": external_url("tickets.page", token=token),
+        "cancel": external_url("tickets.cancel", token=token),
+        "guests": external_url("tickets.guests", token=token),
+        "ics": external_url("tickets.ics", token=token),
+        "confirm": external_url("tickets.confirm", token=token),
         "rally": rally_page_url(rsvp.rally),
-        "yes": external_url("rsvp.answer", token=token, answer="yes", sig=answer_signature(rsvp, "yes")),
-        "no": external_url("rsvp.answer", token=token, answer="no", sig=answer_signature(rsvp, "no")),
+        "yes": external_url("tickets.answer", token=token, answer="yes", sig=answer_signature(rsvp, "yes")),
+        "no": external_url("tickets.answer", token=token, answer="no", sig=answer_signature(rsvp, "no")),
     }
 
 
