@@ -92,8 +92,6 @@ class Config:
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "Rallies <rallies@localhost>")
-    #: "inline" sends the outbox after each request; "worker" leaves it to `flask outbox-worker`.
-    MAIL_DELIVERY = os.environ.get("MAIL_DELIVERY", "inline")
     #: Outbox sender: a claim older than this is taken over (the sender died); retries back off
     #: exponentially from BASE to CAP seconds; after MAX_ATTEMPTS a message is marked failed.
     #: The claim is renewed just before DATA, so the timeout only has to outlast one DATA exchange
@@ -136,6 +134,5 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     GEOCODER = "offline"
     BASE_URL = "http://localhost"
-    MAIL_DELIVERY = "manual"
     SMTP_HOST = ""
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 (fast for tests; production uses scrypt)

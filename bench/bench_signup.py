@@ -7,7 +7,7 @@ Per engine, on one throw-away database:
 1. Whole sign-up, server CPU: a new supporter (own cookies) GETs the RSVP form, POSTs it with its
    CSRF token, opens the ticket page the 303 points to (its first view), GETs the QR PNG, and the
    ticket email is rendered and sent through the outbox by ``flask outbox-worker`` to a local
-   aiosmtpd server that counts what it receives (bench/smtp_sink.py; MAIL_DELIVERY=worker). Counted until every email has reached the SMTP
+   aiosmtpd server that counts what it receives (bench/smtp_sink.py). Counted until every email has reached the SMTP
    server: the gunicorn processes, the outbox worker, the aiosmtpd server and, on PostgreSQL,
    the backends serving the bench database (bench/loadgen.py CpuMeter). Each step runs for every
    supporter in turn from this process (not counted), with the outbox worker paused, so the table
@@ -201,8 +201,7 @@ def whole_signup_cpu(url: str, engine: str, count: int) -> list[Row]:
     """
     slug = setup_rally(url, "viral", None)
     sink = MailSink()
-    env = project_env(url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(sink.port), SMTP_STARTTLS="0",
-                      MAIL_DELIVERY="worker")
+    env = project_env(url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(sink.port), SMTP_STARTTLS="0")
     worker = None
     worker_log = tempfile.NamedTemporaryFile(prefix="bench-outbox-", suffix=".log", delete=False)  # noqa: SIM115
     cpu: dict[str, float] = {}

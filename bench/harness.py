@@ -78,7 +78,6 @@ def project_env(database_url: str, **extra: str) -> dict[str, str]:
         "RATELIMIT_ENABLED": "0",
         "SESSION_COOKIE_SECURE": "0",
         "GEOCODER": "offline",
-        "MAIL_DELIVERY": "worker",
         "LOG_LEVEL": "WARNING",
         "BASE_URL": "http://127.0.0.1",
         "PREFERRED_URL_SCHEME": "http",

@@ -40,7 +40,7 @@ def _app(url: str, smtp_port: int):
 
     return create_app(Config, SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(16),
                       TICKET_KEK=BENCH_TICKET_KEK, RATELIMIT_ENABLED=False, SESSION_COOKIE_SECURE=False,
-                      GEOCODER="offline", MAIL_DELIVERY="worker", BASE_URL="http://127.0.0.1",
+                      GEOCODER="offline", BASE_URL="http://127.0.0.1",
                       PREFERRED_URL_SCHEME="http", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_port, SMTP_STARTTLS=False,
                       LOG_LEVEL="WARNING")
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The modules whose routes register on their domain's blueprint when imported.
 VIEW_MODULES = (
     "auth.views", "auth.campaigns", "rallies.public", "rallies.organize", "rsvp.public", "rsvp.ticket_pages",
-    "rsvp.organize", "rsvp.supporter_pages", "door.views", "door.manage", "door.api", "turnout.views", "turnout.api", "mail.inline_delivery",
+    "rsvp.organize", "rsvp.supporter_pages", "door.views", "door.manage", "door.api", "turnout.views", "turnout.api",
 )
 
 

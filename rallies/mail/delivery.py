@@ -192,11 +192,6 @@ def new_message_id(kind: str) -> str:
     return make_msgid(idstring=kind, domain=_domain())
 
 
-def note_queued() -> None:
-    """Tell the inline delivery hook that this request's transaction queued mail (services never see the request)."""
-    db.session.info["outbox_queued"] = True
-
-
 def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, rsvp_id: int | None = None,
                 attachments: Iterable[Attachment | tuple] = (), message_key: str | None = None) -> OutboxMessage:
     """Add a message to the outbox in the current transaction (the caller commits).
@@ -219,7 +214,6 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
         rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0, next_attempt_at=utcnow(),
     )
     db.session.add(row)
-    note_queued()
     return row
 
 
@@ -241,7 +235,6 @@ def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params
         render_as=render_as, render_params=params, rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0,
         next_attempt_at=now, claimed_at=None, claimed_by="", sent_at=None, last_error="", created_at=now,
     ))
-    note_queued()
     return message_id
 
 
