@@ -5,6 +5,8 @@ Opening it creates a DoorSession (one named device) whose bearer secret is kept 
 SHA-256 hash. A session works while its link is neither revoked nor expired, so revoking a
 link stops every device that opened it at its next request. Organizers of the campaign can
 open a session at any door of its rallies; API tokens are sessions without a link.
+
+Each write below is one transaction of its own; who may ask for it is the view's business.
 """
 
 from __future__ import annotations
@@ -82,45 +84,49 @@ def clean_device_name(name: str) -> str:
 
 def create_door(rally: Rally, name: str, lanes: int = 1) -> Door:
     """Add an entrance to the rally (names are unique per rally)."""
-    name = clean_device_name(name)
-    if not name:
-        raise DoorError("invalid_name", "Give the door a name.")
-    exists = db.session.scalar(sa.select(Door.id).where(Door.rally_id == rally.id, sa.func.lower(Door.name) == name.lower()))
-    if exists:
-        raise DoorError("duplicate_door", f"This rally already has a door called {name!r}.")
-    door = Door(rally_id=rally.id, name=name, lanes=max(1, min(int(lanes or 1), 100)))
-    db.session.add(door)
-    db.session.flush()
-    return door
+    with atomic():
+        name = clean_device_name(name)
+        if not name:
+            raise DoorError("invalid_name", "Give the door a name.")
+        exists = db.session.scalar(sa.select(Door.id).where(Door.rally_id == rally.id, sa.func.lower(Door.name) == name.lower()))
+        if exists:
+            raise DoorError("duplicate_door", f"This rally already has a door called {name!r}.")
+        door = Door(rally_id=rally.id, name=name, lanes=max(1, min(int(lanes or 1), 100)))
+        db.session.add(door)
+        db.session.flush()
+        return door
 
 
 def create_link(door: Door, role: str, expires_at: datetime, label: str = "", created_by_id: int | None = None):
     """Make a secret door link; returns (DoorLink, secret). The secret is shown once."""
-    if role not in DOOR_ROLES:
-        raise DoorError("invalid_role", "Choose scanner or supervisor.")
-    if expires_at <= utcnow():
-        raise DoorError("invalid_expiry", "The expiry must be in the future.")
-    secret = new_secret()
-    link = DoorLink(
-        rally_id=door.rally_id, door_id=door.id, role=role, label=clean_device_name(label),
-        token_hash=hash_secret(secret), expires_at=expires_at, created_by_id=created_by_id,
-    )
-    db.session.add(link)
-    db.session.flush()
-    return link, secret
+    with atomic():
+        if role not in DOOR_ROLES:
+            raise DoorError("invalid_role", "Choose scanner or supervisor.")
+        if expires_at <= utcnow():
+            raise DoorError("invalid_expiry", "The expiry must be in the future.")
+        secret = new_secret()
+        link = DoorLink(
+            rally_id=door.rally_id, door_id=door.id, role=role, label=clean_device_name(label),
+            token_hash=hash_secret(secret), expires_at=expires_at, created_by_id=created_by_id,
+        )
+        db.session.add(link)
+        db.session.flush()
+        return link, secret
 
 
 def set_walkin_limit(rally: Rally, limit: int | None) -> None:
     """How many walk-in people the doors may admit beyond free places (None: free places only)."""
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise DoorError("invalid_walkin_limit", "Use 0 or a positive number, or leave it empty.")
-    rally.walkin_limit = limit
+    with atomic():
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise DoorError("invalid_walkin_limit", "Use 0 or a positive number, or leave it empty.")
+        rally.walkin_limit = limit
 
 
 def revoke_link(link: DoorLink) -> None:
     """Revoke a link now: every session opened with it stops at its next request."""
-    if link.revoked_at is None:
-        link.revoked_at = utcnow()
+    with atomic():
+        if link.revoked_at is None:
+            link.revoked_at = utcnow()
 
 
 def link_problem(link: DoorLink | None, now: datetime | None = None) -> DoorAccessError | None:
@@ -148,37 +154,40 @@ def open_link(secret: str, device_name: str, max_devices: int = DEVICES_PER_LINK
     A link opens at most max_devices sessions that are still signed in, so a leaked link
     cannot mint an endless supply of devices (each with a fresh rate limit).
     """
-    link = find_link(secret)
-    problem = link_problem(link)
-    if problem:
-        raise problem
-    device = clean_device_name(device_name)
-    if not device:
-        raise DoorError("invalid_device", "Name this device, for example \"North gate phone 2\".")
-    # Lock the link row (PostgreSQL; SQLite is serialised) so two openings cannot both take the last slot.
-    db.session.execute(sa.select(DoorLink.id).where(DoorLink.id == link.id).with_for_update())
-    devices = db.session.scalar(sa.select(sa.func.count()).select_from(DoorSession).where(
-        DoorSession.link_id == link.id, DoorSession.revoked_at.is_(None)))
-    if devices >= max_devices:
-        raise DoorError("too_many_devices", f"This link is already open on {devices} devices. Sign one out on the "
-                                            "doors page, or ask the organizer for another link.")
-    return _new_session(link.rally_id, link.door_id, link.role, device, link_id=link.id)
+    with atomic():
+        link = find_link(secret)
+        problem = link_problem(link)
+        if problem:
+            raise problem
+        device = clean_device_name(device_name)
+        if not device:
+            raise DoorError("invalid_device", "Name this device, for example \"North gate phone 2\".")
+        # Lock the link row (PostgreSQL; SQLite is serialised) so two openings cannot both take the last slot.
+        db.session.execute(sa.select(DoorLink.id).where(DoorLink.id == link.id).with_for_update())
+        devices = db.session.scalar(sa.select(sa.func.count()).select_from(DoorSession).where(
+            DoorSession.link_id == link.id, DoorSession.revoked_at.is_(None)))
+        if devices >= max_devices:
+            raise DoorError("too_many_devices", f"This link is already open on {devices} devices. Sign one out on the "
+                                                "doors page, or ask the organizer for another link.")
+        return _new_session(link.rally_id, link.door_id, link.role, device, link_id=link.id)
 
 
 def organizer_session(user_id: int, door: Door, device_name: str) -> tuple[DoorSession, str]:
     """A supervisor session for a campaign organizer scanning at any door of its rallies."""
-    device = clean_device_name(device_name)
-    if not device:
-        raise DoorError("invalid_device", "Name this device, for example \"Dana's phone\".")
-    return _new_session(door.rally_id, door.id, DOOR_ROLE_SUPERVISOR, device, user_id=user_id)
+    with atomic():
+        device = clean_device_name(device_name)
+        if not device:
+            raise DoorError("invalid_device", "Name this device, for example \"Dana's phone\".")
+        return _new_session(door.rally_id, door.id, DOOR_ROLE_SUPERVISOR, device, user_id=user_id)
 
 
 def create_api_token(door: Door, role: str, device_name: str, user_id: int) -> tuple[DoorSession, str]:
     """An API token for a third-party device at one door (a session without a link)."""
-    if role not in DOOR_ROLES:
-        raise DoorError("invalid_role", "Choose scanner or supervisor.")
-    device = clean_device_name(device_name) or "API device"
-    return _new_session(door.rally_id, door.id, role, device, user_id=user_id)
+    with atomic():
+        if role not in DOOR_ROLES:
+            raise DoorError("invalid_role", "Choose scanner or supervisor.")
+        device = clean_device_name(device_name) or "API device"
+        return _new_session(door.rally_id, door.id, role, device, user_id=user_id)
 
 
 def _new_session(rally_id, door_id, role, device, link_id=None, user_id=None):
@@ -194,8 +203,20 @@ def _new_session(rally_id, door_id, role, device, link_id=None, user_id=None):
 
 def revoke_session(session: DoorSession) -> None:
     """End one device's session (or API token) now."""
-    if session.revoked_at is None:
-        session.revoked_at = utcnow()
+    with atomic():
+        if session.revoked_at is None:
+            session.revoked_at = utcnow()
+
+
+def sign_out(secret: str | None, door_id: int) -> None:
+    """End the session this device's secret opened at this door (nothing when it names no session there)."""
+    if not secret or len(secret) > 200:
+        return
+    with atomic():
+        session = db.session.scalar(sa.select(DoorSession).where(DoorSession.token_hash == hash_secret(secret),
+                                                                DoorSession.door_id == door_id))
+        if session is not None and session.revoked_at is None:
+            session.revoked_at = utcnow()
 
 
 def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:

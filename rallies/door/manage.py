@@ -6,6 +6,8 @@ viewers may read the log and reports, organizers change things.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -13,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from ..auth.guards import rally_or_404, rally_row_or_404
 from ..models import Door, DoorLink, DoorSession, utcnow
 from ..rsvp import tickets
-from . import door_admin, doors
+from . import doors
 from .blueprint import bp
 from .forms import DoorForm, LinkForm, TokenForm, WalkinForm
 from .scans import conflict_report, scan_log
@@ -53,7 +55,7 @@ def add_door(rally_id: int):
     if not form.validate_on_submit():
         return _page(rally, 422, door_form=form)
     try:
-        door = door_admin.create_door(rally, form.name.data, form.lanes.data or 1)
+        door = doors.create_door(rally, form.name.data, form.lanes.data or 1)
     except doors.DoorError as err:
         form.name.errors.append(err.message)
         return _page(rally, 422, door_form=form)
@@ -69,7 +71,7 @@ def set_walkins(rally_id: int):
     form = WalkinForm()
     if not form.validate_on_submit():
         return _page(rally, 422, walkin_form=form)
-    door_admin.set_walkin_limit(rally, form.walkin_limit.data)
+    doors.set_walkin_limit(rally, form.walkin_limit.data)
     flash("Walk-in places saved." if rally.walkin_limit is not None
           else "Walk-ins now fill only free places.", "success")
     return redirect(url_for("door.manage", rally_id=rally.id))
@@ -89,8 +91,8 @@ def add_link(rally_id: int):
     if not form.validate_on_submit():
         return _page(rally, 422, link_form=form)
     door = _door_of(rally, form.door_id.data)
-    link, secret = door_admin.create_link(door, form.role.data, form.valid_hours.data, form.label.data or "",
-                                          current_user.id)
+    expires_at = utcnow() + timedelta(hours=form.valid_hours.data)
+    link, secret = doors.create_link(door, form.role.data, expires_at, form.label.data or "", current_user.id)
     return _show_secret(rally, link.door, link.role, url_for("door.open_link", secret=secret, _external=True),
                         "door link", expires_at=link.expires_at)
 
@@ -105,7 +107,7 @@ def add_token(rally_id: int):
     if not form.validate_on_submit():
         return _page(rally, 422, token_form=form)
     door = _door_of(rally, form.door_id.data)
-    session, secret = door_admin.create_api_token(door, form.role.data, form.device_name.data, current_user.id)
+    session, secret = doors.create_api_token(door, form.role.data, form.device_name.data, current_user.id)
     return _show_secret(rally, door, session.role, secret, "API token")
 
 
@@ -122,7 +124,7 @@ def revoke_link(rally_id: int, link_id: int):
     """Revoke a door link now: its devices stop at their next request or sync."""
     rally = rally_or_404(rally_id, "organizer")
     link = rally_row_or_404(DoorLink, link_id, rally)
-    door_admin.revoke_link(link)
+    doors.revoke_link(link)
     flash("The link is revoked. Devices that opened it stop at their next request.", "success")
     return redirect(url_for("door.manage", rally_id=rally.id))
 
@@ -133,7 +135,7 @@ def revoke_session(rally_id: int, session_id: int):
     """Sign one device (or API token) out now."""
     rally = rally_or_404(rally_id, "organizer")
     session = rally_row_or_404(DoorSession, session_id, rally)
-    door_admin.revoke_session(session)
+    doors.revoke_session(session)
     flash(f"“{session.device_name}” is signed out.", "success")
     return redirect(url_for("door.manage", rally_id=rally.id))
 

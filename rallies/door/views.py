@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..auth.roles import has_role
 from ..extensions import db, limiter
 from ..models import Door, Rally
-from . import door_admin, doors
+from . import doors
 from .api import COOKIE, cookie_path, set_session_cookie
 from .blueprint import bp
 from .forms import DeviceForm
@@ -39,7 +39,7 @@ def open_link(secret: str):
     form = DeviceForm()
     if form.validate_on_submit():
         try:
-            session, token = door_admin.open_link(secret, form.device_name.data,
+            session, token = doors.open_link(secret, form.device_name.data,
                                                   current_app.config.get("DOOR_DEVICES_PER_LINK", doors.DEVICES_PER_LINK))
         except doors.DoorError as err:
             form.device_name.errors.append(err.message)
@@ -100,7 +100,7 @@ def start(door_id: int):
     form = DeviceForm()
     if not form.validate_on_submit():
         return render_template("door/start.html", form=form, door=door, rally=door.rally), 422
-    _session, token = door_admin.organizer_session(current_user.id, door, form.device_name.data)
+    _session, token = doors.organizer_session(current_user.id, door, form.device_name.data)
     resp = redirect(url_for("door.scanner", door_id=door_id))
     set_session_cookie(resp, door_id, token)
     return _no_store(resp)
@@ -109,7 +109,7 @@ def start(door_id: int):
 @bp.post("/<int:door_id>/signout")
 def signout(door_id: int):
     """End this device's door session (the scanner page's sign-out button)."""
-    door_admin.sign_out(request.cookies.get(COOKIE), door_id)
+    doors.sign_out(request.cookies.get(COOKIE), door_id)
     flash("This device is signed out of the door.", "info")
     resp = redirect(url_for("rallies.index"))
     resp.delete_cookie(COOKIE, path=cookie_path(door_id))
