@@ -97,11 +97,21 @@ def create_door(rally: Rally, name: str, lanes: int = 1) -> Door:
         return door
 
 
-def create_link(door: Door, role: str, expires_at: datetime, label: str = "", created_by_id: int | None = None):
-    """Make a secret door link; returns (DoorLink, secret). The secret is shown once."""
+def create_link(door: Door, role: str, expires_at: datetime | None = None, label: str = "",
+                created_by_id: int | None = None):
+    """Make a secret door link; returns (DoorLink, secret). The secret is shown once.
+
+    Without ``expires_at`` the link works until the rally's door window closes (its end plus the
+    margin), so a link made days ahead still works at the door.
+    """
     with atomic():
         if role not in DOOR_ROLES:
             raise DoorError("invalid_role", "Choose scanner or supervisor.")
+        if expires_at is None:
+            rally = db.session.get(Rally, door.rally_id)
+            expires_at = door_window(rally.doors_open_at, rally.starts_at, rally.ends_at)[1]
+            if expires_at <= utcnow():
+                raise DoorError("invalid_expiry", "This rally is over: say how many hours the link should work.")
         if expires_at <= utcnow():
             raise DoorError("invalid_expiry", "The expiry must be in the future.")
         secret = new_secret()

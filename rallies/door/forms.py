@@ -24,9 +24,9 @@ class DoorForm(FlaskForm):
 class LinkForm(FlaskForm):
     door_id = SelectField("Door", coerce=int, validate_choice=True)
     role = SelectField("Role", choices=ROLE_CHOICES, default="scanner")
-    valid_hours = IntegerField("Valid for (hours)", default=24,
-                               validators=[DataRequired("Say how long the link works."),
-                                           NumberRange(1, 24 * 14, "From 1 hour to 14 days.")])
+    valid_hours = IntegerField("Valid for (hours, optional)",
+                               validators=[Optional(), NumberRange(1, 24 * 14, "From 1 hour to 14 days.")],
+                               description="Leave empty: the link works until 2 hours after the rally ends.")
     label = StringField("Label (optional)", validators=[Optional(), Length(max=80, message="Use at most 80 characters.")])
 
 

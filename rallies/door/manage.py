@@ -91,7 +91,7 @@ def add_link(rally_id: int):
     if not form.validate_on_submit():
         return _page(rally, 422, link_form=form)
     door = _door_of(rally, form.door_id.data)
-    expires_at = utcnow() + timedelta(hours=form.valid_hours.data)
+    expires_at = utcnow() + timedelta(hours=form.valid_hours.data) if form.valid_hours.data else None
     link, secret = doors.create_link(door, form.role.data, expires_at, form.label.data or "", current_user.id)
     return _show_secret(rally, link.door, link.role, url_for("door.open_link", secret=secret, _external=True),
                         "door link", expires_at=link.expires_at)
