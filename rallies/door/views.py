@@ -132,7 +132,12 @@ def manifest(door_id: int):
     body = {
         "name": "Rallies door scanner", "short_name": "Door", "start_url": url_for("door.scanner", door_id=door_id),
         "scope": cookie_path(door_id), "display": "standalone", "background_color": "#102a43",
-        "theme_color": "#102a43", "icons": [],
+        "theme_color": "#102a43", "icons": [
+            {"src": url_for("static", filename="img/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": url_for("static", filename="img/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {"src": url_for("static", filename="img/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png",
+             "purpose": "maskable"},
+        ],
     }
     return current_app.response_class(
         __import__("json").dumps(body), mimetype="application/manifest+json")

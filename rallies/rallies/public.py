@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request, url_for
+from pathlib import Path
+
+from flask import abort, current_app, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 
 from ..auth.roles import role_in
@@ -109,6 +111,12 @@ def _points(results) -> list[dict]:
     prefix = url_for("rallies.show", slug="-")[:-1]  # slugs are [a-z0-9-]: no quoting needed, one url_for
     return [{"lat": i.rally.lat, "lon": i.rally.lon, "title": f"{i.rally.title} · {i.rally.venue_name}",
              "url": prefix + i.rally.slug} for i in results]
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The icon for clients that ask for /favicon.ico without reading the page's icon links."""
+    return send_from_directory(Path(current_app.static_folder) / "img", "favicon.ico", max_age=86400)
 
 
 @bp.get("/about")
