@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from flask import current_app
+
 from ..database import atomic
 from ..extensions import db
 from ..models import Campaign, Membership, User
@@ -29,4 +31,5 @@ def load() -> Iterator[str]:
         elif demo_campaign() is None:
             campaign = Campaign(name=DEMO_CAMPAIGN)
             db.session.add_all([campaign, Membership(campaign=campaign, user=user, role="owner")])
-    yield f"Demo organizer login: {DEMO_EMAIL} / {DEMO_PASSWORD}"
+    base = current_app.config["BASE_URL"].rstrip("/")
+    yield f"Demo organizer login: {DEMO_EMAIL} / {DEMO_PASSWORD} at {base}/auth/login"
