@@ -35,7 +35,7 @@ def test_organizer_creates_door_and_link_then_volunteer_opens_it(org, client, ap
     door = db.session.scalar(db.select(Door))
     resp = client.post(f"/door/rally/{rally.id}/links", data={"door_id": door.id, "role": "scanner", "valid_hours": 6})
     assert resp.status_code == 201 and "<svg" in resp.get_data(as_text=True)
-    url = re.search(r'value="(http[^"]+/door/l/[^"]+)"', resp.get_data(as_text=True)).group(1)
+    url = re.search(r'<textarea id="secret"[^>]*>(http[^<]+/door/l/[^<]+)</textarea>', resp.get_data(as_text=True)).group(1)
     path = url.split("localhost", 1)[1]
     volunteer = app.test_client()
     assert "Name this device" in volunteer.get(path).get_data(as_text=True)
@@ -152,7 +152,7 @@ def test_api_token_for_third_party_device(org, client, app):
     resp = client.post(f"/door/rally/{rally.id}/tokens", data={"door_id": door.id, "role": "scanner",
                                                                "device_name": "Turnstile 3"})
     assert resp.status_code == 201
-    token = re.search(r'id="secret"[^>]*value="([^"]+)"', resp.get_data(as_text=True)).group(1)
+    token = re.search(r'<textarea id="secret"[^>]*>([^<]+)</textarea>', resp.get_data(as_text=True)).group(1)
     who = app.test_client().get("/api/v1/door/whoami", headers=bearer(token)).get_json()
     assert who["device"] == "Turnstile 3" and who["door"]["name"] == "North gate"
     session_id = db.session.scalar(db.select(DoorSession.id))
