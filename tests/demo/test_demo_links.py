@@ -40,7 +40,7 @@ def test_the_door_link_uses_the_served_address(served_at, make_user, make_rally)
 @pytest.mark.parametrize(("env", "expected"), [
     ({}, "http://127.0.0.1:5000"),
     ({"PORT": "5050"}, "http://127.0.0.1:5050"),
-    ({"HOST": "0.0.0.0", "PORT": "8080"}, "http://0.0.0.0:8080"),
+    ({"HOST": "192.168.1.20", "PORT": "8080"}, "http://192.168.1.20:8080"),
     ({"BASE_URL": "https://demo.example.org", "PORT": "5050"}, "https://demo.example.org"),
 ])
 def test_run_demo_sets_base_url_from_host_and_port(env, expected):
