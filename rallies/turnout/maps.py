@@ -152,6 +152,12 @@ def campaign_rows(campaign_id: int, forecasts: dict[int, int]) -> tuple[list, li
     return past, upcoming
 
 
+#: A campaign with one placed rally opens on that rally's city.
+SINGLE_RALLY_ZOOM = 11
+#: Pixels kept free of markers along the top and right edges: the collapsed layer control's corner.
+CONTROL_CLEARANCE = 64
+
+
 def campaign_map(past: list, upcoming: list, url_template: str, sentinel: str) -> TurnoutMap:
     """The campaign turnout map: past and upcoming rally layers (clustered), origin heat map, layer control.
 
@@ -162,7 +168,8 @@ def campaign_map(past: list, upcoming: list, url_template: str, sentinel: str) -
     callback = _CALLBACK % (_js_string(url_template), _js_string(sentinel))
     points = [(row[0], row[1]) for row in past + upcoming]
     centre = [sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)] if points else [39.8, -98.6]
-    m = new_map(centre, 4)
+    # One rally: open on its city. None: the whole country. More: fit them all (below).
+    m = new_map(centre, SINGLE_RALLY_ZOOM if len(points) == 1 else 4)
     m.options["maxZoom"] = 18  # marker clusters need one even when no tile layer is configured
     options = {"maxClusterRadius": 40, "chunkedLoading": True, "icon_create_function": _CLUSTER_ICON}
     _JsonCluster("turnout-past-rallies", callback=callback, name=f"Past rallies ({len(past)})", **options).add_to(m)
@@ -170,10 +177,12 @@ def campaign_map(past: list, upcoming: list, url_template: str, sentinel: str) -
                  **options).add_to(m)
     data = [("turnout-past-rallies", _json(past)), ("turnout-upcoming-rallies", _json(upcoming))]
     heat = _heat([], "Where people came from (ZIP, 5+ people)").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    # Collapsed to a button in the top-right corner, and the fitted view keeps markers out of that corner.
+    folium.LayerControl(collapsed=True).add_to(m)
     if len(points) > 1:
         m.fit_bounds([[min(p[0] for p in points), min(p[1] for p in points)],
-                      [max(p[0] for p in points), max(p[1] for p in points)]])
+                      [max(p[0] for p in points), max(p[1] for p in points)]],
+                     padding_top_left=(24, CONTROL_CLEARANCE), padding_bottom_right=(CONTROL_CLEARANCE, 24))
     return TurnoutMap(map_parts(m), data=data, legend=legend(), markers=len(points), heat_var=heat.get_name())
 
 
@@ -188,7 +197,7 @@ def rally_map(rally: Rally, origins: list[tuple[float, float, int]]) -> TurnoutM
                         popup=folium.Popup(f"<strong>{venue}</strong>", parse_html=False),
                         tooltip=text(rally.venue_name or rally.title), name="Venue").add_to(m)
     _heat(origins, "Where people came from (ZIP, 5+ people)").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
     return TurnoutMap(map_parts(m), markers=1, origin_points=len(origins))
 
 
