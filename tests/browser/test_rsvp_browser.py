@@ -79,7 +79,7 @@ def test_rsvp_with_guest_ticket_cancel_promotes_waitlist(live_server, launch_bro
     assert page.locator(".ticket-qr img").is_visible()
     # The code as the phone shows it (the page's PNG, drawn by Chromium) scans and verifies.
     shown = _decode(page.locator(".ticket-qr img").screenshot())
-    assert shown == page.locator(".ticket-code").inner_text().strip()
+    assert shown == page.locator(".ticket-code-text").inner_text().strip()
     fresh = db.session.get(type(rally), rally_id)
     assert tickets.verify_code(fresh.public_key, rally_id, tickets.parse_code(shown))
     assert axe_problems(page) == []
