@@ -8,7 +8,8 @@ Format, version 1 (``RT1``)::
     MESSAGE = b"RALLIES-TICKET-1" || rally_id (4 bytes, big-endian) || ticket_id (6 bytes)
 
 The code is 3 + 112 = 115 characters from the QR alphanumeric set (A-Z, 2-7), which fits
-QR version 7 at error-correction level M (122 alphanumeric characters). Because the signed
+QR version 5 at error-correction level M (122 alphanumeric characters; nothing drawn goes past
+version 7). Every code has that length, so every ticket's QR is version 5. Because the signed
 message binds the rally id, a code is valid only for its own rally; a door device that holds
 just the rally's public key can tell a forged or altered code from a real one offline.
 The private key is stored sealed with the KEK (keys/sealing.py, bound to the rally id),
@@ -43,6 +44,8 @@ TICKET_ID_BYTES = 6
 SIGNATURE_BYTES = 64
 CODE_LENGTH = len(PREFIX) + 112
 MAX_QR_VERSION = 7
+#: The QR version of every ticket code (CODE_LENGTH alphanumeric characters at level M).
+TICKET_QR_VERSION = 5
 #: Anything longer than this is refused before decoding (scanners send junk).
 MAX_INPUT_LENGTH = 400
 
@@ -162,9 +165,12 @@ def _qr(code: str) -> qrcode.QRCode:
 
     # A fixed mask: ISO 18004 allows any of the eight, decoders read them all, and searching for the
     # "best" one is most of the cost of drawing a ticket (tests decode many codes with OpenCV).
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, mask_pattern=TICKET_QR_MASK)
+    # A ticket code's length fixes its version, so only other text is fitted (encoding it once more).
+    version = TICKET_QR_VERSION if len(code) == CODE_LENGTH else None
+    qr = qrcode.QRCode(version=version, error_correction=qrcode.constants.ERROR_CORRECT_M, border=4,
+                       mask_pattern=TICKET_QR_MASK)
     qr.add_data(qrcode.util.QRData(code, mode=qrcode.util.MODE_ALPHA_NUM))
-    qr.make(fit=True)
+    qr.make(fit=version is None)
     if qr.version > MAX_QR_VERSION:
         raise ValueError(f"code needs QR version {qr.version} (> {MAX_QR_VERSION})")
     return qr
