@@ -26,19 +26,25 @@ def waitlist_position(rsvp: Rsvp) -> int | None:
     return int(ahead or 0) + 1
 
 
+#: The ticket page's and the QR image's one query each, built once: the RSVP by token hash with its
+#: rally, and for the image its stored drawing too.
+_BY_TOKEN = sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token_hash == sa.bindparam("key"))
+_BY_TOKEN_WITH_IMAGE = _BY_TOKEN.options(so.joinedload(Rsvp.ticket_image))
+_RALLY_BY_SLUG = sa.select(Rally).where(Rally.slug == sa.bindparam("slug"))
+
+
 def rsvp_by_token(token: str, *, image: bool = False) -> Rsvp | None:
     """The RSVP behind a ticket URL, with its rally (and its stored QR image with ``image``), or None
     (malformed tokens never reach the database)."""
     key = page_token_key(token)
     if key is None:
         return None
-    load = (so.joinedload(Rsvp.rally), so.joinedload(Rsvp.ticket_image)) if image else (so.joinedload(Rsvp.rally),)
-    return db.session.scalar(sa.select(Rsvp).options(*load).where(Rsvp.token_hash == key))
+    return db.session.scalar(_BY_TOKEN_WITH_IMAGE if image else _BY_TOKEN, {"key": key})
 
 
 def rally_for_rsvp(slug: str) -> Rally | None:
     """The rally behind /r/<slug>/rsvp, or None."""
-    return db.session.scalar(sa.select(Rally).where(Rally.slug == slug))
+    return db.session.scalar(_RALLY_BY_SLUG, {"slug": slug})
 
 
 def revoked_ids(rally_id: int) -> list[int]:

@@ -32,7 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..database import atomic, insert
+from ..database import PerDialect, atomic
 from ..extensions import db
 from ..keys import sealing
 from ..models import TicketImage
@@ -207,11 +207,17 @@ def ticket_png(rsvp, code: str | None = None) -> bytes:
         except sealing.SealError:
             pass  # sealed under a KEK that is no longer configured: draw it again
     png = qr_png(code or ticket_code(rsvp.rally, rsvp.id))
-    stmt = insert(TicketImage.__table__).values(rsvp_id=rsvp.id, png_sealed=sealing.seal(png, _image_aad(rsvp.id)))
     with atomic():
-        db.session.execute(stmt.on_conflict_do_update(index_elements=["rsvp_id"],
-                                                      set_={"png_sealed": stmt.excluded.png_sealed}))
+        db.session.execute(_STORE_IMAGE(), {"rsvp_id": rsvp.id, "png_sealed": sealing.seal(png, _image_aad(rsvp.id))})
     return png
+
+
+def _store_image(make_insert):
+    stmt = make_insert(TicketImage.__table__)
+    return stmt.on_conflict_do_update(index_elements=["rsvp_id"], set_={"png_sealed": stmt.excluded.png_sealed})
+
+
+_STORE_IMAGE = PerDialect(_store_image)
 
 
 def forget_images() -> int:
