@@ -195,20 +195,31 @@ def _image_aad(rsvp_id: int) -> bytes:
 
 
 def ticket_png(rsvp, code: str | None = None) -> bytes:
-    """The ticket's QR PNG, for an RSVP loaded with its rally and ``ticket_image``: the stored drawing, or
-    drawn now and stored, so the ticket email and the image URL draw it once between them.
+    """The ticket's QR PNG, for an RSVP loaded with its rally and ``ticket_image`` (see ``stored_or_drawn_png``).
 
-    Storing commits the caller's transaction (``atomic()``). ``code``: the ticket's code when the caller has it.
+    ``code``: the ticket's code when the caller has it.
     """
     stored = rsvp.ticket_image
-    if stored is not None:
+    return stored_or_drawn_png(rsvp.id, rsvp.rally_id, rsvp.rally.signing_key,
+                               stored.png_sealed if stored is not None else None, code)
+
+
+def stored_or_drawn_png(rsvp_id: int, rally_id: int, sealed_key: bytes | None, sealed_png: bytes | None,
+                        code: str | None = None) -> bytes:
+    """A ticket's QR PNG from its stored (sealed) drawing, or drawn now and stored, so the ticket email and
+    the image URL draw it once between them.
+
+    Storing commits the caller's transaction (``atomic()``). The code is made (the signing key opened)
+    only when the picture has to be drawn and the caller has no ``code``.
+    """
+    if sealed_png is not None:
         try:
-            return sealing.open_sealed(stored.png_sealed, _image_aad(rsvp.id))
+            return sealing.open_sealed(sealed_png, _image_aad(rsvp_id))
         except sealing.SealError:
             pass  # sealed under a KEK that is no longer configured: draw it again
-    png = qr_png(code or ticket_code(rsvp.rally, rsvp.id))
+    png = qr_png(code or code_for(rally_id, sealed_key, rsvp_id))
     with atomic():
-        db.session.execute(_STORE_IMAGE(), {"rsvp_id": rsvp.id, "png_sealed": sealing.seal(png, _image_aad(rsvp.id))})
+        db.session.execute(_STORE_IMAGE(), {"rsvp_id": rsvp_id, "png_sealed": sealing.seal(png, _image_aad(rsvp_id))})
     return png
 
 
