@@ -406,25 +406,35 @@ def claim_batch(sender: str, now: datetime, stale_before: datetime, limit: int) 
     return sorted(rows, key=lambda row: row.id)
 
 
+def _claimed_update(**values):
+    """An UPDATE of one row this sender still holds a claim on (``:row_id``, ``:sender``)."""
+    t = OutboxMessage.__table__
+    return (t.update().where(t.c.id == sa.bindparam("row_id"), t.c.claimed_by == sa.bindparam("sender"),
+                             t.c.status == OUTBOX_SENDING).values(**values))
+
+
+#: Built once: each message sent runs two of them.
+_HEARTBEAT = _claimed_update(claimed_at=sa.bindparam("now"))
+_HEARTBEAT_WITH_BODY = _claimed_update(claimed_at=sa.bindparam("now"), body=sa.bindparam("body"))
+_SENT = _claimed_update(status=OUTBOX_SENT, sent_at=sa.bindparam("now"), last_error="")
+
+
 def _refresh_claim(write, row_id: int, sender: str, body: bytes | None = None) -> None:
     """Just before DATA: renew our claim (the heartbeat), or raise ClaimLost if another sender took it.
 
     A message rendered by this attempt is stored in the same statement, so every retry sends these bytes.
     """
-    t = OutboxMessage.__table__
-    values = {"claimed_at": utcnow()} | ({"body": body} if body is not None else {})
-    matched = write(t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
-                    .values(**values))
-    if matched != 1:
+    params = {"row_id": row_id, "sender": sender, "now": utcnow()}
+    if body is not None:
+        params["body"] = body
+    if write(_HEARTBEAT if body is None else _HEARTBEAT_WITH_BODY, params) != 1:
         raise ClaimLost(f"email {row_id}: claim taken over by another sender")
 
 
 def _mark_sent(write, row_id: int, sender: str) -> None:
     """The server said 250: record it at once (the only window in which a crash repeats the message)."""
-    t = OutboxMessage.__table__
     try:
-        write(t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
-              .values(status=OUTBOX_SENT, sent_at=utcnow(), last_error=""))
+        write(_SENT, {"row_id": row_id, "sender": sender, "now": utcnow()})
     except Exception:
         log.error("Email %s was accepted by the mail server but could not be recorded as sent; "
                   "it will be sent again (same Message-ID) when its claim expires", row_id)
