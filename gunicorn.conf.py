@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from gunicorn.glogging import Logger
+from gunicorn.glogging import Logger, SafeAtoms
 
 #: Default worker count is 2 x cores + 1, capped: past a dozen sync workers a host is better split.
 MAX_DEFAULT_WORKERS = 12
@@ -47,15 +47,22 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s"'
 _SECRET_PATH = re.compile(r"(/(?:t|l|reset|invite)/)[^/?#\s\"]+")
 
 
+class RedactedAtoms(SafeAtoms):
+    """gunicorn's log atoms, each with token path segments replaced by "…" as the log format reads it.
+
+    Every text atom is redacted (the URL also appears as %(U)s, the Referer, and {raw_uri}e-style environ
+    atoms), but only the few a format line names are ever read, so only those are searched.
+    """
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        return _SECRET_PATH.sub(r"\1…", value) if isinstance(value, str) else value
+
+
 class RedactingLogger(Logger):
     """The access log without the secret tokens some URLs carry (secrets never reach logs)."""
 
-    def atoms(self, resp, req, environ, request_time):
-        """gunicorn's log atoms, with token path segments replaced by "…"."""
-        atoms = super().atoms(resp, req, environ, request_time)
-        # Every text atom: the URL also appears as %(U)s, the Referer, and {raw_uri}e-style environ atoms.
-        return {key: _SECRET_PATH.sub(r"\1…", value) if isinstance(value, str) else value
-                for key, value in atoms.items()}
+    atoms_wrapper_class = RedactedAtoms
 
 
 logger_class = RedactingLogger

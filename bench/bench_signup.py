@@ -7,9 +7,10 @@ Per engine, on one throw-away database:
 1. Whole sign-up, server CPU: a new supporter (own cookies) GETs the RSVP form, POSTs it with its
    CSRF token, opens the ticket page the 303 points to (its first view), GETs the QR PNG, and the
    ticket email is rendered and sent through the outbox by ``flask outbox-worker`` to a local
-   aiosmtpd server that counts what it receives (bench/smtp_sink.py). Counted until every email has reached the SMTP
-   server: the gunicorn processes, the outbox worker, the aiosmtpd server and, on PostgreSQL,
-   the backends serving the bench database (bench/loadgen.py CpuMeter). Each step runs for every
+   aiosmtpd server that counts what it receives (bench/smtp_sink.py). Counted until every
+   email has reached the SMTP server: the gunicorn processes, the outbox worker and, on PostgreSQL,
+   the backends serving the bench database (bench/loadgen.py CpuMeter). The aiosmtpd server stands
+   for the mail provider, outside our server: its CPU is reported beside the total, not in it. Each step runs for every
    supporter in turn from this process (not counted), with the outbox worker paused, so the table
    gives each step's share; then the worker delivers. Budget: <= 20 ms per whole sign-up.
 2. Open loop: 170 RSVP POSTs per second for 60 s (100,000 in 10 minutes) to one rally whose
@@ -205,6 +206,7 @@ def whole_signup_cpu(url: str, engine: str, count: int) -> list[Row]:
     worker = None
     worker_log = tempfile.NamedTemporaryFile(prefix="bench-outbox-", suffix=".log", delete=False)  # noqa: SIM115
     cpu: dict[str, float] = {}
+    sink_cpu = None
     try:
         with Server("wsgi:app", env=env, ready_path="/healthz") as srv:
             worker = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "outbox-worker",
@@ -224,14 +226,15 @@ def whole_signup_cpu(url: str, engine: str, count: int) -> list[Row]:
             people = [Supporter(srv.url, slug, i) for i in range(count)]
             worker.send_signal(signal.SIGSTOP)
             for label, step in STEPS:
-                meter = CpuMeter(url)
+                meter = CpuMeter(url, outside=(sink.proc.pid,))
                 for person in people:
                     getattr(person, step)()
                 cpu[label] = meter.measure()[1]
-            meter = CpuMeter(url)
+            meter = CpuMeter(url, outside=(sink.proc.pid,))
             worker.send_signal(signal.SIGCONT)
             delivered = sink.wait_for(before + per_signup * count)
             cpu[f"{per_signup} email(s): render, outbox, SMTP"] = meter.measure()[1]
+            sink_cpu = meter.outside_s
     finally:
         if worker:
             worker.send_signal(signal.SIGCONT)
@@ -248,7 +251,8 @@ def whole_signup_cpu(url: str, engine: str, count: int) -> list[Row]:
     return [Row("whole sign-up: form, POST, ticket page, QR PNG, email via outbox + SMTP", engine,
                 target="<= 20 ms server CPU per sign-up", passed=delivered and total <= 20,
                 figures=f"{total:.1f} ms server CPU per sign-up ({steps} ms; {count} sign-ups; every email "
-                        f"delivered: {'yes' if delivered else 'NO'}; 2 cores at half load: "
+                        f"delivered: {'yes' if delivered else 'NO'}; not counted: the SMTP sink standing for the "
+                        f"mail provider, {1000 * (sink_cpu or 0) / count:.1f} ms; 2 cores at half load: "
                         f"{3600 * 1000 / total:,.0f} sign-ups/hour)")]
 
 

@@ -145,21 +145,25 @@ class CpuMeter:
     """Server CPU and others' CPU between its creation and measure(), read from /proc.
 
     Server = this process's descendants except wrk (gunicorn masters and workers, SQLite work
-    included, and any helper the benchmark started: outbox worker, SMTP sink), plus, when
+    included, and any helper of ours the benchmark started: the outbox worker), plus, when
     `database_url` is PostgreSQL, the backends whose pg_stat_activity.datname is that database
     (sampled every 0.5 s, so backends that connect during the run count from their first tick).
-    Not counted: this process (the Python load generator), wrk, and PostgreSQL's shared processes
-    (WAL writer, checkpointer), which serve every database on the server.
+    Not counted: this process (the Python load generator), wrk, PostgreSQL's shared processes
+    (WAL writer, checkpointer), which serve every database on the server, and the `outside`
+    processes: stand-ins for services outside our server, such as the SMTP sink standing for the
+    mail provider (their CPU is kept apart in ``outside_s``).
     Others = every other process except PostgreSQL's, as % of the machine.
     """
 
-    def __init__(self, database_url: str | None = None):
+    def __init__(self, database_url: str | None = None, *, outside: tuple[int, ...] = ()):
         self.tick = os.sysconf("SC_CLK_TCK")
+        self.outside = frozenset(outside)
         self.before = self._snapshot()
         self.t0 = time.monotonic()
         self.pg: PgBackends | None = PgBackends(database_url) if database_url and database_url.startswith(
             "postgres") else None
         self.db_s: float | None = None  # after measure(): the PostgreSQL backends' CPU seconds
+        self.outside_s: float | None = None  # after measure(): the outside processes' CPU seconds
 
     @staticmethod
     def _snapshot() -> dict[int, tuple[int, int, str]]:
@@ -186,13 +190,19 @@ class CpuMeter:
         ours = {me}
         for _ in range(10):  # grow the tree a level at a time (gunicorn -> workers)
             ours |= {pid for pid, (ppid, _, _) in after.items() if ppid in ours}
-        foreign = server = 0
+        outside = set(self.outside)
+        for _ in range(10):  # an outside process's children are outside too
+            outside |= {pid for pid, (ppid, _, _) in after.items() if ppid in outside}
+        foreign = server = elsewhere = 0
         for pid, (_, ticks, comm) in after.items():
             used = ticks - self.before.get(pid, (0, 0, ""))[1]
-            if pid not in ours:
+            if pid in outside:
+                elsewhere += used
+            elif pid not in ours:
                 foreign += 0 if comm.startswith("postgres") else used
             elif pid != me and comm != "wrk":
                 server += used
+        self.outside_s = elsewhere / self.tick
         cores = os.cpu_count() or 1
         return 100.0 * foreign / self.tick / max(elapsed, 1e-6) / cores, (server + pg_ticks) / self.tick
 

@@ -172,7 +172,7 @@ def atomic():
 
 @contextmanager
 def standby_writer():
-    """Yield ``write(statement) -> rowcount``: single-statement writes that commit at once, on a
+    """Yield ``write(statement, parameters=None) -> rowcount``: single-statement writes that commit at once, on a
     connection checked out (and pre-pinged) now.
 
     For a write that must land the instant something outside the database happens (the mail
@@ -184,12 +184,12 @@ def standby_writer():
     sqlite = engine.dialect.name == "sqlite"
     conn = engine.connect() if sqlite else engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
-    def write(statement) -> int:
+    def write(statement, parameters=None) -> int:
         if not sqlite:
-            return conn.execute(statement).rowcount
+            return conn.execute(statement, parameters).rowcount
         token = _immediate.set(True)
         try:
-            rowcount = conn.execute(statement).rowcount
+            rowcount = conn.execute(statement, parameters).rowcount
             conn.commit()
             return rowcount
         except BaseException:

@@ -425,3 +425,21 @@ def test_server_down_mid_batch_leaves_the_rest_untried(smtp_app):
     assert [r.attempts for r in rows] == [1, 0, 0, 0]
     assert {r.status for r in rows} == {"pending"} and {r.claimed_by for r in rows} == {""}
     assert rows[0].next_attempt_at > utcnow() and all(r.next_attempt_at <= utcnow() for r in rows[1:])
+
+
+def test_parts_that_look_like_boundaries_or_need_folding_keep_the_message_whole(app):
+    text = "--=_0123\r\n--=_0123--\r\n" + "word " * 40
+    files = [delivery.Attachment("rally.ics", "text/calendar", b"--=_0123--\r\n"),
+             delivery.Attachment("ticket-qr.png", "image/png", bytes(range(256)), "ticket-qr")]
+    subject = "Ünïcode and a subject long enough to need folding past the seventy-eight column limit"
+    with app.app_context():
+        raw = delivery.build_message("a@example.org", subject, f"<p>{text}</p>", text, message_id="<m@x>",
+                                     attachments=files)
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert str(msg["Subject"]) == subject
+    assert [p.get_content_type() for p in msg.walk()] == [
+        "multipart/mixed", "multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png",
+        "text/calendar"]
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == text.replace("\r\n", "\n")
+    assert [p.get_content() for p in msg.iter_attachments()][-1].replace("\r\n", "\n") == "--=_0123--\n"
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n"))

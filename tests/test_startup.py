@@ -120,12 +120,21 @@ def test_access_log_leaves_out_secret_tokens(monkeypatch):
 
     from gunicorn.config import Config as GunicornConfig
 
-    logger = _gunicorn_conf(monkeypatch)["RedactingLogger"](GunicornConfig())
+    conf = _gunicorn_conf(monkeypatch)
+    config = GunicornConfig()
+    config.set("accesslog", "-")
+    config.set("access_log_format", conf["access_log_format"])
+    logger = conf["RedactingLogger"](config)
     environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/t/SECRETTOKEN123/qr.png?x=1", "PATH_INFO": "/t/SECRETTOKEN123/qr.png",
                "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_REFERER": "https://rallies.example.org/door/l/DOORSECRET"}
     resp = SimpleNamespace(status="200 OK", sent=10, headers=[])
     req = SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
-    atoms = logger.atoms(resp, req, environ, timedelta(milliseconds=5))
-    line = " ".join(str(v) for v in atoms.values())
+    atoms = logger.atoms_wrapper_class(logger.atoms(resp, req, environ, timedelta(milliseconds=5)))
+    line = " ".join(str(atoms[key]) for key in atoms)
     assert "SECRETTOKEN123" not in line and "DOORSECRET" not in line
     assert atoms["r"] == "GET /t/…/qr.png?x=1 HTTP/1.1"
+    assert "SECRETTOKEN123" not in atoms["{raw_uri}e"] and "DOORSECRET" not in atoms["{referer}i"]
+    written = []
+    monkeypatch.setattr(logger.access_log, "info", lambda fmt, values: written.append(fmt % values))
+    logger.access(resp, req, environ, timedelta(milliseconds=5))
+    assert written and "/t/…/qr.png" in written[0] and "SECRETTOKEN123" not in written[0]

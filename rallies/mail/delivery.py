@@ -49,7 +49,7 @@ from email.generator import BytesGenerator
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import compat32
+from email.policy import Compat32
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from functools import partial
 from pathlib import Path
@@ -133,11 +133,35 @@ def message_id_for(key: str) -> str:
 #: Text parts are UTF-8 in quoted-printable: readable in the raw message, and safe for any line length.
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
+
+
+class _WirePolicy(Compat32):
+    """compat32 that writes a header needing no folding as it is.
+
+    compat32's folding (email.header.Header) gives back a one-line ASCII header that fits in
+    max_line_length unchanged, after splitting and re-joining it: most of writing a message's
+    two dozen headers. Anything else (non-ASCII, long or multi-line values) is folded as before.
+    """
+
+    def fold_binary(self, name, value):
+        """The header line, folded only when it has to be."""
+        if (isinstance(value, str) and value.isascii() and "\n" not in value and "\r" not in value
+                and len(name) + 2 + len(value) <= self.max_line_length):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
 #: The email.mime (compat32) model keeps each header as the string it was given; EmailMessage's default
 #: policy parses every header of every part into objects and folds them again when writing, which was
 #: two thirds of building a ticket email. CRLF line ends (RFC 5322): smtplib sends the bytes as they are,
 #: and servers refuse bare-LF "lines".
-_WIRE = compat32.clone(linesep="\r\n")
+_WIRE = _WirePolicy(linesep="\r\n")
+
+
+def _boundary() -> str:
+    """A multipart boundary that no part can contain: every leaf is quoted-printable or base64, and
+    neither ever writes "=_" (the generator would otherwise search each part's text for its own)."""
+    return "=_" + uuid.uuid4().hex
 
 
 def _part(a: Attachment) -> MIMEBase:
@@ -162,16 +186,16 @@ def build_message(to_addr: str, subject: str, html: str, text: str, *, message_i
     html_part = MIMEText(html, "html", _UTF8_QP)
     inline = [_part(a) for a in files if a.cid]
     if inline:
-        related = MIMEMultipart("related")
+        related = MIMEMultipart("related", boundary=_boundary())
         for part in (html_part, *inline):
             related.attach(part)
         html_part = related
-    body = MIMEMultipart("alternative")
+    body = MIMEMultipart("alternative", boundary=_boundary())
     body.attach(MIMEText(text, "plain", _UTF8_QP))
     body.attach(html_part)
     attached = [_part(a) for a in files if not a.cid]
     if attached:
-        msg = MIMEMultipart("mixed")
+        msg = MIMEMultipart("mixed", boundary=_boundary())
         for part in (body, *attached):
             msg.attach(part)
     else:
@@ -375,25 +399,35 @@ def claim_batch(sender: str, now: datetime, stale_before: datetime, limit: int) 
     return sorted(rows, key=lambda row: row.id)
 
 
+def _claimed_update(**values):
+    """An UPDATE of one row this sender still holds a claim on (``:row_id``, ``:sender``)."""
+    t = OutboxMessage.__table__
+    return (t.update().where(t.c.id == sa.bindparam("row_id"), t.c.claimed_by == sa.bindparam("sender"),
+                             t.c.status == OUTBOX_SENDING).values(**values))
+
+
+#: Built once: each message sent runs two of them.
+_HEARTBEAT = _claimed_update(claimed_at=sa.bindparam("now"))
+_HEARTBEAT_WITH_BODY = _claimed_update(claimed_at=sa.bindparam("now"), body=sa.bindparam("body"))
+_SENT = _claimed_update(status=OUTBOX_SENT, sent_at=sa.bindparam("now"), last_error="")
+
+
 def _refresh_claim(write, row_id: int, sender: str, body: bytes | None = None) -> None:
     """Just before DATA: renew our claim (the heartbeat), or raise ClaimLost if another sender took it.
 
     A message rendered by this attempt is stored in the same statement, so every retry sends these bytes.
     """
-    t = OutboxMessage.__table__
-    values = {"claimed_at": utcnow()} | ({"body": body} if body is not None else {})
-    matched = write(t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
-                    .values(**values))
-    if matched != 1:
+    params = {"row_id": row_id, "sender": sender, "now": utcnow()}
+    if body is not None:
+        params["body"] = body
+    if write(_HEARTBEAT if body is None else _HEARTBEAT_WITH_BODY, params) != 1:
         raise ClaimLost(f"email {row_id}: claim taken over by another sender")
 
 
 def _mark_sent(write, row_id: int, sender: str) -> None:
     """The server said 250: record it at once (the only window in which a crash repeats the message)."""
-    t = OutboxMessage.__table__
     try:
-        write(t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
-              .values(status=OUTBOX_SENT, sent_at=utcnow(), last_error=""))
+        write(_SENT, {"row_id": row_id, "sender": sender, "now": utcnow()})
     except Exception:
         log.error("Email %s was accepted by the mail server but could not be recorded as sent; "
                   "it will be sent again (same Message-ID) when its claim expires", row_id)

@@ -31,13 +31,22 @@ def lock_rally(rally_id: int) -> None:
     db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(going_people=rally_t.c.going_people))
 
 
+def _take_places_update():
+    people = sa.bindparam("people", type_=sa.Integer)
+    fits = sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity)
+    return (rally_t.update().where(rally_t.c.id == sa.bindparam("rally_id"), fits)
+            .values(going_people=rally_t.c.going_people + people,
+                    going_parties=rally_t.c.going_parties + sa.bindparam("parties", type_=sa.Integer),
+                    guests_count=rally_t.c.guests_count + sa.bindparam("guests", type_=sa.Integer)))
+
+
+#: Built once: every new RSVP runs it.
+_TAKE_PLACES = _take_places_update()
+
+
 def take_places(rally_id: int, people: int, guests: int, parties: int = 1) -> bool:
     """Add people to 'going' only if they fit the capacity; the conditional UPDATE's rowcount is the answer."""
-    fits = sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity)
-    result = db.session.execute(
-        rally_t.update().where(rally_t.c.id == rally_id, fits)
-        .values(going_people=rally_t.c.going_people + people, going_parties=rally_t.c.going_parties + parties,
-                guests_count=rally_t.c.guests_count + guests))
+    result = db.session.execute(_TAKE_PLACES, dict(rally_id=rally_id, people=people, parties=parties, guests=guests))
     return result.rowcount == 1
 
 

@@ -8,9 +8,9 @@ import sqlalchemy.orm as so
 from ..extensions import db
 from ..keys.link_secrets import page_token_key
 from ..mail.addresses import lookalike_key
-from ..models import RSVP_CANCELLED, RSVP_WAITLISTED, Rally, Rsvp
+from ..models import RSVP_CANCELLED, RSVP_WAITLISTED, Rally, Rsvp, TicketImage
 
-rally_t = Rally.__table__
+rally_t, rsvp_t, image_t = Rally.__table__, Rsvp.__table__, TicketImage.__table__
 
 
 def waitlist_position(rsvp: Rsvp) -> int | None:
@@ -26,19 +26,38 @@ def waitlist_position(rsvp: Rsvp) -> int | None:
     return int(ahead or 0) + 1
 
 
-def rsvp_by_token(token: str, *, image: bool = False) -> Rsvp | None:
-    """The RSVP behind a ticket URL, with its rally (and its stored QR image with ``image``), or None
-    (malformed tokens never reach the database)."""
+#: The ticket page's and the QR image's one query each, built once: the RSVP by token hash with its
+#: rally, and for the image its stored drawing too.
+_BY_TOKEN = sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token_hash == sa.bindparam("key"))
+_RALLY_BY_SLUG = sa.select(Rally).where(Rally.slug == sa.bindparam("slug"))
+#: The QR image's one query: only what opening its stored drawing, or drawing it, needs (not two whole rows).
+_IMAGE_BY_TOKEN = (
+    sa.select(rsvp_t.c.id, rsvp_t.c.status, rsvp_t.c.rally_id, rally_t.c.signing_key, image_t.c.png_sealed)
+    .select_from(rsvp_t.join(rally_t, rally_t.c.id == rsvp_t.c.rally_id)
+                 .outerjoin(image_t, image_t.c.rsvp_id == rsvp_t.c.id))
+    .where(rsvp_t.c.token_hash == sa.bindparam("key")))
+
+
+def rsvp_by_token(token: str) -> Rsvp | None:
+    """The RSVP behind a ticket URL, with its rally, or None (malformed tokens never reach the database)."""
     key = page_token_key(token)
     if key is None:
         return None
-    load = (so.joinedload(Rsvp.rally), so.joinedload(Rsvp.ticket_image)) if image else (so.joinedload(Rsvp.rally),)
-    return db.session.scalar(sa.select(Rsvp).options(*load).where(Rsvp.token_hash == key))
+    return db.session.scalar(_BY_TOKEN, {"key": key})
+
+
+def ticket_image_facts(token: str):
+    """For a ticket's QR image URL: the RSVP's ``id``, ``status`` and ``rally_id``, its rally's sealed
+    ``signing_key`` and its stored drawing's ``png_sealed`` (None when not drawn yet); None for no ticket."""
+    key = page_token_key(token)
+    if key is None:
+        return None
+    return db.session.execute(_IMAGE_BY_TOKEN, {"key": key}).one_or_none()
 
 
 def rally_for_rsvp(slug: str) -> Rally | None:
     """The rally behind /r/<slug>/rsvp, or None."""
-    return db.session.scalar(sa.select(Rally).where(Rally.slug == slug))
+    return db.session.scalar(_RALLY_BY_SLUG, {"slug": slug})
 
 
 def revoked_ids(rally_id: int) -> list[int]:

@@ -8,7 +8,8 @@ Format, version 1 (``RT1``)::
     MESSAGE = b"RALLIES-TICKET-1" || rally_id (4 bytes, big-endian) || ticket_id (6 bytes)
 
 The code is 3 + 112 = 115 characters from the QR alphanumeric set (A-Z, 2-7), which fits
-QR version 7 at error-correction level M (122 alphanumeric characters). Because the signed
+QR version 5 at error-correction level M (122 alphanumeric characters; nothing drawn goes past
+version 7). Every code has that length, so every ticket's QR is version 5. Because the signed
 message binds the rally id, a code is valid only for its own rally; a door device that holds
 just the rally's public key can tell a forged or altered code from a real one offline.
 The private key is stored sealed with the KEK (keys/sealing.py, bound to the rally id),
@@ -31,7 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..database import atomic, insert
+from ..database import PerDialect, atomic
 from ..extensions import db
 from ..keys import sealing
 from ..models import TicketImage
@@ -43,6 +44,8 @@ TICKET_ID_BYTES = 6
 SIGNATURE_BYTES = 64
 CODE_LENGTH = len(PREFIX) + 112
 MAX_QR_VERSION = 7
+#: The QR version of every ticket code (CODE_LENGTH alphanumeric characters at level M).
+TICKET_QR_VERSION = 5
 #: Anything longer than this is refused before decoding (scanners send junk).
 MAX_INPUT_LENGTH = 400
 
@@ -162,9 +165,12 @@ def _qr(code: str) -> qrcode.QRCode:
 
     # A fixed mask: ISO 18004 allows any of the eight, decoders read them all, and searching for the
     # "best" one is most of the cost of drawing a ticket (tests decode many codes with OpenCV).
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, mask_pattern=TICKET_QR_MASK)
+    # A ticket code's length fixes its version, so only other text is fitted (encoding it once more).
+    version = TICKET_QR_VERSION if len(code) == CODE_LENGTH else None
+    qr = qrcode.QRCode(version=version, error_correction=qrcode.constants.ERROR_CORRECT_M, border=4,
+                       mask_pattern=TICKET_QR_MASK)
     qr.add_data(qrcode.util.QRData(code, mode=qrcode.util.MODE_ALPHA_NUM))
-    qr.make(fit=True)
+    qr.make(fit=version is None)
     if qr.version > MAX_QR_VERSION:
         raise ValueError(f"code needs QR version {qr.version} (> {MAX_QR_VERSION})")
     return qr
@@ -189,23 +195,40 @@ def _image_aad(rsvp_id: int) -> bytes:
 
 
 def ticket_png(rsvp, code: str | None = None) -> bytes:
-    """The ticket's QR PNG, for an RSVP loaded with its rally and ``ticket_image``: the stored drawing, or
-    drawn now and stored, so the ticket email and the image URL draw it once between them.
+    """The ticket's QR PNG, for an RSVP loaded with its rally and ``ticket_image`` (see ``stored_or_drawn_png``).
 
-    Storing commits the caller's transaction (``atomic()``). ``code``: the ticket's code when the caller has it.
+    ``code``: the ticket's code when the caller has it.
     """
     stored = rsvp.ticket_image
-    if stored is not None:
+    return stored_or_drawn_png(rsvp.id, rsvp.rally_id, rsvp.rally.signing_key,
+                               stored.png_sealed if stored is not None else None, code)
+
+
+def stored_or_drawn_png(rsvp_id: int, rally_id: int, sealed_key: bytes | None, sealed_png: bytes | None,
+                        code: str | None = None) -> bytes:
+    """A ticket's QR PNG from its stored (sealed) drawing, or drawn now and stored, so the ticket email and
+    the image URL draw it once between them.
+
+    Storing commits the caller's transaction (``atomic()``). The code is made (the signing key opened)
+    only when the picture has to be drawn and the caller has no ``code``.
+    """
+    if sealed_png is not None:
         try:
-            return sealing.open_sealed(stored.png_sealed, _image_aad(rsvp.id))
+            return sealing.open_sealed(sealed_png, _image_aad(rsvp_id))
         except sealing.SealError:
             pass  # sealed under a KEK that is no longer configured: draw it again
-    png = qr_png(code or ticket_code(rsvp.rally, rsvp.id))
-    stmt = insert(TicketImage.__table__).values(rsvp_id=rsvp.id, png_sealed=sealing.seal(png, _image_aad(rsvp.id)))
+    png = qr_png(code or code_for(rally_id, sealed_key, rsvp_id))
     with atomic():
-        db.session.execute(stmt.on_conflict_do_update(index_elements=["rsvp_id"],
-                                                      set_={"png_sealed": stmt.excluded.png_sealed}))
+        db.session.execute(_STORE_IMAGE(), {"rsvp_id": rsvp_id, "png_sealed": sealing.seal(png, _image_aad(rsvp_id))})
     return png
+
+
+def _store_image(make_insert):
+    stmt = make_insert(TicketImage.__table__)
+    return stmt.on_conflict_do_update(index_elements=["rsvp_id"], set_={"png_sealed": stmt.excluded.png_sealed})
+
+
+_STORE_IMAGE = PerDialect(_store_image)
 
 
 def forget_images() -> int:

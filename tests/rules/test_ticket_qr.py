@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rallies.rsvp.tickets import CODE_LENGTH, MAX_QR_VERSION, link_qr_svg, qr_png, qr_version
+from rallies.rsvp.tickets import CODE_LENGTH, MAX_QR_VERSION, TICKET_QR_VERSION, link_qr_svg, qr_png, qr_version
 
 QUIET = 4
 
@@ -62,3 +62,14 @@ def test_qr_codes_stop_at_version_seven():
     assert qr_version(biggest) == MAX_QR_VERSION == 7
     with pytest.raises(ValueError):
         qr_version(biggest + "A")
+
+
+
+def test_a_ticket_code_is_drawn_at_the_smallest_version_its_length_fits():
+    import qrcode
+
+    code = "RT1" + "Z" * (CODE_LENGTH - 3)
+    fitted = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+    fitted.add_data(qrcode.util.QRData(code, mode=qrcode.util.MODE_ALPHA_NUM))
+    fitted.make(fit=True)
+    assert qr_version(code) == TICKET_QR_VERSION == fitted.version
