@@ -56,7 +56,7 @@ def test_create_rally_converts_local_time_defaults_zone_and_signs(client, organi
     assert rally.public_key and rally.signing_key
     assert rally.capacity is None and rally.max_guests == 2
     page = client.get(resp.location).text
-    assert "Wednesday, May 1, 2030, 6:00 PM CDT (America/Chicago)" in page
+    assert "Wednesday, May 1, 2030, 6:00 PM CDT" in page
     assert "ZIP code centre" in page
 
 
@@ -314,7 +314,7 @@ def test_public_page_shows_local_time_map_and_opengraph(client, make_user, make_
     rally = make_rally(campaign_of(make_user()), title="Fourth Rally", starts_at=start, timezone="America/New_York",
                        description="Line one\nline two\n\nSee https://example.org/info. Or javascript:alert(1)")
     html = client.get(f"/r/{rally.slug}").text
-    assert "Friday, July 4, 2031, 12:00 PM EDT (America/New_York)" in html
+    assert "Friday, July 4, 2031, 12:00 PM EDT" in html
     assert '<meta property="og:title" content="Fourth Rally">' in html
     assert f'<meta property="og:url" content="http://localhost/r/{rally.slug}">' in html
     assert 'class="folium-map"' in html

@@ -5,10 +5,9 @@ Endpoints keep the ``door.*`` names whichever module defines them.
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint
+
+from ..dates import local_time
 
 bp = Blueprint("door", __name__, url_prefix="/door")
 #: The documented API for devices with a bearer token (static/openapi/door.yaml); same views as the scanner's.
@@ -18,12 +17,4 @@ api_v1 = Blueprint("api", __name__, url_prefix="/api/v1")
 @bp.app_template_filter("door_time")
 def door_time(moment, tz_name: str) -> str:
     """A scan time (datetime or ISO string) in the rally's zone, to the second, zone named."""
-    if not moment:
-        return ""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    try:
-        zone = ZoneInfo(tz_name)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return local_time(moment, tz_name, "seconds")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from .lifecycle import PRECISION_LABELS, description_html, is_flagged, local_time
+from ..dates import local_time
+from .lifecycle import PRECISION_LABELS, description_html, is_flagged
 
 #: Public pages at the site's root: the list, a rally's page, near me, about (public.py).
 bp = Blueprint("rallies", __name__)
@@ -13,9 +14,9 @@ organize_bp = Blueprint("organize", __name__, url_prefix="/organize")
 
 
 @bp.app_template_filter("local_time")
-def _local_time(moment, tz_name: str, fmt: str | None = None) -> str:
-    """{{ rally.starts_at|local_time(rally.timezone) }}: local time with the zone named."""
-    return local_time(moment, tz_name, fmt) if fmt else local_time(moment, tz_name)
+def _local_time(moment, tz_name: str, style: str = "full") -> str:
+    """{{ rally.starts_at|local_time(rally.timezone, 'short') }}: the one way pages write a moment (rallies/dates.py)."""
+    return local_time(moment, tz_name, style)
 
 
 @bp.app_template_filter("description_html")

@@ -144,12 +144,6 @@ def local_naive(moment: datetime, tz_name: str) -> datetime:
     return moment.astimezone(ZoneInfo(tz_name)).replace(tzinfo=None)
 
 
-def local_time(moment: datetime | None, tz_name: str, fmt: str = "%A, %B %-d, %Y, %-I:%M %p") -> str:
-    """'Saturday, March 14, 2026, 7:00 PM CDT (America/Chicago)': local time with the zone named."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(ZoneInfo(tz_name))
-    return f"{local.strftime(fmt)} {local.tzname()} ({tz_name})"
 
 
 def _times(details: RallyDetails, tz: ZoneInfo) -> _Times:

@@ -9,12 +9,12 @@ link absolute, from BASE_URL), showing the RSVP as it is then.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, render_template
 from itsdangerous import BadSignature, Signer
 
+from ..dates import local_time
 from ..extensions import db
 from ..keys.link_secrets import page_token
 from ..mail import calendar
@@ -42,12 +42,6 @@ CHANGE_LABELS = {
 }
 
 
-def local_time(value: datetime | None, tz: str, fmt: str = "%A %-d %B %Y, %-I:%M %p") -> str:
-    """A UTC datetime in the rally's zone with the zone named: 'Saturday 5 December 2026, 6:00 PM CST (America/Chicago)'."""
-    if value is None:
-        return ""
-    local = value.astimezone(ZoneInfo(tz))
-    return f"{local.strftime(fmt)} {local.tzname()} ({tz})"
 
 
 def _signer() -> Signer:

@@ -9,13 +9,14 @@ from functools import lru_cache
 from flask import Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from ..dates import local_time
 from ..mail import calendar
 from ..mail.links import base_domain
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, Rally
 from . import lookups, rsvps, tickets
 from .blueprint import tickets_bp as bp
 from .forms import ConfirmForm, GuestsForm
-from .notices import answer_signature_ok, local_time, rally_page_url
+from .notices import answer_signature_ok, rally_page_url
 
 
 def flash_outcome(result: rsvps.RsvpResult) -> None:

@@ -46,7 +46,7 @@ def campaign(campaign_id: int):
         flash(f"There {'is' if result.pages == 1 else 'are'} only {result.pages} page"
               f"{'' if result.pages == 1 else 's'} of results; showing the last one.", "warning")
     return render_template("turnout/campaign.html", campaign=camp, form=form, result=result, sort_labels=SORT_LABELS,
-                           phase=tallies.rally_phase, tally=tallies.rally_tally, label=tallies.local_label)
+                           phase=tallies.rally_phase, tally=tallies.rally_tally)
 
 
 @bp.get("/campaigns/<int:campaign_id>/rollups")
@@ -74,7 +74,7 @@ def forecasts(campaign_id: int):
         items.append((rally, fc, throughput.lane_plan(rally, fc.high, factor, lanes)))
     return render_template("turnout/forecasts.html", campaign=camp, items=items, factor=factor, factor_n=factor_n,
                            backtest=forecasting.backtest(campaign_id), rate=throughput.GREEN_GUIDE_RATE,
-                           label=tallies.local_label, min_sample=forecasting.MIN_SAMPLE)
+                           min_sample=forecasting.MIN_SAMPLE)
 
 
 @bp.get("/campaigns/<int:campaign_id>/map")
@@ -109,7 +109,7 @@ def rally(rally_id: int):
     return render_template(
         "turnout/rally.html", rally=r, tally=tallies.rally_tally(r), curve=curve, phase=phase, forecast=fc,
         plan=plan, loads=throughput.door_loads(curve), observed_lanes=throughput.lanes_for(curve.peak),
-        green_rate=throughput.GREEN_GUIDE_RATE, tmap=parts, label=tallies.local_label,
+        green_rate=throughput.GREEN_GUIDE_RATE, tmap=parts,
         min_origin=maps.MIN_ORIGIN_PEOPLE,
     )
 

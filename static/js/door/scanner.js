@@ -59,11 +59,15 @@
     return state.offline.queued().then(function (n) { $('queued').textContent = n + ' queued'; });
   }
 
-  function localTime(iso) {
-    if (!iso) return '';
+  // Every time on the door pages is the rally's, named ("7:05 PM CDT"), never the phone's own zone,
+  // written the way the server writes them (rallies/dates.py).
+  function localTime(when) {
+    if (!when) return '';
+    var moment = when instanceof Date ? when : new Date(when);
+    var options = {hour: 'numeric', minute: '2-digit', hour12: true, timeZoneName: 'short'};
     try {
-      return new Date(iso).toLocaleTimeString([], {timeZone: D.tz, hour: '2-digit', minute: '2-digit', timeZoneName: 'short'});
-    } catch (e) { return new Date(iso).toLocaleTimeString(); }
+      return moment.toLocaleTimeString('en-US', Object.assign({timeZone: D.tz}, options));
+    } catch (e) { return moment.toLocaleTimeString('en-US', Object.assign({timeZone: 'UTC'}, options)); }
   }
 
   /* ---------- sound and vibration ---------- */
@@ -181,7 +185,7 @@
   function addRecent(v) {
     var li = document.createElement('li');
     li.className = v.verdict === 'admit' ? 'r-admit' : 'r-bad';
-    li.textContent = new Date().toLocaleTimeString() + ' · ' + (TITLES[v.verdict] || v.verdict) +
+    li.textContent = localTime(new Date()) + ' · ' + (TITLES[v.verdict] || v.verdict) +
       (v.ticket && v.ticket.name ? ' · ' + v.ticket.name : '') + (v.flags && v.flags.offline ? ' (offline)' : '');
     var list = $('recent');
     list.insertBefore(li, list.firstChild);
@@ -246,7 +250,7 @@
     }).then(function (r) {
       if (r.status === 200 && r.data.tickets) return off.apply(r.data);
     }).then(function () {
-      $('synced').textContent = 'synced ' + new Date(off.meta.lastSync || Date.now()).toLocaleTimeString();
+      $('synced').textContent = 'synced ' + localTime(new Date(off.meta.lastSync || Date.now()));
       return api('status');
     }).then(function (r) {
       if (r.status === 200 && r.data.door) counters(r.data);
@@ -361,7 +365,7 @@
       return state.offline.init();
     }).then(function () {
       if (state.offline.meta.lastSync) {
-        $('synced').textContent = 'synced ' + new Date(state.offline.meta.lastSync).toLocaleTimeString();
+        $('synced').textContent = 'synced ' + localTime(new Date(state.offline.meta.lastSync));
       }
       body.dataset.ready = '1';
       refreshQueued();
