@@ -16,8 +16,8 @@ transaction rolls back (undoing the admission) and the stored response is return
 
 Counters (Rally, Door, ArrivalMinute, peak rate) move through rallies/counters.py, in a fixed
 order (ticket row, log, minute, door, rally) so transactions never deadlock; the rally row, the
-hottest lock, is taken last. Only then is the door-sync change number taken and the check-in row
-written (door/sync.py: per rally, numbers then follow the order of commits).
+hottest lock, is taken last; the same UPDATE hands out the door-sync change number the check-in
+row and the ticket are stamped with (door/sync.py: per rally, numbers follow the order of commits).
 
 Walk-ins (door/admissions.py) create their RSVP and then go through this same decision.
 
@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..database import PerDialect, atomic, next_change_number
+from ..database import PerDialect, atomic
 from ..extensions import db
 from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
 from ..rallies import counters
@@ -414,14 +414,14 @@ def _refuse_unread(scan: dict, row, flags: dict) -> Verdict:
 
 
 def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, logged_people=None):
-    """Log, counters, then (under the rally lock) the change number, check-in row and ticket stamp."""
+    """Log, counters (the rally's UPDATE hands out the change number), then the check-in row and ticket stamp."""
     scan_id = _insert_scan(scan, verdict, people=n if logged_people is None else logged_people)
     if n <= 0:
         return
+    moved = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, n, walkins=n if walkin else 0)
     # Known only after the counters move, so the stored (replayed) response leaves it out.
-    verdict.extra["at_capacity"] = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, n,
-                                                     walkins=n if walkin else 0)
-    seq = next_change_number()
+    verdict.extra["at_capacity"] = moved.at_capacity
+    seq = moved.change
     db.session.execute(_CHECKIN_INSERT, {
         "rally_id": scan["rally_id"], "rsvp_id": rsvp_id, "door_id": scan["door_id"], "scan_id": scan_id,
         "device_name": scan["device_name"], "people": n, "is_walkin": walkin, "admitted_at": admitted_at,

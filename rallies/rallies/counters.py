@@ -8,14 +8,19 @@ read in Python, so concurrent writers cannot lose each other's moves.
 Lock order. An UPDATE of the rally row holds that row's lock until commit (PostgreSQL; SQLite
 serialises writers with BEGIN IMMEDIATE). Callers that also lock an RSVP row lock it first, and
 take the rally row last (check-in: ticket, scan log, minute, door, rally), so two transactions
-never wait on each other in opposite orders. Door-sync change numbers are taken after the rally
-lock (door/sync.py explains why).
+never wait on each other in opposite orders.
+
+Door-sync change numbers are a counter on the rally row too (``Rally.change_seq``): taking one
+is an UPDATE of that row, so it holds the rally lock until commit, and per rally the numbers
+follow the order of commits (door/sync.py explains why that matters). A check-in or undo takes
+its number in the same UPDATE that moves the rally's check-in counters.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -24,6 +29,15 @@ from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, ArrivalMinute, Checkin, Door, Rally, Rsvp
 
 rally_t, door_t, minute_t = Rally.__table__, Door.__table__, ArrivalMinute.__table__
+
+
+_NEXT_CHANGE = (rally_t.update().where(rally_t.c.id == sa.bindparam("rally"))
+                .values(change_seq=rally_t.c.change_seq + 1).returning(rally_t.c.change_seq))
+
+
+def next_change_number(rally_id: int) -> int:
+    """A new door-sync change number for the rally, from its row (which stays locked until commit)."""
+    return db.session.execute(_NEXT_CHANGE, {"rally": rally_id}).scalar_one()
 
 
 def lock_rally(rally_id: int) -> None:
@@ -98,7 +112,8 @@ _DOOR_MOVE = door_t.update().where(door_t.c.id == sa.bindparam("door")).values(
     walkin_people=door_t.c.walkin_people + sa.bindparam("w"))
 _RALLY_MOVES = {"checked_in_people": rally_t.c.checked_in_people + sa.bindparam("n"),
                 "checked_in_rsvp_people": rally_t.c.checked_in_rsvp_people + sa.bindparam("rsvp_people"),
-                "walkin_people": rally_t.c.walkin_people + sa.bindparam("w")}
+                "walkin_people": rally_t.c.walkin_people + sa.bindparam("w"),
+                "change_seq": rally_t.c.change_seq + 1}
 #: The peak is the busiest minute over all doors, read after this admission's own upsert.
 _BUSIEST = (sa.select(sa.func.sum(minute_t.c.people))
             .where(minute_t.c.rally_id == sa.bindparam("rally"), minute_t.c.minute == sa.bindparam("at"))
@@ -108,14 +123,23 @@ _FULL = sa.case((sa.and_(rally_t.c.capacity.is_not(None), rally_t.c.checked_in_p
 _RALLY_ADD = rally_t.update().where(rally_t.c.id == sa.bindparam("rally")).values(
     **_RALLY_MOVES, peak_rate_per_min=sa.case((rally_t.c.peak_rate_per_min < _BUSIEST, _BUSIEST),
                                               else_=rally_t.c.peak_rate_per_min),
-).returning(_FULL)
-_RALLY_TAKE = rally_t.update().where(rally_t.c.id == sa.bindparam("rally")).values(**_RALLY_MOVES).returning(_FULL)
+).returning(_FULL, rally_t.c.change_seq)
+_RALLY_TAKE = (rally_t.update().where(rally_t.c.id == sa.bindparam("rally")).values(**_RALLY_MOVES)
+               .returning(_FULL, rally_t.c.change_seq))
 
 
-def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walkins: int = 0) -> bool:
+class Admitted(NamedTuple):
+    """What moving the check-in counters says: capacity reached (the door's warning), and the change number."""
+
+    at_capacity: bool
+    change: int
+
+
+def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walkins: int = 0) -> Admitted:
     """Move every check-in counter by n people (negative to undo): arrival minute, door, then rally.
 
-    Returns whether the people admitted now reach the rally's capacity (the door's warning).
+    The rally's UPDATE also takes the change number the caller stamps its rows with (under the
+    rally lock, see the module docstring), and says whether the people admitted now reach capacity.
     """
     minute = minute_of(moment)
     if n > 0:
@@ -127,9 +151,8 @@ def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walki
         db.session.execute(_DOOR_MOVE, {"door": door_id, "n": n, "w": walkins})
     rsvp_people = n - walkins
     moves = {"rally": rally_id, "n": n, "rsvp_people": rsvp_people, "w": walkins}
-    if n > 0:
-        return bool(db.session.execute(_RALLY_ADD, dict(moves, at=minute)).scalar())
-    return bool(db.session.execute(_RALLY_TAKE, moves).scalar())
+    row = db.session.execute(_RALLY_ADD if n > 0 else _RALLY_TAKE, dict(moves, at=minute) if n > 0 else moves).one()
+    return Admitted(bool(row[0]), row[1])
 
 
 def recount(rally_id: int) -> None:
