@@ -22,8 +22,7 @@ class Door(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(80))
     #: Planned turnstile lanes (for the throughput comparison).
     lanes: so.Mapped[int] = so.mapped_column(default=1)
-    checked_in_people: so.Mapped[int] = so.mapped_column(default=0)
-    walkin_people: so.Mapped[int] = so.mapped_column(default=0)
+    # People admitted and walk-ins at this door are the sums of its ArrivalMinute rows (kept once, there).
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     rally = so.relationship("Rally")
