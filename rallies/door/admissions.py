@@ -217,7 +217,6 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             if take == row.people:
                 values.update(undone_at=scan["received_at"], undo_reason=reason, people=row.people)
             db.session.execute(checkin_t.update().where(checkin_t.c.id == row.id).values(**values))
-            db.session.execute(rsvp_t.update().where(rsvp_t.c.id == row.rsvp_id).values(changed_seq=seq))
             if row.is_walkin and new is not None:
                 _release_walkin(ctx.rally_id, row.rsvp_id, take, seq, cancel=new.checked_in_people == 0)
             return verdict
