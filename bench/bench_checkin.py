@@ -52,11 +52,12 @@ def _app(url: str):
 
 def seed_rally(url: str, tickets: int, title: str) -> dict:
     """A rally with `tickets` single tickets, two doors and a door session per door; returns its facts."""
-    from rallies.database import atomic, next_change_number
+    from rallies.database import atomic
     from rallies.door import doors
     from rallies.extensions import db
     from rallies.keys.link_secrets import new_page_token
     from rallies.models import Campaign, Rally, Rsvp, utcnow
+    from rallies.rallies import counters
     from rallies.rsvp.tickets import ensure_rally_keys, open_signing_key
 
     app = _app(url)
@@ -81,7 +82,7 @@ def seed_rally(url: str, tickets: int, title: str) -> dict:
                 tokens.append((door.id, token))
         now = utcnow()
         with atomic():
-            seq = next_change_number()  # one number for the whole load, from the database like every change
+            seq = counters.next_change_number(rally_id)  # one number for the whole load, from the database like every change
         table = Rsvp.__table__
         columns = set(table.c.keys())  # other branches may add or drop columns: set only those present
         chunk = 10_000

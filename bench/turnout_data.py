@@ -165,18 +165,16 @@ def counters_and_minutes(plans, per_rally: int, door_start: int) -> None:
         p["doors"] = doors = [door_start + 2 * n, door_start + 2 * n + 1]
         opens = p["starts"] - timedelta(hours=1)
         buckets: dict[tuple[int, int], list[int]] = {}
-        per_door = [0, 0]
         for m, d, people, walk in plan["admissions"]:
             b = buckets.setdefault((m, d), [0, 0])
             b[0] += people
             b[1] += walk
-            per_door[d] += people
         totals: dict[int, int] = {}
         for (m, d), (ppl, wk) in buckets.items():
             minute_rows.append((p["id"], doors[d], opens + timedelta(minutes=m), ppl, wk))
             totals[m] = totals.get(m, 0) + ppl
         for k, d in enumerate(doors):
-            door_rows.append((d, p["id"], f"Door {'AB'[k]}", 2, per_door[k], 0))
+            door_rows.append((d, p["id"], f"Door {'AB'[k]}", 2))
         st, gs, came = plan["statuses"], plan["guests"], plan["came"]
         going = [g for g, s in zip(gs, st, strict=True) if s == "going"]
         waitl = [g for g, s in zip(gs, st, strict=True) if s == "waitlisted"]
@@ -187,7 +185,7 @@ def counters_and_minutes(plans, per_rally: int, door_start: int) -> None:
             cancelled_parties=st.count("cancelled"), checked_in_people=people_in + plan["walkins"],
             checked_in_rsvp_people=people_in, walkin_people=plan["walkins"], peak_rate_per_min=max(totals.values(), default=0),
         ))
-    Writer(Door, ["id", "rally_id", "name", "lanes", "checked_in_people", "walkin_people"]).write(iter(door_rows))
+    Writer(Door, ["id", "rally_id", "name", "lanes"]).write(iter(door_rows))
     Writer(ArrivalMinute, MINUTE_COLS).write(iter(minute_rows))
     db.session.execute(db.update(Rally), updates)
     db.session.commit()

@@ -18,13 +18,12 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, exc, select
+from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
 
 from .extensions import db
-from .models.door import CHANGE_NUMBER, change_counter
 
 _immediate = contextvars.ContextVar("sqlite_immediate", default=False)
 _busy_timeout_ms = 30000
@@ -125,21 +124,6 @@ class PerDialect:
 
     def __call__(self):
         return self._by_dialect[db.session.get_bind().dialect.name]
-
-
-#: PostgreSQL: the ``change_number`` sequence. SQLite has no sequences: a one-row counter, bumped by an
-#: upsert (writers are serialised by BEGIN IMMEDIATE, so the row lock costs nothing).
-_NEXT_CHANGE_NUMBER = {
-    "postgresql": select(CHANGE_NUMBER.next_value()),
-    "sqlite": (sqlite_dialect.insert(change_counter).values(id=1, n=1)
-               .on_conflict_do_update(index_elements=["id"], set_={"n": change_counter.c.n + 1})
-               .returning(change_counter.c.n)),
-}
-
-
-def next_change_number() -> int:
-    """A new door-sync change number from the database, never from a clock (see door/sync.py)."""
-    return db.session.execute(_NEXT_CHANGE_NUMBER[db.session.get_bind().dialect.name]).scalar_one()
 
 
 def is_sqlite() -> bool:

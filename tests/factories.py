@@ -133,11 +133,10 @@ def held_rally(campaign: Campaign, *, going: int, rsvp_in: int, walkins: int = 0
 # --- doors --------------------------------------------------------------------------------------------
 
 
-def make_door(rally: Rally, name: str = "North gate", lanes: int = 1, *, checked_in: int = 0, walkins: int = 0) -> Door:
-    """A door (through the doors service); ``checked_in``/``walkins`` set its counters as admissions would."""
+def make_door(rally: Rally, name: str = "North gate", lanes: int = 1) -> Door:
+    """A door (through the doors service); its totals come from its arrival minutes (``arrival_minutes``)."""
     with atomic():
         door = doors.create_door(rally, name, lanes)
-        door.checked_in_people, door.walkin_people = checked_in, walkins
     return door
 
 
@@ -230,11 +229,14 @@ def bulk_tickets(rally: Rally, n: int) -> list[tuple[int, str]]:
 # --- turnout rows -------------------------------------------------------------------------------------
 
 
-def arrival_minutes(rally: Rally, door: Door | None, base: datetime, counts: dict[int, int]) -> None:
-    """ArrivalMinute rows, {minutes after base: people}, as check-ins would leave them."""
+def arrival_minutes(rally: Rally, door: Door | None, base: datetime, counts: dict[int, int],
+                    walkins: dict[int, int] | None = None) -> None:
+    """ArrivalMinute rows, {minutes after base: people} ({...: walk-ins among them}), as check-ins would leave them."""
+    walkins = walkins or {}
     with atomic():
         db.session.add_all(ArrivalMinute(rally_id=rally.id, door_id=door.id if door else None,
-                                         minute=base + timedelta(minutes=offset), people=people, walkins=0)
+                                         minute=base + timedelta(minutes=offset), people=people,
+                                         walkins=walkins.get(offset, 0))
                            for offset, people in counts.items())
 
 

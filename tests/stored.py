@@ -18,6 +18,14 @@ def fresh(model, ident):
     return db.session.get(model, ident)
 
 
+def door_totals(door):
+    """A door's (checked_in_people, walkin_people, ...): the sums of its arrival minutes, as the app reads them."""
+    from rallies.rallies import counters
+
+    (row,) = counters.door_totals(door.rally_id, door.id)
+    return row
+
+
 def rsvp_by_email(rally, email: str) -> Rsvp | None:
     db.session.expire_all()
     return db.session.scalar(sa.select(Rsvp).where(Rsvp.rally_id == rally.id, Rsvp.email == email))

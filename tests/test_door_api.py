@@ -9,9 +9,10 @@ import uuid
 
 import pytest
 
-from rallies.database import atomic, next_change_number
+from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally, Rsvp, ScanLog, utcnow
+from rallies.rallies.counters import next_change_number
 from tests.factories import bulk_tickets, campaign_of, door_session, live_rally, make_door, make_ticket, nonce
 from tests.web import bearer, door_post
 
@@ -169,7 +170,7 @@ def test_sync_payload_full_and_incremental_without_personal_data(client, door_se
     assert "example.org" not in raw.decode() and "Garcia" not in raw.decode()
     with atomic():  # an old change, before the cursor
         db.session.execute(Rsvp.__table__.update().values(changed_seq=1))
-        since = next_change_number()  # a cursor from "now"
+        since = next_change_number(rally.id)  # a cursor from "now"
     door_post(client, door.id, "checkin", {"code": code, "nonce": nonce()}, secret)
     inc = client.get(f"/door/{door.id}/api/sync", query_string={"since": since}, headers=bearer(secret)).get_json()
     assert not inc["full"] and [t[0] for t in inc["tickets"]] == [rsvp.id] and inc["tickets"][0][4] == 1

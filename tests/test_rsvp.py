@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from rallies.database import atomic, next_change_number
+from rallies.database import atomic
 from rallies.extensions import db
 from rallies.keys.link_secrets import page_token
 from rallies.mail import delivery
 from rallies.models import Rsvp, Supporter
+from rallies.rallies.counters import next_change_number
 from tests import factories
 from tests.factories import campaign_of
 from tests.stored import counts_from_rows, outbox, rsvp_by_email, statements_sent, stored_counts
@@ -40,7 +41,7 @@ def test_form_page_renders_with_attribution_from_query(client, rally):
 
 def test_rsvp_creates_going_rsvp_ticket_and_email(client, rally):
     with atomic():
-        before = next_change_number()
+        before = next_change_number(rally.id)
     resp = rsvp_post(client, rally, name="  José   Álvarez ", email="  Jose@Example.ORG ", phone="(312) 555-0123",
                      postal_code="60607", guests=2, opt_in="y", utm_source="fb", ref="maria")
     assert resp.status_code == 303
@@ -238,17 +239,16 @@ def test_rally_page_carries_the_form_and_it_posts(client, rally):
 
 
 def test_a_new_rsvp_is_inserted_without_looking_first(rally):
-    """Issue 10: a new mailbox costs the capacity UPDATE (the rally's lock), a change number, the supporter
-    upsert, the RSVP INSERT (pointing at that supporter) and its email, and nothing else."""
+    """Issue 10: a new mailbox costs the capacity UPDATE (the rally's lock), a change number (from the
+    rally's row), the supporter upsert, the RSVP INSERT (pointing at that supporter) and its email, and nothing else."""
     from rallies.rsvp.rsvps import RsvpInput, create_or_update_rsvp
 
     made = []
     assert rally.signing_key  # loaded (the view has the rally in hand already)
     statements = statements_sent(lambda: made.append(
         create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana.new@example.org", guests=1))))
-    number = "select nextval('change_number') as" if db.engine.dialect.name == "postgresql" else "insert into change_counter"
     assert statements == [
-        "update rally set", number, "insert into supporter", "insert into rsvp", "insert into outbox_message"]
+        "update rally set", "update rally set", "insert into supporter", "insert into rsvp", "insert into outbox_message"]
     rsvp = db.session.get(Rsvp, made[0].rsvp_id)
     assert rsvp.status == "going" and rsvp.supporter.email == "ana.new@example.org"
 

@@ -14,15 +14,17 @@ import pytest
 import sqlalchemy as sa
 from conftest import IS_PG
 
-from rallies.database import atomic, next_change_number
+from rallies.database import atomic
 from rallies.door.admissions import admit_walkin, undo_checkin
 from rallies.door.checkin import check_in
 from rallies.door.sync import sync_payload
 from rallies.extensions import db
 from rallies.models import Checkin, Rally, Rsvp
+from rallies.rallies.counters import next_change_number
 from rallies.rsvp.rsvps import RsvpInput, cancel_rsvp, change_guests, create_or_update_rsvp
 from rallies.rsvp.tickets import ticket_code
 from tests.factories import bulk_tickets, campaign_of, door_session, live_rally, make_door, make_ticket, nonce
+from tests.stored import fresh
 
 
 @pytest.fixture
@@ -53,7 +55,7 @@ def test_incremental_carries_only_changes_and_other_doors_checkins(door_setup):
     scanned, code = make_ticket(rally, name="Scan Me")
     with atomic():  # both changed long ago
         db.session.execute(Rsvp.__table__.update().values(changed_seq=1))
-        cursor = next_change_number()
+        cursor = next_change_number(rally.id)
     check_in(code, ctx, nonce=nonce())
     inc = sync_payload(rally.id, door.id, cursor)
     assert not inc["full"] and [t[0] for t in inc["tickets"]] == [scanned.id]
@@ -86,25 +88,27 @@ def test_thirty_thousand_tickets_fit_in_well_under_a_megabyte(door_setup):
     assert len(gzip.compress(body, 6)) < 1_000_000
 
 
-def test_cursor_is_the_tickets_snapshot_and_later_checkins_come_again(door_setup):
-    """The cursor comes from the tickets read; a check-in numbered above it is sent again next time."""
+def test_cursor_is_one_read_of_tickets_and_their_checkins(door_setup):
+    """An admission stamps only its check-in row: the sync finds the ticket through it, in the same statement
+    that reads the tickets, and the cursor is the highest number of that one read."""
     rally, door = door_setup
     ctx = door_session(door)[0]
     ticket, code = make_ticket(rally)
     with atomic():
-        since = next_change_number()
+        since = next_change_number(rally.id)
     check_in(code, ctx, nonce=nonce())
-    with atomic():  # as if the check-in committed between the sync's two reads
-        db.session.execute(Checkin.__table__.update().values(changed_seq=next_change_number()))
+    stamped = db.session.scalar(sa.select(Checkin.changed_seq).where(Checkin.rsvp_id == ticket.id))
+    assert fresh(Rsvp, ticket.id).changed_seq < since < stamped  # the ticket row is not stamped again
     first = sync_payload(rally.id, door.id, since)
-    assert [t[0] for t in first["tickets"]] == [ticket.id] and len(first["checkins"]) == 1
-    assert first["cursor"] == db.session.get(Rsvp, ticket.id).changed_seq
+    assert [t[0] for t in first["tickets"]] == [ticket.id] and first["tickets"][0][4] == 1
+    assert first["cursor"] == stamped and len(first["checkins"]) == 1
     again = sync_payload(rally.id, door.id, first["cursor"])
-    assert again["tickets"] == [] and len(again["checkins"]) == 1 and again["cursor"] == first["cursor"]
+    assert again["tickets"] == [] and again["checkins"] == [] and again["cursor"] == first["cursor"]
 
 
-def test_changes_are_numbered_after_the_rally_lock(make_user):
-    """Every write unit takes its change number only once it holds the rally row (so numbers follow commits)."""
+def test_changes_are_numbered_by_the_rally_row(make_user):
+    """Every write unit takes its change number from the rally's row, by the UPDATE that holds its lock until
+    commit (so numbers follow commits), never from anywhere else."""
     rally = live_rally(campaign_of(make_user()))
     door = make_door(rally)
     boss = door_session(door, role="supervisor")[0]
@@ -114,26 +118,26 @@ def test_changes_are_numbered_after_the_rally_lock(make_user):
     def record(_conn, _cursor, statement, *_args):
         statements.append(" ".join(statement.split()).lower())
 
-    def numbered_after_lock(action) -> bool:
+    def numbered_by_the_rally_row(action) -> bool:
         statements.clear()
         sa.event.listen(db.engine, "before_cursor_execute", record)
         try:
             action()
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", record)
-        numbers = [i for i, s in enumerate(statements) if "change_counter" in s or "nextval" in s]
-        locks = [i for i, s in enumerate(statements) if s.startswith("update rally ")]
-        return bool(numbers) and bool(locks) and locks[0] < numbers[0]
+        numbers = [s for s in statements if "change_seq=" in s]  # not rsvp's or checkin's changed_seq=
+        return bool(numbers) and all(s.startswith("update rally set") and "change_seq=(rally.change_seq + " in s
+                                     for s in numbers)
 
     made = {}
-    assert numbered_after_lock(lambda: made.update(
+    assert numbered_by_the_rally_row(lambda: made.update(
         r=create_or_update_rsvp(rally, RsvpInput(name="Lock Order", email="lock@example.org"))))
     rsvp = db.session.get(Rsvp, made["r"].rsvp_id)
-    assert numbered_after_lock(lambda: change_guests(rsvp, 1))
-    assert numbered_after_lock(lambda: check_in(code, boss, nonce=nonce(), people=1))
-    assert numbered_after_lock(lambda: undo_checkin(boss, rsvp_id=_ticket.id, reason="test", nonce=nonce()))
-    assert numbered_after_lock(lambda: admit_walkin(boss, name="Walk In", nonce=nonce()))
-    assert numbered_after_lock(lambda: cancel_rsvp(db.session.get(Rsvp, rsvp.id)))
+    assert numbered_by_the_rally_row(lambda: change_guests(rsvp, 1))
+    assert numbered_by_the_rally_row(lambda: check_in(code, boss, nonce=nonce(), people=1))
+    assert numbered_by_the_rally_row(lambda: undo_checkin(boss, rsvp_id=_ticket.id, reason="test", nonce=nonce()))
+    assert numbered_by_the_rally_row(lambda: admit_walkin(boss, name="Walk In", nonce=nonce()))
+    assert numbered_by_the_rally_row(lambda: cancel_rsvp(db.session.get(Rsvp, rsvp.id)))
 
 
 def _worker(url: str, skew: str | None):

@@ -15,7 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ..database import atomic, next_change_number
+from ..database import atomic
 from ..door import doors as door_service
 from ..extensions import db
 from ..keys.link_secrets import new_page_token
@@ -79,7 +79,7 @@ def _admit_crowd(rally: Rally) -> bool:
         show_rate = rng.uniform(0.62, 0.86)
         checkins, scans, rsvp_counts = [], [], []
         seq = 1  # numbers the demo's nonces
-        number = next_change_number()  # one door-sync change for the whole load
+        number = counters.next_change_number(rally.id)  # one door-sync change for the whole load
         for rsvp_id, guests in parties:
             if rng.random() > show_rate:
                 continue

@@ -18,12 +18,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ..database import atomic, next_change_number
+from ..database import atomic
 from ..extensions import db
 from ..keys.link_secrets import seal_page_token
 from ..mail.addresses import canonical_email, normalise_email
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, Supporter, utcnow
-from ..rallies.counters import recount
+from ..rallies.counters import next_change_number, recount
 from ..rsvp.names import door_name, fold, search_text
 from ..rsvp.tickets import ensure_rally_keys
 
@@ -153,7 +153,7 @@ def _load_rally(rally: Rally, campaign_id: int, rng: random.Random, people, zips
             sa.select(Supporter.email, Supporter.id).where(Supporter.campaign_id == campaign_id,
                                                            Supporter.email.in_([r["email"] for r in rows]))
         ).all())
-        number = next_change_number()  # one door-sync change for the whole load
+        number = next_change_number(rally.id)  # one door-sync change for the whole load
         for r in rows:
             r["supporter_id"] = ids.get(r["email"])
             r["changed_seq"] = number

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ..database import atomic, next_change_number
+from ..database import atomic
 from ..extensions import db
 from ..keys.link_secrets import new_page_token
 from ..mail.addresses import canonical_email, normalise_email
@@ -211,13 +211,12 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             verdict = Verdict("undo", "undone" if keep is None else "reduced", ticket=ticket, admitted=-take, flags={})
             scan["rsvp_id"] = row.rsvp_id
             _insert_scan(scan, verdict, people=take)
-            counters.admitted(ctx.rally_id, row.door_id, row.admitted_at, -take, walkins=-take if row.is_walkin else 0)
-            seq = next_change_number()  # under the rally lock the counters took (see door/sync.py)
+            seq = counters.admitted(ctx.rally_id, row.door_id, row.admitted_at, -take,
+                                    walkins=-take if row.is_walkin else 0).change  # under the rally lock
             values = {"people": row.people - take, "changed_seq": seq}
             if take == row.people:
                 values.update(undone_at=scan["received_at"], undo_reason=reason, people=row.people)
             db.session.execute(checkin_t.update().where(checkin_t.c.id == row.id).values(**values))
-            db.session.execute(rsvp_t.update().where(rsvp_t.c.id == row.rsvp_id).values(changed_seq=seq))
             if row.is_walkin and new is not None:
                 _release_walkin(ctx.rally_id, row.rsvp_id, take, seq, cancel=new.checked_in_people == 0)
             return verdict

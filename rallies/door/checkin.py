@@ -14,10 +14,10 @@ Idempotency. The ScanLog row is inserted with ``ON CONFLICT (rally_id, nonce) DO
 in the same transaction as the admission. When the nonce was seen before, the whole
 transaction rolls back (undoing the admission) and the stored response is returned verbatim.
 
-Counters (Rally, Door, ArrivalMinute, peak rate) move through rallies/counters.py, in a fixed
-order (ticket row, log, minute, door, rally) so transactions never deadlock; the rally row, the
-hottest lock, is taken last. Only then is the door-sync change number taken and the check-in row
-written (door/sync.py: per rally, numbers then follow the order of commits).
+Counters (Rally, ArrivalMinute, peak rate) move through rallies/counters.py, in a fixed
+order (ticket row, log, minute, rally) so transactions never deadlock; the rally row, the
+hottest lock, is taken last; the same UPDATE hands out the door-sync change number the check-in
+row is stamped with (door/sync.py: per rally, numbers follow the order of commits).
 
 Walk-ins (door/admissions.py) create their RSVP and then go through this same decision.
 
@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..database import PerDialect, atomic, next_change_number
+from ..database import PerDialect, atomic
 from ..extensions import db
 from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
 from ..rallies import counters
@@ -267,7 +267,6 @@ _ADMIT_PARTY = (rsvp_t.update()
 _SCAN_INSERT = PerDialect(lambda make_insert: make_insert(scan_t).on_conflict_do_nothing(
     index_elements=["rally_id", "nonce"]).returning(scan_t.c.id))
 _CHECKIN_INSERT = checkin_t.insert()
-_STAMP_TICKET = rsvp_t.update().where(rsvp_t.c.id == sa.bindparam("ticket")).values(changed_seq=sa.bindparam("seq"))
 _STORED = sa.select(scan_t.c.id, scan_t.c.response).where(scan_t.c.rally_id == sa.bindparam("rally"),
                                                             scan_t.c.nonce == sa.bindparam("nonce"))
 _PREVIOUS = (sa.select(checkin_t.c.admitted_at, checkin_t.c.device_name, door_t.c.name)
@@ -414,19 +413,21 @@ def _refuse_unread(scan: dict, row, flags: dict) -> Verdict:
 
 
 def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, logged_people=None):
-    """Log, counters, then (under the rally lock) the change number, check-in row and ticket stamp."""
+    """Log, counters (the rally's UPDATE hands out the change number), then the check-in row, stamped with it.
+
+    The ticket itself is not stamped again: door/sync.py finds the tickets whose check-ins changed.
+    """
     scan_id = _insert_scan(scan, verdict, people=n if logged_people is None else logged_people)
     if n <= 0:
         return
+    moved = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, n, walkins=n if walkin else 0)
     # Known only after the counters move, so the stored (replayed) response leaves it out.
-    verdict.extra["at_capacity"] = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, n,
-                                                     walkins=n if walkin else 0)
-    seq = next_change_number()
+    verdict.extra["at_capacity"] = moved.at_capacity
+    seq = moved.change
     db.session.execute(_CHECKIN_INSERT, {
         "rally_id": scan["rally_id"], "rsvp_id": rsvp_id, "door_id": scan["door_id"], "scan_id": scan_id,
         "device_name": scan["device_name"], "people": n, "is_walkin": walkin, "admitted_at": admitted_at,
         "changed_seq": seq, "undo_reason": ""})
-    db.session.execute(_STAMP_TICKET, {"ticket": rsvp_id, "seq": seq})
 
 
 def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import ArrivalMinute, Checkin, Door, Rally, Rsvp, ScanLog, utcnow
+from ..rallies import counters
 
 MIN_QUERY = 2
 
@@ -60,8 +61,7 @@ def door_status(rally_id: int, door_id: int, with_conflicts: bool = False) -> di
         Rally.id, Rally.title, Rally.capacity, Rally.going_people, Rally.checked_in_people, Rally.walkin_people,
         Rally.checked_in_rsvp_people, Rally.peak_rate_per_min, Rally.timezone,
     ).where(Rally.id == rally_id)).one()
-    door = db.session.execute(sa.select(Door.id, Door.name, Door.checked_in_people, Door.walkin_people)
-                              .where(Door.id == door_id)).one()
+    (door,) = counters.door_totals(rally_id, door_id)
     body = {
         "server_time": now.isoformat(),
         "rally": {"id": rally.id, "title": rally.title, "timezone": rally.timezone, "capacity": rally.capacity,

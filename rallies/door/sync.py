@@ -1,18 +1,19 @@
 """Door sync: what a scanner device keeps in IndexedDB to decide verdicts offline.
 
-Change numbers. Every RSVP and check-in change stamps its rows' ``changed_seq`` with a number
-from the database (``database.next_change_number()``: a sequence on PostgreSQL, a counter row on
-SQLite), never from a clock, so workers and hosts whose clocks disagree still agree on the order.
-Each write unit takes its number only after it holds the rally's row lock (rallies/counters.py),
-and keeps that lock until it commits. So, per rally, a change with a higher number commits after
-every change with a lower one: any snapshot holds all of a rally's changes up to some number.
+Change numbers. Every RSVP change stamps the ticket's ``changed_seq``, and every admission or
+undo stamps its check-in row's, with a number from the database (``counters.next_change_number``:
+a counter on the rally's row), never from a clock, so workers and hosts whose clocks disagree
+still agree on the order. Taking the number is an UPDATE of the rally row, whose lock the write
+unit keeps until it commits. So, per rally, a change with a higher number commits after every
+change with a lower one: any snapshot holds all of a rally's changes up to some number.
 
-The sync therefore needs no overlap window. ``since`` is answered with ``changed_seq > since``;
-the tickets are read first and the next cursor is the highest number among them, which that
-snapshot holds completely. Check-ins are read by a second statement (READ COMMITTED on
-PostgreSQL: a later snapshot); any it shows above the cursor come again next time, and the
-device applies rows by id, so that is harmless. Every admission and undo also stamps its ticket,
-so the cursor moves on with them.
+The sync therefore needs no overlap window. ``since`` is answered with ``changed_seq > since``,
+and the tickets are read by one statement (one snapshot): those stamped after ``since`` and those
+with a check-in stamped after it (an admission changes the ticket's count, but only its check-in
+row is stamped). The next cursor is the highest number among both, which that snapshot holds
+completely. Check-ins are listed by a second statement (READ COMMITTED on PostgreSQL: a later
+snapshot); any it shows above the cursor come again next time, and the device applies rows by
+id, so that is harmless.
 
 The payload carries no emails or phones: ticket id, "First L.", party size, status and
 people admitted, plus the check-ins of the other doors (when, where, which device) so an
@@ -41,14 +42,23 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
     floor = None if since <= 0 else since
     cursor = since
     tickets = []
-    query = sa.select(
-        Rsvp.id, Rsvp.door_name, Rsvp.guests, Rsvp.status, Rsvp.checked_in_people, Rsvp.changed_seq
-    ).where(Rsvp.rally_id == rally_id, Rsvp.status != RSVP_UNCONFIRMED)  # unconfirmed: no place, not on the list
+    # The tickets' latest check-in numbers (after the floor), read in the same statement as the tickets.
+    admitted = sa.select(Checkin.rsvp_id, sa.func.max(Checkin.changed_seq).label("seq")).where(
+        Checkin.rally_id == rally_id, Checkin.rsvp_id.is_not(None))
     if floor is not None:
-        query = query.where(Rsvp.changed_seq > floor)
+        admitted = admitted.where(Checkin.changed_seq > floor)
+    admitted = admitted.group_by(Checkin.rsvp_id).subquery()
+    query = (
+        sa.select(Rsvp.id, Rsvp.door_name, Rsvp.guests, Rsvp.status, Rsvp.checked_in_people, Rsvp.changed_seq,
+                  admitted.c.seq)
+        .outerjoin(admitted, admitted.c.rsvp_id == Rsvp.id)
+        .where(Rsvp.rally_id == rally_id, Rsvp.status != RSVP_UNCONFIRMED)  # unconfirmed: no place, not on the list
+    )
+    if floor is not None:
+        query = query.where(sa.or_(Rsvp.changed_seq > floor, admitted.c.rsvp_id.is_not(None)))
     for row in db.session.execute(query):
         tickets.append([row.id, row.door_name, row.guests + 1, STATUS_LETTER.get(row.status, "c"), row.checked_in_people])
-        cursor = max(cursor, row.changed_seq)
+        cursor = max(cursor, row.changed_seq, row.seq or 0)
     checkins = []  # read after the tickets, so the cursor never passes a change they miss
     cquery = (
         sa.select(

@@ -10,15 +10,6 @@ import sqlalchemy.orm as so
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-#: Door-sync change numbers on PostgreSQL (RSVP and Checkin ``changed_seq``); see database.next_change_number.
-CHANGE_NUMBER = sa.Sequence("change_number", metadata=db.metadata)
-#: The same on SQLite, which has no sequences: one row whose ``n`` is the last number handed out.
-change_counter = sa.Table(
-    "change_counter", db.metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("n", sa.BigInteger, nullable=False),
-)
-
 DOOR_ROLE_SCANNER = "scanner"
 DOOR_ROLE_SUPERVISOR = "supervisor"
 
@@ -31,8 +22,7 @@ class Door(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(80))
     #: Planned turnstile lanes (for the throughput comparison).
     lanes: so.Mapped[int] = so.mapped_column(default=1)
-    checked_in_people: so.Mapped[int] = so.mapped_column(default=0)
-    walkin_people: so.Mapped[int] = so.mapped_column(default=0)
+    # People admitted and walk-ins at this door are the sums of its ArrivalMinute rows (kept once, there).
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     rally = so.relationship("Rally")

@@ -98,6 +98,8 @@ class Rally(db.Model):
     walkin_people: so.Mapped[int] = so.mapped_column(default=0)
     #: Highest check-ins in any one minute (all doors).
     peak_rate_per_min: so.Mapped[int] = so.mapped_column(default=0)
+    #: The last door-sync change number handed out for this rally (rallies/counters.py, door/sync.py).
+    change_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
 
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -9,8 +9,8 @@ IMMEDIATE, which serialises writers. Either way, per-rally changes are serialise
 from their first statement, so:
 
 * capacity is never oversold, and the waitlist order is the order of arrival;
-* ``Rsvp.changed_seq`` is a change number from ``database.next_change_number()``, taken
-  after the rally lock, once per transaction: per rally, numbers follow the order of
+* ``Rsvp.changed_seq`` is a change number from ``counters.next_change_number()``, taken
+  from the rally row after its lock, once per transaction: per rally, numbers follow the order of
   commits, so door devices syncing with ``changed_seq > since`` never miss a change
   (see door/sync.py).
 
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..database import atomic, next_change_number
+from ..database import atomic
 from ..extensions import db
 from ..keys.link_secrets import new_page_token, page_token
 from ..mail.addresses import canonical_email, normalise_email
@@ -252,7 +252,8 @@ def _new_values(rally_id: int, email: str, data: RsvpInput, status: str) -> dict
         guests=data.guests, is_walkin=False, checked_in_people=0, opt_in=data.opt_in, opt_in_at=now if data.opt_in else None,
         utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
-        status_at=now, reminder_answer="", created_at=now, updated_at=now, changed_seq=next_change_number(), status=status,
+        status_at=now, reminder_answer="", created_at=now, updated_at=now, status=status,
+        changed_seq=counters.next_change_number(rally_id),
     )
 
 
@@ -276,7 +277,7 @@ def _update_existing(rsvp: Rsvp, data: RsvpInput) -> RsvpResult:
             _change_party(rsvp, data.guests)
         except NotEnoughRoom as exc:
             note = str(exc)
-    _touch(rsvp, next_change_number())
+    _touch(rsvp, counters.next_change_number(rsvp.rally_id))
     db.session.flush()
     notices.ticket_email(rsvp, "updated")
     return RsvpResult(rsvp.id, outcome, note, token=page_token(rsvp), email=rsvp.email)
@@ -312,7 +313,7 @@ def take_place(rsvp: Rsvp) -> Rsvp:
             # The mailbox's owner has now shown up: only now is this a supporter of the campaign.
             link_supporter(rsvp.id, rsvp.rally.campaign_id, dict(email=rsvp.email, name=rsvp.name, phone=rsvp.phone,
                                                                  postal_code=rsvp.postal_code))
-        _touch(rsvp, next_change_number())
+        _touch(rsvp, counters.next_change_number(rsvp.rally_id))
         db.session.flush()
         if rsvp.email:
             notices.ticket_email(rsvp, rsvp.status)
@@ -366,7 +367,7 @@ def change_guests(rsvp: Rsvp, guests: int) -> Rsvp:
         if rsvp.status == RSVP_CANCELLED:
             raise RsvpError("This RSVP is cancelled.")
         _change_party(rsvp, guests)
-        _touch(rsvp, next_change_number())
+        _touch(rsvp, counters.next_change_number(rsvp.rally_id))
     return rsvp
 
 
@@ -391,7 +392,7 @@ def cancel_rsvp(rsvp: Rsvp, *, notify: bool = True) -> bool:
         counters.left_status(rsvp.rally_id, was, rsvp.party_size)
         rsvp.status = RSVP_CANCELLED
         rsvp.status_at = utcnow()
-        _touch(rsvp, next_change_number())
+        _touch(rsvp, counters.next_change_number(rsvp.rally_id))
         db.session.flush()
         if notify and rsvp.email:
             notices.cancellation_email(rsvp)
@@ -420,7 +421,7 @@ def promote_waitlist(rally: Rally) -> list[Rsvp]:
     )
     if room is not None:
         q = q.where(Rsvp.guests + 1 <= room)
-    seq = next_change_number()
+    seq = counters.next_change_number(rally.id)
     for rsvp in db.session.scalars(q).all():
         people = rsvp.party_size
         if room is not None and people > room:

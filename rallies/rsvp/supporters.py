@@ -7,12 +7,12 @@ import re
 
 import sqlalchemy as sa
 
-from ..database import PerDialect, atomic, next_change_number
+from ..database import PerDialect, atomic
 from ..extensions import db
 from ..keys.link_secrets import new_page_token
 from ..mail.addresses import normalise_email
 from ..models import Checkin, OutboxMessage, Rally, Rsvp, ScanLog, Supporter, utcnow
-from ..rallies.counters import lock_rally
+from ..rallies.counters import next_change_number
 
 rally_t = Rally.__table__
 rsvp_t = Rsvp.__table__
@@ -119,9 +119,8 @@ def _delete_person(supporter: Supporter) -> int:
     ).all()
     words = _identifying_words(supporter, rsvps)
     for rally_id in sorted({r.rally_id for r in rsvps}):
-        # Row lock first (see rsvp.rsvps): door sync numbers must stay ordered.
-        lock_rally(rally_id)
-        seq = next_change_number()
+        # The change number takes the rally's row lock (see rsvp.rsvps): door sync numbers stay ordered.
+        seq = next_change_number(rally_id)
         for r in rsvps:
             if r.rally_id != rally_id:
                 continue

@@ -1,7 +1,7 @@
 """Turnout tallies: one rally's numbers, arrival curves, the campaign comparison table and roll-ups.
 
-Everything reads the counters the RSVP and check-in services keep on Rally and Door, and
-the per-minute ArrivalMinute rows, so no query here scans RSVPs or check-ins: cost grows
+Everything reads the counters the RSVP and check-in services keep on Rally, and the per-minute
+ArrivalMinute rows (a door's totals are their sums), so no query here scans RSVPs or check-ins: cost grows
 with the number of rallies shown, not with the number of people.
 """
 
@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import ArrivalMinute, Door, Rally, utcnow
+from ..models import ArrivalMinute, Rally, utcnow
 from ..models.rallies import STATUS_CANCELLED
+from ..rallies import counters
 from .population import city_population, state_population
 
 #: Comparison-table status filter values.
@@ -79,9 +80,9 @@ def rally_tally(rally: Rally) -> RallyTally:
     )
 
 
-def rally_doors(rally_id: int) -> list[Door]:
-    """The rally's doors in name order."""
-    return list(db.session.scalars(db.select(Door).where(Door.rally_id == rally_id).order_by(Door.name, Door.id)))
+def rally_doors(rally_id: int) -> list:
+    """The rally's doors in name order: id, name, lanes and the people each admitted (walk-ins among them)."""
+    return counters.door_totals(rally_id)
 
 
 def arrival_rows(rally_id: int, since: datetime | None = None) -> list[tuple[int | None, datetime, int, int]]:

@@ -51,10 +51,10 @@ def test_an_empty_comparison_is_one_empty_page(campaign):
 
 def test_arrival_curve_fills_gaps_and_keeps_doors_apart(campaign):
     rally = held_rally(campaign, going=10, rsvp_in=6)
-    south = make_door(rally, "South", lanes=2, checked_in=2, walkins=1)
-    north = make_door(rally, "North", checked_in=4)
+    south = make_door(rally, "South", lanes=2)
+    north = make_door(rally, "North")
     arrival_minutes(rally, north, PAST, {0: 1, 3: 3})
-    arrival_minutes(rally, south, PAST, {1: 2})
+    arrival_minutes(rally, south, PAST, {1: 2}, walkins={1: 1})
     arrival_minutes(rally, None, PAST, {3: 1})
     assert [d.name for d in rally_doors(rally.id)] == ["North", "South"]
     curve = arrival_curve(rally)
@@ -68,7 +68,7 @@ def test_arrival_curve_fills_gaps_and_keeps_doors_apart(campaign):
     lost = by_name["No door recorded"]
     assert (lost.door_id, lost.lanes, lost.counts, lost.checked_in_people) == (None, 1, [0, 0, 0, 1], 0)
     rows = arrival_rows(rally.id, since=PAST + timedelta(minutes=1))
-    assert [(r[1] - PAST, r[2], r[3]) for r in rows][0] == (timedelta(minutes=1), 2, 0)
+    assert [(r[1] - PAST, r[2], r[3]) for r in rows][0] == (timedelta(minutes=1), 2, 1)
     assert len(rows) == 3
 
 
