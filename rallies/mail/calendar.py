@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from icalendar import Calendar, Event, vGeo
+from datetime import timedelta
+
+from icalendar import Alarm, Calendar, Event, vGeo
 
 from ..models import utcnow
+
+#: When the calendar file's alarm goes off, before the rally starts.
+REMIND_BEFORE = timedelta(hours=2)
 
 
 def rally_ics(rally, *, uid_domain: str, url: str = "", status_note: str = "") -> str:
@@ -26,6 +31,12 @@ def rally_ics(rally, *, uid_domain: str, url: str = "", status_note: str = "") -
         event.add("url", url)
     if rally.lat is not None and rally.lon is not None:
         event.add("geo", vGeo((rally.lat, rally.lon)))
+    if not rally.is_cancelled:
+        alarm = Alarm()  # calendar apps remind the supporter before the rally
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"Reminder: {rally.title}")
+        alarm.add("trigger", -REMIND_BEFORE)
+        event.add_component(alarm)
     cal = Calendar()
     cal.add("prodid", "-//Rallies//Rallies//EN")
     cal.add("version", "2.0")

@@ -22,7 +22,7 @@ from ..mail.delivery import Attachment, NothingToSend, Rendered, queue_rendered,
 from ..mail.links import base_domain, external_url
 from ..models import RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
 from .lookups import waitlist_position
-from .tickets import ticket_png
+from .tickets import ticket_code, ticket_png
 
 QR_CID = "ticket-qr"
 
@@ -130,9 +130,11 @@ def _render_ticket(params: dict) -> Rendered:
     rally = rsvp.rally
     attachments = []
     show_qr = rsvp.status == RSVP_GOING and bool(rally.signing_key)
+    code = ticket_code(rally, rsvp.id) if show_qr else None
     if show_qr:
-        attachments.append(Attachment("ticket-qr.png", "image/png", ticket_png(rsvp), QR_CID))
-    context = _context(rsvp, reason=params.get("reason", "going"), show_qr=show_qr, qr_cid=QR_CID)
+        attachments.append(Attachment("ticket-qr.png", "image/png", ticket_png(rsvp, code), QR_CID))
+    # The code as text too: mail apps that block images still show it, and door staff can type it.
+    context = _context(rsvp, reason=params.get("reason", "going"), show_qr=show_qr, qr_cid=QR_CID, code=code)
     attachments.append(_ics(rally))
     html, text = _render("ticket", **context)
     return Rendered(html, text, tuple(attachments))
