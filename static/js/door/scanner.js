@@ -139,6 +139,7 @@
     box.hidden = false;
     box.focus();
     beep(v.verdict === 'admit');
+    if (v.verdict === 'admit' && v.flags && v.flags.offline && !v.flags.override) countOffline(v);
     addRecent(v);
     var hold = actions.childNodes.length ? 8000 : (v.verdict === 'admit' ? 1500 : 3000);
     state.hideTimer = setTimeout(hide, hold);
@@ -182,14 +183,53 @@
     $('v-detail').textContent = msg;
   }
 
-  function addRecent(v) {
+  function recentItem(text, cls) {
     var li = document.createElement('li');
-    li.className = v.verdict === 'admit' ? 'r-admit' : 'r-bad';
-    li.textContent = localTime(new Date()) + ' · ' + (TITLES[v.verdict] || v.verdict) +
+    li.className = cls;
+    li.textContent = text;
+    return li;
+  }
+
+  function addRecent(v) {
+    var text = localTime(new Date()) + ' · ' + (TITLES[v.verdict] || v.verdict) +
       (v.ticket && v.ticket.name ? ' · ' + v.ticket.name : '') + (v.flags && v.flags.offline ? ' (offline)' : '');
     var list = $('recent');
-    list.insertBefore(li, list.firstChild);
+    list.insertBefore(recentItem(text, v.verdict === 'admit' ? 'r-admit' : 'r-bad'), list.firstChild);
     while (list.childNodes.length > 10) list.removeChild(list.lastChild);
+    saveView();
+  }
+
+  /* ---------- what the screen shows, kept on the device ---------- */
+  // The counters and recent scans are stored with the offline data, so a reload without network
+  // (the page then comes from the service worker) shows what it showed before, not zeros.
+  var COUNTERS = ['c-door', 'c-rally', 'c-walkins'];
+
+  function saveView() {
+    if (!state.offline) return;
+    var view = {counters: {}, recent: []};
+    COUNTERS.forEach(function (id) { view.counters[id] = $(id).textContent; });
+    Array.prototype.forEach.call($('recent').childNodes, function (li) {
+      view.recent.push({text: li.textContent, cls: li.className});
+    });
+    state.offline.store.put('meta', 'view', view).catch(function () {});
+  }
+
+  function restoreView(view) {
+    if (!view) return;
+    COUNTERS.forEach(function (id) { if (view.counters && view.counters[id] !== undefined) $(id).textContent = view.counters[id]; });
+    var list = $('recent');
+    list.textContent = '';
+    (view.recent || []).forEach(function (item) { list.appendChild(recentItem(item.text, item.cls)); });
+  }
+
+  // An admission decided offline counts on this screen at once; the server's figures replace
+  // these at the next sync.
+  function countOffline(v) {
+    var n = v.admitted || 0;
+    var add = function (id) { $(id).textContent = String((parseInt($(id).textContent, 10) || 0) + n); };
+    add('c-door');
+    add('c-rally');
+    if (v.reason === 'walkin') add('c-walkins');
   }
 
   /* ---------- scanning ---------- */
@@ -271,6 +311,7 @@
       $('c-conflicts').hidden = !s.rally.conflicts;
       $('c-conflicts').textContent = s.rally.conflicts + ' offline conflict(s) or override(s) to check in the report.';
     }
+    saveView();
   }
 
   /* ---------- search and walk-ins ---------- */
@@ -363,6 +404,8 @@
     window.DoorDB.open('rallies-door-' + D.doorId).then(function (store) {
       state.offline = new window.DoorOffline(store, D.rallyId, body.dataset.publicKey);
       return state.offline.init();
+    }).then(function () {
+      return state.offline.store.get('meta', 'view').then(restoreView, function () {});
     }).then(function () {
       if (state.offline.meta.lastSync) {
         $('synced').textContent = 'synced ' + localTime(new Date(state.offline.meta.lastSync));
