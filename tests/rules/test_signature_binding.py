@@ -11,6 +11,9 @@ from rallies.door.checkin import check_in
 from rallies.rsvp.tickets import PREFIX, TICKET_ID_BYTES, make_code, open_signing_key, parse_code, ticket_code
 from tests.factories import campaign_of, make_ticket
 
+#: The flags of an online scan that nothing was special about.
+ONLINE_FLAGS = {"clock": False, "offline": False, "forced": False, "conflict": False}
+
 
 @pytest.fixture
 def two(make_user, make_rally):
@@ -68,6 +71,7 @@ def test_a_code_of_rally_x_forged_for_a_ticket_of_rally_y(two):
     forged = make_code(raw_key(x.rally.id), x.rally.id, theirs.id)
     verdict = check_in(forged, x.scanner, nonce=nonce())
     assert (verdict.verdict, verdict.reason) == ("invalid", "bad_signature")
+    assert (verdict.ticket, verdict.flags) == (None, ONLINE_FLAGS)
     assert row(theirs.id).checked_in_people == 0
 
 
@@ -89,5 +93,6 @@ def test_a_deleted_ticket_with_a_good_signature_is_revoked(two):
     code = ticket_code(rally_now(x.rally.id), ghost_id)
     verdict = check_in(code, x.scanner, nonce=nonce())
     assert (verdict.verdict, verdict.reason) == ("revoked", "ticket_deleted")
+    assert (verdict.ticket, verdict.flags) == ({"id": ghost_id}, ONLINE_FLAGS)
     forged = make_code(raw_key(_y.rally.id), x.rally.id, ghost_id)
     assert check_in(forged, x.scanner, nonce=nonce()).reason == "unknown_ticket"
