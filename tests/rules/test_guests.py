@@ -92,7 +92,8 @@ def test_party_cannot_shrink_below_people_admitted(make_rally, campaign):
     rsvp_id, _ = rsvp(rally, guests=2)
     ctx, _secret, _link = door_session(make_door(rally))
     assert check_in(ticket_code(rally, rsvp_id), ctx, nonce=nonce(), people=2).admitted == 2
-    with pytest.raises(AlreadyInside):
+    with pytest.raises(AlreadyInside, match=r"^2 of your party are already inside, so your party cannot be "
+                                            r"smaller than 2\.$"):
         change_guests(row(rsvp_id), 0)
     assert row(rsvp_id).guests == 2
     change_guests(row(rsvp_id), 1)  # exactly the two inside

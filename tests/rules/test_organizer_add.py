@@ -77,3 +77,22 @@ def test_a_party_too_big_for_the_room_keeps_its_size_and_says_why(make_rally, ca
     too_big = organizer_add(rally, guests=3)
     assert (too_big.outcome, row(first.rsvp_id).guests) == ("updated", 0)
     assert too_big.note == "There is room for 1 more person only, so your party stays at 1."
+
+
+def test_an_add_of_a_mailbox_new_here_inserts_it_at_this_rally_only(make_rally, campaign):
+    first = make_rally(campaign, capacity=5)
+    elsewhere = create_or_update_rsvp(first, RsvpInput(name="Ana López", email="ana@example.org"))
+    rally = make_rally(campaign, capacity=5)
+    added = organizer_add(rally, guests=1)
+    assert added.rsvp_id != elsewhere.rsvp_id and added.outcome == "going"
+    assert (row(added.rsvp_id).rally_id, row(added.rsvp_id).guests) == (rally.id, 1)
+    assert row(elsewhere.rsvp_id).guests == 0
+    assert (rally_now(rally.id).going_people, rally_now(first.id).going_people) == (2, 1)
+
+
+def test_adds_without_an_email_are_separate_rsvps(make_rally, campaign):
+    rally = make_rally(campaign, capacity=5)
+    added = [organizer_add(rally, name=name, email="") for name in ("Bo Li", "Cy Doe")]
+    assert [a.outcome for a in added] == ["going", "going"]
+    assert added[0].rsvp_id != added[1].rsvp_id
+    assert rally_now(rally.id).going_parties == 2
