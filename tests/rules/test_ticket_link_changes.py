@@ -99,3 +99,17 @@ def test_the_resend_window_is_the_configured_one(app, make_rally, campaign):
     ana(rally)
     ana(rally)
     assert len(outbox(to="ana@example.org")) == sent + 2
+
+
+def test_a_cancellation_emails_only_when_asked_to(make_rally, campaign):
+    rally = make_rally(campaign, capacity=5)
+    first = ana(rally)
+    sent = len(outbox(to="ana@example.org"))
+    assert cancel_rsvp(row(first.rsvp_id), notify=False)
+    assert len(outbox(to="ana@example.org")) == sent
+    assert not cancel_rsvp(row(first.rsvp_id))  # already cancelled: nothing changes, nothing is sent
+    assert len(outbox(to="ana@example.org")) == sent
+    bo = create_or_update_rsvp(rally, RsvpInput(name="Bo Li", email="bo@example.org")).rsvp_id
+    sent = len(outbox(to="bo@example.org"))
+    assert cancel_rsvp(row(bo))
+    assert len(outbox(to="bo@example.org")) == sent + 1
