@@ -13,7 +13,7 @@ from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import ArrivalMinute, Checkin, Door, utcnow
 from rallies.rallies.counters import recount, recount_checkins
-from tests.factories import PAST, campaign_of, checkin_row, insert_rsvps, make_door, make_ticket
+from tests.factories import PAST, arrival_minutes, campaign_of, checkin_row, insert_rsvps, make_door, make_ticket
 from tests.stored import counts_from_rows, stored_counts
 
 ZERO = {"going_people": 0, "going_parties": 0, "guests_count": 0, "waitlisted_people": 0,
@@ -72,6 +72,7 @@ def test_recount_checkins_rebuilds_minutes_doors_and_totals_from_live_checkins(m
     checkin_row(rally, south, ticket, 3, at)
     checkin_row(rally, None, ticket, 1, at)
     checkin_row(rally, south, ticket, 1, at + timedelta(minutes=1))
+    arrival_minutes(rally, north, PAST, {30: 7})  # stale: no check-in behind it
     undone = checkin_row(rally, south, ticket, 5, at)
     with atomic():
         db.session.execute(sa.update(Checkin).where(Checkin.id == undone.id).values(undone_at=utcnow()))
