@@ -51,10 +51,10 @@ def test_recount_of_a_rally_without_rsvps_sets_every_counter_to_zero(make_rally,
 
 
 def minutes(rally_id: int) -> list[tuple]:
+    """(door id, minute, people, walk-ins) of the rally's arrival minutes, by minute, no door first."""
     db.session.expire_all()
-    return [(m.door_id, m.minute, m.people, m.walkins) for m in db.session.scalars(
-        sa.select(ArrivalMinute).where(ArrivalMinute.rally_id == rally_id)
-        .order_by(ArrivalMinute.minute, ArrivalMinute.door_id))]
+    rows = db.session.scalars(sa.select(ArrivalMinute).where(ArrivalMinute.rally_id == rally_id))
+    return sorted(((m.door_id, m.minute, m.people, m.walkins) for m in rows), key=lambda m: (m[1], m[0] or 0))
 
 
 def test_recount_checkins_rebuilds_minutes_doors_and_totals_from_live_checkins(make_rally, campaign):
