@@ -83,11 +83,13 @@ def test_an_add_of_a_mailbox_new_here_inserts_it_at_this_rally_only(make_rally, 
     first = make_rally(campaign, capacity=5)
     elsewhere = create_or_update_rsvp(first, RsvpInput(name="Ana López", email="ana@example.org"))
     rally = make_rally(campaign, capacity=5)
+    bo = create_or_update_rsvp(rally, RsvpInput(name="Bo Li", email="bo@example.org")).rsvp_id
     added = organizer_add(rally, guests=1)
-    assert added.rsvp_id != elsewhere.rsvp_id and added.outcome == "going"
+    assert added.rsvp_id not in (elsewhere.rsvp_id, bo) and added.outcome == "going"
     assert (row(added.rsvp_id).rally_id, row(added.rsvp_id).guests) == (rally.id, 1)
     assert row(elsewhere.rsvp_id).guests == 0
-    assert (rally_now(rally.id).going_people, rally_now(first.id).going_people) == (2, 1)
+    assert (row(bo).name, row(bo).guests) == ("Bo Li", 0)
+    assert (rally_now(rally.id).going_people, rally_now(first.id).going_people) == (3, 1)
 
 
 def test_adds_without_an_email_are_separate_rsvps(make_rally, campaign):

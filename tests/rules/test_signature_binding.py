@@ -109,4 +109,8 @@ def test_a_forced_scan_of_a_deleted_or_unknown_ticket_is_refused_all_the_same(tw
         "revoked", "ticket_deleted", {"id": ghost_id}, forced)
     unknown = check_in(make_code(raw_key(y.rally.id), x.rally.id, ghost_id), x.supervisor, nonce=nonce(), force=True)
     assert (unknown.verdict, unknown.reason, unknown.flags) == ("invalid", "unknown_ticket", forced)
-    assert scan_count(x.rally.id) == 2
+    theirs, _code = make_ticket(y.rally)
+    forged = check_in(make_code(raw_key(x.rally.id), x.rally.id, theirs.id), x.supervisor, nonce=nonce(), force=True)
+    assert (forged.verdict, forged.reason, forged.flags) == ("invalid", "bad_signature", forced)
+    assert row(theirs.id).checked_in_people == 0
+    assert scan_count(x.rally.id) == 3
