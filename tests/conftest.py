@@ -1,12 +1,14 @@
 """Shared fixtures. Tests run on SQLite by default, or on PostgreSQL when TEST_DATABASE_URL says so.
 
 PostgreSQL: each xdist worker gets its own database (created on first use); tables are
-created once per worker and truncated between tests. SQLite: one file per test.
+created once per worker and truncated between tests. SQLite: one file per test, a copy of a
+file whose schema was built once per session.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import uuid
 
@@ -58,6 +60,20 @@ def _pg_schema(database_url):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def _sqlite_schema(database_url, tmp_path_factory):
+    """On SQLite, a database file with every table and no rows, built once; each test copies it."""
+    if database_url:
+        return None
+    path = tmp_path_factory.mktemp("schema") / "empty.sqlite3"
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with app.app_context():
+        db.create_all()
+        # Closing the last connection checkpoints the WAL into the file, so the file alone is complete.
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request, tmp_path):
     """The URL of a database with no tables at all: a new SQLite file, or a throw-away PostgreSQL database."""
@@ -81,7 +97,7 @@ def empty_database(request, tmp_path):
 
 
 @pytest.fixture
-def app_factory(database_url, _pg_schema, tmp_path):
+def app_factory(database_url, _pg_schema, _sqlite_schema, tmp_path):
     """Build an app on the test database with config overrides; tables ready and empty."""
     made = []
     sqlite_file = tmp_path / "test.sqlite3"
@@ -89,6 +105,9 @@ def app_factory(database_url, _pg_schema, tmp_path):
     def factory(**overrides):
         uri = database_url or f"sqlite:///{sqlite_file}"
         overrides.setdefault("SQLALCHEMY_DATABASE_URI", uri)
+        copied = not made and not database_url and overrides["SQLALCHEMY_DATABASE_URI"] == uri
+        if copied:
+            shutil.copyfile(_sqlite_schema, sqlite_file)
         app = create_app(TestingConfig, **overrides)
         # Tests keep an app context pushed, so requests reuse it and its flask.g. Start each request
         # with an empty g, as in production; otherwise Flask-Login's cached user leaks between clients.
@@ -99,7 +118,7 @@ def app_factory(database_url, _pg_schema, tmp_path):
             if not made:
                 if database_url:
                     _truncate_all()
-                else:
+                elif not copied:
                     db.create_all()
         made.append(app)
         return app

@@ -56,7 +56,8 @@ def test_admitted_party_frees_nothing(make_rally, campaign):
     waiting, _ = rsvp(rally)
     ctx, _secret, _link = door_session(make_door(rally))
     assert check_in(ticket_code(rally, inside), ctx, nonce=nonce(), people=1).admitted == 1
-    with pytest.raises(AlreadyInside):
+    with pytest.raises(AlreadyInside, match=r"^You're already inside: people of this party were admitted at the "
+                                            r"door, so the RSVP can no longer be cancelled\. A door supervisor can help\.$"):
         cancel_rsvp(row(inside), notify=False)
     assert statuses(inside, waiting) == ["going", "waitlisted"]
     assert rally_now(rally.id).going_people == 2

@@ -51,7 +51,7 @@ def test_organizer_add_is_held_to_max_guests_too(make_rally, campaign):
 def test_change_guests_refuses_outside_the_rally_limit(make_rally, campaign, guests):
     rally = make_rally(campaign, capacity=None, max_guests=2)
     rsvp_id, _ = rsvp(rally, guests=0)
-    with pytest.raises(RsvpError):
+    with pytest.raises(RsvpError, match=r"^You can bring between 0 and 2 guests\.$"):
         change_guests(row(rsvp_id), guests)
     assert row(rsvp_id).guests == 0
     assert rally_now(rally.id).going_people == 1
@@ -92,7 +92,8 @@ def test_party_cannot_shrink_below_people_admitted(make_rally, campaign):
     rsvp_id, _ = rsvp(rally, guests=2)
     ctx, _secret, _link = door_session(make_door(rally))
     assert check_in(ticket_code(rally, rsvp_id), ctx, nonce=nonce(), people=2).admitted == 2
-    with pytest.raises(AlreadyInside):
+    with pytest.raises(AlreadyInside, match=r"^2 of your party are already inside, so your party cannot be "
+                                            r"smaller than 2\.$"):
         change_guests(row(rsvp_id), 0)
     assert row(rsvp_id).guests == 2
     change_guests(row(rsvp_id), 1)  # exactly the two inside

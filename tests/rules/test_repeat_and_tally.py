@@ -65,7 +65,7 @@ def test_reminder_no_cancels_yes_keeps(make_rally, campaign):
     waiting = create_or_update_rsvp(rally, RsvpInput(name="Bo Li", email="bo@example.org")).rsvp_id
     assert record_reminder_answer(row(yes), "yes") == "yes"
     assert (row(yes).status, row(yes).reminder_answer) == ("going", "yes")
-    with pytest.raises(RsvpError):
+    with pytest.raises(RsvpError, match=r"^Unknown answer\.$"):
         record_reminder_answer(row(yes), "maybe")
     assert record_reminder_answer(row(yes), "no") == "no"
     assert (row(yes).status, row(yes).reminder_answer, row(waiting).status) == ("cancelled", "no", "going")
@@ -100,7 +100,10 @@ def test_a_new_rsvp_links_its_supporter_an_unconfirmed_one_only_on_confirming(ma
     assert len(outbox(to="ana@example.org")) == 1
     assert rally.title in outbox(to="ana@example.org")[0].subject
     confirming = make_rally(campaign, capacity=None, confirm_by_email=True)
-    pending = create_or_update_rsvp(confirming, RsvpInput(name="Cy Doe", email="cy@example.org"))
+    pending = create_or_update_rsvp(confirming, RsvpInput(name="Cy Doe", email="cy@example.org", phone="555-0199",
+                                                          postal_code="60614"))
     assert (pending.outcome, row(pending.rsvp_id).supporter_id) == ("unconfirmed", None)
     take_place(row(pending.rsvp_id))
-    assert db.session.get(Supporter, row(pending.rsvp_id).supporter_id).email == "cy@example.org"
+    confirmed = db.session.get(Supporter, row(pending.rsvp_id).supporter_id)
+    assert (confirmed.email, confirmed.name, confirmed.phone, confirmed.postal_code) == (
+        "cy@example.org", "Cy Doe", "555-0199", "60614")

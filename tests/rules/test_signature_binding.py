@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 
 import pytest
-from rulekit import at_door, nonce, rally_now, row
+from rulekit import at_door, nonce, rally_now, row, scan_count
 
 from rallies.door.checkin import check_in
 from rallies.rsvp.tickets import PREFIX, TICKET_ID_BYTES, make_code, open_signing_key, parse_code, ticket_code
 from tests.factories import campaign_of, make_ticket
+
+#: The flags of an online scan that nothing was special about.
+ONLINE_FLAGS = {"clock": False, "offline": False, "forced": False, "conflict": False}
 
 
 @pytest.fixture
@@ -33,7 +36,9 @@ def test_a_ticket_of_another_rally_is_wrong_rally_and_counts_nowhere(two):
     rsvp, code = make_ticket(y.rally)
     verdict = check_in(code, x.scanner, nonce=nonce())
     assert (verdict.verdict, verdict.reason, verdict.admitted) == ("wrong_rally", "wrong_rally", 0)
-    assert verdict.rally["id"] == y.rally.id
+    stored_y = rally_now(y.rally.id)
+    assert verdict.rally == {"id": y.rally.id, "title": stored_y.title, "starts_at": stored_y.starts_at.isoformat()}
+    assert verdict.flags == ONLINE_FLAGS
     assert row(rsvp.id).checked_in_people == 0
     assert rally_now(x.rally.id).checked_in_people == 0 == rally_now(y.rally.id).checked_in_people
 
@@ -68,6 +73,7 @@ def test_a_code_of_rally_x_forged_for_a_ticket_of_rally_y(two):
     forged = make_code(raw_key(x.rally.id), x.rally.id, theirs.id)
     verdict = check_in(forged, x.scanner, nonce=nonce())
     assert (verdict.verdict, verdict.reason) == ("invalid", "bad_signature")
+    assert (verdict.ticket, verdict.flags) == (None, ONLINE_FLAGS)
     assert row(theirs.id).checked_in_people == 0
 
 
@@ -89,5 +95,22 @@ def test_a_deleted_ticket_with_a_good_signature_is_revoked(two):
     code = ticket_code(rally_now(x.rally.id), ghost_id)
     verdict = check_in(code, x.scanner, nonce=nonce())
     assert (verdict.verdict, verdict.reason) == ("revoked", "ticket_deleted")
+    assert (verdict.ticket, verdict.flags) == ({"id": ghost_id}, ONLINE_FLAGS)
     forged = make_code(raw_key(_y.rally.id), x.rally.id, ghost_id)
     assert check_in(forged, x.scanner, nonce=nonce()).reason == "unknown_ticket"
+
+
+def test_a_forced_scan_of_a_deleted_or_unknown_ticket_is_refused_all_the_same(two):
+    x, y = two
+    ghost_id = 999_999
+    forced = dict(ONLINE_FLAGS, forced=True)
+    deleted = check_in(ticket_code(rally_now(x.rally.id), ghost_id), x.supervisor, nonce=nonce(), force=True)
+    assert (deleted.verdict, deleted.reason, deleted.ticket, deleted.flags) == (
+        "revoked", "ticket_deleted", {"id": ghost_id}, forced)
+    unknown = check_in(make_code(raw_key(y.rally.id), x.rally.id, ghost_id), x.supervisor, nonce=nonce(), force=True)
+    assert (unknown.verdict, unknown.reason, unknown.flags) == ("invalid", "unknown_ticket", forced)
+    theirs, _code = make_ticket(y.rally)
+    forged = check_in(make_code(raw_key(x.rally.id), x.rally.id, theirs.id), x.supervisor, nonce=nonce(), force=True)
+    assert (forged.verdict, forged.reason, forged.flags) == ("invalid", "bad_signature", forced)
+    assert row(theirs.id).checked_in_people == 0
+    assert scan_count(x.rally.id) == 3

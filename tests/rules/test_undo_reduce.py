@@ -117,8 +117,10 @@ def test_undo_the_whole_latest_admission_marks_it_undone(door):
 def test_undoing_part_of_a_walkin_shrinks_its_party(door):
     verdict = admit_walkin(door.scanner, name="Walk In", nonce=nonce(), guests=2)
     walkin = verdict.ticket["id"]
+    before = row(walkin).changed_seq
     undo_checkin(door.supervisor, rsvp_id=walkin, reason="one left", nonce=nonce(), people=1)
     assert (row(walkin).guests, row(walkin).status, row(walkin).checked_in_people) == (1, "going", 2)
+    assert row(walkin).changed_seq > before  # door devices sync the smaller party
     r = rally_now(door.rally.id)
     assert (r.going_people, r.guests_count, r.going_parties, r.walkin_people, r.checked_in_people) == (2, 1, 1, 2, 2)
 
@@ -126,11 +128,19 @@ def test_undoing_part_of_a_walkin_shrinks_its_party(door):
 def test_undoing_a_whole_walkin_cancels_it(door):
     verdict = admit_walkin(door.scanner, name="Walk In", nonce=nonce(), guests=2)
     walkin = verdict.ticket["id"]
+    before = row(walkin).changed_seq
     undo_checkin(door.supervisor, rsvp_id=walkin, reason="wrong rally", nonce=nonce())
     assert row(walkin).status == "cancelled"
+    assert row(walkin).changed_seq > before  # door devices sync the cancellation
     r = rally_now(door.rally.id)
     assert (r.going_people, r.guests_count, r.going_parties, r.cancelled_parties) == (0, 0, 0, 1)
     assert (r.walkin_people, r.checked_in_people) == (0, 0)
+
+
+def test_name_search_admits_a_ticket_of_this_rally_up_to_the_largest_id(door):
+    rsvp, _code = make_ticket(door.rally, id=2**31 - 1)
+    verdict = check_in(None, door.scanner, nonce=nonce(), ticket_id=rsvp.id)
+    assert (verdict.verdict, verdict.admitted, row(rsvp.id).checked_in_people) == ("admit", 1, 1)
 
 
 @pytest.mark.parametrize("ticket_id", [True, "1", 0, -1, 2**31, 1.0])
