@@ -346,3 +346,22 @@ def _checked_in_at_past_rally(rally: Rally, owner: User) -> None:
     with atomic():
         _session, secret = doors.organizer_session(owner.id, door, "P")
     check_in(code, doors.authenticate(secret, door.id), nonce="audit-nonce-1", client_time=None, force=True, people=None)
+
+
+def live_fields(**fields) -> dict:
+    """Rally fields for a rally whose doors are open now (it starts in 30 minutes)."""
+    fields.setdefault("starts_at", utcnow() + timedelta(minutes=30))
+    return fields
+
+
+def quick_rsvp(rally: Rally, guests: int = 0, email: str | None = None, name: str = "Ana López") -> tuple[int, str]:
+    """RSVP through the service (make_rsvp); returns (rsvp id, outcome)."""
+    result = make_rsvp(rally, name=name, email=email, guests=guests)
+    return result.rsvp_id, result.outcome
+
+
+def set_status_at(rsvp_id: int, moment) -> None:
+    """Backdate when a party joined its queue (the waitlist order key)."""
+    with atomic():
+        db.session.execute(sa.update(Rsvp).where(Rsvp.id == rsvp_id).values(status_at=moment))
+

@@ -89,3 +89,19 @@ def statements_sent(action, *, skip=("begin",)) -> list[str]:
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
     return [s for s in seen if not s.startswith(skip)]
+
+
+def stored_rsvp(rsvp_id: int) -> Rsvp:
+    """The RSVP as stored now."""
+    return fresh(Rsvp, rsvp_id)
+
+
+def stored_rally(rally_id: int) -> Rally:
+    """The rally as stored now."""
+    return fresh(Rally, rally_id)
+
+
+def statuses(*rsvp_ids: int) -> list[str]:
+    """The stored status of each RSVP, in the order given."""
+    return [stored_rsvp(i).status for i in rsvp_ids]
+

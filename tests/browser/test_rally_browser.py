@@ -83,7 +83,7 @@ def test_organizer_creates_rally_and_supporter_finds_it_by_zip(make_user, live_s
     assert "1 upcoming rally within 25 km of 78701 (Austin, TX)" in page.content()
     page.click(f"text={TITLE}")
     page.wait_for_selector(".leaflet-marker-icon")
-    assert "Wednesday, May 1, 2030, 6:00 PM CDT (America/Chicago)" in page.inner_text("main")
+    assert "Wednesday, May 1, 2030, 6:00 PM CDT" in page.inner_text("main")
     assert page.locator("main a[href='https://example.org/more']").count() == 1
     page.click(".leaflet-marker-icon")
     assert page.wait_for_selector(".leaflet-popup-content").inner_text() == "Republic Square"
