@@ -27,4 +27,6 @@ copy leaflet.heat leaflet.heat dist/leaflet-heat.js
 copy qr-scanner qr-scanner qr-scanner.umd.min.js qr-scanner-worker.min.js
 copy axe-core axe-core axe.min.js
 copy chart.js chart.js dist/chart.umd.js
+copy us-atlas us-atlas states-10m.json
+copy topojson-client topojson-client dist/topojson-client.min.js
 du -sh "$out"

@@ -9,6 +9,7 @@
     var points = JSON.parse(el.dataset.points || "[]");
     var origin = el.dataset.origin ? JSON.parse(el.dataset.origin) : null;
     var map = L.map(el, {scrollWheelZoom: false});
+    el._ralliesMap = map;  // static/js/map-outlines.js finds it here
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, {attribution: el.dataset.attribution || "", maxZoom: 19}).addTo(map);
     }
