@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.screenshots import save
 from tests.factories import PASSWORD, campaign_of, held_rally
 
 pytestmark = pytest.mark.browser
@@ -34,6 +35,7 @@ def test_comparison_fits_1280_and_hides_columns(make_user, live_server, page):
     page.goto(url)
     assert _overflow(page, ".table-wrap") <= 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    save(page, "turnout-comparison-1280")
     assert page.locator("th.col-walkins").is_visible()
     page.click(".columns-control summary")
     page.uncheck("input[data-column=walkins]")
@@ -51,3 +53,4 @@ def test_comparison_scrolls_in_its_own_box_on_a_phone(make_user, live_server, pa
     page.goto(_campaign_page(make_user, live_server, page))
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert _overflow(page, ".table-wrap") > 0
+    save(page, "turnout-comparison-phone")

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.browser.screenshots import save
 from tests.factories import PASSWORD, campaign_of, make_door
 
 pytestmark = pytest.mark.browser
@@ -35,6 +36,7 @@ def test_new_door_link_is_whole_copyable_and_beside_its_qr(make_user, make_rally
     # Beside its QR on a desktop screen.
     text, qr = page.locator(".door-link-text").bounding_box(), page.locator(".door-link-qr").bounding_box()
     assert qr["x"] >= text["x"] + text["width"] and qr["y"] < text["y"] + text["height"], (text, qr)
+    save(page, "door-link-page")
     page.click("text=Copy door link")
     page.wait_for_selector("[data-copy-status=secret]:has-text('Copied.')")
     assert page.evaluate("navigator.clipboard.readText()") == link

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.browser.screenshots import save
 from tests.factories import campaign_of
 
 pytestmark = pytest.mark.browser
@@ -30,4 +31,6 @@ def test_first_pages_log_no_errors_and_no_failed_requests(make_user, make_rally,
     assert not errors, errors
     # The icon the tab shows is the page's own, and it loads.
     href = page.eval_on_selector('link[rel="icon"]', "el => el.href")
+    page.goto(href)
+    save(page, "app-icon")
     assert page.request.get(href).status == 200

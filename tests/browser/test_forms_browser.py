@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.screenshots import save
 from tests.factories import campaign_of
 
 pytestmark = pytest.mark.browser
@@ -23,6 +24,7 @@ def test_a_failed_rsvp_marks_links_and_focuses_the_bad_fields(make_user, make_ra
     page.click("form.rsvp-form button[type=submit]")
     page.wait_for_selector(".error-summary")
     assert page.evaluate("document.activeElement.id") == "name"
+    save(page, "form-errors")
     links = page.eval_on_selector_all(".error-summary a", "els => els.map(a => a.getAttribute('href'))")
     assert links == ["#name", "#email"]
     for field_id in ("name", "email"):

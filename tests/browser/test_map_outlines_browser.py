@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.browser.screenshots import save
 from tests.factories import campaign_of
 
 pytestmark = pytest.mark.browser
@@ -39,6 +40,7 @@ def test_outlines_appear_when_tiles_fail(make_user, make_rally, live_server, lau
     page, fetched = _page(launch_browser, "fail")
     page.goto(live_server.url + (f"/r/{rally.slug}" if path == "rally" else "/near?q=60607"))
     assert _outlines(page) >= 48 and fetched  # the states, DC and territories
+    save(page, f"map-outlines-{path}")
     # Under the markers: the outlines' pane sits below the marker and overlay panes.
     z = page.evaluate("""() => ['outlines', 'overlay', 'marker'].map(
         n => Number(getComputedStyle(document.querySelector('.leaflet-' + n + '-pane')).zIndex))""")

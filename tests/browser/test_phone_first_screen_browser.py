@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.browser.screenshots import save
 from tests.factories import campaign_of, make_rsvp
 
 pytestmark = pytest.mark.browser
@@ -52,6 +53,7 @@ def test_ticket_page_shows_the_qr_on_the_first_screen_after_an_rsvp(make_user, m
     phone.goto(f"{live_server.url}/r/{rally.slug}")
     # The rally page: an RSVP button without scrolling, which leads to the form.
     assert _bottom(phone, ".rsvp-jump .button") <= PHONE["height"]
+    save(phone, "phone-rally-page")
     phone.click(".rsvp-jump .button")
     phone.fill("#name", "Ana López")
     phone.fill("#email", "ana.phone@example.org")
@@ -61,6 +63,7 @@ def test_ticket_page_shows_the_qr_on_the_first_screen_after_an_rsvp(make_user, m
     phone.wait_for_load_state("networkidle")
     # After the RSVP (with its flash message) the whole QR is on the first screen.
     assert _bottom(phone, ".ticket-qr img") <= PHONE["height"]
+    save(phone, "phone-ticket-after-rsvp")
     code = phone.inner_text(".ticket-code-text").strip()
     assert re.fullmatch(r"\S{20,}", code) and phone.eval_on_selector(
         ".ticket-code-text", "el => parseFloat(getComputedStyle(el).fontSize)") >= 16
@@ -86,5 +89,6 @@ def test_near_me_lists_results_before_the_map(make_user, make_rally, live_server
     phone.goto(f"{live_server.url}/near?q=60607")
     phone.wait_for_selector(".cards")
     assert _top(phone, ".cards") < _top(phone, ".map-frame")
+    save(phone, "phone-near-me")
     assert _top(phone, ".cards") < PHONE["height"]
     assert not _small_targets(phone), _small_targets(phone)

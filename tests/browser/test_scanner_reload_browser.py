@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.screenshots import save
 from tests.browser.test_scanner import _queued, _wait_synced, link_path, open_door_link, verdict
 from tests.factories import campaign_of, make_door, make_ticket
 
@@ -32,5 +33,6 @@ def test_counters_and_recent_scans_survive_an_offline_reload(make_user, make_ral
     page.reload()  # offline: the page from the service worker, the rest from IndexedDB
     page.wait_for_selector("body[data-ready='1']")
     assert _queued(page) == "1 queued"
+    save(page, "scanner-after-offline-reload")
     assert {"door": page.inner_text("#c-door"), "rally": page.inner_text("#c-rally"),
             "recent": page.inner_text("#recent")} == shown

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.browser.screenshots import save
 from tests.browser.test_scanner import link_path, open_door_link, verdict
 from tests.factories import campaign_of, live_rally, make_door, make_ticket
 
@@ -26,5 +27,6 @@ def test_synced_and_recent_scans_use_the_rallys_zone(make_user, live_server, lau
     page.press("#code", "Enter")
     verdict(page, "admit")
     recent = page.inner_text("#recent li >> nth=0")
+    save(page, "scanner-times-rally-zone")
     assert RALLY_CLOCK.match(recent), recent
     assert "JST" not in page.inner_text("body") and "GMT+9" not in page.inner_text("body")

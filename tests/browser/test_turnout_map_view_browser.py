@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.browser.screenshots import save
 from tests.factories import PASSWORD, campaign_of, held_rally
 
 pytestmark = pytest.mark.browser
@@ -41,6 +42,7 @@ def test_one_rally_opens_on_its_city(make_user, live_server, page):
     held_rally(camp, going=100, rsvp_in=80, title="Only one", lat=41.88, lon=-87.63)
     _open(page, live_server.url, owner, camp)
     assert _zoom(page) >= 10
+    save(page, "turnout-map-one-rally")
     centre = page.evaluate("(() => { const c = window[document.querySelector('.folium-map').id].getCenter();"
                            " return [c.lat, c.lng]; })()")
     assert abs(centre[0] - 41.88) < 0.01 and abs(centre[1] + 87.63) < 0.01
@@ -55,6 +57,7 @@ def test_layer_control_covers_no_marker(make_user, live_server, page, size):
     page.set_viewport_size(size)
     _open(page, live_server.url, owner, camp)
     page.wait_for_selector("path.leaflet-interactive")
+    save(page, f"turnout-map-layer-control-{size['width']}")
     control = page.locator(".leaflet-control-layers").bounding_box()
     markers = page.locator("path.leaflet-interactive, .marker-cluster")
     assert markers.count() >= 3

@@ -12,6 +12,7 @@ from icalendar import Calendar
 from rallies.mail.calendar import REMIND_BEFORE
 from rallies.mail.delivery import render_body
 from rallies.rsvp.tickets import ticket_code
+from tests.browser.screenshots import save
 from tests.factories import campaign_of, make_rsvp
 from tests.stored import outbox
 
@@ -54,3 +55,4 @@ def test_the_html_part_fits_a_phone_screen(ticket_mail, page):
     page.set_viewport_size({"width": 390, "height": 844})
     page.set_content(html)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    save(page, "ticket-email-phone", full_page=True)
