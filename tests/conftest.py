@@ -161,6 +161,12 @@ def runner(app):
 
 
 @pytest.fixture
+def campaign(app):
+    """A campaign whose owner is a fresh organizer (the rule tests' usual starting point)."""
+    return factories.campaign_of(factories.make_user())
+
+
+@pytest.fixture
 def make_user(app):
     """factories.make_user, in the app's context."""
     return factories.make_user

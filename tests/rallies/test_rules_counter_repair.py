@@ -5,23 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import ArrivalMinute, Checkin, utcnow
 from rallies.rallies.counters import door_totals, recount, recount_checkins
-from tests.factories import PAST, arrival_minutes, campaign_of, checkin_row, insert_rsvps, make_door, make_ticket
+from tests.factories import PAST, arrival_minutes, checkin_row, insert_rsvps, make_door, make_ticket
 from tests.stored import counts_from_rows, stored_counts, stored_rally
 
 ZERO = {"going_people": 0, "going_parties": 0, "guests_count": 0, "waitlisted_people": 0,
         "waitlisted_parties": 0, "cancelled_parties": 0}
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 def repaired(fn, rally_id: int) -> None:

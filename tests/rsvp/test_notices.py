@@ -7,22 +7,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from email import policy
 
-import pytest
-
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.keys.link_secrets import page_token
 from rallies.mail import delivery
 from rallies.models import Rally
 from rallies.rsvp import notices
-from tests.factories import campaign_of
 from tests.stored import outbox, rsvp_by_email
 from tests.web import rsvp_post, token_from
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 def _people(client, rally):

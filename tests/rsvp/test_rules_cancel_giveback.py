@@ -7,13 +7,8 @@ import pytest
 from rallies.door.checkin import check_in
 from rallies.rsvp.rsvps import AlreadyInside, cancel_rsvp, change_guests
 from rallies.rsvp.tickets import ticket_code
-from tests.factories import campaign_of, door_session, live_fields, make_door, nonce, quick_rsvp
+from tests.factories import door_session, live_fields, make_door, nonce, quick_rsvp
 from tests.stored import counts_from_rows, statuses, stored_counts, stored_rally, stored_rsvp
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 def test_cancelling_a_going_party_promotes_the_waitlist(make_rally, campaign):

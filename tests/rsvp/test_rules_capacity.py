@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.factories import campaign_of, quick_rsvp
+from tests.factories import quick_rsvp
 from tests.stored import counts_from_rows, statuses, stored_counts, stored_rally
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 def test_exact_fit_is_going_and_one_more_waits(make_rally, campaign):

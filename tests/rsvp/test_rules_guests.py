@@ -18,13 +18,8 @@ from rallies.rsvp.rsvps import (
     take_place,
 )
 from rallies.rsvp.tickets import ticket_code
-from tests.factories import campaign_of, door_session, live_fields, make_door, nonce, quick_rsvp
+from tests.factories import door_session, live_fields, make_door, nonce, quick_rsvp
 from tests.stored import stored_rally, stored_rsvp
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 @pytest.mark.parametrize("guests", [3, 4, 50, -1])

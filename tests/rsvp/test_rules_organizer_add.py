@@ -3,19 +3,11 @@ ticket is re-sent as "updated", and the answer carries the RSVP's page token and
 
 from __future__ import annotations
 
-import pytest
-
 from rallies.rsvp.lookups import rsvp_by_token
 from rallies.rsvp.names import search_text
 from rallies.rsvp.notices import SUBJECTS
 from rallies.rsvp.rsvps import RsvpInput, cancel_rsvp, create_or_update_rsvp
-from tests.factories import campaign_of
 from tests.stored import outbox, stored_rally, stored_rsvp
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 def organizer_add(rally, **fields):

@@ -13,13 +13,7 @@ from rallies.models import Rsvp, utcnow
 from rallies.rsvp.notices import SUBJECTS
 from rallies.rsvp.rsvps import RsvpError, RsvpInput, create_or_update_rsvp, record_reminder_answer
 from rallies.turnout.tallies import rally_tally
-from tests.factories import campaign_of
 from tests.stored import outbox, stored_rally, stored_rsvp
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 def test_a_repeat_changes_nothing_and_resends_once_per_window(app, make_rally, campaign):

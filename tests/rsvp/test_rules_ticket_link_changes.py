@@ -22,13 +22,7 @@ from rallies.rsvp.rsvps import (
     create_or_update_rsvp,
     take_place,
 )
-from tests.factories import campaign_of
 from tests.stored import outbox, stored_rsvp
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 def ana(rally, **fields):

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from rallies.database import atomic
 from rallies.models import utcnow
 from rallies.rsvp.rsvps import cancel_rsvp, promote_waitlist, take_place
-from tests.factories import campaign_of, quick_rsvp, set_status_at
+from tests.factories import quick_rsvp, set_status_at
 from tests.stored import counts_from_rows, statuses, stored_counts, stored_rally, stored_rsvp
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 def free_places(rally_id: int, capacity: int) -> list:

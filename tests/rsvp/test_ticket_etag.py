@@ -7,14 +7,8 @@ import re
 import pytest
 
 from rallies.rsvp import rsvps
-from tests.factories import campaign_of
 from tests.stored import rsvp_by_email
 from tests.web import rsvp_post, token_from
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 @pytest.fixture

@@ -11,14 +11,8 @@ import pytest
 from rallies.rsvp import tickets
 from rallies.rsvp.notices import answer_signature
 from tests import factories
-from tests.factories import campaign_of
 from tests.stored import rsvp_by_email
 from tests.web import rsvp_post, token_from
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 @pytest.fixture

@@ -20,11 +20,6 @@ from tests.stored import counts_from_rows, fresh, outbox, rsvp_by_email, stored_
 from tests.web import rsvp_post, token_from
 
 
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
-
-
 def _rsvp(client, rally, email, guests=0):
     resp = rsvp_post(client, rally, email=email, name=email.split("@")[0].title(), guests=guests)
     assert resp.status_code == 303, resp.get_data(as_text=True)

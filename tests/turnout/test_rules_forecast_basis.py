@@ -28,11 +28,6 @@ T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
 
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
-
-
 def past(i: int, city: str, state: str, rsvp_in: int, going: int = 100) -> PastRally:
     start = T0 + i * DAY
     return PastRally(i, city, state, start, start + 2 * HOUR, going, rsvp_in)

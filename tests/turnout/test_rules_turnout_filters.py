@@ -28,11 +28,6 @@ MIN = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 
 
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
-
-
 def _unsaved(status="scheduled", opens=None, starts=NOW + HOUR, ends=NOW + 3 * HOUR) -> Rally:
     return Rally(status=status, doors_open_at=opens, starts_at=starts, ends_at=ends)
 

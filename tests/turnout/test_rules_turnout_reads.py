@@ -21,11 +21,6 @@ from rallies.turnout.tallies import (
 from tests.factories import PAST, arrival_minutes, campaign_of, held_rally, make_door
 
 
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
-
-
 def test_comparison_pages_by_start_newest_first_with_id_ties(campaign):
     same = PAST
     ids = [held_rally(campaign, going=1, rsvp_in=1, starts_at=same).id for _ in range(3)]

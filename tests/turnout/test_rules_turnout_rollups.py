@@ -19,11 +19,6 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
-
-
-@pytest.fixture
 def towns(make_rally, campaign, make_user):
     """Peoria: four held rallies, one upcoming, one cancelled; Springfield: upcoming only; Austin; no place."""
     peoria = dict(city="Peoria", state="IL")

@@ -17,13 +17,8 @@ from rallies.models import utcnow
 from rallies.rsvp.tickets import ticket_code
 from rallies.turnout.forecast import backtest, forecast_rally, past_rallies
 from rallies.turnout.tallies import RallyFilters, rally_tally, rollups
-from tests.factories import at_door, campaign_of, nonce, quick_rsvp
+from tests.factories import at_door, nonce, quick_rsvp
 from tests.stored import stored_rally
-
-
-@pytest.fixture
-def campaign(make_user):
-    return campaign_of(make_user())
 
 
 def held_rally(make_rally, campaign, *, going, admitted, walkins, days_ago=10, city="Chicago"):
