@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.browser.screenshots import save
-from tests.browser.test_scanner import link_path, open_door_link, verdict
+from tests.browser.test_scanner import _wait_synced, link_path, open_door_link, verdict
 from tests.factories import campaign_of, live_rally, make_door, make_ticket
 
 pytestmark = pytest.mark.browser
@@ -21,7 +21,7 @@ def test_synced_and_recent_scans_use_the_rallys_zone(make_user, live_server, lau
     _rsvp, code = make_ticket(rally, name="Maria Garcia")
     page = launch_browser().new_context(timezone_id="Asia/Tokyo", locale="ja-JP").new_page()
     open_door_link(page, live_server.url, link_path(door), "Tokyo phone")
-    page.wait_for_selector("#synced:has-text('synced ')")
+    _wait_synced(page)  # "synced <time>", not the "not synced" it starts with
     assert RALLY_CLOCK.search(page.inner_text("#synced")), page.inner_text("#synced")
     page.fill("#code", code)
     page.press("#code", "Enter")
