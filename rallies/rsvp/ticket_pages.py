@@ -161,39 +161,46 @@ def guests(token: str):
     return render_template("tickets/guests.html", rsvp=rsvp, token=token, rally=rsvp.rally, form=form), status
 
 
+def _one_button(token: str, template: str, act) -> Response | str:
+    """A page with one confirm button (GET), then ``act(rsvp)`` and back to the ticket (POST).
+
+    A link prefetcher's GET changes nothing; an RsvpError from the act is flashed.
+    """
+    rsvp = _rsvp_or_404(token)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        try:
+            act(rsvp)
+        except rsvps.RsvpError as exc:
+            flash(str(exc), "warning")
+        return redirect(url_for(".page", token=token), 303)
+    return render_template(template, rsvp=rsvp, token=token, rally=rsvp.rally, form=form)
+
+
 @bp.get("/confirm")
 @bp.post("/confirm")
 def confirm(token: str):
     """Confirm an unconfirmed RSVP, or RSVP again after cancelling: a button (GET), then the capacity decision (POST)."""
-    rsvp = _rsvp_or_404(token)
-    form = ConfirmForm()
-    if request.method == "POST" and form.validate():
+
+    def take(rsvp):
         was = rsvp.status
-        try:
-            rsvp = rsvps.take_place(rsvp)
-        except rsvps.RsvpError as exc:
-            flash(str(exc), "warning")
-        else:
-            if was in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
-                flash_outcome(rsvps.RsvpResult(rsvp.id, rsvp.status))
-        return redirect(url_for(".page", token=token), 303)
-    return render_template("tickets/confirm.html", rsvp=rsvp, token=token, rally=rsvp.rally, form=form)
+        rsvp = rsvps.take_place(rsvp)
+        if was in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
+            flash_outcome(rsvps.RsvpResult(rsvp.id, rsvp.status))
+
+    return _one_button(token, "tickets/confirm.html", take)
 
 
 @bp.get("/cancel")
 @bp.post("/cancel")
 def cancel(token: str):
     """Ask for confirmation (GET), then cancel (POST)."""
-    rsvp = _rsvp_or_404(token)
-    form = ConfirmForm()
-    if request.method == "POST" and form.validate():
-        try:
-            if rsvps.cancel_rsvp(rsvp):
-                flash("Your RSVP is cancelled. Thank you for letting us know.", "success")
-        except rsvps.RsvpError as exc:
-            flash(str(exc), "warning")
-        return redirect(url_for(".page", token=token), 303)
-    return render_template("tickets/cancel.html", rsvp=rsvp, token=token, rally=rsvp.rally, form=form)
+
+    def cancel_it(rsvp):
+        if rsvps.cancel_rsvp(rsvp):
+            flash("Your RSVP is cancelled. Thank you for letting us know.", "success")
+
+    return _one_button(token, "tickets/cancel.html", cancel_it)
 
 
 @bp.get("/answer/<answer>")

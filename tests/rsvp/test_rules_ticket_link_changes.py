@@ -12,21 +12,13 @@ import sqlalchemy as sa
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally
+from rallies.rsvp import rsvps
 from rallies.rsvp.notices import SUBJECTS
-from rallies.rsvp.rsvps import (
-    RsvpClosed,
-    RsvpError,
-    RsvpInput,
-    cancel_rsvp,
-    change_guests,
-    create_or_update_rsvp,
-    take_place,
-)
 from tests.stored import outbox, stored_rsvp
 
 
 def ana(rally, **fields):
-    return create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana@example.org", **fields))
+    return rsvps.create_or_update_rsvp(rally, rsvps.RsvpInput(name="Ana López", email="ana@example.org", **fields))
 
 
 def close(rally, **values) -> None:
@@ -38,7 +30,7 @@ def close(rally, **values) -> None:
 def test_confirming_queues_the_ticket_as_going(make_rally, campaign):
     rally = make_rally(campaign, capacity=5, confirm_by_email=True)
     pending = ana(rally)
-    take_place(stored_rsvp(pending.rsvp_id))
+    rsvps.take_place(stored_rsvp(pending.rsvp_id))
     last = outbox(to="ana@example.org")[-1]
     assert (stored_rsvp(pending.rsvp_id).status, last.render_params["reason"]) == ("going", "going")
     assert last.subject == SUBJECTS["going"].format(title=rally.title)
@@ -48,32 +40,32 @@ def test_confirming_or_changing_the_party_at_a_closed_rally_is_refused(make_rall
     rally = make_rally(campaign, capacity=5, confirm_by_email=True)
     pending = ana(rally)
     close(rally, ends_at=rally.starts_at - timedelta(days=30), starts_at=rally.starts_at - timedelta(days=30, hours=2))
-    with pytest.raises(RsvpClosed, match=r"^This rally is over, so it no longer takes RSVPs\.$"):
-        take_place(stored_rsvp(pending.rsvp_id))
-    with pytest.raises(RsvpClosed, match=r"^This rally is over, so it no longer takes RSVPs\.$"):
-        change_guests(stored_rsvp(pending.rsvp_id), 1)
+    with pytest.raises(rsvps.RsvpClosed, match=r"^This rally is over, so it no longer takes RSVPs\.$"):
+        rsvps.take_place(stored_rsvp(pending.rsvp_id))
+    with pytest.raises(rsvps.RsvpClosed, match=r"^This rally is over, so it no longer takes RSVPs\.$"):
+        rsvps.change_guests(stored_rsvp(pending.rsvp_id), 1)
     assert (stored_rsvp(pending.rsvp_id).status, stored_rsvp(pending.rsvp_id).guests) == ("unconfirmed", 0)
 
 
 def test_a_cancelled_rsvp_changes_no_party(make_rally, campaign):
     rally = make_rally(campaign, capacity=5)
     first = ana(rally)
-    assert cancel_rsvp(stored_rsvp(first.rsvp_id), notify=False)
-    with pytest.raises(RsvpError, match=r"^This RSVP is cancelled\.$"):
-        change_guests(stored_rsvp(first.rsvp_id), 1)
+    assert rsvps.cancel_rsvp(stored_rsvp(first.rsvp_id), notify=False)
+    with pytest.raises(rsvps.RsvpError, match=r"^This RSVP is cancelled\.$"):
+        rsvps.change_guests(stored_rsvp(first.rsvp_id), 1)
     assert stored_rsvp(first.rsvp_id).guests == 0
 
 
 def test_a_repeat_resends_to_that_mailbox_only_naming_its_rsvp(make_rally, campaign):
     rally = make_rally(campaign, capacity=5)
     first = ana(rally)
-    bo = create_or_update_rsvp(rally, RsvpInput(name="Bo Li", email="bo@example.org")).rsvp_id
+    bo = rsvps.create_or_update_rsvp(rally, rsvps.RsvpInput(name="Bo Li", email="bo@example.org")).rsvp_id
     ana(rally)
     resent = outbox(to="ana@example.org")[-1]
     assert (resent.subject, resent.rsvp_id) == (SUBJECTS["resend"].format(title=rally.title), first.rsvp_id)
     assert stored_rsvp(bo).ticket_resent_at is None
     sent = len(outbox(to="bo@example.org"))
-    create_or_update_rsvp(rally, RsvpInput(name="Bo Li", email="bo@example.org"))
+    rsvps.create_or_update_rsvp(rally, rsvps.RsvpInput(name="Bo Li", email="bo@example.org"))
     assert len(outbox(to="bo@example.org")) == sent + 1
 
 
@@ -98,11 +90,11 @@ def test_a_cancellation_emails_only_when_asked_to(make_rally, campaign):
     rally = make_rally(campaign, capacity=5)
     first = ana(rally)
     sent = len(outbox(to="ana@example.org"))
-    assert cancel_rsvp(stored_rsvp(first.rsvp_id), notify=False)
+    assert rsvps.cancel_rsvp(stored_rsvp(first.rsvp_id), notify=False)
     assert len(outbox(to="ana@example.org")) == sent
-    assert not cancel_rsvp(stored_rsvp(first.rsvp_id))  # already cancelled: nothing changes, nothing is sent
+    assert not rsvps.cancel_rsvp(stored_rsvp(first.rsvp_id))  # already cancelled: nothing changes, nothing is sent
     assert len(outbox(to="ana@example.org")) == sent
-    bo = create_or_update_rsvp(rally, RsvpInput(name="Bo Li", email="bo@example.org")).rsvp_id
+    bo = rsvps.create_or_update_rsvp(rally, rsvps.RsvpInput(name="Bo Li", email="bo@example.org")).rsvp_id
     sent = len(outbox(to="bo@example.org"))
-    assert cancel_rsvp(stored_rsvp(bo))
+    assert rsvps.cancel_rsvp(stored_rsvp(bo))
     assert len(outbox(to="bo@example.org")) == sent + 1
