@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 from flask import Response, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -40,7 +41,7 @@ def open_link(secret: str):
     if form.validate_on_submit():
         try:
             session, token = doors.open_link(secret, form.device_name.data,
-                                                  current_app.config.get("DOOR_DEVICES_PER_LINK", doors.DEVICES_PER_LINK))
+                                             current_app.config.get("DOOR_DEVICES_PER_LINK", doors.DEVICES_PER_LINK))
         except doors.DoorError as err:
             form.device_name.errors.append(err.message)
         else:
@@ -139,8 +140,7 @@ def manifest(door_id: int):
              "purpose": "maskable"},
         ],
     }
-    return current_app.response_class(
-        __import__("json").dumps(body), mimetype="application/manifest+json")
+    return current_app.response_class(json.dumps(body), mimetype="application/manifest+json")
 
 
 def _asset_version() -> str:
