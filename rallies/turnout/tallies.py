@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from .. import dates
 from ..extensions import db
 from ..models import ArrivalMinute, Rally, utcnow
 from ..models.rallies import STATUS_CANCELLED
@@ -156,12 +156,8 @@ def arrival_curve(rally: Rally) -> ArrivalCurve:
 
 
 def local_label(moment: datetime, zone: str, fmt: str = "%H:%M") -> str:
-    """A UTC moment formatted in the rally's zone."""
-    try:
-        tz = ZoneInfo(zone)
-    except (KeyError, ValueError):
-        tz = UTC
-    return moment.astimezone(tz).strftime(fmt)
+    """A UTC moment in the rally's zone, for exports and chart axes (pages use dates.local_time)."""
+    return moment.astimezone(dates.zone(zone)).strftime(fmt)
 
 
 # --- The campaign comparison table --------------------------------------------------------------
