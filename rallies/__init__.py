@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The modules whose routes register on their domain's blueprint when imported.
 VIEW_MODULES = (
     "auth.views", "auth.campaigns", "rallies.public", "rallies.organize", "rsvp.public", "rsvp.ticket_pages",
-    "rsvp.organize", "rsvp.supporter_pages", "door.views", "door.manage", "door.api", "turnout.views", "turnout.api",
+    "rsvp.organize", "rsvp.supporter_pages", "door.views", "door.manage", "door.api", "turnout.views", "turnout.api", "i18n",
 )
 
 
@@ -57,6 +57,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    from . import i18n
+
+    i18n.init_app(app)
 
     from .routing import IdConverter, Request, TextConverter, TextPathConverter
 

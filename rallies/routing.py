@@ -60,3 +60,16 @@ class Request(flask.Request):
     """The app's request: bounded whole numbers from query strings and forms."""
 
     parameter_storage_class = _BoundedArgs
+
+
+def safe_next(target: str | None) -> str | None:
+    r"""Only same-site relative paths, never //host or scheme URLs.
+
+    Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so
+    "/\t/evil.example" or "/\\evil.example" would become "//evil.example": refuse them all.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    return target

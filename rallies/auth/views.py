@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
+from ..routing import safe_next
 from . import account_mail, accounts, teams
 from .blueprint import auth_rate_limit, bp
 from .forms import PASSWORD_HINT, ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
@@ -63,7 +64,7 @@ def signup():
 def login():
     """Log an organizer in."""
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")) or url_for("organize.dashboard"))
+        return redirect(safe_next(request.args.get("next")) or url_for("organize.dashboard"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -72,10 +73,10 @@ def login():
             form.password.errors.append("That email and password do not match an account.")
         else:
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")) or url_for("organize.dashboard"))
+            return redirect(safe_next(request.args.get("next")) or url_for("organize.dashboard"))
     if form.errors:
         status = 400
-    return render_template("auth/login.html", form=form, next=_safe_next(request.args.get("next"))), status
+    return render_template("auth/login.html", form=form, next=safe_next(request.args.get("next"))), status
 
 
 @bp.post("/logout")
@@ -209,17 +210,4 @@ def resend_verification():
     accounts.send_verification(user, secret)
     flash(f"We have emailed a new link to {user.email}. It works for {account_mail.verify_days()} days.", "info")
     return redirect(back)
-
-
-def _safe_next(target: str | None) -> str | None:
-    r"""Only same-site relative paths, never //host or scheme URLs.
-
-    Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so
-    "/\t/evil.example" or "/\\evil.example" would become "//evil.example": refuse them all.
-    """
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return None
-    return target
 

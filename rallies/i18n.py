@@ -1,0 +1,68 @@
+"""Languages: which one a request is served in, and the picker that remembers a supporter's choice.
+
+Order (issue 13): the supporter's choice (the ``lang`` cookie the picker sets, or the language a view
+put on ``g.locale`` from a supporter's saved preference), then the browser's Accept-Language, then the
+campaign's default (a view sets ``g.campaign_locale``), then English.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, make_response, redirect, request
+from flask_babel import Babel
+
+from .routing import safe_next
+
+#: Languages the app ships catalogs for, with their names in their own language (for the picker).
+LANGUAGES = {"en": "English", "es": "Español"}
+DEFAULT_LOCALE = "en"
+COOKIE = "lang"
+COOKIE_MAX_AGE = 400 * 24 * 3600  # the most a browser keeps (RFC 6265bis)
+
+babel = Babel()
+bp = Blueprint("i18n", __name__, url_prefix="/language")
+
+
+def supported(code: str | None) -> str | None:
+    """The supported language a code names ("es-MX" -> "es"), or None."""
+    if not code:
+        return None
+    code = code.replace("_", "-").split("-")[0].lower()
+    return code if code in LANGUAGES else None
+
+
+def select_locale() -> str:
+    chosen = supported(getattr(g, "locale", None)) or supported(request.cookies.get(COOKIE))
+    if chosen:
+        return chosen
+    browser = request.accept_languages.best_match(list(LANGUAGES))
+    if browser:
+        return browser
+    return supported(getattr(g, "campaign_locale", None)) or DEFAULT_LOCALE
+
+
+def select_timezone() -> str | None:
+    # Dates are shown in each rally's own zone (dates.local_time), never the viewer's.
+    return None
+
+
+@bp.post("")
+def choose():
+    """The picker: remember the choice in a cookie and go back where the supporter was."""
+    code = supported(request.form.get("lang")) or DEFAULT_LOCALE
+    response = make_response(redirect(safe_next(request.form.get("next")) or "/", 303))
+    response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", True))
+    return response
+
+
+def init_app(app) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path) + "/translations")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def _languages():
+        from flask_babel import get_locale
+
+        return {"LANGUAGES": LANGUAGES, "current_locale": str(get_locale() or DEFAULT_LOCALE)}
