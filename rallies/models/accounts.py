@@ -41,6 +41,10 @@ class User(UserMixin, db.Model):
 class Campaign(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    #: Reply-To on everything the campaign sends, so supporters' replies reach a person ("" = none).
+    contact_email: so.Mapped[str] = so.mapped_column(sa.String(254), default="", server_default="")
+    #: The language for supporters whose browser names none we have (rallies/i18n.py).
+    default_locale: so.Mapped[str] = so.mapped_column(sa.String(10), default="en", server_default="en")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     memberships: so.Mapped[list[Membership]] = so.relationship(back_populates="campaign", cascade="all, delete-orphan")

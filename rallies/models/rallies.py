@@ -76,6 +76,13 @@ class Rally(db.Model):
     visibility: so.Mapped[str] = so.mapped_column(sa.String(10), default=VISIBILITY_DRAFT)
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default=STATUS_SCHEDULED)
     cancel_message: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    #: Title and description in other languages: {"es": {"title": ..., "description": ...}}.
+    translations: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict, server_default="{}")
+    #: Raised on every change of time or venue that supporters are told about: the .ics SEQUENCE.
+    ics_sequence: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    #: The after-rally messages (thank-you to those checked in, "sorry we missed you" to no-shows).
+    send_thank_you: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+    send_missed_you: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
 
     #: Ed25519 key pair that signs this rally's ticket codes: the private key sealed with the KEK and bound
     #: to the rally id (services/tickets.open_signing_key), the public key raw (32 bytes).

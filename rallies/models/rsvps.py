@@ -20,15 +20,27 @@ RSVP_UNCONFIRMED = "unconfirmed"
 class Supporter(db.Model):
     """One person per email within a campaign."""
 
-    __table_args__ = (sa.UniqueConstraint("campaign_id", "email"),)
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "email"), sa.Index("ix_supporter_phone", "phone"))
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     campaign_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
     #: Normalised email; None once the person is deleted.
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     name: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
+    #: E.164 (phonenumbers) when given; SMS goes only here, and STOP matches on it.
     phone: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
     postal_code: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
+    #: The language the supporter chose ("" = none yet: the campaign's default); email and SMS use it.
+    locale: so.Mapped[str] = so.mapped_column(sa.String(10), default="", server_default="")
+    #: Opted out of campaign messages (organizer messages, thank-yous): set by the unsubscribe link or
+    #: the preferences page. Their own ticket and changes to their rally still reach them.
+    email_opt_out_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: SMS consent, as given at RSVP: when, the exact text shown, and from which address.
+    sms_opt_in_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    sms_consent_text: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+    sms_consent_ip: so.Mapped[str] = so.mapped_column(sa.String(45), default="", server_default="")
+    #: STOP received (or SMS turned off on the preferences page); START clears it.
+    sms_stopped_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
