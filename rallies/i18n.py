@@ -7,7 +7,7 @@ campaign's default (a view sets ``g.campaign_locale``), then English.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, make_response, redirect, request
+from flask import Blueprint, current_app, g, has_request_context, make_response, redirect, request
 from flask_babel import Babel
 
 from .routing import safe_next
@@ -31,6 +31,8 @@ def supported(code: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the outbox sender renders email under force_locale()
+        return supported(getattr(g, "locale", None)) or DEFAULT_LOCALE
     chosen = supported(getattr(g, "locale", None)) or supported(request.cookies.get(COOKIE))
     if chosen:
         return chosen

@@ -63,7 +63,7 @@ from flask import current_app
 from ..database import atomic, standby_writer
 from ..extensions import db
 from ..models import OutboxMessage, utcnow
-from ..models.mail import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT
+from ..models.mail import CHANNEL_EMAIL, OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +269,10 @@ def render_body(row: OutboxMessage) -> bytes:
     fn = _RENDERERS.get(row.render_as)
     if fn is None:
         raise NothingToSend(f"no renderer {row.render_as!r}")
-    out = fn(dict(row.render_params or {}))
+    # Rows queued set-based share one params value; the recipient is the row's own RSVP.
+    params = {"rsvp_id": row.rsvp_id} if row.rsvp_id else {}
+    params.update(row.render_params or {})
+    out = fn(params)
     return build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
                          attachments=out.attachments)
 
@@ -373,12 +376,13 @@ def backoff_delay(attempts: int, base: float = 30.0, cap: float = 3600.0) -> tim
 CLAIM_BATCH = 20
 
 
-def _due(t, now: datetime, stale_before: datetime):
-    return sa.or_(sa.and_(t.c.status == OUTBOX_PENDING, t.c.next_attempt_at <= now),
-                  sa.and_(t.c.status == OUTBOX_SENDING, t.c.claimed_at < stale_before))
+def _due(t, now: datetime, stale_before: datetime, channel: str):
+    return sa.and_(t.c.channel == channel,
+                   sa.or_(sa.and_(t.c.status == OUTBOX_PENDING, t.c.next_attempt_at <= now),
+                          sa.and_(t.c.status == OUTBOX_SENDING, t.c.claimed_at < stale_before)))
 
 
-def claim_batch(sender: str, now: datetime, stale_before: datetime, limit: int) -> list:
+def claim_batch(sender: str, now: datetime, stale_before: datetime, limit: int, channel: str = CHANNEL_EMAIL) -> list:
     """Atomically take up to ``limit`` due rows for sending, oldest first; returns them (id order).
 
     One UPDATE whose WHERE re-checks that each row is still due, so a row goes to one sender only;
@@ -386,7 +390,7 @@ def claim_batch(sender: str, now: datetime, stale_before: datetime, limit: int) 
     same ones (SQLite has no row locks: its writers are serialised anyway).
     """
     t = OutboxMessage.__table__
-    due = _due(t, now, stale_before)
+    due = _due(t, now, stale_before, channel)
     pick = (sa.select(t.c.id).where(due).order_by(t.c.next_attempt_at, t.c.id).limit(limit)
             .with_for_update(skip_locked=True))
     with atomic() as session:
