@@ -8,8 +8,8 @@ campaign's default (a view sets ``g.campaign_locale``), then English.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, has_request_context, make_response, redirect, request
-from flask_babel import Babel
 
+from .extensions import babel
 from .routing import safe_next
 
 #: Languages the app ships catalogs for, with their names in their own language (for the picker).
@@ -18,7 +18,6 @@ DEFAULT_LOCALE = "en"
 COOKIE = "lang"
 COOKIE_MAX_AGE = 400 * 24 * 3600  # the most a browser keeps (RFC 6265bis)
 
-babel = Babel()
 bp = Blueprint("i18n", __name__, url_prefix="/language")
 
 

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
-.venv/bin/pybabel compile -q -d rallies/translations  # the committed .po catalogs -> .mo
+.venv/bin/pybabel compile -d rallies/translations >/dev/null  # the committed .po catalogs -> .mo
 export FLASK_DEBUG="${FLASK_DEBUG:-1}" GEOCODER="${GEOCODER:-offline}" SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-0}"
 # Links the demo prints (the door link, the login page) point where the server below listens.
 export BASE_URL="${BASE_URL:-http://${HOST:-127.0.0.1}:${PORT:-5000}}"

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
-.venv/bin/pybabel compile -q -d rallies/translations  # the committed .po catalogs -> .mo
+.venv/bin/pybabel compile -d rallies/translations >/dev/null  # the committed .po catalogs -> .mo
 if [ "${1:-}" = "--lint-only" ]; then
   .venv/bin/ruff check .
   exit 0
