@@ -323,9 +323,8 @@ def test_development_writes_eml_files(app):
 
 
 def test_confirmation_email_is_complete_and_links_work(client, smtp_app, smtp, make_user, make_rally):
-    from tests.rsvp.test_tickets_page import decode_png
-
     from rallies.rsvp import tickets
+    from tests.rsvp.test_tickets_page import decode_png
 
     smtp.start()
     rally = make_rally(campaign_of(make_user()), title="Fair Wages <Now> & Then")
