@@ -51,6 +51,17 @@ def sms_cost(body: str, recipients: int) -> dict:
     return {"encoding": one.encoding, "segments": one.segments, "total_segments": one.segments * recipients}
 
 
+def audience(rally: Rally, segment: str, channel: str, sms_body: str = "") -> dict:
+    """Recipients of a segment per channel, in total for the chosen channel, and what its SMS costs
+    (UnknownSegment for a name that does not exist)."""
+    channels = segments.channels_of(channel)
+    per_channel = {c: segments.count(rally, segment, c) for c in segments.CHANNELS}
+    sms = sms_cost(sms_body, per_channel["sms"] if "sms" in channels else 0)
+    return {"segment": segment, "channel": channel, **per_channel,
+            "recipients": sum(per_channel[c] for c in channels), "sms_segments": sms["segments"],
+            "sms_total_segments": sms["total_segments"], "sms_encoding": sms["encoding"]}
+
+
 @dataclass
 class Draft:
     """What the compose form collects."""

@@ -60,7 +60,10 @@ def new(rally_id: int):
             flash(_("Draft saved. Preview it, then send it."), "success")
         return redirect(url_for(".show", rally_id=rally.id, message_id=message.id), 303)
     counts = segments.counts(rally)
-    return render_template("messaging/new.html", rally=rally, form=form, counts=counts,
+    segment = form.segment.data if form.segment.data in counts else "going"
+    channel = form.channel.data if form.channel.data in CHANNEL_LABELS else "email"
+    chosen = compose.audience(rally, segment, channel, form.sms_body.data or "")
+    return render_template("messaging/new.html", rally=rally, form=form, counts=counts, chosen=chosen,
                            segment_labels=SEGMENT_LABELS), 422 if form.errors else 200
 
 
@@ -69,16 +72,12 @@ def new(rally_id: int):
 def counts(rally_id: int):
     """JSON for the compose page: recipients of a segment per channel, and what the SMS costs."""
     rally = rally_or_404(rally_id)
-    segment, channel = request.args.get("segment", ""), request.args.get("channel", "email")
     try:
-        channels = segments.channels_of(channel)
-        per_channel = {c: segments.count(rally, segment, c) for c in segments.CHANNELS}
+        data = compose.audience(rally, request.args.get("segment", ""), request.args.get("channel", "email"),
+                                request.args.get("sms", "")[:2000])
     except segments.UnknownSegment:
         return jsonify(error={"code": "unknown_segment", "message": _("Unknown segment or channel.")}), 400
-    sms = compose.sms_cost(request.args.get("sms", "")[:2000], per_channel["sms"] if "sms" in channels else 0)
-    return jsonify(segment=segment, channel=channel, email=per_channel["email"], sms=per_channel["sms"],
-                   recipients=sum(per_channel[c] for c in channels), sms_segments=sms["segments"],
-                   sms_total_segments=sms["total_segments"], sms_encoding=sms["encoding"])
+    return jsonify(data)
 
 
 @bp.get("/<int:message_id>")

@@ -116,3 +116,9 @@ def test_sending_is_rate_limited_per_campaign(app_factory, login):
         assert _compose(client, rally).status_code == 303
         assert _compose(client, other_rally).status_code == 303
         assert _compose(client, rally).status_code == 429  # the campaign's, not the rally's, budget
+
+
+def test_junk_in_the_compose_form_is_a_form_error_not_a_500(organizer_client, rally):
+    resp = _compose(organizer_client, rally, segment="<nope>", channel="fax", when="sometime")
+    assert resp.status_code == 422
+    assert "Not a valid choice" in resp.get_data(as_text=True)
