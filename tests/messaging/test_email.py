@@ -88,3 +88,12 @@ def test_spanish_reader_gets_the_spanish_text(owner, rally):
     sms = outbox(kind="campaign_sms")[0]
     text = delivery._RENDERERS["campaign_sms"]({"rsvp_id": sms.rsvp_id, **sms.render_params}).text
     assert text.startswith("English SMS\n")  # no Spanish SMS text: the original goes
+
+
+def test_without_a_choice_the_campaigns_default_language_is_used(owner, rally):
+    with atomic():
+        db.session.get(Campaign, rally.campaign_id).default_locale = "es"
+    add_person(rally, "Sin preferencia")
+    add_person(rally, "Prefers English", locale="en")
+    _queue(owner, rally, translations={"es": {"subject": "Hola", "body": "Cuerpo", "sms_body": ""}})
+    assert sorted(built(row)["Subject"] for row in outbox()) == ["Hello", "Hola"]
