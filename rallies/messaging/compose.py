@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..database import atomic
@@ -45,21 +46,28 @@ def sms_text(body: str) -> str:
     return f"{body.strip()}\n{stop_suffix()}"
 
 
-def sms_cost(body: str, recipients: int) -> dict:
-    """Segments per SMS (with the opt-out line) and in total for this many recipients."""
-    one = cost(sms_text(body)) if body.strip() else cost("")
-    return {"encoding": one.encoding, "segments": one.segments, "total_segments": one.segments * recipients}
+def sms_segments(body: str, locale: str = "en") -> int:
+    """Segments of one SMS as sent in ``locale`` (the opt-out line is in that language); 0 without text."""
+    if not body.strip():
+        return 0
+    with force_locale(locale):
+        return cost(sms_text(body)).segments
 
 
-def audience(rally: Rally, segment: str, channel: str, sms_body: str = "") -> dict:
-    """Recipients of a segment per channel, in total for the chosen channel, and what its SMS costs
-    (UnknownSegment for a name that does not exist)."""
+def audience(rally: Rally, segment: str, channel: str, sms_body: str = "", es_sms_body: str = "") -> dict:
+    """Recipients of a segment per channel, in total for the chosen channel, and what its SMS cost in
+    segments: each reader's language's text (one character outside GSM-7 doubles it) times its readers.
+    UnknownSegment for a name that does not exist."""
     channels = segments.channels_of(channel)
     per_channel = {c: segments.count(rally, segment, c) for c in segments.CHANNELS}
-    sms = sms_cost(sms_body, per_channel["sms"] if "sms" in channels else 0)
+    total = 0
+    if "sms" in channels:
+        for locale, readers in segments.sms_readers_by_locale(rally, segment).items():
+            text = es_sms_body if locale == "es" and es_sms_body.strip() else sms_body
+            total += sms_segments(text, locale) * readers
     return {"segment": segment, "channel": channel, **per_channel,
-            "recipients": sum(per_channel[c] for c in channels), "sms_segments": sms["segments"],
-            "sms_total_segments": sms["total_segments"], "sms_encoding": sms["encoding"]}
+            "recipients": sum(per_channel[c] for c in channels), "sms_segments": sms_segments(sms_body),
+            "sms_segments_es": sms_segments(es_sms_body or sms_body, "es"), "sms_total_segments": total}
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..i18n import DEFAULT_LOCALE, supported
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp, Supporter, utcnow
 from ..models.mail import CHANNEL_EMAIL, CHANNEL_SMS, SEGMENTS
 from ..rsvp.names import search_text
@@ -80,6 +81,17 @@ def channels_of(channel: str) -> tuple[str, ...]:
     if channel in CHANNELS:
         return (channel,)
     raise UnknownSegment(channel)
+
+
+def sms_readers_by_locale(rally: Rally, segment: str) -> dict[str, int]:
+    """SMS recipients of a segment per language they read (their choice, else the campaign's default)."""
+    default = supported(rally.campaign.default_locale) or DEFAULT_LOCALE
+    out: dict[str, int] = {}
+    query = recipients(rally, segment, CHANNEL_SMS, Supporter.locale, sa.func.count(Rsvp.id)).group_by(Supporter.locale)
+    for locale, n in db.session.execute(query):
+        key = supported(locale) or default
+        out[key] = out.get(key, 0) + int(n)
+    return out
 
 
 def find_recipients(rally: Rally, segment: str, channel: str, name: str, limit: int = 20) -> list[Rsvp]:

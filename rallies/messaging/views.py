@@ -62,7 +62,7 @@ def new(rally_id: int):
     counts = segments.counts(rally)
     segment = form.segment.data if form.segment.data in counts else "going"
     channel = form.channel.data if form.channel.data in CHANNEL_LABELS else "email"
-    chosen = compose.audience(rally, segment, channel, form.sms_body.data or "")
+    chosen = compose.audience(rally, segment, channel, form.sms_body.data or "", form.es_sms_body.data or "")
     return render_template("messaging/new.html", rally=rally, form=form, counts=counts, chosen=chosen,
                            segment_labels=SEGMENT_LABELS), 422 if form.errors else 200
 
@@ -74,7 +74,7 @@ def counts(rally_id: int):
     rally = rally_or_404(rally_id)
     try:
         data = compose.audience(rally, request.args.get("segment", ""), request.args.get("channel", "email"),
-                                request.args.get("sms", "")[:2000])
+                                request.args.get("sms", "")[:2000], request.args.get("es_sms", "")[:2000])
     except segments.UnknownSegment:
         return jsonify(error={"code": "unknown_segment", "message": _("Unknown segment or channel.")}), 400
     return jsonify(data)

@@ -74,3 +74,13 @@ def test_counts_endpoint_gives_live_numbers_and_sms_cost(organizer_client, rally
     assert accented["sms_total_segments"] == 2 * plain["sms_total_segments"] == 6
     bad = organizer_client.get(base, query_string={"segment": "nope", "channel": "email"})
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "unknown_segment"
+
+
+def test_sms_cost_counts_each_readers_language(organizer_client, rally):
+    add_person(rally, "English", **consented())
+    add_person(rally, "Spanish", locale="es", **consented())
+    add_person(rally, "Spanish too", locale="es", **consented())
+    data = organizer_client.get(f"/organize/rallies/{rally.id}/messages/counts", query_string={
+        "segment": "going", "channel": "sms", "sms": "x" * 100, "es_sms": "Reunión " + "x" * 92}).get_json()
+    # English: GSM-7, 1 segment. Spanish: the "ó" makes it UCS-2, 2 segments each.
+    assert (data["sms_segments"], data["sms_segments_es"], data["sms_total_segments"]) == (1, 2, 5)

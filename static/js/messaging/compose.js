@@ -8,7 +8,8 @@
   function field(name) { return form.elements[name]; }
   function update() {
     var params = new URLSearchParams({
-      segment: field("segment").value, channel: field("channel").value, sms: field("sms_body").value
+      segment: field("segment").value, channel: field("channel").value,
+      sms: field("sms_body").value, es_sms: field("es_sms_body").value
     });
     fetch(url + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
@@ -24,5 +25,6 @@
   function later() { clearTimeout(timer); timer = setTimeout(update, 300); }
   ["segment", "channel"].forEach(function (n) { field(n).addEventListener("change", update); });
   field("sms_body").addEventListener("input", later);
+  field("es_sms_body").addEventListener("input", later);
   update();
 })();
