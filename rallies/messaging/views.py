@@ -23,8 +23,13 @@ def _campaign_key() -> str:
     return f"messages-campaign:{reports.campaign_id_of((request.view_args or {}).get('rally_id', 0))}"
 
 
+def _was_sent(response) -> bool:
+    """Only a message sent or scheduled counts against the limit (not a refused form, not a draft)."""
+    return response.status_code == 303 and request.form.get("when") != "draft"
+
+
 send_rate_limit = limiter.limit(lambda: current_app.config["RATELIMIT_MESSAGES_CAMPAIGN"], key_func=_campaign_key,
-                                methods=["POST"], deduct_when=lambda response: response.status_code == 303)
+                                methods=["POST"], deduct_when=_was_sent)
 
 
 def _message_or_404(rally, message_id: int):

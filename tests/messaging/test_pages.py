@@ -113,6 +113,7 @@ def test_sending_is_rate_limited_per_campaign(app_factory, login):
         client = app.test_client()
         login(client, owner)
         assert _compose(client, rally, subject="", body="").status_code == 422  # a refused form costs nothing
+        assert _compose(client, rally, when="draft").status_code == 303  # nor does a draft
         assert _compose(client, rally).status_code == 303
         assert _compose(client, other_rally).status_code == 303
         assert _compose(client, rally).status_code == 429  # the campaign's, not the rally's, budget
