@@ -41,6 +41,8 @@ def _strip(value):
 
 
 class ComposeForm(FlaskForm):
+    """A message: who, how, the words (and their Spanish version), and when; ``zone`` is the rally's time zone."""
+
     segment = SelectField(_l("Send to"), choices=_choices({s: SEGMENT_LABELS[s] for s in SEGMENTS}), default="going")
     channel = SelectField(_l("By"), choices=_choices(CHANNEL_LABELS), default="email")
     subject = StringField(_l("Subject"), filters=[_strip], validators=[Length(max=200)])
@@ -99,6 +101,8 @@ class ConfirmForm(FlaskForm):
 
 
 class PreferencesForm(FlaskForm):
+    """A supporter's own choices: language, campaign email, SMS."""
+
     locale = SelectField(_l("Language"), choices=_choices(LANGUAGES))
     campaign_email = BooleanField(_l("Email me campaign messages"))
     sms = BooleanField(_l("Text me (SMS)"))

@@ -93,3 +93,11 @@ def test_send_scheduled_cli(runner, owner, rally):
     result = runner.invoke(args=["send-scheduled"])
     assert result.exit_code == 0 and "Queued 1 scheduled message(s)." in result.output
     assert len(outbox()) == 1
+
+
+def test_the_outbox_worker_queues_due_messages_and_sends_them_in_the_same_pass(runner, owner, rally):
+    add_person(rally)
+    compose.create_message(rally, owner, draft(send_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    result = runner.invoke(args=["outbox-worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert [(r.kind, r.status) for r in outbox()] == [("campaign_message", "sent")]
