@@ -54,13 +54,17 @@ def _channel_rule(channel: str):
 
 
 def recipients(rally: Rally, segment: str, channel: str, *columns):
-    """SELECT the recipients' ``columns`` (default: Rsvp.id) from rsvp JOIN supporter, for a set-based use."""
+    """SELECT the recipients' ``columns`` (default: Rsvp.id) from rsvp JOIN supporter, for a set-based use.
+
+    ``channel`` "both" selects each person reachable on either channel once (for preview search).
+    """
     if segment not in SEGMENTS:
         raise UnknownSegment(segment)
+    reachable = sa.or_(*(_channel_rule(c) for c in channels_of(channel)))
     return (sa.select(*(columns or (Rsvp.id,)))
             .select_from(Rsvp).join(Supporter, Supporter.id == Rsvp.supporter_id)
             .where(Rsvp.rally_id == rally.id, Supporter.deleted_at.is_(None),
-                   _segment_rule(rally, segment), _channel_rule(channel)))
+                   _segment_rule(rally, segment), reachable))
 
 
 def count(rally: Rally, segment: str, channel: str) -> int:
@@ -96,7 +100,7 @@ def sms_readers_by_locale(rally: Rally, segment: str) -> dict[str, int]:
 
 def find_recipients(rally: Rally, segment: str, channel: str, name: str, limit: int = 20) -> list[Rsvp]:
     """Recipients whose name starts a word with ``name`` (for preview), first by name."""
-    query = recipients(rally, segment, channels_of(channel)[0], Rsvp)
+    query = recipients(rally, segment, channel, Rsvp)
     q = search_text(name or "")
     if q:
         query = query.where(sa.or_(Rsvp.search_name.startswith(q, autoescape=True),

@@ -84,3 +84,12 @@ def test_sms_cost_counts_each_readers_language(organizer_client, rally):
         "segment": "going", "channel": "sms", "sms": "x" * 100, "es_sms": "Reunión " + "x" * 92}).get_json()
     # English: GSM-7, 1 segment. Spanish: the "ó" makes it UCS-2, 2 segments each.
     assert (data["sms_segments"], data["sms_segments_es"], data["sms_total_segments"]) == (1, 2, 5)
+
+
+def test_preview_search_finds_people_reachable_on_either_channel(rally):
+    add_person(rally, "Maria Email")
+    add_person(rally, "Maria Text", **consented(email_opt_out_at=utcnow()))
+    add_person(rally, "Maria Neither", email_opt_out_at=utcnow())
+    names = [r.name for r in segments.find_recipients(rally, "going", "both", "maria")]
+    assert names == ["Maria Email", "Maria Text"]
+    assert [r.name for r in segments.find_recipients(rally, "going", "sms", "mar")] == ["Maria Text"]
