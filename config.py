@@ -109,6 +109,8 @@ class Config:
     EMAIL_VERIFY_MAX_AGE = _int("EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600)
     #: Resending that link, per account (on top of RATELIMIT_AUTH per IP).
     RATELIMIT_VERIFY = os.environ.get("RATELIMIT_VERIFY", "3 per hour")
+    #: Organizer messages sent or scheduled, per campaign (messaging/views.py).
+    RATELIMIT_MESSAGES_CAMPAIGN = os.environ.get("RATELIMIT_MESSAGES_CAMPAIGN", "10 per hour")
     #: werkzeug's hashing method for new passwords (old hashes keep working whatever it is).
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     INVITE_MAX_AGE_DAYS = _int("INVITE_MAX_AGE_DAYS", 7)

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VIEW_MODULES = (
     "auth.views", "auth.campaigns", "rallies.public", "rallies.organize", "rsvp.public", "rsvp.ticket_pages",
     "rsvp.organize", "rsvp.supporter_pages", "door.views", "door.manage", "door.api", "turnout.views", "turnout.api", "i18n",
+    "messaging.views", "messaging.preference_pages",
 )
 
 
@@ -71,6 +72,8 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from .auth.blueprint import bp as auth_bp
     from .door.blueprint import api_v1
     from .door.blueprint import bp as door_bp
+    from .messaging.blueprint import bp as messaging_bp
+    from .messaging.blueprint import preferences_bp
     from .rallies.blueprint import bp as rallies_bp
     from .rallies.blueprint import organize_bp
     from .rsvp.blueprint import admin_bp as rsvp_admin_bp
@@ -81,10 +84,11 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     for name in VIEW_MODULES:
         importlib.import_module(f"{__name__}.{name}")
     for bp in (health.bp, auth_bp, rallies_bp, organize_bp, rsvp_bp, tickets_bp, rsvp_admin_bp, supporters_bp, door_bp,
-               turnout_bp, api_v1):
+               turnout_bp, api_v1, messaging_bp, preferences_bp):
         app.register_blueprint(bp)
 
     from . import cli, errors, security
+    from .messaging import render  # noqa: F401  (registers the organizer message renderers)
     from .rsvp import notices  # noqa: F401  (registers the email renderers the outbox sender uses)
 
     errors.register(app)

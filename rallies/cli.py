@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(outbox_worker_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(send_scheduled_command)
     app.cli.add_command(rotate_ticket_kek_command)
     from .turnout.commands import forecast_backtest_command
 
@@ -54,12 +55,15 @@ def demo_command() -> None:
 @click.option("--once", is_flag=True, help="Deliver what is due now and exit (for cron).")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between polls.")
 def outbox_worker_command(once: bool, interval: float) -> None:
-    """Deliver queued email (run several at once safely: each message is claimed first)."""
+    """Deliver queued email (run several at once safely: each message is claimed first), queueing
+    organizer messages whose scheduled time has come on each pass."""
     import time
 
     from .mail.delivery import deliver_pending
+    from .messaging.queueing import queue_due_messages
 
     while True:
+        queue_due_messages()
         sent = deliver_pending()
         if sent:
             click.echo(f"Sent {sent} message(s).")
@@ -77,6 +81,15 @@ def send_reminders_command(hours: int) -> None:
 
     count = queue_reminders(within_hours=hours)
     click.echo(f"Queued {count} reminder(s).")
+
+
+@click.command("send-scheduled")
+def send_scheduled_command() -> None:
+    """Queue the organizer messages whose scheduled time has come (safe to run in several places at once)."""
+    from .messaging.queueing import queue_due_messages
+
+    count = queue_due_messages()
+    click.echo(f"Queued {count} scheduled message(s).")
 
 
 @click.command("rotate-ticket-kek")

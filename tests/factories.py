@@ -28,6 +28,7 @@ from rallies.door import doors
 from rallies.door.checkin import check_in
 from rallies.extensions import db
 from rallies.keys.link_secrets import new_page_token
+from rallies.messaging.compose import Draft, create_message
 from rallies.models import (
     ArrivalMinute,
     Campaign,
@@ -319,7 +320,8 @@ def audit_world() -> World:
     def first(model, *where):
         return db.session.scalar(sa.select(model.id).where(*where).order_by(model.id))
 
-    ids_b = dict(campaign_id=camp_b.id, rally_id=rally_b.id, door_id=door.id, link_id=link.id,
+    message_b = _campaign_message(rally_b, owner_b)
+    ids_b = dict(campaign_id=camp_b.id, rally_id=rally_b.id, door_id=door.id, link_id=link.id, message_id=message_b,
                  session_id=session.id, invite_id=invite.id, membership_id=first(Membership, Membership.user_id == viewer_b.id),
                  rsvp_id=first(Rsvp, Rsvp.rally_id == rally_b.id),
                  supporter_id=first(Supporter, Supporter.campaign_id == camp_b.id))
@@ -332,11 +334,16 @@ def audit_world() -> World:
                  session_id=session_a.id, invite_id=invite_a.id,
                  membership_id=first(Membership, Membership.campaign_id == camp_a.id, Membership.id != owner_a_membership),
                  rsvp_id=make_ticket(rally_a, name="Alma Alpha", email="alma@example.org")[0].id,
-                 supporter_id=supporter_a)
+                 supporter_id=supporter_a, message_id=_campaign_message(rally_a, owner_a))
     assert db.session.get(Invite, invite.id) is not None
     return World(owner_a=owner_a, owner_b=owner_b, ids_a=ids_a, ids_b=ids_b, slug_b=rally_b.slug,
                  xss_slug=xss.slug, tokens=tokens, door_link_secret=link_secret,
                  door_session_secret=session_secret, api_token=api_token, invite_secret=invite_secret)
+
+
+def _campaign_message(rally: Rally, user: User) -> int:
+    """A draft organizer message to the rally's going people (through the messaging service); its id."""
+    return create_message(rally, user, Draft(segment="going", channel="email", subject="News", body="Hello")).id
 
 
 def _checked_in_at_past_rally(rally: Rally, owner: User) -> None:

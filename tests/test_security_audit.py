@@ -28,6 +28,10 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 #: CORS preflight this app never grants). Organizer login cookies are not accepted there at all.
 CSRF_EXEMPT = {f"door.api_{n}" for n in ("checkin", "walkin", "undo", "reduce", "upload")} | {
     f"api.door_{n}" for n in ("checkin", "walkin", "undo", "reduce", "upload")
+} | {
+    # RFC 8058 one-click unsubscribe: mail providers POST with no cookie and no token. It is authenticated
+    # by the signed token in its URL, only ever turns campaign email off, and is idempotent.
+    "preferences.unsubscribe_now",
 }
 
 #: GET routes that take an id but are authenticated by a door device, not the organizer's login:

@@ -8,18 +8,19 @@ up inside that campaign only.
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..models import ROLE_ORGANIZER, ROLE_OWNER, ROLE_RANK, ROLE_VIEWER, Campaign
 from . import teams
 from .blueprint import bp
-from .forms import CampaignForm, InviteForm, RoleForm
+from .forms import CampaignForm, CampaignSettingsForm, InviteForm, RoleForm
 from .guards import campaign_or_404
 from .roles import role_in
 
 
 def _team_page(campaign: Campaign, *, invite_form: InviteForm | None = None, rename_form: CampaignForm | None = None,
-               new_link: str | None = None, status: int = 200):
+               new_link: str | None = None, settings_form: CampaignSettingsForm | None = None, status: int = 200):
     """Render the team page (also after a failed or successful POST, with its forms)."""
     role = role_in(current_user.id, campaign.id)
     return render_template(
@@ -32,6 +33,8 @@ def _team_page(campaign: Campaign, *, invite_form: InviteForm | None = None, ren
         invites=teams.pending_invites(campaign.id),
         invite_form=invite_form or InviteForm(formdata=None),
         rename_form=rename_form or CampaignForm(formdata=None, name=campaign.name),
+        settings_form=settings_form or CampaignSettingsForm(formdata=None, contact_email=campaign.contact_email,
+                                                            default_locale=campaign.default_locale),
         roles=teams.ROLES,
         role_labels=teams.ROLE_LABELS,
         new_link=new_link,
@@ -77,6 +80,19 @@ def rename_campaign(campaign_id: int):
         return _team_page(campaign, rename_form=form, status=400)
     teams.rename_campaign(campaign, form.name.data)
     flash("Campaign renamed.", "success")
+    return redirect(url_for("auth.team", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/settings")
+@login_required
+def campaign_settings(campaign_id: int):
+    """The contact address supporters' replies go to, and their default language (owners)."""
+    campaign = campaign_or_404(campaign_id, ROLE_OWNER)
+    form = CampaignSettingsForm()
+    if not form.validate_on_submit():
+        return _team_page(campaign, settings_form=form, status=400)
+    teams.update_settings(campaign, form.contact_email.data or "", form.default_locale.data)
+    flash(_("Campaign settings saved."), "success")
     return redirect(url_for("auth.team", campaign_id=campaign.id))
 
 

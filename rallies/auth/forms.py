@@ -1,9 +1,11 @@
 """Forms for organizer accounts and campaign teams."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from ..i18n import LANGUAGES
 from .passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from .teams import INVITE_ROLES, ROLE_LABELS, ROLES
 
@@ -78,6 +80,15 @@ class ChangePasswordForm(FlaskForm):
 class CampaignForm(FlaskForm):
     name = StringField("Campaign name", filters=[_strip], validators=[DataRequired("Name your campaign."),
                                                     Length(max=120, message="Use at most 120 characters.")])
+
+
+class CampaignSettingsForm(FlaskForm):
+    contact_email = EmailField(_l("Contact email"), filters=[_strip], render_kw={"autocomplete": "off"}, validators=[
+        Optional(), Email(_l("Enter a valid email address.")), Length(max=254, message=_l("Use at most 254 characters."))],
+        description=_l("Supporters' replies to tickets, reminders and messages go here."))
+    default_locale = SelectField(_l("Supporters' default language"),
+                                 choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+                                 description=_l("For supporters who have not chosen a language."))
 
 
 class InviteForm(FlaskForm):

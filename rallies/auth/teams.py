@@ -88,6 +88,13 @@ def rename_campaign(campaign: Campaign, name: str) -> None:
         campaign.name = name.strip()
 
 
+def update_settings(campaign: Campaign, contact_email: str, default_locale: str) -> None:
+    """The campaign's contact address (Reply-To on everything it sends supporters) and default language."""
+    with atomic():
+        campaign.contact_email = contact_email.strip().lower()
+        campaign.default_locale = default_locale
+
+
 def user_campaigns(user_id: int) -> list[CampaignRole]:
     """The user's campaigns with their role and team size, by name."""
     counts = (

@@ -96,6 +96,8 @@ class Rendered(NamedTuple):
     attachments: tuple = ()
     #: None keeps the subject stored when the message was queued.
     subject: str | None = None
+    #: Extra headers (Reply-To, List-Unsubscribe ...), added by build_message.
+    headers: dict | None = None
 
 
 class NothingToSend(Exception):
@@ -122,6 +124,11 @@ def _domain_of(mail_from: str, base_url: str) -> str:
 
 def _domain() -> str:
     return _domain_of(current_app.config.get("MAIL_FROM", ""), current_app.config.get("BASE_URL", ""))
+
+
+def message_domain() -> str:
+    """The domain part of the Message-IDs this app makes (for ids built in SQL, e.g. messaging.queueing)."""
+    return _domain()
 
 
 def message_id_for(key: str) -> str:
@@ -179,9 +186,9 @@ def _part(a: Attachment) -> MIMEBase:
 
 
 def build_message(to_addr: str, subject: str, html: str, text: str, *, message_id: str,
-                  attachments: Iterable[Attachment | tuple] = ()) -> bytes:
+                  attachments: Iterable[Attachment | tuple] = (), headers: dict | None = None) -> bytes:
     """The wire bytes of a message: text and HTML alternatives, inline images related to the HTML,
-    other files attached (multipart/mixed)."""
+    other files attached (multipart/mixed); ``headers`` are added as given (never over the ones set here)."""
     files = [Attachment(*a) for a in attachments]
     html_part = MIMEText(html, "html", _UTF8_QP)
     inline = [_part(a) for a in files if a.cid]
@@ -206,6 +213,9 @@ def build_message(to_addr: str, subject: str, html: str, text: str, *, message_i
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        if value and name not in msg:
+            msg[name] = value
     out = io.BytesIO()
     BytesGenerator(out, policy=_WIRE).flatten(msg)
     return out.getvalue()
@@ -274,7 +284,7 @@ def render_body(row: OutboxMessage) -> bytes:
     params.update(row.render_params or {})
     out = fn(params)
     return build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
-                         attachments=out.attachments)
+                         attachments=out.attachments, headers=out.headers)
 
 
 # ---------------------------------------------------------------------------------------------- sending
@@ -472,14 +482,15 @@ def _release(row_ids: list[int], sender: str) -> None:
 
 
 def _load_subjects(rows) -> list:
-    """The RSVPs (with their rallies and stored QR images) that the batch's renderers will read, in one
-    query: session.get finds them in the identity map while the caller holds the returned list."""
-    from ..models import Rsvp
+    """The RSVPs (with their rallies, campaigns for Reply-To, supporters for opt-outs and language, and stored
+    QR images) that the batch's renderers will read, in one query: session.get finds them in the identity map while the caller holds the returned list."""
+    from ..models import Rally, Rsvp
 
     ids = {row.rsvp_id for row in rows if row.body is None and row.rsvp_id}
     if not ids:
         return []
-    return db.session.scalars(sa.select(Rsvp).options(so.joinedload(Rsvp.rally), so.joinedload(Rsvp.ticket_image))
+    return db.session.scalars(sa.select(Rsvp).options(so.joinedload(Rsvp.rally).joinedload(Rally.campaign),
+                                                      so.joinedload(Rsvp.supporter), so.joinedload(Rsvp.ticket_image))
                               .where(Rsvp.id.in_(ids))).all()
 
 

@@ -103,6 +103,17 @@ def _context(rsvp: Rsvp, **extra) -> dict:
     )
 
 
+def email_context(rsvp: Rsvp, **extra) -> dict:
+    """What every supporter email's layout shows (rally, when, venue, ticket links), for other domains' emails."""
+    return _context(rsvp, **extra)
+
+
+def campaign_headers(rsvp: Rsvp) -> dict:
+    """Headers on everything a campaign sends its supporters: replies go to the campaign's contact address."""
+    contact = rsvp.rally.campaign.contact_email
+    return {"Reply-To": contact} if contact else {}
+
+
 def _rsvp_for(params: dict) -> Rsvp:
     rsvp = db.session.get(Rsvp, params.get("rsvp_id"))
     if rsvp is None or not rsvp.email:
@@ -137,7 +148,7 @@ def _render_ticket(params: dict) -> Rendered:
     context = _context(rsvp, reason=params.get("reason", "going"), show_qr=show_qr, qr_cid=QR_CID, code=code)
     attachments.append(_ics(rally))
     html, text = _render("ticket", **context)
-    return Rendered(html, text, tuple(attachments))
+    return Rendered(html, text, tuple(attachments), headers=campaign_headers(rsvp))
 
 
 def cancellation_email(rsvp: Rsvp) -> None:
@@ -164,7 +175,7 @@ def _render_plain(params: dict) -> Rendered:
     attachments = ()
     if name in ("rally_changed", "rally_cancelled"):
         attachments = (_ics(rsvp.rally),)
-    return Rendered(html, text, attachments)
+    return Rendered(html, text, attachments, headers=campaign_headers(rsvp))
 
 
 def _audience(rally: Rally):

@@ -12,6 +12,7 @@ from flask_login import current_user
 from ..dates import local_time
 from ..mail import calendar
 from ..mail.links import base_domain
+from ..messaging.optout import preferences_url
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, Rally
 from . import lookups, rsvps, tickets
 from .blueprint import tickets_bp as bp
@@ -105,6 +106,7 @@ def page(token: str):
         when=local_time(rally.starts_at, rally.timezone),
         doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
         venue_map=_map_for(rally),
+        preferences=preferences_url(rsvp.supporter_id) if rsvp.supporter_id else None,
     ))
     return response
 
