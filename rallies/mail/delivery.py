@@ -124,6 +124,11 @@ def _domain() -> str:
     return _domain_of(current_app.config.get("MAIL_FROM", ""), current_app.config.get("BASE_URL", ""))
 
 
+def message_domain() -> str:
+    """The domain our Message-IDs end in (MAIL_FROM's, else BASE_URL's host)."""
+    return _domain()
+
+
 def message_id_for(key: str) -> str:
     """A stable Message-ID for an idempotency key (same key, same id)."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -165,9 +170,13 @@ def _boundary() -> str:
 
 
 def _part(a: Attachment) -> MIMEBase:
-    maintype, subtype = a.mimetype.split("/", 1)
+    # A mimetype may carry parameters: "text/calendar; method=REQUEST" (RFC 6047).
+    mimetype, *params = (p.strip() for p in a.mimetype.split(";"))
+    maintype, subtype = mimetype.split("/", 1)
     if maintype == "text":
         part = MIMEText(a.data.decode("utf-8"), subtype, _UTF8_QP)
+        for name, _eq, value in (p.partition("=") for p in params):
+            part.set_param(name, value)
     else:
         part = MIMEBase(maintype, subtype)
         part.set_payload(a.data)
