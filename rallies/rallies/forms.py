@@ -5,6 +5,7 @@ service checks meaning (time order, time zone, clock changes) and its errors are
 same fields.
 """
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -65,6 +66,8 @@ class RallyForm(FlaskForm):
         NumberRange(min=0, max=20, message="Allow between 0 and 20 guests per RSVP.")])
     accessibility_notes = TextAreaField("Accessibility notes", validators=[Optional(), _max(2000)])
     confirm_by_email = BooleanField("Hold places only after the supporter confirms by email")
+    send_thank_you = BooleanField(_l("After the rally, thank those who came"), default=True)
+    send_missed_you = BooleanField(_l("After the rally, tell no-shows about the next rallies near them"), default=True)
     visibility = SelectField("Visibility", choices=VISIBILITY_CHOICES, default=VISIBILITY_DRAFT)
 
     def details(self) -> dict:
@@ -74,6 +77,18 @@ class RallyForm(FlaskForm):
             data[name] = data[name] or ""
         data["country"] = (data["country"] or "US").upper()
         return data
+
+
+class ChangeNoticeForm(FlaskForm):
+    """The preview step of an edit that moves a rally: tell supporters, or save quietly.
+
+    Posted together with the RallyForm, whose CSRF token covers both.
+    """
+
+    class Meta:
+        csrf = False
+
+    notify = BooleanField(_l("Tell supporters (email everyone going or on the waitlist)"), default=True)
 
 
 class CancelForm(FlaskForm):
