@@ -85,7 +85,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         app.register_blueprint(bp)
 
     from . import cli, errors, security
-    from .rsvp import notices  # noqa: F401  (registers the email renderers the outbox sender uses)
+    from .rsvp import automatic_mail, notices  # noqa: F401  (register the email renderers the outbox sender uses)
 
     errors.register(app)
     security.register(app)

@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(outbox_worker_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(send_automatic_command)
     app.cli.add_command(rotate_ticket_kek_command)
     from .turnout.commands import forecast_backtest_command
 
@@ -54,12 +55,17 @@ def demo_command() -> None:
 @click.option("--once", is_flag=True, help="Deliver what is due now and exit (for cron).")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between polls.")
 def outbox_worker_command(once: bool, interval: float) -> None:
-    """Deliver queued email (run several at once safely: each message is claimed first)."""
+    """Deliver queued email (run several at once safely: each message is claimed first), queueing the
+    automatic messages that are due first on every pass (each goes once, however many workers run)."""
     import time
 
     from .mail.delivery import deliver_pending
+    from .rsvp.automatic import queue_automatic
 
     while True:
+        queued = queue_automatic()
+        if any(queued.values()):
+            click.echo(f"Queued {_describe(queued)}.")
         sent = deliver_pending()
         if sent:
             click.echo(f"Sent {sent} message(s).")
@@ -77,6 +83,18 @@ def send_reminders_command(hours: int) -> None:
 
     count = queue_reminders(within_hours=hours)
     click.echo(f"Queued {count} reminder(s).")
+
+
+def _describe(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind.replace('_', '-')}" for kind, n in counts.items())
+
+
+@click.command("send-automatic")
+def send_automatic_command() -> None:
+    """Queue the automatic messages due now: day-before and day-of reminders, thank-yous, missed-yous (never twice)."""
+    from .rsvp.automatic import queue_automatic
+
+    click.echo(f"Queued {_describe(queue_automatic())}.")
 
 
 @click.command("rotate-ticket-kek")

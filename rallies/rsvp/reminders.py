@@ -8,7 +8,7 @@ outbox's ``message_key`` ("reminder:<id>") is a second guard.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -21,9 +21,9 @@ from . import notices
 BATCH = 200
 
 
-def due_reminder_ids(within_hours: int = 36) -> list[int]:
+def due_reminder_ids(within_hours: int = 36, now: datetime | None = None) -> list[int]:
     """Going RSVPs (with an email) of scheduled rallies starting within the window, not yet reminded."""
-    now = utcnow()
+    now = now or utcnow()
     q = (
         sa.select(Rsvp.id).join(Rally, Rally.id == Rsvp.rally_id)
         .where(Rally.status == STATUS_SCHEDULED, Rally.starts_at > now,
@@ -34,9 +34,9 @@ def due_reminder_ids(within_hours: int = 36) -> list[int]:
     return list(db.session.scalars(q))
 
 
-def queue_reminders(within_hours: int = 36) -> int:
+def queue_reminders(within_hours: int = 36, now: datetime | None = None) -> int:
     """Queue one reminder per going RSVP of rallies starting soon; returns how many were queued."""
-    ids = due_reminder_ids(within_hours)
+    ids = due_reminder_ids(within_hours, now)
     t = Rsvp.__table__
     queued = 0
     for start in range(0, len(ids), BATCH):
