@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import email
+import json
+import os
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from email import policy
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -231,3 +236,28 @@ def test_send_automatic_command_and_the_worker_pass(app, runner, campaign, make_
     worker = runner.invoke(args=["outbox-worker", "--once"])
     assert worker.exit_code == 0, worker.output
     assert [r.status for r in outbox("dayof", to="bea@example.org")] == ["sent"]
+
+
+def test_two_worker_processes_at_once_queue_each_message_once(app, campaign, make_rally, tmp_path):
+    doors = NOW + timedelta(hours=2)
+    today = make_rally(campaign, starts_at=doors + timedelta(hours=1), doors_open_at=doors)
+    _people(today, *(f"d{i}" for i in range(8)))
+    ended = make_rally(campaign)
+    ids = _people(ended, "came", "noshow")
+    _set(Rsvp, ids["came"], checked_in_people=1)
+    _held(ended)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    db.session.remove()
+    script = Path(__file__).with_name("automatic_worker.py")
+    root = Path(__file__).parents[2]
+    procs = [subprocess.Popen([sys.executable, str(script), uri, NOW.isoformat(), str(tmp_path), f"w{i}", "2"],
+                              cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _out, err in outputs]
+    results = [json.loads(out.strip().splitlines()[-1]) for out, _err in outputs]
+    assert sum(r["day_of"] for r in results) == 8 and sum(r["day_before"] for r in results) == 8
+    assert sum(r["thank_you"] for r in results) == 1 and sum(r["missed_you"] for r in results) == 1
+    assert len(outbox("dayof")) == 8 and len({r.rsvp_id for r in outbox("dayof")}) == 8
+    assert [r.to_addr for r in outbox("thank_you")] == ["came@example.org"]
+    assert [r.to_addr for r in outbox("missed_you")] == ["noshow@example.org"]
