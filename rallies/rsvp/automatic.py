@@ -24,11 +24,9 @@ from ..database import atomic
 from ..extensions import db
 from ..mail.bulk import queue_per_rsvp
 from ..models import RSVP_GOING, Rally, Rsvp, Supporter, utcnow
-from ..models.rallies import STATUS_SCHEDULED, VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED
-from .reminders import queue_reminders
+from ..models.rallies import STATUS_SCHEDULED
+from .reminders import ALL_VISIBILITIES, queue_reminders
 
-#: Every visibility, written out so the rally queries are ranges on ix_rally_public.
-_ANY_VISIBILITY = (VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED)
 #: Doors open at most 12 hours before the start (lifecycle._times).
 _DOORS_LEAD = timedelta(hours=12)
 #: No rally lasts longer: bounds the after-rally query's range on starts_at.
@@ -46,7 +44,8 @@ def queue_automatic(now: datetime | None = None) -> dict[str, int]:
 
 
 def _scheduled():
-    return (Rally.visibility.in_(_ANY_VISIBILITY), Rally.status == STATUS_SCHEDULED)
+    # Every visibility written out: the rally queries are then ranges on ix_rally_public.
+    return (Rally.visibility.in_(ALL_VISIBILITIES), Rally.status == STATUS_SCHEDULED)
 
 
 def day_of_due(now: datetime, hours: float) -> list[tuple[int, str]]:

@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from ..database import atomic
 from ..extensions import db
 from ..models import RSVP_GOING, Rally, Rsvp, utcnow
-from ..models.rallies import STATUS_SCHEDULED
+from ..models.rallies import STATUS_SCHEDULED, VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED
 from . import notices
 
 BATCH = 200
+ALL_VISIBILITIES = (VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED)
 
 
 def due_reminder_ids(within_hours: int = 36, now: datetime | None = None) -> list[int]:
@@ -26,7 +27,8 @@ def due_reminder_ids(within_hours: int = 36, now: datetime | None = None) -> lis
     now = now or utcnow()
     q = (
         sa.select(Rsvp.id).join(Rally, Rally.id == Rsvp.rally_id)
-        .where(Rally.status == STATUS_SCHEDULED, Rally.starts_at > now,
+        # Every visibility written out: the rally side is then a range on ix_rally_public.
+        .where(Rally.visibility.in_(ALL_VISIBILITIES), Rally.status == STATUS_SCHEDULED, Rally.starts_at > now,
                Rally.starts_at <= now + timedelta(hours=within_hours),
                Rsvp.status == RSVP_GOING, Rsvp.reminder_sent_at.is_(None), Rsvp.email.is_not(None))
         .order_by(Rsvp.id)

@@ -69,7 +69,7 @@ def test_preview_shows_the_change_and_saves_nothing(client, rally, tokens):
     resp = client.post(f"/organize/rallies/{rally.id}/edit", data=edit_form(rally, starts_local="2030-05-01T19:00"))
     assert resp.status_code == 200
     page = resp.text
-    assert "3 people are going or on the waitlist." in page
+    assert "3 supporters going or on the waitlist will be told." in page
     assert "Wednesday, May 1, 2030, 7:00 PM CDT" in page and "Wednesday, May 1, 2030, 6:00 PM CDT" in page
     assert "Changed: " in page and "Your RSVP still stands" in page  # the email as supporters read it
     assert "checked" in re.search(r'<input[^>]*name="notify"[^>]*>', page).group(0)  # telling is the default
