@@ -2,8 +2,8 @@
 thank-you and the "sorry we missed you" with the campaign's next rallies near the supporter's ZIP.
 
 Rendered by the outbox sender in the supporter's language (notices.email_locale), from the RSVP as it
-is then: a day-of reminder to someone who cancelled meanwhile, or a campaign message to someone who
-opted out meanwhile, is dropped.
+is then: a message about a rally cancelled meanwhile, a day-of reminder to someone who cancelled
+meanwhile, or a campaign message to someone who opted out meanwhile, is dropped.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def _render_automatic(params: dict) -> Rendered:
     name = params.get("template")
     if name not in ("dayof", "thank_you", "missed_you"):
         raise NothingToSend(f"unknown template {name!r}")
+    if rsvp.rally.is_cancelled:
+        raise NothingToSend("the rally was cancelled after this was queued")
     if name == "dayof" and rsvp.status != RSVP_GOING:
         raise NothingToSend("the RSVP is no longer going")
     if name != "dayof" and rsvp.supporter is not None and rsvp.supporter.email_opt_out_at is not None:

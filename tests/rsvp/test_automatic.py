@@ -81,6 +81,21 @@ def test_day_of_reminder_goes_once_in_its_window(app, campaign, make_rally):
     assert 'src="cid:ticket-qr"' in message.get_body(("html",)).get_content()
 
 
+def test_day_of_reminder_queued_then_cancelled_is_dropped(app, campaign, make_rally):
+    doors = NOW + timedelta(hours=10)
+    rally = make_rally(campaign, starts_at=doors + timedelta(hours=1), doors_open_at=doors)
+    ids = _people(rally, "ana", "bea")
+    assert queue_automatic(doors - timedelta(hours=1))["day_of"] == 2
+    _set(Rsvp, ids["ana"], status="cancelled")
+    ana, bea = sorted(outbox("dayof"), key=lambda r: r.to_addr)
+    assert "Doors open" in _text(bea)
+    with pytest.raises(delivery.NothingToSend):
+        delivery.render_body(ana)
+    _set(Rally, rally.id, status="cancelled")
+    with pytest.raises(delivery.NothingToSend):
+        delivery.render_body(fresh(OutboxMessage, bea.id))
+
+
 def test_day_of_reminder_not_after_doors_open(app, campaign, make_rally):
     doors = NOW + timedelta(hours=10)
     rally = make_rally(campaign, starts_at=doors + timedelta(hours=1), doors_open_at=doors)
