@@ -96,6 +96,8 @@ class Rendered(NamedTuple):
     attachments: tuple = ()
     #: None keeps the subject stored when the message was queued.
     subject: str | None = None
+    #: The message's language (a Content-Language header), when the renderer chose one.
+    language: str | None = None
 
 
 class NothingToSend(Exception):
@@ -188,7 +190,7 @@ def _part(a: Attachment) -> MIMEBase:
 
 
 def build_message(to_addr: str, subject: str, html: str, text: str, *, message_id: str,
-                  attachments: Iterable[Attachment | tuple] = ()) -> bytes:
+                  attachments: Iterable[Attachment | tuple] = (), language: str | None = None) -> bytes:
     """The wire bytes of a message: text and HTML alternatives, inline images related to the HTML,
     other files attached (multipart/mixed)."""
     files = [Attachment(*a) for a in attachments]
@@ -215,6 +217,8 @@ def build_message(to_addr: str, subject: str, html: str, text: str, *, message_i
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
+    if language:
+        msg["Content-Language"] = language
     out = io.BytesIO()
     BytesGenerator(out, policy=_WIRE).flatten(msg)
     return out.getvalue()
@@ -283,7 +287,7 @@ def render_body(row: OutboxMessage) -> bytes:
     params.update(row.render_params or {})
     out = fn(params)
     return build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
-                         attachments=out.attachments)
+                         attachments=out.attachments, language=out.language)
 
 
 # ---------------------------------------------------------------------------------------------- sending

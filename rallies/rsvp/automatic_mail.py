@@ -75,9 +75,10 @@ def _render_automatic(params: dict) -> Rendered:
         if code:
             attachments.append(Attachment("ticket-qr.png", "image/png", ticket_png(rsvp, code), QR_CID))
         extra = {"code": code, "qr_cid": QR_CID}
-    with force_locale(email_locale(rsvp)):
+    language = email_locale(rsvp)
+    with force_locale(language):
         if name == "missed_you":
             extra["next_rallies"] = _next_rallies(rsvp)
         html, text = _render(name, **_context(rsvp, **extra))
         subject = _subject(name, rally.title)
-    return Rendered(html, text, tuple(attachments), subject)
+    return Rendered(html, text, tuple(attachments), subject, language)

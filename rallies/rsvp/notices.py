@@ -197,13 +197,14 @@ def _render_plain(params: dict) -> Rendered:
         html, text = _render(name, **_context(rsvp, changes=params.get("changes") or []))
         return Rendered(html, text)
     rally = rsvp.rally
-    with force_locale(email_locale(rsvp)):
+    language = email_locale(rsvp)
+    with force_locale(language):
         rows = [change_row(field, old, new, rally) for field, old, new in params.get("changes") or []]
         html, text = _render(name, **_context(rsvp, changes=rows))
         subject = (change_subject(rally) if name == "rally_changed"
                    else _("Cancelled: %(title)s", title=rally.title))
     method = "REQUEST" if name == "rally_changed" else "CANCEL"
-    return Rendered(html, text, (_ics(rally, method, attendee=rsvp.email),), subject)
+    return Rendered(html, text, (_ics(rally, method, attendee=rsvp.email),), subject, language)
 
 
 def _audience_where(rally: Rally, statuses=(RSVP_GOING, RSVP_WAITLISTED)) -> tuple:

@@ -49,10 +49,10 @@ def test_cancellation_reaches_everyone_once_in_their_language(client, organizer,
                                                "wait@example.org"]
     spanish = _message(next(r for r in rows if r.to_addr == "es@example.org"))
     html = spanish.get_body(("html",)).get_content()
-    assert '<html lang="es">' in html
+    assert '<html lang="es">' in html and spanish["Content-Language"] == "es"
     assert "miércoles, 1 de mayo de 2030" in html  # the date written by Babel in Spanish
     english = _message(next(r for r in rows if r.to_addr == "en@example.org"))
-    assert '<html lang="en">' in english.get_body(("html",)).get_content()
+    assert '<html lang="en">' in english.get_body(("html",)).get_content() and english["Content-Language"] == "en"
     assert "Wednesday, May 1, 2030, 6:00 PM CDT" in english.get_body(("plain",)).get_content()
     assert english["Subject"] == f"Cancelled: {rally.title}"
     (part,) = [p for p in english.walk() if p.get_content_type() == "text/calendar"]
