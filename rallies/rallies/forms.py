@@ -30,6 +30,18 @@ VISIBILITY_CHOICES = [
 _DT = "%Y-%m-%dT%H:%M"
 
 
+class WholeNumberField(IntegerField):
+    """An IntegerField that refuses numbers too large for a float: wtforms' NumberRange calls math.isnan on
+    the value, which raises OverflowError (a 500) for a 24-digit "capacity"."""
+
+    def process_formdata(self, valuelist):
+        """Parse as IntegerField does, then refuse what no float can hold."""
+        super().process_formdata(valuelist)
+        if self.data is not None and abs(self.data) > 2**53:
+            self.data = None
+            raise ValueError(_l("Enter a smaller number."))
+
+
 def _max(n: int) -> Length:
     return Length(max=n, message=f"Use at most {n} characters.")
 
@@ -59,9 +71,9 @@ class RallyForm(FlaskForm):
         DataRequired("Enter the two-letter country code, e.g. US."),
         Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter country code, e.g. US.")],
         render_kw={"maxlength": 2, "autocomplete": "country"})
-    capacity = IntegerField("Capacity (people)", validators=[
+    capacity = WholeNumberField("Capacity (people)", validators=[
         Optional(), NumberRange(min=1, max=10_000_000, message="Capacity must be at least 1 (or leave it empty).")])
-    max_guests = IntegerField("Guests per RSVP", default=2, validators=[
+    max_guests = WholeNumberField("Guests per RSVP", default=2, validators=[
         InputRequired("Enter how many guests one RSVP may bring (0 for none)."),
         NumberRange(min=0, max=20, message="Allow between 0 and 20 guests per RSVP.")])
     accessibility_notes = TextAreaField("Accessibility notes", validators=[Optional(), _max(2000)])
