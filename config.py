@@ -103,6 +103,14 @@ class Config:
     #: /healthz reports "outbox": "backlog" when a due message has waited longer than this (s); 0: never.
     #: It is reported, not a 503: slow mail must not take web servers out of a load balancer.
     OUTBOX_BACKLOG_SECONDS = _int("OUTBOX_BACKLOG_SECONDS", 900)
+    #: The automatic messages (rsvp/automatic.py): the day-before reminder goes to rallies starting within
+    #: REMINDER_HOURS, the day-of reminder DAYOF_REMINDER_HOURS before doors open (or the start), the
+    #: thank-you and missed-you within AFTER_RALLY_HOURS of the end; the missed-you lists the campaign's
+    #: rallies within MISSED_YOU_RADIUS_KM of the supporter's ZIP.
+    REMINDER_HOURS = _int("REMINDER_HOURS", 36)
+    DAYOF_REMINDER_HOURS = _int("DAYOF_REMINDER_HOURS", 3)
+    AFTER_RALLY_HOURS = _int("AFTER_RALLY_HOURS", 24)
+    MISSED_YOU_RADIUS_KM = _int("MISSED_YOU_RADIUS_KM", 80)
 
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
     #: Seconds an emailed "confirm your address" link works.

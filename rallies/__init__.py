@@ -89,7 +89,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     from . import cli, errors, security
     from .messaging import render  # noqa: F401  (registers the organizer message renderers)
-    from .rsvp import notices  # noqa: F401  (registers the email renderers the outbox sender uses)
+    from .rsvp import automatic_mail, notices  # noqa: F401  (register the email renderers the outbox sender uses)
 
     errors.register(app)
     security.register(app)

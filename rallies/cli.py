@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(outbox_worker_command)
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(send_scheduled_command)
+    app.cli.add_command(send_automatic_command)
     app.cli.add_command(rotate_ticket_kek_command)
     from .turnout.commands import forecast_backtest_command
 
@@ -55,15 +56,20 @@ def demo_command() -> None:
 @click.option("--once", is_flag=True, help="Deliver what is due now and exit (for cron).")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between polls.")
 def outbox_worker_command(once: bool, interval: float) -> None:
-    """Deliver queued email (run several at once safely: each message is claimed first), queueing
-    organizer messages whose scheduled time has come on each pass."""
+    """Deliver queued email (run several at once safely: each message is claimed first). Each pass first
+    queues the automatic messages that are due and the organizer messages whose time has come (each goes
+    once, however many workers run)."""
     import time
 
     from .mail.delivery import deliver_pending
     from .messaging.queueing import queue_due_messages
+    from .rsvp.automatic import queue_automatic
 
     while True:
         queue_due_messages()
+        queued = queue_automatic()
+        if any(queued.values()):
+            click.echo(f"Queued {_describe(queued)}.")
         sent = deliver_pending()
         if sent:
             click.echo(f"Sent {sent} message(s).")
@@ -90,6 +96,18 @@ def send_scheduled_command() -> None:
 
     count = queue_due_messages()
     click.echo(f"Queued {count} scheduled message(s).")
+
+
+def _describe(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind.replace('_', '-')}" for kind, n in counts.items())
+
+
+@click.command("send-automatic")
+def send_automatic_command() -> None:
+    """Queue the automatic messages due now: day-before and day-of reminders, thank-yous, missed-yous (never twice)."""
+    from .rsvp.automatic import queue_automatic
+
+    click.echo(f"Queued {_describe(queue_automatic())}.")
 
 
 @click.command("rotate-ticket-kek")

@@ -288,18 +288,24 @@ class NearResults:
     offset: int
 
 
-def rallies_near(lat: float, lon: float, km: float, *, limit: int = 20, offset: int = 0, now=None) -> NearResults:
+def rallies_near(lat: float, lon: float, km: float, *, limit: int = 20, offset: int = 0, now=None,
+                 campaign_id: int | None = None) -> NearResults:
     """Upcoming listed rallies within km of (lat, lon): nearest first, ties by start time, then id.
+
+    ``campaign_id`` keeps one campaign's rallies only (the "sorry we missed you" email).
 
     Two statements, the same on both engines: the bounding box on ix_rally_lat_lon returns each
     candidate's position and start, ranked here by haversine_km (SQLite has no trigonometry); then the
     cards of the page alone are read by id, so a dense city's hundreds of candidates carry four columns.
     """
     min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, km)
-    candidates = db.session.execute(db.select(Rally.id, Rally.lat, Rally.lon, Rally.starts_at).where(
+    query = db.select(Rally.id, Rally.lat, Rally.lon, Rally.starts_at).where(
         Rally.lat.between(min_lat, max_lat), Rally.lon.between(min_lon, max_lon),
         Rally.visibility == VISIBILITY_LISTED, Rally.status == STATUS_SCHEDULED, Rally.ends_at > (now or utcnow()),
-    ))
+    )
+    if campaign_id is not None:
+        query = query.where(Rally.campaign_id == campaign_id)
+    candidates = db.session.execute(query)
     radius = earth_radius_km(lat)
     ranked = sorted((d, starts_at, rid) for rid, rlat, rlon, starts_at in candidates
                     if (d := haversine_km(lat, lon, rlat, rlon, radius)) <= km)

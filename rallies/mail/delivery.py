@@ -96,6 +96,8 @@ class Rendered(NamedTuple):
     attachments: tuple = ()
     #: None keeps the subject stored when the message was queued.
     subject: str | None = None
+    #: The message's language (a Content-Language header), when the renderer chose one.
+    language: str | None = None
     #: Extra headers (Reply-To, List-Unsubscribe ...), added by build_message.
     headers: dict | None = None
 
@@ -127,7 +129,7 @@ def _domain() -> str:
 
 
 def message_domain() -> str:
-    """The domain part of the Message-IDs this app makes (for ids built in SQL, e.g. messaging.queueing)."""
+    """The domain our Message-IDs end in (MAIL_FROM's, else BASE_URL's host)."""
     return _domain()
 
 
@@ -172,9 +174,13 @@ def _boundary() -> str:
 
 
 def _part(a: Attachment) -> MIMEBase:
-    maintype, subtype = a.mimetype.split("/", 1)
+    # A mimetype may carry parameters: "text/calendar; method=REQUEST" (RFC 6047).
+    mimetype, *params = (p.strip() for p in a.mimetype.split(";"))
+    maintype, subtype = mimetype.split("/", 1)
     if maintype == "text":
         part = MIMEText(a.data.decode("utf-8"), subtype, _UTF8_QP)
+        for name, _eq, value in (p.partition("=") for p in params):
+            part.set_param(name, value)
     else:
         part = MIMEBase(maintype, subtype)
         part.set_payload(a.data)
@@ -186,7 +192,8 @@ def _part(a: Attachment) -> MIMEBase:
 
 
 def build_message(to_addr: str, subject: str, html: str, text: str, *, message_id: str,
-                  attachments: Iterable[Attachment | tuple] = (), headers: dict | None = None) -> bytes:
+                  attachments: Iterable[Attachment | tuple] = (), language: str | None = None,
+                  headers: dict | None = None) -> bytes:
     """The wire bytes of a message: text and HTML alternatives, inline images related to the HTML,
     other files attached (multipart/mixed); ``headers`` are added as given (never over the ones set here)."""
     files = [Attachment(*a) for a in attachments]
@@ -213,6 +220,8 @@ def build_message(to_addr: str, subject: str, html: str, text: str, *, message_i
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
+    if language:
+        msg["Content-Language"] = language
     for name, value in (headers or {}).items():
         if value and name not in msg:
             msg[name] = value
@@ -284,7 +293,7 @@ def render_body(row: OutboxMessage) -> bytes:
     params.update(row.render_params or {})
     out = fn(params)
     return build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
-                         attachments=out.attachments, headers=out.headers)
+                         attachments=out.attachments, language=out.language, headers=out.headers)
 
 
 # ---------------------------------------------------------------------------------------------- sending

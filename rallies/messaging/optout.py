@@ -43,6 +43,12 @@ def unsubscribe_url(supporter_id: int) -> str:
     return external_url("preferences.unsubscribe", token=unsubscribe_token(supporter_id))
 
 
+def unsubscribe_headers(supporter_id: int) -> dict:
+    """List-Unsubscribe with RFC 8058 one-click, on every campaign message (not on tickets or notices)."""
+    return {"List-Unsubscribe": f"<{unsubscribe_url(supporter_id)}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def preferences_url(supporter_id: int) -> str:
     """The absolute preferences link (email footers, the ticket page)."""
     return external_url("preferences.edit", token=preferences_token(supporter_id))

@@ -11,20 +11,12 @@ from flask import render_template
 from flask_babel import force_locale
 
 from ..extensions import db
-from ..i18n import supported
 from ..mail.delivery import NothingToSend, Rendered, renderer
 from ..models import CampaignMessage, Rsvp
 from ..models.mail import CHANNEL_EMAIL, CHANNEL_SMS, MESSAGE_CANCELLED
-from ..rsvp.notices import campaign_headers, email_context
+from ..rsvp.notices import campaign_headers, email_context, email_locale
 from .compose import sms_text
-from .optout import preferences_url, unsubscribe_url
-
-
-def locale_of(rsvp: Rsvp) -> str:
-    """The language a supporter reads: their choice, else their campaign's default."""
-    supporter = rsvp.supporter
-    chosen = supporter.locale if supporter is not None else ""
-    return supported(chosen) or supported(rsvp.rally.campaign.default_locale) or "en"
+from .optout import preferences_url, unsubscribe_headers, unsubscribe_url
 
 
 def texts(message: CampaignMessage, locale: str) -> dict:
@@ -47,14 +39,13 @@ def _email(message: CampaignMessage, rsvp: Rsvp, words: dict) -> Rendered:
                             body=words["body"], unsubscribe=unsubscribe, preferences=preferences_url(supporter_id))
     html = render_template("emails/campaign_message.html", **context)
     text = render_template("emails/campaign_message.txt", **context)
-    headers = {**campaign_headers(rsvp), "List-Unsubscribe": f"<{unsubscribe}>",
-               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    headers = {**campaign_headers(rsvp), **unsubscribe_headers(supporter_id)}
     return Rendered(html, text, subject=" ".join(words["subject"].split())[:200], headers=headers)
 
 
 def render_for(message: CampaignMessage, rsvp: Rsvp, channel: str) -> Rendered:
     """The email (HTML and text) or SMS (text only) this supporter gets, in their language."""
-    locale = locale_of(rsvp)
+    locale = email_locale(rsvp)
     words = texts(message, locale)
     with force_locale(locale):
         if channel == CHANNEL_SMS:

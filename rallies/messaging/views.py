@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from ..auth.guards import rally_or_404
 from ..extensions import limiter
 from ..models import ROLE_ORGANIZER
+from ..rsvp.notices import email_locale
 from . import compose, queueing, render, reports, segments
 from .blueprint import bp
 from .forms import CHANNEL_LABELS, SEGMENT_LABELS, ComposeForm, ConfirmForm
@@ -109,7 +110,7 @@ def preview(rally_id: int, message_id: int, rsvp_id: int):
         rsvp = segments.recipient(rally, message.segment, channel, rsvp_id)
         if rsvp is not None:
             views[channel] = render.render_for(message, rsvp, channel)
-            person, locale = rsvp, render.locale_of(rsvp)
+            person, locale = rsvp, email_locale(rsvp)
     if not views:
         abort(404)
     return render_template("messaging/preview.html", rally=rally, message=message, person=person, locale=locale,

@@ -5,6 +5,7 @@ service checks meaning (time order, time zone, clock changes) and its errors are
 same fields.
 """
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -27,6 +28,18 @@ VISIBILITY_CHOICES = [
     SelectChoice(VISIBILITY_UNLISTED, "Published, unlisted (reachable by link only)"),
 ]
 _DT = "%Y-%m-%dT%H:%M"
+
+
+class WholeNumberField(IntegerField):
+    """An IntegerField that refuses numbers too large for a float: wtforms' NumberRange calls math.isnan on
+    the value, which raises OverflowError (a 500) for a 24-digit "capacity"."""
+
+    def process_formdata(self, valuelist):
+        """Parse as IntegerField does, then refuse what no float can hold."""
+        super().process_formdata(valuelist)
+        if self.data is not None and abs(self.data) > 2**53:
+            self.data = None
+            raise ValueError(_l("Enter a smaller number."))
 
 
 def _max(n: int) -> Length:
@@ -58,13 +71,15 @@ class RallyForm(FlaskForm):
         DataRequired("Enter the two-letter country code, e.g. US."),
         Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter country code, e.g. US.")],
         render_kw={"maxlength": 2, "autocomplete": "country"})
-    capacity = IntegerField("Capacity (people)", validators=[
+    capacity = WholeNumberField("Capacity (people)", validators=[
         Optional(), NumberRange(min=1, max=10_000_000, message="Capacity must be at least 1 (or leave it empty).")])
-    max_guests = IntegerField("Guests per RSVP", default=2, validators=[
+    max_guests = WholeNumberField("Guests per RSVP", default=2, validators=[
         InputRequired("Enter how many guests one RSVP may bring (0 for none)."),
         NumberRange(min=0, max=20, message="Allow between 0 and 20 guests per RSVP.")])
     accessibility_notes = TextAreaField("Accessibility notes", validators=[Optional(), _max(2000)])
     confirm_by_email = BooleanField("Hold places only after the supporter confirms by email")
+    send_thank_you = BooleanField(_l("After the rally, thank those who came"), default=True)
+    send_missed_you = BooleanField(_l("After the rally, tell no-shows about the next rallies near them"), default=True)
     visibility = SelectField("Visibility", choices=VISIBILITY_CHOICES, default=VISIBILITY_DRAFT)
 
     def details(self) -> dict:
@@ -74,6 +89,18 @@ class RallyForm(FlaskForm):
             data[name] = data[name] or ""
         data["country"] = (data["country"] or "US").upper()
         return data
+
+
+class ChangeNoticeForm(FlaskForm):
+    """The preview step of an edit that moves a rally: tell supporters, or save quietly.
+
+    Posted together with the RallyForm, whose CSRF token covers both.
+    """
+
+    class Meta:
+        csrf = False
+
+    notify = BooleanField(_l("Tell supporters (email everyone going or on the waitlist)"), default=True)
 
 
 class CancelForm(FlaskForm):

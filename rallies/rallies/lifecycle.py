@@ -71,6 +71,9 @@ class RallyDetails:
     visibility: str = VISIBILITY_DRAFT
     #: Places are held only once the supporter confirms from the email (high-demand rallies).
     confirm_by_email: bool = False
+    #: The after-rally messages: a thank-you to those checked in, "sorry we missed you" to no-shows.
+    send_thank_you: bool = True
+    send_missed_you: bool = True
 
     @classmethod
     def from_mapping(cls, data: dict) -> RallyDetails:
@@ -88,7 +91,8 @@ class RallyDetails:
             venue_name=rally.venue_name, address=rally.address, city=rally.city, state=rally.state,
             postal_code=rally.postal_code, country=rally.country, capacity=rally.capacity, max_guests=rally.max_guests,
             accessibility_notes=rally.accessibility_notes, visibility=rally.visibility,
-            confirm_by_email=rally.confirm_by_email,
+            confirm_by_email=rally.confirm_by_email, send_thank_you=rally.send_thank_you,
+            send_missed_you=rally.send_missed_you,
         )
 
     def address_of(self) -> geocode.Address:
@@ -199,6 +203,7 @@ def _apply(rally: Rally, details: RallyDetails, times: _Times, tz_name: str) -> 
     rally.accessibility_notes = details.accessibility_notes.strip()
     rally.visibility = details.visibility
     rally.confirm_by_email = bool(details.confirm_by_email)
+    rally.send_thank_you, rally.send_missed_you = bool(details.send_thank_you), bool(details.send_missed_you)
 
 
 def _place(rally: Rally, result: geocode.GeoResult) -> None:
@@ -258,13 +263,22 @@ def create_rally(campaign_id: int, details: RallyDetails, *, geocoder=None, offl
 
 _VENUE_FIELDS = ("venue_name", "address", "city", "state", "postal_code", "country")
 _TIME_FIELDS = ("starts_at", "ends_at", "doors_open_at", "timezone")
+#: What supporters are told about when it changes (rallies/change_notice.py previews it first).
+NOTICE_FIELDS = _VENUE_FIELDS + _TIME_FIELDS
 
 
-def update_rally(rally: Rally, details: RallyDetails, *, geocoder=None) -> dict[str, tuple]:
-    """Save edits; re-geocode only if the address changed. Returns {field: (old, new)} of what changed.
+@dataclass(frozen=True)
+class PreparedUpdate:
+    """An edit checked and geocoded, ready to apply: the new place (None: address unchanged), zone and times."""
 
-    Supporters are told (notices.rally_changed) when a public, scheduled rally moves in time or place.
-    """
+    details: RallyDetails
+    place: geocode.GeoResult | None
+    tz_name: str
+    times: _Times
+
+
+def prepare_update(rally: Rally, details: RallyDetails, *, geocoder=None) -> PreparedUpdate:
+    """Check an edit and geocode a changed address (outside any write unit); raises RallyInvalid."""
     address_changed = details.address_of() != geocode.Address(rally.address, rally.city, rally.state,
                                                            rally.postal_code, rally.country)
     _check_address(details)
@@ -272,16 +286,33 @@ def update_rally(rally: Rally, details: RallyDetails, *, geocoder=None) -> dict[
         zone(details.timezone.strip())
     result = geocode.geocode(details.address_of(), geocoder) if address_changed else None
     tz_name = _zone_for(details, result) if result is not None else (details.timezone.strip() or rally.timezone)
-    times = _times(details, zone(tz_name))
+    return PreparedUpdate(details, result, tz_name, _times(details, zone(tz_name)))
+
+
+def apply_update(rally: Rally, prepared: PreparedUpdate) -> dict[str, tuple]:
+    """Set the edit on ``rally`` (no commit); returns {field: (old, new)} of the NOTICE_FIELDS that changed."""
+    before = {name: getattr(rally, name) for name in NOTICE_FIELDS}
+    _apply(rally, prepared.details, prepared.times, prepared.tz_name)
+    if prepared.place is not None:
+        _place(rally, prepared.place)
+    return {name: (before[name], getattr(rally, name)) for name in before if before[name] != getattr(rally, name)}
+
+
+def update_rally(rally: Rally, details: RallyDetails, *, geocoder=None, notify: bool = True) -> dict[str, tuple]:
+    """Save edits; re-geocode only if the address changed. Returns {field: (old, new)} of what changed.
+
+    When a scheduled rally moves in time or place and ``notify`` is set, its calendar SEQUENCE rises by
+    one and everyone going or waitlisted is told (notices.rally_changed), in the same transaction.
+    """
+    prepared = prepare_update(rally, details, geocoder=geocoder)
     with atomic():
         rally = db.session.merge(rally)
-        before = {name: getattr(rally, name) for name in _VENUE_FIELDS + _TIME_FIELDS}
         old_capacity = rally.capacity
-        _apply(rally, details, times, tz_name)
-        if result is not None:
-            _place(rally, result)
-        changes = {name: (before[name], getattr(rally, name)) for name in before if before[name] != getattr(rally, name)}
-        if changes and rally.is_public and rally.status == STATUS_SCHEDULED:
+        changes = apply_update(rally, prepared)
+        if changes and notify and rally.status == STATUS_SCHEDULED:
+            # Read, not incremented in SQL: a double submit racing this one computes the same sequence,
+            # so its notices carry the same keys and are not queued twice.
+            rally.ics_sequence = (rally.ics_sequence or 0) + 1
             notices.rally_changed(rally, changes)
         if old_capacity is not None and (rally.capacity is None or rally.capacity > old_capacity):
             db.session.flush()  # promote_waitlist re-reads the rally row under its lock

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.guards import campaign_or_404, current_memberships, rally_or_404
@@ -17,7 +18,8 @@ from ..auth.roles import has_role
 from ..extensions import db
 from ..models import ROLE_RANK, Rally
 from .blueprint import organize_bp as bp
-from .forms import CancelForm, PinForm, RallyForm
+from .change_notice import preview_change
+from .forms import CancelForm, ChangeNoticeForm, PinForm, RallyForm
 from .lifecycle import (
     RallyDetails,
     RallyError,
@@ -117,17 +119,32 @@ def _pin_map(rally: Rally, draggable: bool) -> folium_maps.MapParts | None:
 @bp.post("/rallies/<int:rally_id>/edit")
 @login_required
 def edit(rally_id: int):
-    """Edit a rally; changing the address geocodes it again."""
+    """Edit a rally; changing the address geocodes it again.
+
+    An edit that moves a scheduled rally with supporters first shows a preview of the change notice
+    (step "confirm" saves, with or without telling them; step "edit" goes back to the form).
+    """
     rally = rally_or_404(rally_id, "organizer")
     form = RallyForm() if request.method == "POST" else RallyForm(data=asdict(RallyDetails.of(rally)))
     if not form.validate_on_submit():
         return _render_form(form, rally.campaign, rally, 422 if form.is_submitted() else 200)
+    step = request.form.get("step", "")
+    if step == "edit":
+        return _render_form(form, rally.campaign, rally)
+    details = RallyDetails.from_mapping(form.details())
+    notice = ChangeNoticeForm()
     try:
-        update_rally(rally, RallyDetails.from_mapping(form.details()))
+        if step != "confirm":
+            preview = preview_change(rally, details)
+            if preview is not None:
+                return render_template("organize/change_preview.html", rally=rally, form=form, preview=preview,
+                                       notice=ChangeNoticeForm(formdata=None))
+        told = update_rally(rally, details, notify=step != "confirm" or bool(notice.notify.data))
     except RallyError as err:
         _show_errors(form, err)
         return _render_form(form, rally.campaign, rally, 422)
-    flash("Saved.", "success")
+    flash(_("Saved. Supporters are being told.") if step == "confirm" and notice.notify.data and told
+          else _("Saved."), "success")
     if is_flagged(rally):
         flash("We could not find that address. Place the pin on the map.", "warning")
     return redirect(url_for("organize.manage", rally_id=rally.id))

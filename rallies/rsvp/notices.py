@@ -9,18 +9,25 @@ link absolute, from BASE_URL), showing the RSVP as it is then.
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import parseaddr
 
 import sqlalchemy as sa
+from babel.dates import format_date, format_time
 from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, Signer
 
-from ..dates import local_time
+from ..dates import local_time, zone, zone_abbreviation
 from ..extensions import db
+from ..i18n import DEFAULT_LOCALE, supported
 from ..keys.link_secrets import page_token
 from ..mail import calendar
+from ..mail.bulk import queue_per_rsvp
 from ..mail.delivery import Attachment, NothingToSend, Rendered, queue_rendered, renderer
 from ..mail.links import base_domain, external_url
-from ..models import RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
+from ..models import RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rally, Rsvp
 from .lookups import waitlist_position
 from .tickets import ticket_code, ticket_png
 
@@ -36,11 +43,12 @@ SUBJECTS = {
 }
 
 CHANGE_LABELS = {
-    "title": "Name", "starts_at": "Starts", "ends_at": "Ends", "doors_open_at": "Doors open",
-    "venue_name": "Venue", "address": "Address", "city": "City", "state": "State", "postal_code": "ZIP code",
-    "timezone": "Time zone", "description": "Details", "accessibility_notes": "Accessibility",
+    "title": _l("Name"), "starts_at": _l("Starts"), "ends_at": _l("Ends"), "doors_open_at": _l("Doors open"),
+    "venue_name": _l("Venue"), "address": _l("Address"), "city": _l("City"), "state": _l("State"),
+    "postal_code": _l("ZIP code"), "country": _l("Country"), "timezone": _l("Time zone"),
+    "description": _l("Details"), "accessibility_notes": _l("Accessibility"),
 }
-
+_TIME_FIELDS = ("starts_at", "ends_at", "doors_open_at")
 
 
 
@@ -82,9 +90,30 @@ def rally_page_url(rally: Rally) -> str:
     return external_url("rallies.show", slug=rally.slug)
 
 
-def _ics(rally: Rally) -> Attachment:
-    text = calendar.rally_ics(rally, uid_domain=base_domain(), url=rally_page_url(rally))
-    return Attachment("rally.ics", "text/calendar", text.encode("utf-8"))
+def _ics(rally: Rally, method: str = "PUBLISH", attendee: str = "") -> Attachment:
+    organizer = parseaddr(current_app.config.get("MAIL_FROM", ""))[1] if attendee else ""
+    text = calendar.rally_ics(rally, uid_domain=base_domain(), url=rally_page_url(rally), method=method,
+                              organizer=organizer or "", attendee=attendee if organizer else "")
+    mimetype = "text/calendar" if method == "PUBLISH" else f"text/calendar; method={method}"
+    return Attachment("rally.ics", mimetype, text.encode("utf-8"))
+
+
+def email_locale(rsvp: Rsvp) -> str:
+    """The language of a supporter's email: their choice, else their campaign's default, else English."""
+    chosen = rsvp.supporter.locale if rsvp.supporter is not None else ""
+    return supported(chosen) or supported(rsvp.rally.campaign.default_locale) or DEFAULT_LOCALE
+
+
+def when(moment, tz_name: str) -> str:
+    """A moment in the rally's zone, in the current language (dates.local_time's style in English)."""
+    if moment is None or moment == "":
+        return ""
+    locale = str(get_locale() or DEFAULT_LOCALE)
+    if locale == DEFAULT_LOCALE or not isinstance(moment, datetime):
+        return local_time(moment, tz_name)
+    local = moment.astimezone(zone(tz_name))
+    return (f"{format_date(local, 'full', locale=locale)}, {format_time(local, 'short', locale=locale)} "
+            f"{zone_abbreviation(local)}")
 
 
 def _render(name: str, **context) -> tuple[str, str]:
@@ -95,8 +124,8 @@ def _context(rsvp: Rsvp, **extra) -> dict:
     rally = rsvp.rally
     return dict(
         rally=rally, rsvp=rsvp, links=ticket_links(rsvp),
-        when=local_time(rally.starts_at, rally.timezone),
-        doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
+        when=when(rally.starts_at, rally.timezone),
+        doors=when(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
         venue=", ".join(p for p in (rally.venue_name, rally.address, rally.city, rally.state) if p),
         position=waitlist_position(rsvp) if rsvp.status == RSVP_WAITLISTED else None,
         **extra,
@@ -166,56 +195,92 @@ def reminder_email(rsvp: Rsvp) -> None:
 
 @renderer("plain")
 def _render_plain(params: dict) -> Rendered:
-    """Cancellation, reminder and rally notices: a template, plus the rally's .ics for rally notices."""
+    """Cancellation, reminder and rally notices: a template, plus the rally's .ics for rally notices.
+
+    Rally notices are written in the supporter's language (email_locale), with an iTIP calendar file:
+    REQUEST for a change (same UID, the raised SEQUENCE), CANCEL for a cancellation.
+    """
     rsvp = _rsvp_for(params)
     name = params["template"]
     if name not in ("cancellation", "reminder", "rally_changed", "rally_cancelled"):
         raise NothingToSend(f"unknown template {name!r}")
-    html, text = _render(name, **_context(rsvp, changes=params.get("changes") or []))
-    attachments = ()
-    if name in ("rally_changed", "rally_cancelled"):
-        attachments = (_ics(rsvp.rally),)
-    return Rendered(html, text, attachments, headers=campaign_headers(rsvp))
+    if name not in ("rally_changed", "rally_cancelled"):
+        html, text = _render(name, **_context(rsvp, changes=params.get("changes") or []))
+        return Rendered(html, text, headers=campaign_headers(rsvp))
+    rally = rsvp.rally
+    language = email_locale(rsvp)
+    with force_locale(language):
+        rows = [change_row(field, old, new, rally) for field, old, new in params.get("changes") or []]
+        html, text = _render(name, **_context(rsvp, changes=rows))
+        subject = (change_subject(rally) if name == "rally_changed"
+                   else _("Cancelled: %(title)s", title=rally.title))
+    method = "REQUEST" if name == "rally_changed" else "CANCEL"
+    return Rendered(html, text, (_ics(rally, method, attendee=rsvp.email),), subject, language,
+                    campaign_headers(rsvp))
 
 
-def _audience(rally: Rally):
-    return db.session.scalars(
-        sa.select(Rsvp).where(Rsvp.rally_id == rally.id, Rsvp.status.in_((RSVP_GOING, RSVP_WAITLISTED)),
-                              Rsvp.email.is_not(None)).order_by(Rsvp.id)
-    )
+def _audience_where(rally: Rally, statuses=(RSVP_GOING, RSVP_WAITLISTED)) -> tuple:
+    return (Rsvp.rally_id == rally.id, Rsvp.status.in_(statuses))
 
 
-def _describe(field: str, value, rally: Rally) -> str:
+def audience_count(rally: Rally) -> int:
+    """How many going or waitlisted supporters (with an email) a change notice would reach."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Rsvp)
+                             .where(*_audience_where(rally), Rsvp.email.is_not(None))) or 0
+
+
+def _stored(value) -> str:
+    """A changed value as stored in the message's params (times as ISO 8601, formatted when rendered)."""
     if isinstance(value, datetime):
-        return local_time(value, rally.timezone)
+        return value.isoformat()
     return "" if value is None else str(value)
+
+
+def change_rows(changes: dict) -> list[list[str]]:
+    """[field, old, new] of what changed (changes = {field: (old, new)}), for a change notice's params."""
+    return [[f, _stored(old), _stored(new)] for f, (old, new) in changes.items() if old != new]
+
+
+def change_subject(rally: Rally) -> str:
+    """The change notice's subject, in the current language."""
+    return _("Changed: %(title)s", title=rally.title)
+
+
+def change_row(field: str, old: str, new: str, rally: Rally) -> tuple[str, str, str]:
+    """(label, old, new) as the supporter reads them, in the current language and the rally's zone."""
+    label = str(CHANGE_LABELS.get(field, field.replace("_", " ").capitalize()))
+    if field in _TIME_FIELDS:
+        old, new = (when(datetime.fromisoformat(v), rally.timezone) if v else "" for v in (old, new))
+    return label, old, new
+
+
+def change_preview(rally: Rally, changes: dict) -> str:
+    """The change notice's text as a supporter would read it (placeholders for the person and links)."""
+    rows = [change_row(f, old, new, rally) for f, old, new in change_rows(changes)]
+    placeholder = _("(their own link)")
+    links = dict.fromkeys(("ticket", "cancel", "guests", "ics", "rally"), placeholder)
+    person = {"name": _("Ana"), "status": RSVP_GOING}
+    return render_template("emails/rally_changed.txt", rally=rally, rsvp=person, links=links, changes=rows,
+                           position=None)
 
 
 def rally_changed(rally: Rally, changes: dict) -> int:
     """Tell everyone going or waitlisted what changed (changes = {field: (old, new)}); call inside atomic().
 
-    Returns how many messages were queued.
+    One INSERT ... SELECT keyed by the rally's ics_sequence, so repeating it (a double submit) queues
+    nothing more. Returns how many messages were queued.
     """
-    rows = [
-        (CHANGE_LABELS.get(f, f.replace("_", " ").capitalize()), _describe(f, old, rally), _describe(f, new, rally))
-        for f, (old, new) in changes.items() if old != new
-    ]
+    rows = change_rows(changes)
     if not rows:
         return 0
-    count = 0
-    for rsvp in _audience(rally):
-        queue_rendered("rally_changed", rsvp.email, f"Changed: {rally.title}", "plain",
-                       {"rsvp_id": rsvp.id, "template": "rally_changed", "changes": rows}, rsvp_id=rsvp.id)
-        count += 1
-    return count
+    return queue_per_rsvp("rally_changed", f"changed.{rally.id}.{rally.ics_sequence or 0}",
+                          f"Changed: {rally.title}", "plain", {"template": "rally_changed", "changes": rows},
+                          *_audience_where(rally))
 
 
 def rally_cancelled(rally: Rally) -> int:
-    """Tell everyone going or waitlisted that the rally is cancelled (call inside atomic()); returns messages queued."""
-    count = 0
-    for rsvp in _audience(rally):
-        queue_rendered("rally_cancelled", rsvp.email, f"Cancelled: {rally.title}", "plain",
-                       {"rsvp_id": rsvp.id, "template": "rally_cancelled"}, rsvp_id=rsvp.id,
-                       message_key=f"rally-cancelled:{rsvp.id}")
-        count += 1
-    return count
+    """Tell everyone who RSVPed (going, waitlisted, unconfirmed) that the rally is cancelled, once per person
+    (call inside atomic()); returns messages queued."""
+    return queue_per_rsvp("rally_cancelled", f"cancelled.{rally.id}", f"Cancelled: {rally.title}", "plain",
+                          {"template": "rally_cancelled"},
+                          *_audience_where(rally, (RSVP_GOING, RSVP_WAITLISTED, RSVP_UNCONFIRMED)))

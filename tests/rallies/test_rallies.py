@@ -357,3 +357,8 @@ def test_manage_page_links_to_rsvps_doors_and_turnout(client, organizer):
     page = client.get(f"/organize/rallies/{rally.id}").text
     for path in ("/rsvps", "/share", f"/door/rally/{rally.id}/", "/log", "/conflicts", f"/turnout/rallies/{rally.id}/"):
         assert path in page, path
+
+
+def test_a_huge_capacity_is_a_form_error_not_a_500(client, organizer):
+    resp = create(client, organizer, capacity="99999999999999999999999")
+    assert resp.status_code == 422 and "Enter a smaller number." in resp.text
