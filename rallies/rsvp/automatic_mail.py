@@ -17,9 +17,9 @@ from ..extensions import db
 from ..geo import gazetteer, geocode
 from ..mail.delivery import Attachment, NothingToSend, Rendered, renderer
 from ..mail.links import external_url
+from ..messaging.optout import unsubscribe_headers
 from ..models import RSVP_GOING, Rally, Rsvp, utcnow
 from ..models.rallies import STATUS_SCHEDULED, VISIBILITY_LISTED
-from ..messaging.optout import unsubscribe_headers
 from .notices import QR_CID, _context, _render, _rsvp_for, campaign_headers, email_locale, when
 from .tickets import ticket_code, ticket_png
 
