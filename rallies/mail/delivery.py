@@ -96,6 +96,8 @@ class Rendered(NamedTuple):
     attachments: tuple = ()
     #: None keeps the subject stored when the message was queued.
     subject: str | None = None
+    #: The language the message is written in (its Content-Language header), e.g. "es".
+    language: str | None = None
 
 
 class NothingToSend(Exception):
@@ -179,7 +181,7 @@ def _part(a: Attachment) -> MIMEBase:
 
 
 def build_message(to_addr: str, subject: str, html: str, text: str, *, message_id: str,
-                  attachments: Iterable[Attachment | tuple] = ()) -> bytes:
+                  attachments: Iterable[Attachment | tuple] = (), language: str | None = None) -> bytes:
     """The wire bytes of a message: text and HTML alternatives, inline images related to the HTML,
     other files attached (multipart/mixed)."""
     files = [Attachment(*a) for a in attachments]
@@ -206,6 +208,8 @@ def build_message(to_addr: str, subject: str, html: str, text: str, *, message_i
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
+    if language:
+        msg["Content-Language"] = language
     out = io.BytesIO()
     BytesGenerator(out, policy=_WIRE).flatten(msg)
     return out.getvalue()
@@ -274,7 +278,7 @@ def render_body(row: OutboxMessage) -> bytes:
     params.update(row.render_params or {})
     out = fn(params)
     return build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
-                         attachments=out.attachments)
+                         attachments=out.attachments, language=out.language)
 
 
 # ---------------------------------------------------------------------------------------------- sending
@@ -472,15 +476,17 @@ def _release(row_ids: list[int], sender: str) -> None:
 
 
 def _load_subjects(rows) -> list:
-    """The RSVPs (with their rallies and stored QR images) that the batch's renderers will read, in one
-    query: session.get finds them in the identity map while the caller holds the returned list."""
-    from ..models import Rsvp
+    """The RSVPs (with their rallies, campaigns, supporters and stored QR images: the language and the
+    content of each email) that the batch's renderers will read, in one query: session.get finds them in
+    the identity map while the caller holds the returned list."""
+    from ..models import Rally, Rsvp
 
     ids = {row.rsvp_id for row in rows if row.body is None and row.rsvp_id}
     if not ids:
         return []
-    return db.session.scalars(sa.select(Rsvp).options(so.joinedload(Rsvp.rally), so.joinedload(Rsvp.ticket_image))
-                              .where(Rsvp.id.in_(ids))).all()
+    return db.session.scalars(sa.select(Rsvp).options(
+        so.joinedload(Rsvp.rally).joinedload(Rally.campaign), so.joinedload(Rsvp.ticket_image),
+        so.joinedload(Rsvp.supporter)).where(Rsvp.id.in_(ids))).all()
 
 
 def _render_batch(rows, sender: str, config) -> dict[int, tuple[bytes, bool]]:

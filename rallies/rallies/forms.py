@@ -5,6 +5,7 @@ service checks meaning (time order, time zone, clock changes) and its errors are
 same fields.
 """
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -30,7 +31,7 @@ _DT = "%Y-%m-%dT%H:%M"
 
 
 def _max(n: int) -> Length:
-    return Length(max=n, message=f"Use at most {n} characters.")
+    return Length(max=n, message=_l("Use at most %(n)s characters.", n=n))
 
 
 class RallyForm(FlaskForm):
@@ -109,11 +110,12 @@ class NearForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("ZIP code or city", validators=[Optional(), _max(120)],
-                    render_kw={"placeholder": "78701 or Austin, TX", "autocomplete": "postal-code"})
-    radius = IntegerField("Within", default=25, validators=[
-        Optional(), NumberRange(min=1, max=500, message="Choose a radius between 1 and 500.")])
-    unit = SelectField("Unit", choices=[SelectChoice("mi", "miles"), SelectChoice("km", "km")], default="mi")
+    q = StringField(_l("ZIP code or city"), validators=[Optional(), _max(120)],
+                    render_kw={"placeholder": _l("78701 or Austin, TX"), "autocomplete": "postal-code"})
+    radius = IntegerField(_l("Within"), default=25, validators=[
+        Optional(), NumberRange(min=1, max=500, message=_l("Choose a radius between 1 and 500."))])
+    unit = SelectField(_l("Unit"), choices=[SelectChoice("mi", _l("miles")), SelectChoice("km", _l("km"))],
+                       default="mi")
     lat = DecimalField("Latitude", validators=[Optional(), NumberRange(min=-90, max=90)],
                        render_kw={"type": "hidden"})
     lon = DecimalField("Longitude", validators=[Optional(), NumberRange(min=-180, max=180)],

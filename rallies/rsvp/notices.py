@@ -12,34 +12,67 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, Signer
 
 from ..dates import local_time
 from ..extensions import db
+from ..i18n import DEFAULT_LOCALE, supported
 from ..keys.link_secrets import page_token
 from ..mail import calendar
 from ..mail.delivery import Attachment, NothingToSend, Rendered, queue_rendered, renderer
 from ..mail.links import base_domain, external_url
 from ..models import RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
+from ..rallies.texts import text_for
 from .lookups import waitlist_position
 from .tickets import ticket_code, ticket_png
 
 QR_CID = "ticket-qr"
 
+#: Subjects by ticket reason, and by template for the other notices: translated when the sender renders
+#: the message, in the supporter's language (the subject stored at queue time is only a placeholder).
 SUBJECTS = {
-    "going": "You're going: {title}",
-    "waitlisted": "You're on the waitlist: {title}",
-    "updated": "Your RSVP is updated: {title}",
-    "promoted": "A place opened up, you're going: {title}",
-    "resend": "Your ticket link: {title}",
-    "confirm": "Confirm your place: {title}",
+    "going": _l("You're going: {title}"),
+    "waitlisted": _l("You're on the waitlist: {title}"),
+    "updated": _l("Your RSVP is updated: {title}"),
+    "promoted": _l("A place opened up, you're going: {title}"),
+    "resend": _l("Your ticket link: {title}"),
+    "confirm": _l("Confirm your place: {title}"),
+    "cancellation": _l("Your RSVP is cancelled: {title}"),
+    "reminder": _l("Tomorrow: {title}"),
+    "rally_changed": _l("Changed: {title}"),
+    "rally_cancelled": _l("Cancelled: {title}"),
 }
 
+#: Stored in English in the queued message (the msgid) and translated when it is rendered.
 CHANGE_LABELS = {
-    "title": "Name", "starts_at": "Starts", "ends_at": "Ends", "doors_open_at": "Doors open",
-    "venue_name": "Venue", "address": "Address", "city": "City", "state": "State", "postal_code": "ZIP code",
-    "timezone": "Time zone", "description": "Details", "accessibility_notes": "Accessibility",
+    "title": _l("Name"), "starts_at": _l("Starts"), "ends_at": _l("Ends"), "doors_open_at": _l("Doors open"),
+    "venue_name": _l("Venue"), "address": _l("Address"), "city": _l("City"), "state": _l("State"),
+    "postal_code": _l("ZIP code"), "timezone": _l("Time zone"), "description": _l("Details"),
+    "accessibility_notes": _l("Accessibility"),
 }
+
+
+def email_locale(rsvp: Rsvp, params: dict | None = None) -> str:
+    """The language a supporter's email is written in: the one asked for when it was queued (the page the
+    RSVP was made on), else the supporter's saved language, else the campaign's default, else English."""
+    chosen = supported((params or {}).get("locale"))
+    if chosen:
+        return chosen
+    supporter = rsvp.supporter
+    return (supported(supporter.locale if supporter else None) or supported(rsvp.rally.campaign.default_locale)
+            or DEFAULT_LOCALE)
+
+
+def _subject(key: str, rally: Rally, locale: str) -> str:
+    return str(SUBJECTS[key]).format(title=text_for(rally, "title", locale).text)
+
+
+def _english(text) -> str:
+    """A marked string's msgid (English is the source language), to store and translate later."""
+    with force_locale(DEFAULT_LOCALE):
+        return str(text)
 
 
 
@@ -94,7 +127,7 @@ def _render(name: str, **context) -> tuple[str, str]:
 def _context(rsvp: Rsvp, **extra) -> dict:
     rally = rsvp.rally
     return dict(
-        rally=rally, rsvp=rsvp, links=ticket_links(rsvp),
+        rally=rally, rsvp=rsvp, links=ticket_links(rsvp), title=text_for(rally, "title", extra.pop("locale", None)),
         when=local_time(rally.starts_at, rally.timezone),
         doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
         venue=", ".join(p for p in (rally.venue_name, rally.address, rally.city, rally.state) if p),
@@ -116,11 +149,16 @@ def ticket_email(rsvp: Rsvp, reason: str) -> None:
     queue_ticket_email(rsvp.id, rsvp.email, reason, rsvp.rally.title, message_key=key)
 
 
-def queue_ticket_email(rsvp_id: int, to_addr: str, reason: str, title: str, *, message_key: str | None = None) -> None:
-    """Queue the ticket email from plain values (the RSVP hot path has no ORM object)."""
-    subject = SUBJECTS[reason if reason in SUBJECTS else "going"].format(title=title)
+def queue_ticket_email(rsvp_id: int, to_addr: str, reason: str, title: str, *, message_key: str | None = None,
+                       locale: str = "") -> None:
+    """Queue the ticket email from plain values (the RSVP hot path has no ORM object); ``locale`` is the
+    language of the page the supporter used ("" = their saved one)."""
+    subject = _english(SUBJECTS[reason if reason in SUBJECTS else "going"]).format(title=title)
+    params = {"rsvp_id": rsvp_id, "reason": reason}
+    if locale:
+        params["locale"] = locale
     queue_rendered("promotion" if reason == "promoted" else "confirmation", to_addr, subject, "ticket",
-                   {"rsvp_id": rsvp_id, "reason": reason}, rsvp_id=rsvp_id, message_key=message_key)
+                   params, rsvp_id=rsvp_id, message_key=message_key)
 
 
 @renderer("ticket")
@@ -133,11 +171,15 @@ def _render_ticket(params: dict) -> Rendered:
     code = ticket_code(rally, rsvp.id) if show_qr else None
     if show_qr:
         attachments.append(Attachment("ticket-qr.png", "image/png", ticket_png(rsvp, code), QR_CID))
-    # The code as text too: mail apps that block images still show it, and door staff can type it.
-    context = _context(rsvp, reason=params.get("reason", "going"), show_qr=show_qr, qr_cid=QR_CID, code=code)
-    attachments.append(_ics(rally))
-    html, text = _render("ticket", **context)
-    return Rendered(html, text, tuple(attachments))
+    reason = params.get("reason", "going")
+    locale = email_locale(rsvp, params)
+    with force_locale(locale):
+        # The code as text too: mail apps that block images still show it, and door staff can type it.
+        context = _context(rsvp, reason=reason, show_qr=show_qr, qr_cid=QR_CID, code=code, locale=locale)
+        attachments.append(_ics(rally))
+        html, text = _render("ticket", **context)
+        subject = _subject(reason if reason in SUBJECTS else "going", rally, locale)
+    return Rendered(html, text, tuple(attachments), subject=subject, language=locale)
 
 
 def cancellation_email(rsvp: Rsvp) -> None:
@@ -160,11 +202,14 @@ def _render_plain(params: dict) -> Rendered:
     name = params["template"]
     if name not in ("cancellation", "reminder", "rally_changed", "rally_cancelled"):
         raise NothingToSend(f"unknown template {name!r}")
-    html, text = _render(name, **_context(rsvp, changes=params.get("changes") or []))
+    locale = email_locale(rsvp, params)
+    with force_locale(locale):
+        html, text = _render(name, **_context(rsvp, changes=params.get("changes") or [], locale=locale))
+        subject = _subject(name, rsvp.rally, locale)
     attachments = ()
     if name in ("rally_changed", "rally_cancelled"):
         attachments = (_ics(rsvp.rally),)
-    return Rendered(html, text, attachments)
+    return Rendered(html, text, attachments, subject=subject, language=locale)
 
 
 def _audience(rally: Rally):
@@ -186,7 +231,8 @@ def rally_changed(rally: Rally, changes: dict) -> int:
     Returns how many messages were queued.
     """
     rows = [
-        (CHANGE_LABELS.get(f, f.replace("_", " ").capitalize()), _describe(f, old, rally), _describe(f, new, rally))
+        (_english(CHANGE_LABELS[f]) if f in CHANGE_LABELS else f.replace("_", " ").capitalize(),
+         _describe(f, old, rally), _describe(f, new, rally))
         for f, (old, new) in changes.items() if old != new
     ]
     if not rows:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 
 from ..extensions import limiter
@@ -76,6 +78,7 @@ def rsvp_page(slug: str):
                 name=form.name.data, email=form.email.data, phone=form.phone.data or "",
                 postal_code=form.postal_code.data or "", guests=form.guests.data or 0,
                 opt_in=bool(form.opt_in.data), utm=form.utm(), ref=strip_controls(form.ref.data).strip(),
+                locale=str(get_locale() or ""),
             )
             try:
                 result = rsvps.create_or_update_rsvp(rally, data)
@@ -96,9 +99,9 @@ def rsvp_page(slug: str):
 #: What the page after a repeat or a confirm-by-email RSVP says. On a confirm-by-email rally both
 #: outcomes read the same, so a stranger learns nothing about who is on its list.
 SENT_MESSAGES = {
-    "repeat": "You're already on the list. We've emailed your ticket link again.",
-    "unconfirmed": "Check your email: we've sent you a link to confirm your place. "
-                   "Your place is held only once you confirm.",
+    "repeat": _l("You're already on the list. We've emailed your ticket link again."),
+    "unconfirmed": _l("Check your email: we've sent you a link to confirm your place. "
+                      "Your place is held only once you confirm."),
 }
 
 
