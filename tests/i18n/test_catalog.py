@@ -36,7 +36,7 @@ SUPPORTER_FACING = (
     "templates/errors/", "templates/base.html", "templates/_", "rallies/rsvp/", "rallies/door/",
 )
 #: The templates scanned for visible text nobody marked.
-SCANNED_TEMPLATES = ("rallies", "rsvp", "tickets", "emails", "errors")
+SCANNED_TEMPLATES = ("rallies", "rsvp", "tickets", "emails", "door", "errors")
 #: Words that are not translated: names and units that read the same in every language.
 ALLOWED_WORDS = {"Rallies", "GeoNames", "CC", "BY", "ODbL", "RSVP", "ics", "QR", "km", "mi"}
 
