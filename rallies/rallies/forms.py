@@ -39,6 +39,11 @@ class RallyForm(FlaskForm):
 
     title = StringField("Title", validators=[DataRequired("Give the rally a title."), _max(160)])
     description = TextAreaField("Description", validators=[Optional(), _max(5000)])
+    #: Optional translations (rallies/texts.py): supporters reading Spanish see these, else the main text.
+    title_es = StringField(_l("Title in Spanish (optional)"), validators=[Optional(), _max(160)],
+                           render_kw={"lang": "es"})
+    description_es = TextAreaField(_l("Description in Spanish (optional)"), validators=[Optional(), _max(5000)],
+                                   render_kw={"lang": "es"})
     starts_local = DateTimeLocalField("Starts", format=_DT,
                                       validators=[InputRequired("Enter the start date and time."), InDateRange()])
     ends_local = DateTimeLocalField("Ends", format=_DT,
@@ -74,7 +79,14 @@ class RallyForm(FlaskForm):
         for name in ("description", "timezone", "address", "state", "postal_code", "accessibility_notes"):
             data[name] = data[name] or ""
         data["country"] = (data["country"] or "US").upper()
+        data["translations"] = {"es": {"title": data.pop("title_es") or "", "description": data.pop("description_es") or ""}}
         return data
+
+    @staticmethod
+    def prefill(details: dict) -> dict:
+        """Form data for an existing rally's details (RallyDetails as a dict), translations included."""
+        spanish = (details.get("translations") or {}).get("es") or {}
+        return {**details, "title_es": spanish.get("title", ""), "description_es": spanish.get("description", "")}
 
 
 class CancelForm(FlaskForm):

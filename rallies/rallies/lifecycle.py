@@ -8,7 +8,7 @@ database lock is held while a geocoder answers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -31,6 +31,7 @@ from ..models.rallies import (
 )
 from ..rsvp import notices
 from ..rsvp.rsvps import promote_waitlist
+from .texts import cleaned
 
 
 class RallyError(Exception):
@@ -71,6 +72,8 @@ class RallyDetails:
     visibility: str = VISIBILITY_DRAFT
     #: Places are held only once the supporter confirms from the email (high-demand rallies).
     confirm_by_email: bool = False
+    #: The title and description in other languages: {"es": {"title": ..., "description": ...}} (texts.py).
+    translations: dict = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: dict) -> RallyDetails:
@@ -88,7 +91,7 @@ class RallyDetails:
             venue_name=rally.venue_name, address=rally.address, city=rally.city, state=rally.state,
             postal_code=rally.postal_code, country=rally.country, capacity=rally.capacity, max_guests=rally.max_guests,
             accessibility_notes=rally.accessibility_notes, visibility=rally.visibility,
-            confirm_by_email=rally.confirm_by_email,
+            confirm_by_email=rally.confirm_by_email, translations=dict(rally.translations or {}),
         )
 
     def address_of(self) -> geocode.Address:
@@ -199,6 +202,7 @@ def _apply(rally: Rally, details: RallyDetails, times: _Times, tz_name: str) -> 
     rally.accessibility_notes = details.accessibility_notes.strip()
     rally.visibility = details.visibility
     rally.confirm_by_email = bool(details.confirm_by_email)
+    rally.translations = cleaned(details.translations)  # a new dict: the JSON column sees the change
 
 
 def _place(rally: Rally, result: geocode.GeoResult) -> None:

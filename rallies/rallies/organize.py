@@ -119,7 +119,7 @@ def _pin_map(rally: Rally, draggable: bool) -> folium_maps.MapParts | None:
 def edit(rally_id: int):
     """Edit a rally; changing the address geocodes it again."""
     rally = rally_or_404(rally_id, "organizer")
-    form = RallyForm() if request.method == "POST" else RallyForm(data=asdict(RallyDetails.of(rally)))
+    form = RallyForm() if request.method == "POST" else RallyForm(data=RallyForm.prefill(asdict(RallyDetails.of(rally))))
     if not form.validate_on_submit():
         return _render_form(form, rally.campaign, rally, 422 if form.is_submitted() else 200)
     try:
