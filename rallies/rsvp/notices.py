@@ -204,7 +204,8 @@ def _render_plain(params: dict) -> Rendered:
         raise NothingToSend(f"unknown template {name!r}")
     locale = email_locale(rsvp, params)
     with force_locale(locale):
-        html, text = _render(name, **_context(rsvp, changes=params.get("changes") or [], locale=locale))
+        changes = [(label, _moment(old, rsvp.rally), _moment(new, rsvp.rally)) for label, old, new in params.get("changes") or []]
+        html, text = _render(name, **_context(rsvp, changes=changes, locale=locale))
         subject = _subject(name, rsvp.rally, locale)
     attachments = ()
     if name in ("rally_changed", "rally_cancelled"):
@@ -220,9 +221,21 @@ def _audience(rally: Rally):
 
 
 def _describe(field: str, value, rally: Rally) -> str:
+    # Moments are stored as ISO text and written when the email is rendered, in the supporter's language.
     if isinstance(value, datetime):
-        return local_time(value, rally.timezone)
+        return _MOMENT_MARK + value.isoformat()
     return "" if value is None else str(value)
+
+
+#: Marks a stored moment in a change row (a value an organizer typed never starts with it).
+_MOMENT_MARK = "\x1emoment:"
+
+
+def _moment(value: str, rally: Rally) -> str:
+    """A change row's value as shown: a stored moment in the rally's zone and the current language."""
+    if isinstance(value, str) and value.startswith(_MOMENT_MARK):
+        return local_time(value.removeprefix(_MOMENT_MARK), rally.timezone)
+    return value
 
 
 def rally_changed(rally: Rally, changes: dict) -> int:
