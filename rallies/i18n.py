@@ -59,6 +59,9 @@ def choose():
 def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path) + "/translations")
+    # WTForms' built-in messages ("Not a valid integer value.") in the request's language, from the
+    # catalogs WTForms ships, through Flask-Babel's locale.
+    app.config.setdefault("WTF_I18N_ENABLED", True)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.register_blueprint(bp)
 
