@@ -34,6 +34,7 @@ SPANISH = TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.po"
 SUPPORTER_FACING = (
     "templates/rallies/", "templates/rsvp/", "templates/tickets/", "templates/emails/", "templates/door/",
     "templates/errors/", "templates/base.html", "templates/_", "rallies/rsvp/", "rallies/door/",
+    "rallies/sms/",  # text messages go to supporters too
 )
 #: The templates scanned for visible text nobody marked.
 SCANNED_TEMPLATES = ("rallies", "rsvp", "tickets", "emails", "door", "errors")
