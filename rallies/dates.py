@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, get_timezone_name
+from babel.numbers import format_decimal
 from wtforms.validators import ValidationError
 
 #: The styles a moment is written in, as CLDR (date, time) lengths; every one ends with the zone.
@@ -68,6 +69,13 @@ def _reader_locale(locale: str | None) -> Locale:
         return Locale.parse(FORMAT_LOCALES.get(code, code))
     except (UnknownLocaleError, ValueError):
         return Locale.parse("en_US")
+
+
+def number(value: float | int | None, pattern: str = "#,##0.##", locale: str | None = None) -> str:
+    """A number written the reader's way (1,234.5 in English and Latin-American Spanish), by Babel."""
+    if value is None:
+        return ""
+    return format_decimal(value, pattern, locale=_reader_locale(locale))
 
 
 def local_time(moment: datetime | str | None, tz_name: str | None, style: str = "full",

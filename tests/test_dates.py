@@ -99,3 +99,11 @@ def test_pages_follow_the_reader_language(client, make_user, make_rally):
     rally = make_rally(campaign_of(make_user()), starts_at=MOMENT, title="Date rally")
     text = _text(client.get(f"/r/{rally.slug}", headers={"Accept-Language": "es"}).get_data(as_text=True))
     assert "viernes, 14 de junio de 2030, 7:00 p.m. hora central" in text
+
+
+def test_numbers_follow_the_reader_language():
+    from rallies.dates import number
+
+    assert number(1234.56, "#,##0.0", locale="en") == "1,234.6"
+    assert number(1234.56, "#,##0.0", locale="es") == "1,234.6"  # Latin-American Spanish, like the dates
+    assert number(None) == ""

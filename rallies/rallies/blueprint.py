@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_babel import get_locale
 
-from ..dates import local_time
+from ..dates import local_time, number
 from .lifecycle import PRECISION_LABELS, description_html, is_flagged
 from .texts import text_for
 
@@ -19,6 +19,12 @@ organize_bp = Blueprint("organize", __name__, url_prefix="/organize")
 def _local_time(moment, tz_name: str, style: str = "full") -> str:
     """{{ rally.starts_at|local_time(rally.timezone, 'short') }}: the one way pages write a moment (rallies/dates.py)."""
     return local_time(moment, tz_name, style)
+
+
+@bp.app_template_filter("number")
+def _number(value, pattern: str = "#,##0.##") -> str:
+    """{{ item.miles|number('0.0') }}: a number in the reader's language (rallies/dates.py)."""
+    return number(value, pattern)
 
 
 @bp.app_template_filter("description_html")
