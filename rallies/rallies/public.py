@@ -11,6 +11,7 @@ from flask_login import current_user
 from ..auth.roles import role_in
 from ..extensions import db, limiter
 from ..geo import gazetteer, geocode
+from ..i18n import use_campaign_locale
 from ..models import Rally, utcnow
 from ..rsvp.forms import blank_rsvp_form
 from .blueprint import bp
@@ -48,6 +49,7 @@ def index():
 def show(slug: str):
     """A rally's public page (listed or unlisted; drafts only for their own team)."""
     rally = db.session.scalar(db.select(Rally).where(Rally.slug == slug)) or abort(404)
+    use_campaign_locale(rally)
     preview = not rally.is_public
     if preview and not (current_user.is_authenticated and role_in(current_user.id, rally.campaign_id)):
         abort(404)

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 
 from ..extensions import limiter
+from ..i18n import use_campaign_locale
 from ..mail.addresses import canonical_email
 from . import lookups, rsvps
 from .blueprint import bp
@@ -19,6 +20,7 @@ def _rally_by_slug(slug: str):
     rally = lookups.rally_for_rsvp(slug)
     if rally is None or not rally.is_public:
         abort(404)
+    use_campaign_locale(rally)
     return rally
 
 

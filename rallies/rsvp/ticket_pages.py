@@ -11,6 +11,7 @@ from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 
 from ..dates import local_time
+from ..i18n import use_campaign_locale
 from ..mail import calendar
 from ..mail.links import base_domain
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, Rally
@@ -34,6 +35,7 @@ def _rsvp_or_404(token: str):
     rsvp = lookups.rsvp_by_token(token)
     if rsvp is None:
         abort(404)
+    use_campaign_locale(rsvp.rally)
     return rsvp
 
 
