@@ -35,6 +35,7 @@ def test_organizer_enters_spanish_and_supporters_read_it(client, make_user, logi
     assert made.status_code == 302, made.get_data(as_text=True)
     rally = db.session.scalar(sa.select(Rally).where(Rally.title == "River rally"))
     assert rally.translations == {"es": {"title": "Mitin del río", "description": "Trae agua."}}
+    assert '<dd lang="es">Mitin del río' in client.get(f"/organize/rallies/{rally.id}").get_data(as_text=True)
     # The edit form shows them again, marked as Spanish for screen readers.
     form = client.get(f"/organize/rallies/{rally.id}/edit").get_data(as_text=True)
     assert re.search(r'<input[^>]*id="title_es"[^>]*lang="es"[^>]*value="Mitin del río"|'
