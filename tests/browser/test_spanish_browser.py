@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.a11y import axe_violations
 from tests.browser.test_scanner import link_path, open_door_link, verdict
 from tests.factories import campaign_of, make_door, make_ticket
 
@@ -55,6 +56,7 @@ def test_supporter_picks_spanish_and_gets_a_spanish_ticket(live_server, launch_b
     assert "Mitin por el río" in body and "2 personas (tú y 1 invitado)" in body
     assert "hora central" in body or "UTC" in body  # the rally's zone, named in Spanish
     assert "¡Vas a asistir!" in page.inner_text(".flashes")
+    assert axe_violations(page) == []  # lang attributes included (valid-lang, html-has-lang)
     assert errors == []
 
 
