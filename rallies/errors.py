@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
@@ -13,14 +15,14 @@ from .database import database_unavailable
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: "The request could not be understood. Please check what you sent and try again.",
-    403: "You do not have permission to do that.",
-    404: "We could not find that page.",
-    405: "That action is not allowed here.",
-    413: "What you sent is too large.",
-    429: "Too many requests. Please wait a moment and try again.",
-    500: "Something went wrong on our side. It has been logged; please try again.",
-    503: "The service is temporarily unavailable.",
+    400: _l("The request could not be understood. Please check what you sent and try again."),
+    403: _l("You do not have permission to do that."),
+    404: _l("We could not find that page."),
+    405: _l("That action is not allowed here."),
+    413: _l("What you sent is too large."),
+    429: _l("Too many requests. Please wait a moment and try again."),
+    500: _l("Something went wrong on our side. It has been logged; please try again."),
+    503: _l("The service is temporarily unavailable."),
 }
 
 
@@ -43,7 +45,7 @@ def wants_json() -> bool:
 
 def json_error(status: int, code: str, message: str, **extra):
     """A JSON error response in the one shape every endpoint uses."""
-    body = {"error": {"code": code, "message": message, **extra}}
+    body = {"error": {"code": code, "message": str(message), **extra}}  # str(): messages may be lazy translations
     return jsonify(body), status
 
 
@@ -56,7 +58,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(err: CSRFError):
-        message = "Your form expired or was sent from elsewhere. Please reload the page and try again."
+        message = gettext("Your form expired or was sent from elsewhere. Please reload the page and try again.")
         if wants_json():
             return json_error(400, "csrf_failed", message)
         return render_template("errors/error.html", code=400, message=message), 400
@@ -70,7 +72,7 @@ def register(app: Flask) -> None:
             retry = _retry_after(err)
             if retry:
                 headers["Retry-After"] = str(retry)
-                message = f"Too many requests. Please try again in {retry} seconds."
+                message = gettext("Too many requests. Please try again in %(seconds)s seconds.", seconds=retry)
         if code == 405 and err.valid_methods:
             headers["Allow"] = ", ".join(err.valid_methods)
         if wants_json():
@@ -112,7 +114,7 @@ def database_down(err: BaseException | None = None):
         log.warning("Database unavailable on %s %s: %s %s", request.method, _route(),
                     type(getattr(err, "orig", None) or err).__name__, reason[0] if reason else "")
     retry = int(current_app.config.get("DB_DOWN_RETRY_AFTER", 30))
-    message = "The service is temporarily unavailable while we reconnect to our database."
+    message = gettext("The service is temporarily unavailable while we reconnect to our database.")
     if wants_json():
         resp, status = json_error(503, "database_unavailable", message)
     else:

@@ -38,7 +38,16 @@ def select_locale() -> str:
     browser = request.accept_languages.best_match(list(LANGUAGES))
     if browser:
         return browser
-    return supported(getattr(g, "campaign_locale", None)) or DEFAULT_LOCALE
+    campaign = getattr(g, "campaign_locale", None)
+    if callable(campaign):  # use_campaign_locale: looked up only when it decides
+        campaign = campaign()
+    return supported(campaign) or DEFAULT_LOCALE
+
+
+def use_campaign_locale(rally) -> None:
+    """For a page about one rally: its campaign's default language is the fallback when neither the
+    supporter nor the browser names one. Lazy, so the campaign is read only in that rare case."""
+    g.campaign_locale = lambda: rally.campaign.default_locale
 
 
 def select_timezone() -> str | None:
@@ -59,6 +68,9 @@ def choose():
 def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path) + "/translations")
+    # WTForms' built-in messages ("Not a valid integer value.") in the request's language, from the
+    # catalogs WTForms ships, through Flask-Babel's locale.
+    app.config.setdefault("WTF_I18N_ENABLED", True)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.register_blueprint(bp)
 

@@ -76,3 +76,34 @@ def test_organizer_pages_write_times_one_way(client, login, make_user, make_rall
         assert (expected.search(text) if isinstance(expected, re.Pattern) else expected in text), path
         assert "America/Chicago" not in text, path
         assert not re.search(r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}", text), path  # no 24-hour ISO-style times
+
+
+@pytest.mark.parametrize(("style", "expected"), [
+    ("full", "viernes, 14 de junio de 2030, 7:00 p.m. hora central"),
+    ("short", "14 jun 2030, 7:00 p.m. hora central"),
+    ("seconds", "14 jun 2030, 7:00:00 p.m. hora central"),
+    ("time", "7:00 p.m. hora central"),
+    ("date", "14 jun 2030 hora central"),
+])
+def test_each_style_in_spanish(style, expected):
+    """Issue 13: Babel writes the moment the Latin-American way, and names the zone in Spanish."""
+    assert local_time(MOMENT, "America/Chicago", style, locale="es") == expected
+
+
+def test_spanish_odd_zones_and_unknown_languages():
+    assert local_time(MOMENT, "UTC", "time", locale="es") == "12:00 a.m. UTC"
+    assert local_time(MOMENT, "America/Chicago", "time", locale="xx") == "7:00 PM CDT"  # English, as before
+
+
+def test_pages_follow_the_reader_language(client, make_user, make_rally):
+    rally = make_rally(campaign_of(make_user()), starts_at=MOMENT, title="Date rally")
+    text = _text(client.get(f"/r/{rally.slug}", headers={"Accept-Language": "es"}).get_data(as_text=True))
+    assert "viernes, 14 de junio de 2030, 7:00 p.m. hora central" in text
+
+
+def test_numbers_follow_the_reader_language():
+    from rallies.dates import number
+
+    assert number(1234.56, "#,##0.0", locale="en") == "1,234.6"
+    assert number(1234.56, "#,##0.0", locale="es") == "1,234.6"  # Latin-American Spanish, like the dates
+    assert number(None) == ""

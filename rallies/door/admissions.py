@@ -10,6 +10,7 @@ import json
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from ..database import atomic
@@ -67,20 +68,21 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
     """
     name = " ".join((name or "").split())[:120]
     if not name:
-        raise CheckinInputError("invalid_name", "Enter the walk-in's name.")
+        raise CheckinInputError("invalid_name", gettext("Enter the walk-in's name."))
     email = normalise_email(email)[:254] or None
     if email and ("@" not in email or " " in email):
-        raise CheckinInputError("invalid_email", "Enter a valid email, or leave it empty.")
+        raise CheckinInputError("invalid_email", gettext("Enter a valid email, or leave it empty."))
     postal_code = (postal_code or "").strip()[:20]
     if isinstance(guests, bool) or not isinstance(guests, int) or not 0 <= guests <= MAX_WALKIN_GUESTS:
-        raise CheckinInputError("invalid_guests", f"Guests must be a whole number from 0 to {MAX_WALKIN_GUESTS}.")
+        raise CheckinInputError("invalid_guests", gettext("Guests must be a whole number from 0 to %(num)s.",
+                                                          num=MAX_WALKIN_GUESTS))
     received = utcnow()
     offline = offline and not made_online(client_time, received, online)
     scan = _scan(ctx, nonce, client_time, offline)
     people = guests + 1
     admitted_at = admission_time(client_time, scan["received_at"], offline, scan["clock_flagged"])
     if not ctx.in_window(admitted_at):
-        raise CheckinInputError("outside_door_window", "Walk-ins are admitted only while the rally's doors are open.",
+        raise CheckinInputError("outside_door_window", gettext("Walk-ins are admitted only while the rally's doors are open."),
                                 409)
     try:
         with atomic():
@@ -89,11 +91,12 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
                     sa.select(rsvp_t.c.id).where(rsvp_t.c.rally_id == ctx.rally_id,
                                                  rsvp_t.c.email_key == canonical_email(email)))
                 if existing:
-                    raise CheckinInputError("already_registered", "This email already has a ticket for this rally: "
-                                            "search for it and admit it from there.", 409)
+                    raise CheckinInputError("already_registered", gettext(
+                        "This email already has a ticket for this rally: search for it and admit it from there."), 409)
             if _device_walkins(ctx.session_id) + people > WALKINS_PER_DEVICE:
-                raise CheckinInputError("device_walkin_limit", f"This device has admitted its {WALKINS_PER_DEVICE} "
-                                        "walk-ins. A supervisor or another device can admit more.", 409)
+                raise CheckinInputError("device_walkin_limit", gettext(
+                    "This device has admitted its %(num)s walk-ins. A supervisor or another device can admit more.",
+                    num=WALKINS_PER_DEVICE), 409)
             # The walk-in's ticket, with no one admitted yet: the check-in decision admits the party.
             rsvp_id = db.session.execute(rsvp_t.insert().values(
                 rally_id=ctx.rally_id, **new_page_token().columns(), name=name, email=email,
@@ -109,8 +112,9 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
             # this walk-in may take places, after its own walk-in counter moved.
             places = counters.take_walkin_places(ctx.rally_id, people, guests)
             if places is None:
-                raise CheckinInputError("walkin_limit", "No walk-in places are left: the rally's places belong to "
-                                        "people who RSVPed. The organizer can allow more walk-ins.", 409)
+                raise CheckinInputError("walkin_limit", gettext(
+                    "No walk-in places are left: the rally's places belong to people who RSVPed. The organizer can "
+                    "allow more walk-ins."), 409)
             if email:  # after the rally row, as an online RSVP takes them (rally, then supporter)
                 db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(
                     supporter_id=supporter_for(ctx.campaign_id, email, name, "", postal_code)))
@@ -122,7 +126,7 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
     except _Replay:
         return _stored(scan)
     except IntegrityError as exc:
-        raise CheckinInputError("already_registered", "This email already has a ticket for this rally.", 409) from exc
+        raise CheckinInputError("already_registered", gettext("This email already has a ticket for this rally."), 409) from exc
 
 
 def _device_walkins(session_id: int | None) -> int:
@@ -139,21 +143,21 @@ def _device_walkins(session_id: int | None) -> int:
 def undo_checkin(ctx: DoorContext, *, rsvp_id: int, reason: str, nonce: str, people: int | None = None) -> Verdict:
     """Supervisor: take back the ticket's latest admission (all of it, or `people` of it), with a reason."""
     if not ctx.is_supervisor:
-        raise CheckinInputError("forbidden", "Only a supervisor can undo a check-in.", 403)
+        raise CheckinInputError("forbidden", gettext("Only a supervisor can undo a check-in."), 403)
     reason = " ".join((reason or "").split())[:200]
     if not reason:
-        raise CheckinInputError("reason_required", "Say why the check-in is undone.")
+        raise CheckinInputError("reason_required", gettext("Say why the check-in is undone."))
     if isinstance(rsvp_id, bool) or not isinstance(rsvp_id, int) or not 0 < rsvp_id < 2**31:
-        raise CheckinInputError("invalid_ticket_id", "That is not a ticket of this rally.")
+        raise CheckinInputError("invalid_ticket_id", gettext("That is not a ticket of this rally."))
     return _reverse(ctx, nonce, reason, people, sa.and_(checkin_t.c.rsvp_id == rsvp_id))
 
 
 def reduce_admission(ctx: DoorContext, *, scan_id: int, keep: int, nonce: str) -> Verdict:
     """Scanner: only `keep` of the party just admitted came in now; the rest can be admitted later."""
     if isinstance(scan_id, bool) or not isinstance(scan_id, int) or not 0 < scan_id < 2**63:
-        raise CheckinInputError("invalid_scan_id", "That is not a scan of this door.")
+        raise CheckinInputError("invalid_scan_id", gettext("That is not a scan of this door."))
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-        raise CheckinInputError("invalid_people", "Keep at least 1 person (undo the whole check-in instead).")
+        raise CheckinInputError("invalid_people", gettext("Keep at least 1 person (undo the whole check-in instead)."))
     since = utcnow() - REDUCE_WINDOW
     cond = sa.and_(checkin_t.c.scan_id == scan_id, checkin_t.c.admitted_at >= since)
     if not ctx.is_supervisor:
@@ -196,7 +200,7 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
                 return verdict
             take = row.people - keep if keep is not None else min(people or row.people, row.people)
             if take <= 0:
-                raise CheckinInputError("invalid_people", "That is not fewer people than were admitted.")
+                raise CheckinInputError("invalid_people", gettext("That is not fewer people than were admitted."))
             new = db.session.execute(
                 rsvp_t.update().where(rsvp_t.c.id == row.rsvp_id)
                 .values(checked_in_people=sa.case((rsvp_t.c.checked_in_people >= take,

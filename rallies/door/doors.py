@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from ..database import atomic
 from ..extensions import db
@@ -87,10 +88,10 @@ def create_door(rally: Rally, name: str, lanes: int = 1) -> Door:
     with atomic():
         name = clean_device_name(name)
         if not name:
-            raise DoorError("invalid_name", "Give the door a name.")
+            raise DoorError("invalid_name", gettext("Give the door a name."))
         exists = db.session.scalar(sa.select(Door.id).where(Door.rally_id == rally.id, sa.func.lower(Door.name) == name.lower()))
         if exists:
-            raise DoorError("duplicate_door", f"This rally already has a door called {name!r}.")
+            raise DoorError("duplicate_door", gettext("This rally already has a door called “%(name)s”.", name=name))
         door = Door(rally_id=rally.id, name=name, lanes=max(1, min(int(lanes or 1), 100)))
         db.session.add(door)
         db.session.flush()
@@ -106,14 +107,14 @@ def create_link(door: Door, role: str, expires_at: datetime | None = None, label
     """
     with atomic():
         if role not in DOOR_ROLES:
-            raise DoorError("invalid_role", "Choose scanner or supervisor.")
+            raise DoorError("invalid_role", gettext("Choose scanner or supervisor."))
         if expires_at is None:
             rally = db.session.get(Rally, door.rally_id)
             expires_at = door_window(rally.doors_open_at, rally.starts_at, rally.ends_at)[1]
             if expires_at <= utcnow():
-                raise DoorError("invalid_expiry", "This rally is over: say how many hours the link should work.")
+                raise DoorError("invalid_expiry", gettext("This rally is over: say how many hours the link should work."))
         if expires_at <= utcnow():
-            raise DoorError("invalid_expiry", "The expiry must be in the future.")
+            raise DoorError("invalid_expiry", gettext("The expiry must be in the future."))
         secret = new_secret()
         link = DoorLink(
             rally_id=door.rally_id, door_id=door.id, role=role, label=clean_device_name(label),
@@ -128,7 +129,7 @@ def set_walkin_limit(rally: Rally, limit: int | None) -> None:
     """How many walk-in people the doors may admit beyond free places (None: free places only)."""
     with atomic():
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-            raise DoorError("invalid_walkin_limit", "Use 0 or a positive number, or leave it empty.")
+            raise DoorError("invalid_walkin_limit", gettext("Use 0 or a positive number, or leave it empty."))
         rally.walkin_limit = limit
 
 
@@ -143,11 +144,11 @@ def link_problem(link: DoorLink | None, now: datetime | None = None) -> DoorAcce
     """Why a link cannot be used, or None."""
     now = now or utcnow()
     if link is None:
-        return DoorAccessError("link_unknown", "This door link is not valid. Ask the organizer for a new one.")
+        return DoorAccessError("link_unknown", gettext("This door link is not valid. Ask the organizer for a new one."))
     if link.revoked_at is not None:
-        return DoorAccessError("link_revoked", "This door link was revoked by the organizer. Ask them for a new one.")
+        return DoorAccessError("link_revoked", gettext("This door link was revoked by the organizer. Ask them for a new one."))
     if link.expires_at <= now:
-        return DoorAccessError("link_expired", "This door link has expired. Ask the organizer for a new one.")
+        return DoorAccessError("link_expired", gettext("This door link has expired. Ask the organizer for a new one."))
     return None
 
 
@@ -171,14 +172,15 @@ def open_link(secret: str, device_name: str, max_devices: int = DEVICES_PER_LINK
             raise problem
         device = clean_device_name(device_name)
         if not device:
-            raise DoorError("invalid_device", "Name this device, for example \"North gate phone 2\".")
+            raise DoorError("invalid_device", gettext("Name this device, for example \"North gate phone 2\"."))
         # Lock the link row (PostgreSQL; SQLite is serialised) so two openings cannot both take the last slot.
         db.session.execute(sa.select(DoorLink.id).where(DoorLink.id == link.id).with_for_update())
         devices = db.session.scalar(sa.select(sa.func.count()).select_from(DoorSession).where(
             DoorSession.link_id == link.id, DoorSession.revoked_at.is_(None)))
         if devices >= max_devices:
-            raise DoorError("too_many_devices", f"This link is already open on {devices} devices. Sign one out on the "
-                                                "doors page, or ask the organizer for another link.")
+            raise DoorError("too_many_devices", gettext(
+                "This link is already open on %(num)s devices. Sign one out on the doors page, or ask the organizer "
+                "for another link.", num=devices))
         return _new_session(link.rally_id, link.door_id, link.role, device, link_id=link.id)
 
 
@@ -187,7 +189,7 @@ def organizer_session(user_id: int, door: Door, device_name: str) -> tuple[DoorS
     with atomic():
         device = clean_device_name(device_name)
         if not device:
-            raise DoorError("invalid_device", "Name this device, for example \"Dana's phone\".")
+            raise DoorError("invalid_device", gettext("Name this device, for example \"Dana's phone\"."))
         return _new_session(door.rally_id, door.id, DOOR_ROLE_SUPERVISOR, device, user_id=user_id)
 
 
@@ -195,7 +197,7 @@ def create_api_token(door: Door, role: str, device_name: str, user_id: int) -> t
     """An API token for a third-party device at one door (a session without a link)."""
     with atomic():
         if role not in DOOR_ROLES:
-            raise DoorError("invalid_role", "Choose scanner or supervisor.")
+            raise DoorError("invalid_role", gettext("Choose scanner or supervisor."))
         device = clean_device_name(device_name) or "API device"
         return _new_session(door.rally_id, door.id, role, device, user_id=user_id)
 
@@ -236,22 +238,22 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
     session for one door or rally can never act at another.
     """
     if not secret or len(secret) > 200:
-        raise DoorAccessError("unauthenticated", "Open your door link again to start scanning.")
+        raise DoorAccessError("unauthenticated", gettext("Open your door link again to start scanning."))
     row = _session_row(hash_secret(secret))
     if row is None:
-        raise DoorAccessError("session_unknown", "This device is not signed in at a door. Open your door link again.")
+        raise DoorAccessError("session_unknown", gettext("This device is not signed in at a door. Open your door link again."))
     if door_id is not None and row.door_id != door_id:
-        raise DoorAccessError("wrong_door", "This device is signed in at another door.")
+        raise DoorAccessError("wrong_door", gettext("This device is signed in at another door."))
     now = utcnow()
     if row.revoked_at is not None:
-        raise DoorAccessError("session_revoked", "This device was signed out by the organizer.")
+        raise DoorAccessError("session_revoked", gettext("This device was signed out by the organizer."))
     if row.link_id is not None:
         if row.link_revoked_at is not None:
-            raise DoorAccessError("link_revoked", "The door link for this device was revoked. Ask the organizer for a new one.")
+            raise DoorAccessError("link_revoked", gettext("The door link for this device was revoked. Ask the organizer for a new one."))
         if row.link_expires_at <= now:
-            raise DoorAccessError("link_expired", "The door link for this device has expired. Ask the organizer for a new one.")
+            raise DoorAccessError("link_expired", gettext("The door link for this device has expired. Ask the organizer for a new one."))
     elif row.user_id is not None and not _is_organizer(row.user_id, row.campaign_id):
-        raise DoorAccessError("session_revoked", "The organizer who started this session no longer runs this campaign.")
+        raise DoorAccessError("session_revoked", gettext("The organizer who started this session no longer runs this campaign."))
     if now - row.last_seen_at > LAST_SEEN_EVERY:
         _touch(row.id, now)
     return DoorContext(row.id, row.door_id, row.door_name, row.rally_id, row.campaign_id, row.role, row.device_name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -59,7 +60,7 @@ def add_door(rally_id: int):
     except doors.DoorError as err:
         form.name.errors.append(err.message)
         return _page(rally, 422, door_form=form)
-    flash(f"Added the door “{door.name}”.", "success")
+    flash(gettext("Added the door “%(name)s”.", name=door.name), "success")
     return redirect(url_for("door.manage", rally_id=rally.id))
 
 
@@ -72,8 +73,8 @@ def set_walkins(rally_id: int):
     if not form.validate_on_submit():
         return _page(rally, 422, walkin_form=form)
     doors.set_walkin_limit(rally, form.walkin_limit.data)
-    flash("Walk-in places saved." if rally.walkin_limit is not None
-          else "Walk-ins now fill only free places.", "success")
+    flash(gettext("Walk-in places saved.") if rally.walkin_limit is not None
+          else gettext("Walk-ins now fill only free places."), "success")
     return redirect(url_for("door.manage", rally_id=rally.id))
 
 
@@ -125,7 +126,7 @@ def revoke_link(rally_id: int, link_id: int):
     rally = rally_or_404(rally_id, "organizer")
     link = rally_row_or_404(DoorLink, link_id, rally)
     doors.revoke_link(link)
-    flash("The link is revoked. Devices that opened it stop at their next request.", "success")
+    flash(gettext("The link is revoked. Devices that opened it stop at their next request."), "success")
     return redirect(url_for("door.manage", rally_id=rally.id))
 
 
@@ -136,7 +137,7 @@ def revoke_session(rally_id: int, session_id: int):
     rally = rally_or_404(rally_id, "organizer")
     session = rally_row_or_404(DoorSession, session_id, rally)
     doors.revoke_session(session)
-    flash(f"“{session.device_name}” is signed out.", "success")
+    flash(gettext("“%(device)s” is signed out.", device=session.device_name), "success")
     return redirect(url_for("door.manage", rally_id=rally.id))
 
 

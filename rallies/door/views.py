@@ -6,6 +6,7 @@ import base64
 import json
 
 from flask import Response, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..auth.roles import has_role
@@ -15,6 +16,7 @@ from . import doors
 from .api import COOKIE, cookie_path, set_session_cookie
 from .blueprint import bp
 from .forms import DeviceForm
+from .texts import scanner_texts
 
 
 def _no_store(resp):
@@ -79,14 +81,15 @@ def scanner(door_id: int):
             form = DeviceForm()
             return _no_store(make_response(render_template("door/start.html", form=form, door=door, rally=door.rally)))
         if error is None:
-            error = doors.DoorAccessError("unauthenticated", "Open your door link on this device to start scanning.")
+            error = doors.DoorAccessError("unauthenticated", gettext("Open your door link on this device to start scanning."))
         resp = make_response(render_template("door/closed.html", code=error.code, message=error.message), 401)
         if error.code in ("link_revoked", "link_expired", "session_revoked"):
             resp.delete_cookie(COOKIE, path=cookie_path(door_id))
         return _no_store(resp)
     rally = db.session.get(Rally, ctx.rally_id)
     public_key = base64.b64encode(rally.public_key or b"").decode("ascii")
-    resp = make_response(render_template("door/scanner.html", ctx=ctx, rally=rally, public_key=public_key))
+    resp = make_response(render_template("door/scanner.html", ctx=ctx, rally=rally, public_key=public_key,
+                                         texts=scanner_texts()))
     # The service worker keeps its own copy for offline use; the network copy is always fresh.
     resp.headers["Cache-Control"] = "no-cache"
     return resp
@@ -111,7 +114,7 @@ def start(door_id: int):
 def signout(door_id: int):
     """End this device's door session (the scanner page's sign-out button)."""
     doors.sign_out(request.cookies.get(COOKIE), door_id)
-    flash("This device is signed out of the door.", "info")
+    flash(gettext("This device is signed out of the door."), "info")
     resp = redirect(url_for("rallies.index"))
     resp.delete_cookie(COOKIE, path=cookie_path(door_id))
     return resp

@@ -491,8 +491,9 @@ def _release(row_ids: list[int], sender: str) -> None:
 
 
 def _load_subjects(rows) -> list:
-    """The RSVPs (with their rallies, campaigns for Reply-To, supporters for opt-outs and language, and stored
-    QR images) that the batch's renderers will read, in one query: session.get finds them in the identity map while the caller holds the returned list."""
+    """The RSVPs (with their rallies, campaigns, supporters and stored QR images: the language and the
+    content of each email) that the batch's renderers will read, in one query: session.get finds them in
+    the identity map while the caller holds the returned list."""
     from ..models import Rally, Rsvp
 
     ids = {row.rsvp_id for row in rows if row.body is None and row.rsvp_id}

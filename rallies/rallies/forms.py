@@ -23,9 +23,9 @@ from ..dates import InDateRange
 from ..models.rallies import VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED
 
 VISIBILITY_CHOICES = [
-    SelectChoice(VISIBILITY_DRAFT, "Draft (only your team can see it)"),
-    SelectChoice(VISIBILITY_LISTED, "Published and listed (anyone can find it)"),
-    SelectChoice(VISIBILITY_UNLISTED, "Published, unlisted (reachable by link only)"),
+    SelectChoice(VISIBILITY_DRAFT, _l("Draft (only your team can see it)")),
+    SelectChoice(VISIBILITY_LISTED, _l("Published and listed (anyone can find it)")),
+    SelectChoice(VISIBILITY_UNLISTED, _l("Published, unlisted (reachable by link only)")),
 ]
 _DT = "%Y-%m-%dT%H:%M"
 
@@ -43,44 +43,49 @@ class WholeNumberField(IntegerField):
 
 
 def _max(n: int) -> Length:
-    return Length(max=n, message=f"Use at most {n} characters.")
+    return Length(max=n, message=_l("Use at most %(n)s characters.", n=n))
 
 
 class RallyForm(FlaskForm):
     """Create or edit a rally: every field an organizer sets (times are local to the venue)."""
 
-    title = StringField("Title", validators=[DataRequired("Give the rally a title."), _max(160)])
-    description = TextAreaField("Description", validators=[Optional(), _max(5000)])
-    starts_local = DateTimeLocalField("Starts", format=_DT,
-                                      validators=[InputRequired("Enter the start date and time."), InDateRange()])
-    ends_local = DateTimeLocalField("Ends", format=_DT,
-                                    validators=[InputRequired("Enter the end date and time."), InDateRange()])
-    doors_local = DateTimeLocalField("Doors open", format=_DT, validators=[Optional(), InDateRange()])
-    timezone = StringField("Time zone", validators=[Optional(), _max(64)],
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Give the rally a title.")), _max(160)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), _max(5000)])
+    #: Optional translations (rallies/texts.py): supporters reading Spanish see these, else the main text.
+    title_es = StringField(_l("Title in Spanish (optional)"), validators=[Optional(), _max(160)],
+                           render_kw={"lang": "es"})
+    description_es = TextAreaField(_l("Description in Spanish (optional)"), validators=[Optional(), _max(5000)],
+                                   render_kw={"lang": "es"})
+    starts_local = DateTimeLocalField(_l("Starts"), format=_DT,
+                                      validators=[InputRequired(_l("Enter the start date and time.")), InDateRange()])
+    ends_local = DateTimeLocalField(_l("Ends"), format=_DT,
+                                    validators=[InputRequired(_l("Enter the end date and time.")), InDateRange()])
+    doors_local = DateTimeLocalField(_l("Doors open"), format=_DT, validators=[Optional(), InDateRange()])
+    timezone = StringField(_l("Time zone"), validators=[Optional(), _max(64)],
                            render_kw={"list": "timezones", "autocomplete": "off"})
-    venue_name = StringField("Venue", validators=[DataRequired("Name the venue."), _max(160)])
-    address = StringField("Street address", validators=[Optional(), _max(200)],
+    venue_name = StringField(_l("Venue"), validators=[DataRequired(_l("Name the venue.")), _max(160)])
+    address = StringField(_l("Street address"), validators=[Optional(), _max(200)],
                           render_kw={"autocomplete": "street-address"})
-    city = StringField("City", validators=[DataRequired("Enter the city."), _max(100)],
+    city = StringField(_l("City"), validators=[DataRequired(_l("Enter the city.")), _max(100)],
                        render_kw={"autocomplete": "address-level2"})
-    state = StringField("State or region", validators=[Optional(), _max(100)],
+    state = StringField(_l("State or region"), validators=[Optional(), _max(100)],
                         render_kw={"autocomplete": "address-level1"})
-    postal_code = StringField("Postal code", validators=[Optional(), _max(20)],
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), _max(20)],
                               render_kw={"autocomplete": "postal-code"})
-    country = StringField("Country code", default="US", validators=[
-        DataRequired("Enter the two-letter country code, e.g. US."),
-        Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter country code, e.g. US.")],
+    country = StringField(_l("Country code"), default="US", validators=[
+        DataRequired(_l("Enter the two-letter country code, e.g. US.")),
+        Regexp(r"^[A-Za-z]{2}$", message=_l("Use the two-letter country code, e.g. US."))],
         render_kw={"maxlength": 2, "autocomplete": "country"})
-    capacity = WholeNumberField("Capacity (people)", validators=[
-        Optional(), NumberRange(min=1, max=10_000_000, message="Capacity must be at least 1 (or leave it empty).")])
-    max_guests = WholeNumberField("Guests per RSVP", default=2, validators=[
-        InputRequired("Enter how many guests one RSVP may bring (0 for none)."),
-        NumberRange(min=0, max=20, message="Allow between 0 and 20 guests per RSVP.")])
-    accessibility_notes = TextAreaField("Accessibility notes", validators=[Optional(), _max(2000)])
-    confirm_by_email = BooleanField("Hold places only after the supporter confirms by email")
+    capacity = WholeNumberField(_l("Capacity (people)"), validators=[
+        Optional(), NumberRange(min=1, max=10_000_000, message=_l("Capacity must be at least 1 (or leave it empty)."))])
+    max_guests = WholeNumberField(_l("Guests per RSVP"), default=2, validators=[
+        InputRequired(_l("Enter how many guests one RSVP may bring (0 for none).")),
+        NumberRange(min=0, max=20, message=_l("Allow between 0 and 20 guests per RSVP."))])
+    accessibility_notes = TextAreaField(_l("Accessibility notes"), validators=[Optional(), _max(2000)])
+    confirm_by_email = BooleanField(_l("Hold places only after the supporter confirms by email"))
     send_thank_you = BooleanField(_l("After the rally, thank those who came"), default=True)
     send_missed_you = BooleanField(_l("After the rally, tell no-shows about the next rallies near them"), default=True)
-    visibility = SelectField("Visibility", choices=VISIBILITY_CHOICES, default=VISIBILITY_DRAFT)
+    visibility = SelectField(_l("Visibility"), choices=VISIBILITY_CHOICES, default=VISIBILITY_DRAFT)
 
     def details(self) -> dict:
         """The cleaned values, keyed like RallyDetails (empty strings for blank optional text)."""
@@ -88,7 +93,14 @@ class RallyForm(FlaskForm):
         for name in ("description", "timezone", "address", "state", "postal_code", "accessibility_notes"):
             data[name] = data[name] or ""
         data["country"] = (data["country"] or "US").upper()
+        data["translations"] = {"es": {"title": data.pop("title_es") or "", "description": data.pop("description_es") or ""}}
         return data
+
+    @staticmethod
+    def prefill(details: dict) -> dict:
+        """Form data for an existing rally's details (RallyDetails as a dict), translations included."""
+        spanish = (details.get("translations") or {}).get("es") or {}
+        return {**details, "title_es": spanish.get("title", ""), "description_es": spanish.get("description", "")}
 
 
 class ChangeNoticeForm(FlaskForm):
@@ -106,8 +118,8 @@ class ChangeNoticeForm(FlaskForm):
 class CancelForm(FlaskForm):
     """Cancel a rally with a message for its page and its supporters."""
 
-    message = TextAreaField("Message to supporters", validators=[
-        DataRequired("Tell supporters why the rally is cancelled."), _max(2000)])
+    message = TextAreaField(_l("Message to supporters"), validators=[
+        DataRequired(_l("Tell supporters why the rally is cancelled.")), _max(2000)])
 
 
 class PinForm(FlaskForm):
@@ -136,11 +148,12 @@ class NearForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("ZIP code or city", validators=[Optional(), _max(120)],
-                    render_kw={"placeholder": "78701 or Austin, TX", "autocomplete": "postal-code"})
-    radius = IntegerField("Within", default=25, validators=[
-        Optional(), NumberRange(min=1, max=500, message="Choose a radius between 1 and 500.")])
-    unit = SelectField("Unit", choices=[SelectChoice("mi", "miles"), SelectChoice("km", "km")], default="mi")
+    q = StringField(_l("ZIP code or city"), validators=[Optional(), _max(120)],
+                    render_kw={"placeholder": _l("78701 or Austin, TX"), "autocomplete": "postal-code"})
+    radius = IntegerField(_l("Within"), default=25, validators=[
+        Optional(), NumberRange(min=1, max=500, message=_l("Choose a radius between 1 and 500."))])
+    unit = SelectField(_l("Unit"), choices=[SelectChoice("mi", _l("miles")), SelectChoice("km", _l("km"))],
+                       default="mi")
     lat = DecimalField("Latitude", validators=[Optional(), NumberRange(min=-90, max=90)],
                        render_kw={"type": "hidden"})
     lon = DecimalField("Longitude", validators=[Optional(), NumberRange(min=-180, max=180)],

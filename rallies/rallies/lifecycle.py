@@ -8,7 +8,7 @@ database lock is held while a geocoder answers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -31,6 +31,7 @@ from ..models.rallies import (
 )
 from ..rsvp import notices
 from ..rsvp.rsvps import promote_waitlist
+from .texts import cleaned
 
 
 class RallyError(Exception):
@@ -74,6 +75,8 @@ class RallyDetails:
     #: The after-rally messages: a thank-you to those checked in, "sorry we missed you" to no-shows.
     send_thank_you: bool = True
     send_missed_you: bool = True
+    #: The title and description in other languages: {"es": {"title": ..., "description": ...}} (texts.py).
+    translations: dict = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: dict) -> RallyDetails:
@@ -92,7 +95,7 @@ class RallyDetails:
             postal_code=rally.postal_code, country=rally.country, capacity=rally.capacity, max_guests=rally.max_guests,
             accessibility_notes=rally.accessibility_notes, visibility=rally.visibility,
             confirm_by_email=rally.confirm_by_email, send_thank_you=rally.send_thank_you,
-            send_missed_you=rally.send_missed_you,
+            send_missed_you=rally.send_missed_you, translations=dict(rally.translations or {}),
         )
 
     def address_of(self) -> geocode.Address:
@@ -204,6 +207,7 @@ def _apply(rally: Rally, details: RallyDetails, times: _Times, tz_name: str) -> 
     rally.visibility = details.visibility
     rally.confirm_by_email = bool(details.confirm_by_email)
     rally.send_thank_you, rally.send_missed_you = bool(details.send_thank_you), bool(details.send_missed_you)
+    rally.translations = cleaned(details.translations)  # a new dict: the JSON column sees the change
 
 
 def _place(rally: Rally, result: geocode.GeoResult) -> None:

@@ -125,7 +125,7 @@ def edit(rally_id: int):
     (step "confirm" saves, with or without telling them; step "edit" goes back to the form).
     """
     rally = rally_or_404(rally_id, "organizer")
-    form = RallyForm() if request.method == "POST" else RallyForm(data=asdict(RallyDetails.of(rally)))
+    form = RallyForm() if request.method == "POST" else RallyForm(data=RallyForm.prefill(asdict(RallyDetails.of(rally))))
     if not form.validate_on_submit():
         return _render_form(form, rally.campaign, rally, 422 if form.is_submitted() else 200)
     step = request.form.get("step", "")

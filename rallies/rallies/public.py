@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import abort, current_app, render_template, request, send_from_directory, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..auth.roles import role_in
 from ..extensions import db, limiter
 from ..geo import gazetteer, geocode
+from ..i18n import use_campaign_locale
 from ..models import Rally, utcnow
 from ..rsvp.forms import blank_rsvp_form
 from .blueprint import bp
@@ -47,6 +49,7 @@ def index():
 def show(slug: str):
     """A rally's public page (listed or unlisted; drafts only for their own team)."""
     rally = db.session.scalar(db.select(Rally).where(Rally.slug == slug)) or abort(404)
+    use_campaign_locale(rally)
     preview = not rally.is_public
     if preview and not (current_user.is_authenticated and role_in(current_user.id, rally.campaign_id)):
         abort(404)
@@ -98,12 +101,13 @@ def near():
 def _unknown_place_message(text: str) -> str:
     text = text.strip()
     if not text:
-        return "Enter a ZIP code or a city, or use your location."
+        return gettext("Enter a ZIP code or a city, or use your location.")
     if gazetteer.zip5(text):
-        return f"We don't know the ZIP code {gazetteer.zip5(text)}. Check it, or try your city (e.g. Austin, TX)."
+        return gettext("We don't know the ZIP code %(zip)s. Check it, or try your city (e.g. Austin, TX).",
+                       zip=gazetteer.zip5(text))
     if text.isdigit():
-        return "A US ZIP code has five digits, e.g. 78701."
-    return f"We couldn't find “{text}”. Try “City, ST” (e.g. Austin, TX) or a ZIP code."
+        return gettext("A US ZIP code has five digits, e.g. 78701.")
+    return gettext("We couldn't find “%(text)s”. Try “City, ST” (e.g. Austin, TX) or a ZIP code.", text=text)
 
 
 def _points(results) -> list[dict]:

@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..dates import local_time
 from ..extensions import db
 from ..geo import gazetteer, geocode
 from ..mail.delivery import Attachment, NothingToSend, Rendered, renderer
@@ -20,7 +21,8 @@ from ..mail.links import external_url
 from ..messaging.optout import unsubscribe_headers
 from ..models import RSVP_GOING, Rally, Rsvp, utcnow
 from ..models.rallies import STATUS_SCHEDULED, VISIBILITY_LISTED
-from .notices import QR_CID, _context, _render, _rsvp_for, campaign_headers, email_locale, when
+from ..rallies.texts import text_for
+from .notices import QR_CID, _context, _render, _rsvp_for, campaign_headers, email_locale
 from .tickets import ticket_code, ticket_png
 
 #: How many upcoming rallies a "sorry we missed you" lists.
@@ -43,7 +45,7 @@ def _next_rallies(rsvp: Rsvp) -> list[dict]:
             Rally.campaign_id == rally.campaign_id, Rally.visibility == VISIBILITY_LISTED,
             Rally.status == STATUS_SCHEDULED, Rally.ends_at > utcnow()).order_by(Rally.starts_at, Rally.id)
             .limit(NEXT_RALLIES)).all()
-    return [{"title": r.title, "when": when(r.starts_at, r.timezone), "where": ", ".join(p for p in (r.venue_name, r.city, r.state) if p),
+    return [{"title": r.title, "when": local_time(r.starts_at, r.timezone), "where": ", ".join(p for p in (r.venue_name, r.city, r.state) if p),
              "url": external_url("rallies.show", slug=r.slug)} for r in found]
 
 
@@ -80,8 +82,8 @@ def _render_automatic(params: dict) -> Rendered:
     with force_locale(language):
         if name == "missed_you":
             extra["next_rallies"] = _next_rallies(rsvp)
-        html, text = _render(name, **_context(rsvp, **extra))
-        subject = _subject(name, rally.title)
+        html, text = _render(name, **_context(rsvp, locale=language, **extra))
+        subject = _subject(name, text_for(rally, "title", language).text)
     headers = campaign_headers(rsvp)
     if name != "dayof" and rsvp.supporter_id:  # thank-yous and missed-yous are campaign messages
         headers.update(unsubscribe_headers(rsvp.supporter_id))

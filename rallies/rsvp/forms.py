@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -40,30 +42,37 @@ class _Text(StringField):
             self.data = " ".join(self.data.split())
 
 
+def _between(top: int) -> str:
+    """The message for a guest count out of range (also raised by the RSVP service)."""
+    return ngettext("You can bring between 0 and %(num)d guest.", "You can bring between 0 and %(num)d guests.", top)
+
+
 def _guests_field():
     return IntegerField(
-        "Guests you're bringing", default=0,
-        validators=[Optional(), NumberRange(min=0, max=10, message="Enter a number of guests.")],
+        _l("Guests you're bringing"), default=0,
+        validators=[Optional(), NumberRange(min=0, max=10, message=_l("Enter a number of guests."))],
     )
 
 
 class RsvpForm(FlaskForm):
     """Name, email, optional phone and ZIP, guests, opt-in; a honeypot; attribution in hidden fields."""
 
-    name = _Text("Your name", validators=[DataRequired("Enter your name."),
-                                          Length(max=120, message="Use at most 120 characters.")])
+    name = _Text(_l("Your name"), validators=[DataRequired(_l("Enter your name.")),
+                                              Length(max=120, message=_l("Use at most %(n)s characters.", n=120))])
     # Normalised before validation (mail.addresses is the one place that knows how).
-    email = EmailField("Email", filters=[normalise_email], validators=[
-        DataRequired("Enter your email so we can send your ticket."),
-        Length(max=254, message="Use at most 254 characters."),
-        Email("Enter a valid email address, like name@example.com.", check_deliverability=False),
+    email = EmailField(_l("Email"), filters=[normalise_email], validators=[
+        DataRequired(_l("Enter your email so we can send your ticket.")),
+        Length(max=254, message=_l("Use at most %(n)s characters.", n=254)),
+        Email(_l("Enter a valid email address, like name@example.com."), check_deliverability=False),
     ])
-    phone = TelField("Mobile phone (optional)", validators=[Optional(), Length(max=32, message="That number is too long.")])
-    postal_code = _Text("ZIP / postal code (optional)", validators=[Optional(), Length(max=20, message="That code is too long.")])
+    phone = TelField(_l("Mobile phone (optional)"),
+                     validators=[Optional(), Length(max=32, message=_l("That number is too long."))])
+    postal_code = _Text(_l("ZIP / postal code (optional)"),
+                        validators=[Optional(), Length(max=20, message=_l("That code is too long."))])
     guests = _guests_field()
-    opt_in = BooleanField("Send me updates from this campaign", default=False)
+    opt_in = BooleanField(_l("Send me updates from this campaign"), default=False)
     #: Honeypot: hidden from people by CSS; bots that fill every field reveal themselves.
-    website = StringField("Leave this field empty", validators=[Optional(), Length(max=200)])
+    website = StringField(_l("Leave this field empty"), validators=[Optional(), Length(max=200)])
     utm_source = HiddenField()
     utm_medium = HiddenField()
     utm_campaign = HiddenField()
@@ -80,7 +89,7 @@ class RsvpForm(FlaskForm):
         self.max_guests = rally.max_guests if rally is not None else 10
         self.guests.validators[1] = NumberRange(
             min=0, max=self.max_guests,
-            message=f"You can bring between 0 and {self.max_guests} guests.",
+            message=_between(self.max_guests),
         )
         self.guests.render_kw = {"min": 0, "max": self.max_guests, "inputmode": "numeric"}
         self.region = (rally.country if rally is not None else "US") or "US"
@@ -88,7 +97,7 @@ class RsvpForm(FlaskForm):
     def validate_name(self, field):
         """Names may be any script, but not control characters."""
         if _CONTROL.search(field.data or ""):
-            raise ValidationError("Use letters, spaces and punctuation only.")
+            raise ValidationError(gettext("Use letters, spaces and punctuation only."))
 
     def validate_phone(self, field):
         """Accept national or international format; store E.164."""
@@ -98,9 +107,10 @@ class RsvpForm(FlaskForm):
         try:
             number = phonenumbers.parse(field.data, self.region)
         except phonenumbers.NumberParseException as exc:
-            raise ValidationError("Enter a valid phone number, like (312) 555-0123 or +44 20 7946 0958.") from exc
+            raise ValidationError(
+                gettext("Enter a valid phone number, like (312) 555-0123 or +44 20 7946 0958.")) from exc
         if not phonenumbers.is_valid_number(number):
-            raise ValidationError("That phone number doesn't look right. Check the digits and area code.")
+            raise ValidationError(gettext("That phone number doesn't look right. Check the digits and area code."))
         field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     def validate_postal_code(self, field):
@@ -110,9 +120,9 @@ class RsvpForm(FlaskForm):
         if not value:
             return
         if self.region == "US" and not _US_ZIP.match(value):
-            raise ValidationError("Enter a 5-digit ZIP code, like 60607.")
+            raise ValidationError(gettext("Enter a 5-digit ZIP code, like 60607."))
         if self.region != "US" and not _POSTAL.match(value):
-            raise ValidationError("Enter a valid postal code.")
+            raise ValidationError(gettext("Enter a valid postal code."))
 
     @property
     def is_bot(self) -> bool:
@@ -133,8 +143,8 @@ class GuestsForm(FlaskForm):
         super().__init__(*args, **kwargs)
         top = rally.max_guests if rally is not None else 10
         self.guests.validators = [
-            InputRequired("Enter a number of guests (0 if you're coming alone)."),
-            NumberRange(min=0, max=top, message=f"You can bring between 0 and {top} guests."),
+            InputRequired(_l("Enter a number of guests (0 if you're coming alone).")),
+            NumberRange(min=0, max=top, message=_between(top)),
         ]
         self.guests.render_kw = {"min": 0, "max": top, "inputmode": "numeric"}
 

@@ -28,9 +28,10 @@ _RSVP_INSERT = PerDialect(lambda make_insert: make_insert(rsvp_t).on_conflict_do
     index_elements=["rally_id", "email_key"]).returning(rsvp_t.c.id))
 
 
-def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str) -> int | None:
+def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str, locale: str = "") -> int | None:
     """Upsert the supporter, insert the RSVP pointing at it (``values``: every RSVP_COLUMNS key), queue its
-    ticket email.
+    ticket email. ``locale`` is the language of the page the RSVP came from: the supporter's language from
+    now on, and the ticket email's.
 
     Returns the new RSVP's id, or None when the mailbox already has an RSVP to this rally (the caller
     rolls back). An unconfirmed RSVP gets its supporter when the mailbox's owner confirms.
@@ -38,16 +39,17 @@ def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str) 
     supporter_id = None
     if values["status"] != RSVP_UNCONFIRMED:
         supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"],
-                                     values["postal_code"])
+                                     values["postal_code"], locale)
     rsvp_id = db.session.execute(
         _RSVP_INSERT(), {**{name: values[name] for name in RSVP_COLUMNS}, "supporter_id": supporter_id}).scalar()
     if rsvp_id is None:
         return None
-    notices.queue_ticket_email(rsvp_id, values["email"], reason, title)
+    notices.queue_ticket_email(rsvp_id, values["email"], reason, title, locale=locale)
     return rsvp_id
 
 
 def link_supporter(rsvp_id: int, campaign_id: int, values: dict) -> None:
     """Upsert the campaign's supporter for this RSVP's email and point the RSVP at it."""
-    supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"], values["postal_code"])
+    supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"], values["postal_code"],
+                                 values.get("locale", ""))
     db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(supporter_id=supporter_id))

@@ -12,14 +12,13 @@ from datetime import datetime
 from email.utils import parseaddr
 
 import sqlalchemy as sa
-from babel.dates import format_date, format_time
 from flask import current_app, render_template
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, Signer
 
-from ..dates import local_time, zone, zone_abbreviation
+from ..dates import local_time
 from ..extensions import db
 from ..i18n import DEFAULT_LOCALE, supported
 from ..keys.link_secrets import page_token
@@ -28,20 +27,28 @@ from ..mail.bulk import queue_per_rsvp
 from ..mail.delivery import Attachment, NothingToSend, Rendered, queue_rendered, renderer
 from ..mail.links import base_domain, external_url
 from ..models import RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rally, Rsvp
+from ..rallies.texts import text_for
 from .lookups import waitlist_position
 from .tickets import ticket_code, ticket_png
 
 QR_CID = "ticket-qr"
 
+#: Subjects by ticket reason, and by template for the other notices: translated when the sender renders
+#: the message, in the supporter's language (the subject stored at queue time is only a placeholder).
 SUBJECTS = {
-    "going": "You're going: {title}",
-    "waitlisted": "You're on the waitlist: {title}",
-    "updated": "Your RSVP is updated: {title}",
-    "promoted": "A place opened up, you're going: {title}",
-    "resend": "Your ticket link: {title}",
-    "confirm": "Confirm your place: {title}",
+    "going": _l("You're going: {title}"),
+    "waitlisted": _l("You're on the waitlist: {title}"),
+    "updated": _l("Your RSVP is updated: {title}"),
+    "promoted": _l("A place opened up, you're going: {title}"),
+    "resend": _l("Your ticket link: {title}"),
+    "confirm": _l("Confirm your place: {title}"),
+    "cancellation": _l("Your RSVP is cancelled: {title}"),
+    "reminder": _l("Tomorrow: {title}"),
+    "rally_changed": _l("Changed: {title}"),
+    "rally_cancelled": _l("Cancelled: {title}"),
 }
 
+#: Stored in English in the queued message (the msgid) and translated when it is rendered.
 CHANGE_LABELS = {
     "title": _l("Name"), "starts_at": _l("Starts"), "ends_at": _l("Ends"), "doors_open_at": _l("Doors open"),
     "venue_name": _l("Venue"), "address": _l("Address"), "city": _l("City"), "state": _l("State"),
@@ -49,6 +56,27 @@ CHANGE_LABELS = {
     "description": _l("Details"), "accessibility_notes": _l("Accessibility"),
 }
 _TIME_FIELDS = ("starts_at", "ends_at", "doors_open_at")
+
+def email_locale(rsvp: Rsvp, params: dict | None = None) -> str:
+    """The language a supporter's email is written in: the one asked for when it was queued (the page the
+    RSVP was made on), else the supporter's saved language, else the campaign's default, else English."""
+    chosen = supported((params or {}).get("locale"))
+    if chosen:
+        return chosen
+    supporter = rsvp.supporter
+    return (supported(supporter.locale if supporter else None) or supported(rsvp.rally.campaign.default_locale)
+            or DEFAULT_LOCALE)
+
+
+def _subject(key: str, rally: Rally, locale: str) -> str:
+    return str(SUBJECTS[key]).format(title=text_for(rally, "title", locale).text)
+
+
+def _english(text) -> str:
+    """A marked string's msgid (English is the source language), to store and translate later."""
+    with force_locale(DEFAULT_LOCALE):
+        return str(text)
+
 
 
 
@@ -98,24 +126,6 @@ def _ics(rally: Rally, method: str = "PUBLISH", attendee: str = "") -> Attachmen
     return Attachment("rally.ics", mimetype, text.encode("utf-8"))
 
 
-def email_locale(rsvp: Rsvp) -> str:
-    """The language of a supporter's email: their choice, else their campaign's default, else English."""
-    chosen = rsvp.supporter.locale if rsvp.supporter is not None else ""
-    return supported(chosen) or supported(rsvp.rally.campaign.default_locale) or DEFAULT_LOCALE
-
-
-def when(moment, tz_name: str) -> str:
-    """A moment in the rally's zone, in the current language (dates.local_time's style in English)."""
-    if moment is None or moment == "":
-        return ""
-    locale = str(get_locale() or DEFAULT_LOCALE)
-    if locale == DEFAULT_LOCALE or not isinstance(moment, datetime):
-        return local_time(moment, tz_name)
-    local = moment.astimezone(zone(tz_name))
-    return (f"{format_date(local, 'full', locale=locale)}, {format_time(local, 'short', locale=locale)} "
-            f"{zone_abbreviation(local)}")
-
-
 def _render(name: str, **context) -> tuple[str, str]:
     return render_template(f"emails/{name}.html", **context), render_template(f"emails/{name}.txt", **context)
 
@@ -123,9 +133,9 @@ def _render(name: str, **context) -> tuple[str, str]:
 def _context(rsvp: Rsvp, **extra) -> dict:
     rally = rsvp.rally
     return dict(
-        rally=rally, rsvp=rsvp, links=ticket_links(rsvp),
-        when=when(rally.starts_at, rally.timezone),
-        doors=when(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
+        rally=rally, rsvp=rsvp, links=ticket_links(rsvp), title=text_for(rally, "title", extra.pop("locale", None)),
+        when=local_time(rally.starts_at, rally.timezone),
+        doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
         venue=", ".join(p for p in (rally.venue_name, rally.address, rally.city, rally.state) if p),
         position=waitlist_position(rsvp) if rsvp.status == RSVP_WAITLISTED else None,
         **extra,
@@ -156,11 +166,16 @@ def ticket_email(rsvp: Rsvp, reason: str) -> None:
     queue_ticket_email(rsvp.id, rsvp.email, reason, rsvp.rally.title, message_key=key)
 
 
-def queue_ticket_email(rsvp_id: int, to_addr: str, reason: str, title: str, *, message_key: str | None = None) -> None:
-    """Queue the ticket email from plain values (the RSVP hot path has no ORM object)."""
-    subject = SUBJECTS[reason if reason in SUBJECTS else "going"].format(title=title)
+def queue_ticket_email(rsvp_id: int, to_addr: str, reason: str, title: str, *, message_key: str | None = None,
+                       locale: str = "") -> None:
+    """Queue the ticket email from plain values (the RSVP hot path has no ORM object); ``locale`` is the
+    language of the page the supporter used ("" = their saved one)."""
+    subject = _english(SUBJECTS[reason if reason in SUBJECTS else "going"]).format(title=title)
+    params = {"rsvp_id": rsvp_id, "reason": reason}
+    if locale:
+        params["locale"] = locale
     queue_rendered("promotion" if reason == "promoted" else "confirmation", to_addr, subject, "ticket",
-                   {"rsvp_id": rsvp_id, "reason": reason}, rsvp_id=rsvp_id, message_key=message_key)
+                   params, rsvp_id=rsvp_id, message_key=message_key)
 
 
 @renderer("ticket")
@@ -173,11 +188,15 @@ def _render_ticket(params: dict) -> Rendered:
     code = ticket_code(rally, rsvp.id) if show_qr else None
     if show_qr:
         attachments.append(Attachment("ticket-qr.png", "image/png", ticket_png(rsvp, code), QR_CID))
-    # The code as text too: mail apps that block images still show it, and door staff can type it.
-    context = _context(rsvp, reason=params.get("reason", "going"), show_qr=show_qr, qr_cid=QR_CID, code=code)
-    attachments.append(_ics(rally))
-    html, text = _render("ticket", **context)
-    return Rendered(html, text, tuple(attachments), headers=campaign_headers(rsvp))
+    reason = params.get("reason", "going")
+    locale = email_locale(rsvp, params)
+    with force_locale(locale):
+        # The code as text too: mail apps that block images still show it, and door staff can type it.
+        context = _context(rsvp, reason=reason, show_qr=show_qr, qr_cid=QR_CID, code=code, locale=locale)
+        attachments.append(_ics(rally))
+        html, text = _render("ticket", **context)
+        subject = _subject(reason if reason in SUBJECTS else "going", rally, locale)
+    return Rendered(html, text, tuple(attachments), subject=subject, language=locale, headers=campaign_headers(rsvp))
 
 
 def cancellation_email(rsvp: Rsvp) -> None:
@@ -204,19 +223,17 @@ def _render_plain(params: dict) -> Rendered:
     name = params["template"]
     if name not in ("cancellation", "reminder", "rally_changed", "rally_cancelled"):
         raise NothingToSend(f"unknown template {name!r}")
-    if name not in ("rally_changed", "rally_cancelled"):
-        html, text = _render(name, **_context(rsvp, changes=params.get("changes") or []))
-        return Rendered(html, text, headers=campaign_headers(rsvp))
+    locale = email_locale(rsvp, params)
     rally = rsvp.rally
-    language = email_locale(rsvp)
-    with force_locale(language):
+    with force_locale(locale):
         rows = [change_row(field, old, new, rally) for field, old, new in params.get("changes") or []]
-        html, text = _render(name, **_context(rsvp, changes=rows))
-        subject = (change_subject(rally) if name == "rally_changed"
-                   else _("Cancelled: %(title)s", title=rally.title))
-    method = "REQUEST" if name == "rally_changed" else "CANCEL"
-    return Rendered(html, text, (_ics(rally, method, attendee=rsvp.email),), subject, language,
-                    campaign_headers(rsvp))
+        html, text = _render(name, **_context(rsvp, changes=rows, locale=locale))
+        subject = _subject(name, rally, locale)
+    attachments = ()
+    if name in ("rally_changed", "rally_cancelled"):
+        method = "REQUEST" if name == "rally_changed" else "CANCEL"
+        attachments = (_ics(rally, method, attendee=rsvp.email),)
+    return Rendered(html, text, attachments, subject=subject, language=locale, headers=campaign_headers(rsvp))
 
 
 def _audience_where(rally: Rally, statuses=(RSVP_GOING, RSVP_WAITLISTED)) -> tuple:
@@ -243,14 +260,14 @@ def change_rows(changes: dict) -> list[list[str]]:
 
 def change_subject(rally: Rally) -> str:
     """The change notice's subject, in the current language."""
-    return _("Changed: %(title)s", title=rally.title)
+    return str(SUBJECTS["rally_changed"]).format(title=rally.title)
 
 
 def change_row(field: str, old: str, new: str, rally: Rally) -> tuple[str, str, str]:
     """(label, old, new) as the supporter reads them, in the current language and the rally's zone."""
     label = str(CHANGE_LABELS.get(field, field.replace("_", " ").capitalize()))
     if field in _TIME_FIELDS:
-        old, new = (when(datetime.fromisoformat(v), rally.timezone) if v else "" for v in (old, new))
+        old, new = (local_time(datetime.fromisoformat(v), rally.timezone) if v else "" for v in (old, new))
     return label, old, new
 
 

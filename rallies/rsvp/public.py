@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 
 from ..extensions import limiter
+from ..i18n import use_campaign_locale
 from ..mail.addresses import canonical_email
 from . import lookups, rsvps
 from .blueprint import bp
@@ -17,6 +20,7 @@ def _rally_by_slug(slug: str):
     rally = lookups.rally_for_rsvp(slug)
     if rally is None or not rally.is_public:
         abort(404)
+    use_campaign_locale(rally)
     return rally
 
 
@@ -76,6 +80,7 @@ def rsvp_page(slug: str):
                 name=form.name.data, email=form.email.data, phone=form.phone.data or "",
                 postal_code=form.postal_code.data or "", guests=form.guests.data or 0,
                 opt_in=bool(form.opt_in.data), utm=form.utm(), ref=strip_controls(form.ref.data).strip(),
+                locale=str(get_locale() or ""),
             )
             try:
                 result = rsvps.create_or_update_rsvp(rally, data)
@@ -96,9 +101,9 @@ def rsvp_page(slug: str):
 #: What the page after a repeat or a confirm-by-email RSVP says. On a confirm-by-email rally both
 #: outcomes read the same, so a stranger learns nothing about who is on its list.
 SENT_MESSAGES = {
-    "repeat": "You're already on the list. We've emailed your ticket link again.",
-    "unconfirmed": "Check your email: we've sent you a link to confirm your place. "
-                   "Your place is held only once you confirm.",
+    "repeat": _l("You're already on the list. We've emailed your ticket link again."),
+    "unconfirmed": _l("Check your email: we've sent you a link to confirm your place. "
+                      "Your place is held only once you confirm."),
 }
 
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext, ngettext
 from sqlalchemy.exc import IntegrityError
 
 from ..database import atomic
@@ -71,6 +72,8 @@ class RsvpInput:
     opt_in: bool = False
     utm: dict = field(default_factory=dict)
     ref: str = ""
+    #: The language of the page the RSVP came from ("" = unknown): the supporter's email language.
+    locale: str = ""
 
 
 @dataclass
@@ -98,11 +101,11 @@ def rally_open_problem(rally: Rally, now: datetime | None = None) -> str | None:
     """Why the rally takes no RSVPs, or None if it does."""
     now = now or utcnow()
     if rally.is_cancelled:
-        return "This rally has been cancelled, so it no longer takes RSVPs."
+        return gettext("This rally has been cancelled, so it no longer takes RSVPs.")
     if not rally.is_public:
-        return "This rally is not open for RSVPs yet."
+        return gettext("This rally is not open for RSVPs yet.")
     if rally.ends_at <= now:
-        return "This rally is over, so it no longer takes RSVPs."
+        return gettext("This rally is over, so it no longer takes RSVPs.")
     return None
 
 
@@ -125,8 +128,9 @@ def _inside_problem(rsvp_id: int, guests: int) -> AlreadyInside | None:
     if _hold_admitted(rsvp_id, guests + 1):
         return None
     inside = db.session.scalar(sa.select(rsvp_t.c.checked_in_people).where(rsvp_t.c.id == rsvp_id)) or 0
-    return AlreadyInside(f"{inside} of your party {'is' if inside == 1 else 'are'} already inside, "
-                         f"so your party cannot be smaller than {inside}.")
+    return AlreadyInside(ngettext("%(num)d of your party is already inside, so your party cannot be smaller than %(num)d.",
+                                  "%(num)d of your party are already inside, so your party cannot be smaller than %(num)d.",
+                                  inside))
 
 
 def _touch(rsvp: Rsvp, seq: int) -> None:
@@ -157,7 +161,8 @@ def create_or_update_rsvp(rally: Rally, data: RsvpInput, *, by_organizer: bool =
     if problem and not (by_organizer and not rally.is_cancelled):
         raise RsvpClosed(problem)
     if data.guests < 0 or data.guests > rally.max_guests:
-        raise RsvpError(f"You can bring between 0 and {rally.max_guests} guests.")
+        raise RsvpError(ngettext("You can bring between 0 and %(num)d guest.",
+                                "You can bring between 0 and %(num)d guests.", rally.max_guests))
     email = normalise_email(data.email)
     # An organizer-added RSVP needs no confirmation: the organizer vouches for it.
     confirm = bool(getattr(rally, "confirm_by_email", False)) and not by_organizer and bool(email)
@@ -200,7 +205,8 @@ def _insert(facts: tuple, email: str, data: RsvpInput) -> RsvpResult:
     rally_id, campaign_id, title, _, confirm = facts
     status = _take_places(facts, data)
     values = _new_values(rally_id, email, data, status=status)
-    rsvp_id = insert_new_rsvp(values, campaign_id=campaign_id, title=title, reason="confirm" if confirm else status)
+    rsvp_id = insert_new_rsvp(values, campaign_id=campaign_id, title=title, reason="confirm" if confirm else status,
+                              locale=data.locale)
     if rsvp_id is None:
         raise _Listed
     return RsvpResult(rsvp_id, status, token=values.pop("token"), email=email)
@@ -215,14 +221,14 @@ def _create(facts: tuple, email: str, data: RsvpInput, by_organizer: bool) -> Rs
     existing_id = db.session.scalar(sa.select(rsvp_t.c.id).where(rsvp_t.c.rally_id == rally_id, rsvp_t.c.email_key == key)) if key else None
     if existing_id is not None:
         rsvp = db.session.get(Rsvp, existing_id, populate_existing=True)
-        return _update_existing(rsvp, data) if by_organizer else _repeat(rsvp)
+        return _update_existing(rsvp, data) if by_organizer else _repeat(rsvp, data.locale)
     try:
         return _insert(facts, email, data)
     except _Listed:
         raise IntegrityError("rsvp insert", {}, Exception("this mailbox has an RSVP here already")) from None
 
 
-def _repeat(rsvp: Rsvp) -> RsvpResult:
+def _repeat(rsvp: Rsvp, locale: str = "") -> RsvpResult:
     """The mailbox is on the list already: change nothing, and email its owner their link, at most once a window.
 
     The conditional UPDATE is the limit (the rally lock is held, and the database is shared by every
@@ -237,7 +243,7 @@ def _repeat(rsvp: Rsvp) -> RsvpResult:
     ).rowcount == 1
     if claimed and rsvp.email:
         notices.queue_ticket_email(rsvp.id, rsvp.email, "confirm" if rsvp.status == RSVP_UNCONFIRMED else "resend",
-                                   rsvp.rally.title)
+                                   rsvp.rally.title, locale=locale)
     return RsvpResult(rsvp.id, "repeat")
 
 
@@ -297,9 +303,10 @@ def _rejoin(rsvp: Rsvp, guests: int) -> None:
     rsvp.status_at = utcnow()
 
 
-def take_place(rsvp: Rsvp) -> Rsvp:
+def take_place(rsvp: Rsvp, locale: str = "") -> Rsvp:
     """From the ticket link: confirm an unconfirmed RSVP or bring back a cancelled one, through the normal
-    capacity decision (going if the party fits, else the end of the waitlist). A second click changes nothing."""
+    capacity decision (going if the party fits, else the end of the waitlist). A second click changes nothing.
+    ``locale``: the language of the page the click came from, saved as the new supporter's."""
     problem = rally_open_problem(rsvp.rally)
     if problem:
         raise RsvpClosed(problem)
@@ -312,7 +319,7 @@ def take_place(rsvp: Rsvp) -> Rsvp:
         if rsvp.supporter_id is None and rsvp.email:
             # The mailbox's owner has now shown up: only now is this a supporter of the campaign.
             link_supporter(rsvp.id, rsvp.rally.campaign_id, dict(email=rsvp.email, name=rsvp.name, phone=rsvp.phone,
-                                                                 postal_code=rsvp.postal_code))
+                                                                 postal_code=rsvp.postal_code, locale=locale))
         _touch(rsvp, counters.next_change_number(rsvp.rally_id))
         db.session.flush()
         if rsvp.email:
@@ -332,10 +339,10 @@ def _change_party(rsvp: Rsvp, guests: int) -> None:
         if delta > 0 and not counters.take_places(rsvp.rally_id, delta, delta, parties=0):
             rally = db.session.get(Rally, rsvp.rally_id, populate_existing=True)
             room = max(0, (rally.capacity or 0) - rally.going_people)
-            raise NotEnoughRoom(
-                f"There is room for {room} more {'person' if room == 1 else 'people'} only, "
-                f"so your party stays at {rsvp.party_size}."
-            )
+            raise NotEnoughRoom(ngettext(
+                "There is room for %(num)d more person only, so your party stays at %(party)d.",
+                "There is room for %(num)d more people only, so your party stays at %(party)d.",
+                room, party=rsvp.party_size))
         if delta < 0:
             counters.move_rsvp_counts(rsvp.rally_id, going_people=delta, guests_count=delta)
         rsvp.guests = guests
@@ -353,19 +360,20 @@ def change_guests(rsvp: Rsvp, guests: int) -> Rsvp:
     """Change a party's size from the ticket page (its own write unit)."""
     rally = rsvp.rally
     if rsvp.status == RSVP_CANCELLED:
-        raise RsvpError("This RSVP is cancelled.")
+        raise RsvpError(gettext("This RSVP is cancelled."))
     problem = rally_open_problem(rally)
     if problem:
         raise RsvpClosed(problem)
     if guests < 0 or guests > rally.max_guests:
-        raise RsvpError(f"You can bring between 0 and {rally.max_guests} guests.")
+        raise RsvpError(ngettext("You can bring between 0 and %(num)d guest.",
+                                "You can bring between 0 and %(num)d guests.", rally.max_guests))
     with atomic():
         if problem := _inside_problem(rsvp.id, guests):
             raise problem
         counters.lock_rally(rsvp.rally_id)
         rsvp = db.session.get(Rsvp, rsvp.id, populate_existing=True)
         if rsvp.status == RSVP_CANCELLED:
-            raise RsvpError("This RSVP is cancelled.")
+            raise RsvpError(gettext("This RSVP is cancelled."))
         _change_party(rsvp, guests)
         _touch(rsvp, counters.next_change_number(rsvp.rally_id))
     return rsvp
@@ -382,8 +390,8 @@ def cancel_rsvp(rsvp: Rsvp, *, notify: bool = True) -> bool:
         if not _hold_admitted(rsvp.id, 0):
             if db.session.scalar(sa.select(rsvp_t.c.status).where(rsvp_t.c.id == rsvp.id)) == RSVP_CANCELLED:
                 return False
-            raise AlreadyInside("You're already inside: people of this party were admitted at the door, so the "
-                                "RSVP can no longer be cancelled. A door supervisor can help.")
+            raise AlreadyInside(gettext("You're already inside: people of this party were admitted at the door, so "
+                                        "the RSVP can no longer be cancelled. A door supervisor can help."))
         counters.lock_rally(rsvp.rally_id)
         rsvp = db.session.get(Rsvp, rsvp.id, populate_existing=True)
         if rsvp.status == RSVP_CANCELLED:
@@ -447,7 +455,7 @@ def promote_waitlist(rally: Rally) -> list[Rsvp]:
 def record_reminder_answer(rsvp: Rsvp, answer: str) -> str:
     """Store 'yes' or 'no' from the reminder; 'no' cancels the RSVP. Returns the answer stored."""
     if answer not in ("yes", "no"):
-        raise RsvpError("Unknown answer.")
+        raise RsvpError(gettext("Unknown answer."))
     if answer == "no":
         cancel_rsvp(rsvp)
     with atomic():

@@ -18,19 +18,21 @@ rally_t = Rally.__table__
 rsvp_t = Rsvp.__table__
 
 
-def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "", postal_code: str = "") -> int | None:
+def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "", postal_code: str = "",
+                  locale: str = "") -> int | None:
     """The id of the campaign's supporter for this email, created or refreshed in the current transaction.
 
     One upsert statement (INSERT .. ON CONFLICT DO UPDATE .. RETURNING id), so two RSVPs from one
     person to two rallies at once both succeed. The latest RSVP's details win (a person may fix a
-    typo in their name or add a phone); blank values never erase known ones.
+    typo in their name or add a phone, or RSVP from a page in another language: ``locale``, which
+    their email then uses); blank values never erase known ones.
     """
     email = normalise_email(email)
     if not email:
         return None
     return db.session.execute(_SUPPORTER_UPSERT(), dict(
         campaign_id=campaign_id, email=email, name=name[:120], phone=phone[:32], postal_code=postal_code[:20],
-        created_at=utcnow())).scalar_one()
+        locale=(locale or "")[:10], created_at=utcnow())).scalar_one()
 
 
 def _supporter_upsert(make_insert):
@@ -43,7 +45,8 @@ def _supporter_upsert(make_insert):
 
     return stmt.on_conflict_do_update(
         index_elements=["campaign_id", "email"],
-        set_={"name": keep("name"), "phone": keep("phone"), "postal_code": keep("postal_code")},
+        set_={"name": keep("name"), "phone": keep("phone"), "postal_code": keep("postal_code"),
+              "locale": keep("locale")},
     ).returning(t.c.id)
 
 

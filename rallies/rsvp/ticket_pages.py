@@ -7,9 +7,11 @@ import hashlib
 from functools import lru_cache
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 
 from ..dates import local_time
+from ..i18n import use_campaign_locale
 from ..mail import calendar
 from ..mail.links import base_domain
 from ..messaging.optout import preferences_url
@@ -23,9 +25,9 @@ from .notices import answer_signature_ok, rally_page_url
 def flash_outcome(result: rsvps.RsvpResult) -> None:
     """Tell a supporter where a new or renewed RSVP stands."""
     if result.outcome == "going":
-        flash("You're going! Your ticket is below, and we've emailed it to you.", "success")
+        flash(gettext("You're going! Your ticket is below, and we've emailed it to you."), "success")
     elif result.outcome == "waitlisted":
-        flash("The rally is full, so you're on the waitlist. We'll email you if a place opens up.", "info")
+        flash(gettext("The rally is full, so you're on the waitlist. We'll email you if a place opens up."), "info")
     if result.note:
         flash(result.note, "warning")
 
@@ -34,6 +36,7 @@ def _rsvp_or_404(token: str):
     rsvp = lookups.rsvp_by_token(token)
     if rsvp is None:
         abort(404)
+    use_campaign_locale(rsvp.rally)
     return rsvp
 
 
@@ -74,6 +77,8 @@ def _ticket_etag(rsvp, position: int | None, closed: str | None) -> str | None:
     shown = (
         [env.loader.get_source(env, name)[0] for name in _TICKET_TEMPLATES],
         current_app.config.get("MAP_TILES_URL"), current_app.config.get("MAP_TILES_ATTRIBUTION"),
+        # The page's language: the same ticket reads differently in Spanish (and the rally's own translations).
+        str(get_locale()), rally.translations,
         # token_hash stands for the token in the page's links; public_key for the code and its QR.
         (rsvp.id, rsvp.token_hash, rsvp.name, rsvp.guests, rsvp.status, position, closed),
         (rally.id, rally.slug, rally.title, rally.status, rally.visibility, rally.cancel_message, rally.venue_name,
@@ -147,7 +152,8 @@ def guests(token: str):
     rsvp = _rsvp_or_404(token)
     form = GuestsForm(rally=rsvp.rally, data={"guests": rsvp.guests} if request.method == "GET" else None)
     if rsvp.status in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
-        flash(f"This RSVP is {rsvp.status}, so its party size cannot change.", "warning")
+        flash(gettext("This RSVP is cancelled, so its party size cannot change.") if rsvp.status == RSVP_CANCELLED
+              else gettext("This RSVP is not confirmed yet, so its party size cannot change."), "warning")
         return redirect(url_for(".page", token=token), 303)
     status = 200
     if request.method == "POST":
@@ -157,7 +163,9 @@ def guests(token: str):
             except rsvps.RsvpError as exc:
                 form.guests.errors.append(str(exc))
             else:
-                flash(f"Done: your party is now {form.guests.data + 1}.", "success")
+                party = form.guests.data + 1
+                flash(ngettext("Done: your party is now %(num)d person.", "Done: your party is now %(num)d people.",
+                               party), "success")
                 return redirect(url_for(".page", token=token), 303)
         status = 422
     return render_template("tickets/guests.html", rsvp=rsvp, token=token, rally=rsvp.rally, form=form), status
@@ -186,7 +194,7 @@ def confirm(token: str):
 
     def take(rsvp):
         was = rsvp.status
-        rsvp = rsvps.take_place(rsvp)
+        rsvp = rsvps.take_place(rsvp, locale=str(get_locale() or ""))
         if was in (RSVP_CANCELLED, RSVP_UNCONFIRMED):
             flash_outcome(rsvps.RsvpResult(rsvp.id, rsvp.status))
 
@@ -200,7 +208,7 @@ def cancel(token: str):
 
     def cancel_it(rsvp):
         if rsvps.cancel_rsvp(rsvp):
-            flash("Your RSVP is cancelled. Thank you for letting us know.", "success")
+            flash(gettext("Your RSVP is cancelled. Thank you for letting us know."), "success")
 
     return _one_button(token, "tickets/cancel.html", cancel_it)
 
@@ -215,15 +223,15 @@ def answer(token: str, answer: str):
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
         if rsvp.status == RSVP_CANCELLED and answer == "yes":
-            flash("This RSVP was cancelled earlier. You can RSVP again from the rally page.", "warning")
+            flash(gettext("This RSVP was cancelled earlier. You can RSVP again from the rally page."), "warning")
         else:
             try:
                 rsvps.record_reminder_answer(rsvp, answer)
             except rsvps.RsvpError as exc:
                 flash(str(exc), "warning")
             else:
-                flash("Thanks, see you there!" if answer == "yes" else "Thanks for letting us know; your place "
-                      "goes to someone on the waitlist.", "success")
+                flash(gettext("Thanks, see you there!") if answer == "yes" else gettext(
+                    "Thanks for letting us know; your place goes to someone on the waitlist."), "success")
         return redirect(url_for(".page", token=token), 303)
     return render_template("tickets/answer.html", rsvp=rsvp, token=token, rally=rsvp.rally, form=form, answer=answer,
                            sig=request.args.get("sig", ""))

@@ -51,3 +51,13 @@ def test_picker_refuses_an_offsite_next_and_unknown_language(client):
 def test_picker_needs_csrf(app_factory):
     strict = app_factory(WTF_CSRF_ENABLED=True).test_client()
     assert strict.post("/language", data={"lang": "es", "next": "/"}).status_code == 400
+
+
+def test_campaign_default_when_the_browser_names_no_supported_language(client, campaign, rally):
+    from rallies.database import atomic
+
+    with atomic():
+        campaign.default_locale = "es"
+    assert _lang(client.get(f"/r/{rally.slug}", headers={"Accept-Language": "de-DE"})) == "es"
+    assert _lang(client.get(f"/r/{rally.slug}/rsvp", headers={"Accept-Language": "de-DE"})) == "es"
+    assert _lang(client.get(f"/r/{rally.slug}", headers={"Accept-Language": "en-US"})) == "en"  # the browser wins

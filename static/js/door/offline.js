@@ -139,7 +139,7 @@
         var localAdmitted = self.local.has(ticketId) ? self.local.get(ticketId).people : 0;
         var ticket = t ? {id: ticketId, name: t[0], party: t[1], status: {g: 'going', w: 'waitlisted', c: 'cancelled'}[t[2]],
                           checked_in: t[3] + localAdmitted}
-                       : {id: ticketId, name: 'Ticket #' + ticketId, party: 1, status: 'going', checked_in: localAdmitted};
+                       : {id: ticketId, name: global.doorText ? global.doorText('ticket_number', 'Ticket #{id}', {id: ticketId}) : 'Ticket #' + ticketId, party: 1, status: 'going', checked_in: localAdmitted};
         ticket.remaining = Math.max(0, ticket.party - ticket.checked_in);
         if (ticket.status === 'cancelled' && !ctx.force) return finish({verdict: 'cancelled', reason: 'ticket_cancelled', ticket: ticket}, ticketId);
         if (ticket.status === 'waitlisted' && !ctx.force) return finish({verdict: 'waitlisted', reason: 'ticket_waitlisted', ticket: ticket}, ticketId);

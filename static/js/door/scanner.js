@@ -10,8 +10,24 @@
   var SUPERVISOR = D.role === 'supervisor';
   var SYNC_EVERY_MS = 5000;
   var SAME_CODE_MS = 4000;
-  var TITLES = {admit: 'Admit', already: 'Already checked in', wrong_rally: 'Wrong rally', cancelled: 'Cancelled',
-                waitlisted: 'Waitlisted', unconfirmed: 'Not confirmed', revoked: 'Revoked', invalid: 'Not a valid ticket', undo: 'Undone'};
+  // The page's words in the door staff's language: a JSON block the server fills (rallies/door/texts.py).
+  // English stays here as the fallback, so a missing key still shows something readable.
+  var I18N = {};
+  try { I18N = JSON.parse(document.getElementById('i18n').textContent) || {}; } catch (e) { I18N = {}; }
+  function t(key, english, values) {
+    var text = I18N[key] || english;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && values[name] !== undefined && values[name] !== null ? String(values[name]) : all;
+    });
+  }
+  var tr = t;  // for functions whose own `t` is the ticket
+  window.doorText = t;  // offline.js names tickets it has not synced yet
+  var TITLES = {admit: t('title_admit', 'Admit'), already: t('title_already', 'Already checked in'),
+                wrong_rally: t('title_wrong_rally', 'Wrong rally'), cancelled: t('title_cancelled', 'Cancelled'),
+                waitlisted: t('title_waitlisted', 'Waitlisted'), unconfirmed: t('title_unconfirmed', 'Not confirmed'),
+                revoked: t('title_revoked', 'Revoked'), invalid: t('title_invalid', 'Not a valid ticket'),
+                undo: t('title_undo', 'Undone')};
+  var DATE_LOCALE = I18N.date_locale || 'en-US';
   var $ = function (id) { return document.getElementById(id); };
   var state = {online: navigator.onLine, revoked: false, lastCode: '', lastCodeAt: 0, offline: null, scanner: null,
                syncing: false, hideTimer: null};
@@ -34,7 +50,7 @@
       clearTimeout(timer);
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (resp.status === 401 || resp.status === 403 && data.error && data.error.code === 'wrong_door') {
-          closeDoor(data.error ? data.error.message : 'This device can no longer scan here.');
+          closeDoor(data.error ? data.error.message : t('door_closed', 'This device can no longer scan here.'));
         }
         setOnline(true);
         return {status: resp.status, data: data};
@@ -44,7 +60,7 @@
 
   function setOnline(on) {
     state.online = on;
-    $('net').textContent = on ? 'online' : 'offline';
+    $('net').textContent = on ? t('online', 'online') : t('offline', 'offline');
     $('net').className = 'pill ' + (on ? 'pill-online' : 'pill-offline');
   }
 
@@ -56,7 +72,7 @@
 
   function refreshQueued() {
     if (!state.offline) return Promise.resolve();
-    return state.offline.queued().then(function (n) { $('queued').textContent = n + ' queued'; });
+    return state.offline.queued().then(function (n) { $('queued').textContent = t('queued', '{n} queued', {n: n}); });
   }
 
   // Every time on the door pages is the rally's, named ("7:05 PM CDT"), never the phone's own zone,
@@ -66,8 +82,8 @@
     var moment = when instanceof Date ? when : new Date(when);
     var options = {hour: 'numeric', minute: '2-digit', hour12: true, timeZoneName: 'short'};
     try {
-      return moment.toLocaleTimeString('en-US', Object.assign({timeZone: D.tz}, options));
-    } catch (e) { return moment.toLocaleTimeString('en-US', Object.assign({timeZone: 'UTC'}, options)); }
+      return moment.toLocaleTimeString(DATE_LOCALE, Object.assign({timeZone: D.tz}, options));
+    } catch (e) { return moment.toLocaleTimeString(DATE_LOCALE, Object.assign({timeZone: 'UTC'}, options)); }
   }
 
   /* ---------- sound and vibration ---------- */
@@ -105,36 +121,42 @@
     $('v-name').textContent = t && t.name ? t.name : '';
     var detail = '';
     if (v.verdict === 'admit' && t) {
-      detail = 'Party of ' + t.party + ': admit ' + v.admitted + (t.remaining ? ' (' + t.remaining + ' still to come)' : '');
+      detail = tr('party_admit', 'Party of {party}: admit {admitted}', {party: t.party, admitted: v.admitted}) +
+        (t.remaining ? ' ' + tr('still_to_come', '({remaining} still to come)', {remaining: t.remaining}) : '');
     } else if (v.verdict === 'already' && v.previous) {
-      detail = 'At ' + localTime(v.previous.at) + ', ' + v.previous.door + ', by ' + v.previous.device;
-      if (t && t.remaining) detail += ' (' + t.remaining + ' of the party still to come)';
+      detail = tr('previous', 'At {time}, {door}, by {device}',
+                  {time: localTime(v.previous.at), door: v.previous.door, device: v.previous.device});
+      if (t && t.remaining) {
+        detail += ' ' + tr('party_still_to_come', '({remaining} of the party still to come)', {remaining: t.remaining});
+      }
     } else if (v.verdict === 'wrong_rally' && v.rally) {
-      detail = 'This ticket is for ' + v.rally.title;
+      detail = tr('wrong_rally', 'This ticket is for {title}', {title: v.rally.title});
     } else if (v.verdict === 'invalid') {
-      detail = 'Forged, altered or unreadable (' + v.reason + ')';
+      detail = tr('invalid', 'Forged, altered or unreadable ({reason})', {reason: v.reason});
     } else if (v.verdict === 'undo' && t) {
-      detail = t.checked_in + ' of ' + t.party + ' now checked in';
+      detail = tr('undo_detail', '{checked_in} of {party} now checked in', {checked_in: t.checked_in, party: t.party});
     }
-    if (v.flags && v.flags.offline) detail += ' · decided offline';
-    if (v.flags && v.flags.override) detail += ' · OVERRIDE: let in while offline, not counted; reported';
-    else if (v.flags && v.flags.conflict) detail += ' · CONFLICT: admitted elsewhere too';
-    if (v.over_capacity) detail += ' · over capacity (' + v.going_people + ' / ' + v.capacity + ')';
-    if (v.at_capacity) detail += ' · CAPACITY REACHED';
+    if (v.flags && v.flags.offline) detail += ' · ' + tr('decided_offline', 'decided offline');
+    if (v.flags && v.flags.override) detail += ' · ' + tr('override_flag', 'OVERRIDE: let in while offline, not counted; reported');
+    else if (v.flags && v.flags.conflict) detail += ' · ' + tr('conflict_flag', 'CONFLICT: admitted elsewhere too');
+    if (v.over_capacity) {
+      detail += ' · ' + tr('over_capacity', 'over capacity ({going} / {capacity})', {going: v.going_people, capacity: v.capacity});
+    }
+    if (v.at_capacity) detail += ' · ' + tr('capacity_reached', 'CAPACITY REACHED');
     if (v.at_capacity !== undefined) $('c-full').hidden = !v.at_capacity;
     $('v-detail').textContent = detail;
     var actions = $('v-actions');
     actions.textContent = '';
     if (v.verdict === 'admit' && t && v.admitted > 1 && v.scan_id && !v.flags.offline && v.reason !== 'walkin') {
       for (var k = 1; k < v.admitted; k++) {
-        actions.appendChild(button('Only ' + k + ' here now', reduceTo(v.scan_id, k)));
+        actions.appendChild(button(tr('only_here', 'Only {k} here now', {k: k}), reduceTo(v.scan_id, k)));
       }
     }
     if (SUPERVISOR && ['cancelled', 'waitlisted', 'unconfirmed', 'revoked'].indexOf(v.verdict) >= 0 && input) {
-      actions.appendChild(button('Override: admit', function () { submit(input, {force: true}); }, 'primary'));
+      actions.appendChild(button(tr('override_admit', 'Override: admit'), function () { submit(input, {force: true}); }, 'primary'));
     }
     if (SUPERVISOR && t && t.id && (v.verdict === 'already' || v.verdict === 'admit') && state.online) {
-      actions.appendChild(button('Undo check-in', function () { askUndo(t.id); }, 'danger'));
+      actions.appendChild(button(tr('undo_checkin', 'Undo check-in'), function () { askUndo(t.id); }, 'danger'));
     }
     box.hidden = false;
     box.focus();
@@ -155,7 +177,7 @@
     return function () {
       api('reduce', {scan_id: scanId, keep: keep, nonce: nonce()}).then(function (r) {
         if (r.data.verdict) show(r.data); else showError(r.data);
-      }, function () { showError({error: {message: 'Offline: try again when the network is back.'}}); });
+      }, function () { showError({error: {message: t('offline_retry', 'Offline: try again when the network is back.')}}); });
     };
   }
 
@@ -165,20 +187,20 @@
     clearTimeout(state.hideTimer);
     var input = document.createElement('input');
     input.type = 'text';
-    input.placeholder = 'Reason (required)';
-    input.setAttribute('aria-label', 'Reason for undoing');
+    input.placeholder = t('reason_required', 'Reason (required)');
+    input.setAttribute('aria-label', t('reason_label', 'Reason for undoing'));
     input.addEventListener('click', function (ev) { ev.stopPropagation(); });
     actions.appendChild(input);
-    actions.appendChild(button('Confirm undo', function () {
+    actions.appendChild(button(t('confirm_undo', 'Confirm undo'), function () {
       api('undo', {ticket_id: ticketId, reason: input.value, nonce: nonce()}).then(function (r) {
         if (r.data.verdict) show(r.data); else showError(r.data);
-      }, function () { showError({error: {message: 'Offline: undo needs the network.'}}); });
+      }, function () { showError({error: {message: t('offline_undo', 'Offline: undo needs the network.')}}); });
     }, 'danger'));
     input.focus();
   }
 
   function showError(data) {
-    var msg = data && data.error ? data.error.message : 'Something went wrong.';
+    var msg = data && data.error ? data.error.message : t('went_wrong', 'Something went wrong.');
     show({verdict: 'invalid', reason: data && data.error ? data.error.code : 'error', flags: {}});
     $('v-detail').textContent = msg;
   }
@@ -192,7 +214,7 @@
 
   function addRecent(v) {
     var text = localTime(new Date()) + ' · ' + (TITLES[v.verdict] || v.verdict) +
-      (v.ticket && v.ticket.name ? ' · ' + v.ticket.name : '') + (v.flags && v.flags.offline ? ' (offline)' : '');
+      (v.ticket && v.ticket.name ? ' · ' + v.ticket.name : '') + (v.flags && v.flags.offline ? ' ' + t('recent_offline', '(offline)') : '');
     var list = $('recent');
     list.insertBefore(recentItem(text, v.verdict === 'admit' ? 'r-admit' : 'r-bad'), list.firstChild);
     while (list.childNodes.length > 10) list.removeChild(list.lastChild);
@@ -290,7 +312,7 @@
     }).then(function (r) {
       if (r.status === 200 && r.data.tickets) return off.apply(r.data);
     }).then(function () {
-      $('synced').textContent = 'synced ' + localTime(new Date(off.meta.lastSync || Date.now()));
+      $('synced').textContent = t('synced', 'synced {time}', {time: localTime(new Date(off.meta.lastSync || Date.now()))});
       return api('status');
     }).then(function (r) {
       if (r.status === 200 && r.data.door) counters(r.data);
@@ -305,11 +327,13 @@
     $('c-rate').textContent = s.rally.last5;
     $('c-capacity').textContent = s.rally.capacity === null ? '∞' : s.rally.capacity;
     $('w-capacity').textContent = s.rally.capacity === null ? '' :
-      'Going ' + s.rally.going + ' of capacity ' + s.rally.capacity + '. Walk-ins take only the places the organizer allows.';
+      t('walkin_capacity', 'Going {going} of capacity {capacity}. Walk-ins take only the places the organizer allows.',
+        {going: s.rally.going, capacity: s.rally.capacity});
     $('c-full').hidden = !s.rally.at_capacity;
     if (s.rally.conflicts !== undefined) {
       $('c-conflicts').hidden = !s.rally.conflicts;
-      $('c-conflicts').textContent = s.rally.conflicts + ' offline conflict(s) or override(s) to check in the report.';
+      $('c-conflicts').textContent = t('conflicts', '{n} offline conflicts or overrides to check in the report.',
+                                       {n: s.rally.conflicts});
     }
     saveView();
   }
@@ -318,13 +342,14 @@
   function renderResults(list) {
     var ul = $('results');
     ul.textContent = '';
-    if (!list.length) { var li0 = document.createElement('li'); li0.textContent = 'No match.'; ul.appendChild(li0); return; }
+    if (!list.length) { var li0 = document.createElement('li'); li0.textContent = t('no_match', 'No match.'); ul.appendChild(li0); return; }
     list.forEach(function (r) {
       var li = document.createElement('li');
       var span = document.createElement('span');
-      span.textContent = r.name + ' · party ' + r.party + ' · ' + r.status + (r.checked_in ? ' · ' + r.checked_in + ' in' : '');
+      span.textContent = r.name + ' · ' + t('search_party', 'party {party}', {party: r.party}) + ' · ' +
+        t('status_' + r.status, r.status) + (r.checked_in ? ' · ' + t('search_inside', '{n} in', {n: r.checked_in}) : '');
       li.appendChild(span);
-      li.appendChild(button('Admit', function () { submit({ticketId: r.id}, {}); }, 'primary'));
+      li.appendChild(button(TITLES.admit, function () { submit({ticketId: r.id}, {}); }, 'primary'));
       ul.appendChild(li);
     });
   }
@@ -360,21 +385,21 @@
     var btn = $('camera-toggle'), video = $('camera'), note = $('camera-note');
     if (state.scanner) {
       state.scanner.stop(); state.scanner.destroy(); state.scanner = null;
-      video.removeAttribute('data-on'); btn.textContent = 'Start camera';
+      video.removeAttribute('data-on'); btn.textContent = t('start_camera', 'Start camera');
       return;
     }
     if (!window.isSecureContext || !window.QrScanner) {
       note.hidden = false;
-      note.textContent = 'The camera needs HTTPS. Use a scanner gun or type the code below.';
+      note.textContent = t('camera_https', 'The camera needs HTTPS. Use a scanner gun or type the code below.');
       return;
     }
     state.scanner = new QrScanner(video, function (result) { handleCode(result.data || result); },
                                   {returnDetailedScanResult: true, maxScansPerSecond: 8, preferredCamera: 'environment'});
     state.scanner.start().then(function () {
-      video.setAttribute('data-on', '1'); btn.textContent = 'Stop camera'; note.hidden = true;
+      video.setAttribute('data-on', '1'); btn.textContent = t('stop_camera', 'Stop camera'); note.hidden = true;
     }, function (err) {
       note.hidden = false;
-      note.textContent = 'Camera unavailable (' + err + '). Use a scanner gun or type the code.';
+      note.textContent = t('camera_unavailable', 'Camera unavailable ({error}). Use a scanner gun or type the code.', {error: err});
       state.scanner = null;
     });
   }
@@ -408,7 +433,7 @@
       return state.offline.store.get('meta', 'view').then(restoreView, function () {});
     }).then(function () {
       if (state.offline.meta.lastSync) {
-        $('synced').textContent = 'synced ' + localTime(new Date(state.offline.meta.lastSync));
+        $('synced').textContent = t('synced', 'synced {time}', {time: localTime(new Date(state.offline.meta.lastSync))});
       }
       body.dataset.ready = '1';
       refreshQueued();
