@@ -173,16 +173,16 @@ def test_crash_between_250_and_our_commit_repeats_at_most_once_with_same_message
     """The one window SMTP leaves: the server accepted, and the sender dies before its commit lands."""
     smtp.start()
     [mid] = _queue(1)
-    real_mark = delivery._mark_sent
+    real_mark = delivery.mark_sent
 
     def crash(*args):
         raise Crash()
 
-    monkeypatch.setattr(delivery, "_mark_sent", crash)
+    monkeypatch.setattr(delivery, "mark_sent", crash)
     with pytest.raises(Crash):
         delivery.deliver_pending(sender="dies")
     assert smtp.handler.ids() == [mid]  # the server has it; the row does not know
-    monkeypatch.setattr(delivery, "_mark_sent", real_mark)
+    monkeypatch.setattr(delivery, "mark_sent", real_mark)
     smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
     assert delivery.deliver_pending(sender="other") == 1
     assert delivery.deliver_pending(sender="third") == 0
@@ -398,17 +398,17 @@ def test_rendered_bytes_are_stored_before_data_so_a_repeat_is_identical(client, 
     smtp.start()
     rally = make_rally(campaign_of(make_user()))
     rsvp_post(client, rally, email="repeat@example.org")
-    real_mark = delivery._mark_sent
+    real_mark = delivery.mark_sent
 
     def crash(*args):
         raise Crash()
 
-    monkeypatch.setattr(delivery, "_mark_sent", crash)
+    monkeypatch.setattr(delivery, "mark_sent", crash)
     with pytest.raises(Crash):
         delivery.deliver_pending(sender="dies")
     [row] = outbox("confirmation")
     assert row.body is not None and row.status == "sending"
-    monkeypatch.setattr(delivery, "_mark_sent", real_mark)
+    monkeypatch.setattr(delivery, "mark_sent", real_mark)
     smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
     assert delivery.deliver_pending(sender="other") == 1
     first, second = smtp.handler.messages
