@@ -86,6 +86,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     from . import cli, errors, security
     from .rsvp import notices  # noqa: F401  (registers the email renderers the outbox sender uses)
+    from .sms import texts  # noqa: F401  (registers the SMS renderer)
 
     errors.register(app)
     security.register(app)

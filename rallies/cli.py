@@ -54,15 +54,20 @@ def demo_command() -> None:
 @click.option("--once", is_flag=True, help="Deliver what is due now and exit (for cron).")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between polls.")
 def outbox_worker_command(once: bool, interval: float) -> None:
-    """Deliver queued email (run several at once safely: each message is claimed first)."""
+    """Deliver queued email and texts (run several at once safely: each message is claimed first)."""
     import time
 
     from .mail.delivery import deliver_pending
+    from .sms.delivery import deliver_pending_sms
 
     while True:
         sent = deliver_pending()
+        texts = deliver_pending_sms()
         if sent:
             click.echo(f"Sent {sent} message(s).")
+        if texts:
+            click.echo(f"Sent {texts} text(s).")
+        sent += texts
         if once:
             break
         if not sent:

@@ -61,7 +61,7 @@ from flask import current_app
 from ..database import standby_writer
 from ..extensions import db
 from ..models import OutboxMessage, utcnow
-from ..models.mail import OUTBOX_PENDING
+from ..models.mail import CHANNEL_EMAIL, OUTBOX_PENDING
 from .outbox import (
     CLAIM_BATCH,
     ClaimLost,
@@ -223,9 +223,10 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
 
 
 def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params: dict, *,
-                   rsvp_id: int | None = None, message_key: str | None = None) -> str:
+                   rsvp_id: int | None = None, message_key: str | None = None, channel: str = CHANNEL_EMAIL) -> str:
     """Add a message the sender will render (``render_as`` renderer, JSON ``params``) to the current
-    transaction; returns its Message-ID (the existing one when ``message_key`` was queued before)."""
+    transaction; returns its Message-ID (the existing one when ``message_key`` was queued before).
+    For ``channel="sms"`` ``to_addr`` is an E.164 number and the SMS sender sends it."""
     if message_key:
         message_id = message_id_for(message_key)
         existing = db.session.scalar(sa.select(OutboxMessage.message_id).where(OutboxMessage.message_id == message_id))
@@ -237,7 +238,7 @@ def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params
     # A Core INSERT: this runs inside every RSVP request, where the ORM unit of work would cost more.
     db.session.execute(OutboxMessage.__table__.insert(), dict(
         kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=" ".join(subject.split())[:200], body=None,
-        render_as=render_as, render_params=params, rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0,
+        render_as=render_as, render_params=params, rsvp_id=rsvp_id, channel=channel, status=OUTBOX_PENDING, attempts=0,
         next_attempt_at=now, claimed_at=None, claimed_by="", sent_at=None, last_error="", created_at=now,
     ))
     return message_id

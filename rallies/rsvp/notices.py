@@ -21,6 +21,7 @@ from ..mail import calendar
 from ..mail.delivery import Attachment, NothingToSend, Rendered, queue_rendered, renderer
 from ..mail.links import base_domain, external_url
 from ..models import RSVP_GOING, RSVP_WAITLISTED, Rally, Rsvp
+from ..sms.queue import queue_rally_sms, queue_sms
 from .lookups import waitlist_position
 from .tickets import ticket_code, ticket_png
 
@@ -114,6 +115,8 @@ def ticket_email(rsvp: Rsvp, reason: str) -> None:
     """Queue the ticket email: reason is going, waitlisted, updated, promoted, resend or confirm (rendered by the sender)."""
     key = f"promoted:{rsvp.id}:{rsvp.changed_seq}" if reason == "promoted" else None
     queue_ticket_email(rsvp.id, rsvp.email, reason, rsvp.rally.title, message_key=key)
+    if reason == "promoted":
+        queue_sms(rsvp, "ticket", {"reason": reason}, message_key=key)
 
 
 def queue_ticket_email(rsvp_id: int, to_addr: str, reason: str, title: str, *, message_key: str | None = None) -> None:
@@ -151,6 +154,7 @@ def reminder_email(rsvp: Rsvp) -> None:
     """Queue the day-before reminder with one-click 'still coming' / 'can't make it' links."""
     queue_rendered("reminder", rsvp.email, f"Tomorrow: {rsvp.rally.title}", "plain",
                    {"rsvp_id": rsvp.id, "template": "reminder"}, rsvp_id=rsvp.id, message_key=f"reminder:{rsvp.id}")
+    queue_sms(rsvp, "reminder", message_key=f"reminder:{rsvp.id}")
 
 
 @renderer("plain")
@@ -196,6 +200,7 @@ def rally_changed(rally: Rally, changes: dict) -> int:
         queue_rendered("rally_changed", rsvp.email, f"Changed: {rally.title}", "plain",
                        {"rsvp_id": rsvp.id, "template": "rally_changed", "changes": rows}, rsvp_id=rsvp.id)
         count += 1
+    queue_rally_sms(rally.id, "rally_changed")
     return count
 
 
@@ -207,4 +212,5 @@ def rally_cancelled(rally: Rally) -> int:
                        {"rsvp_id": rsvp.id, "template": "rally_cancelled"}, rsvp_id=rsvp.id,
                        message_key=f"rally-cancelled:{rsvp.id}")
         count += 1
+    queue_rally_sms(rally.id, "rally_cancelled", key_prefix="rally-cancelled")
     return count

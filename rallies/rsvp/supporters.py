@@ -13,24 +13,29 @@ from ..keys.link_secrets import new_page_token
 from ..mail.addresses import normalise_email
 from ..models import Checkin, OutboxMessage, Rally, Rsvp, ScanLog, Supporter, utcnow
 from ..rallies.counters import next_change_number
+from ..sms.consent import SmsConsent
 
 rally_t = Rally.__table__
 rsvp_t = Rsvp.__table__
 
 
-def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "", postal_code: str = "") -> int | None:
+def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "", postal_code: str = "",
+                  sms: SmsConsent | None = None) -> int | None:
     """The id of the campaign's supporter for this email, created or refreshed in the current transaction.
 
     One upsert statement (INSERT .. ON CONFLICT DO UPDATE .. RETURNING id), so two RSVPs from one
     person to two rallies at once both succeed. The latest RSVP's details win (a person may fix a
-    typo in their name or add a phone); blank values never erase known ones.
+    typo in their name or add a phone); blank values never erase known ones. A new SMS consent is
+    stored by the same statement (and lifts an earlier STOP); without one the stored consent stays.
     """
     email = normalise_email(email)
     if not email:
         return None
+    consent = sms.columns() if sms is not None else {"sms_opt_in_at": None, "sms_consent_text": "",
+                                                     "sms_consent_ip": ""}
     return db.session.execute(_SUPPORTER_UPSERT(), dict(
         campaign_id=campaign_id, email=email, name=name[:120], phone=phone[:32], postal_code=postal_code[:20],
-        created_at=utcnow())).scalar_one()
+        created_at=utcnow(), **consent)).scalar_one()
 
 
 def _supporter_upsert(make_insert):
@@ -41,9 +46,15 @@ def _supporter_upsert(make_insert):
     def keep(col):
         return sa.case((stmt.excluded[col] != "", stmt.excluded[col]), else_=t.c[col])
 
+    def consented(col):
+        return sa.case((stmt.excluded.sms_opt_in_at.is_not(None), stmt.excluded[col]), else_=t.c[col])
+
     return stmt.on_conflict_do_update(
         index_elements=["campaign_id", "email"],
-        set_={"name": keep("name"), "phone": keep("phone"), "postal_code": keep("postal_code")},
+        set_={"name": keep("name"), "phone": keep("phone"), "postal_code": keep("postal_code"),
+              "sms_opt_in_at": consented("sms_opt_in_at"), "sms_consent_text": consented("sms_consent_text"),
+              "sms_consent_ip": consented("sms_consent_ip"),
+              "sms_stopped_at": sa.case((stmt.excluded.sms_opt_in_at.is_not(None), None), else_=t.c.sms_stopped_at)},
     ).returning(t.c.id)
 
 
