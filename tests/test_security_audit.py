@@ -28,7 +28,7 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 #: CORS preflight this app never grants). Organizer login cookies are not accepted there at all.
 CSRF_EXEMPT = {f"door.api_{n}" for n in ("checkin", "walkin", "undo", "reduce", "upload")} | {
     f"api.door_{n}" for n in ("checkin", "walkin", "undo", "reduce", "upload")
-}
+} | {"sms.inbound_text"}  # Twilio's webhook: authenticated by X-Twilio-Signature (403 without it)
 
 #: GET routes that take an id but are authenticated by a door device, not the organizer's login:
 #: for these a foreign id must answer exactly like an unknown id (no existence oracle) and never 200.
