@@ -89,6 +89,8 @@ def export_person(supporter: Supporter) -> dict:
         "supporter": {
             "email": supporter.email, "name": supporter.name, "phone": supporter.phone,
             "postal_code": supporter.postal_code, "created_at": iso(supporter.created_at),
+            "sms_opt_in_at": iso(supporter.sms_opt_in_at), "sms_consent_text": supporter.sms_consent_text,
+            "sms_consent_ip": supporter.sms_consent_ip, "sms_stopped_at": iso(supporter.sms_stopped_at),
         },
         "rsvps": [
             {
@@ -150,6 +152,8 @@ def _delete_person(supporter: Supporter) -> int:
         db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.rsvp_id.in_(ids)))
     supporter.email = None
     supporter.name = supporter.phone = supporter.postal_code = ""
+    supporter.sms_consent_text = supporter.sms_consent_ip = ""
+    supporter.sms_opt_in_at = None
     supporter.deleted_at = utcnow()
     return len(rsvps)
 

@@ -96,3 +96,17 @@ def test_a_new_consent_lifts_an_earlier_stop_and_a_later_rsvp_without_it_keeps_i
     assert post(client, third).status_code == 303
     [supporter] = supporters()
     assert supporter.sms_opt_in_at is not None and supporter.sms_consent_ip == CLIENT_IP
+
+
+def test_the_consent_is_in_the_data_export_and_gone_after_deletion(client, rally):
+    from rallies.rsvp.supporters import delete_person, export_person
+
+    post(client, rally, phone="(415) 555-2671", sms_opt_in="y")
+    [supporter] = supporters()
+    exported = export_person(supporter)["supporter"]
+    assert exported["sms_consent_ip"] == CLIENT_IP and exported["sms_consent_text"].startswith("By checking")
+    delete_person(supporter)
+    [supporter] = supporters()
+    assert (supporter.phone, supporter.sms_consent_text, supporter.sms_consent_ip, supporter.sms_opt_in_at) == (
+        "", "", "", None)
+    assert sms_rows() == []
