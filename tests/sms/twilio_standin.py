@@ -53,6 +53,7 @@ class TwilioStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Twilio's API
             def do_POST(self):  # noqa: N802
                 standin._answer(self)
 
