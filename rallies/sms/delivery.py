@@ -18,7 +18,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ..database import atomic, standby_writer
+from ..database import standby_writer
 from ..extensions import db
 from ..mail.outbox import (
     CLAIM_BATCH,
@@ -33,12 +33,11 @@ from ..mail.outbox import (
     sender_id,
 )
 from ..models import OutboxMessage, Supporter, utcnow
-from ..models.mail import CHANNEL_SMS
+from ..models.mail import CHANNEL_SMS, OUTBOX_SENDING
+from .optout import STOPPED, stop
 from .providers import Provider, ProviderError, ProviderUnreachable, provider_for
 
 log = logging.getLogger(__name__)
-
-STOPPED = "stopped: the recipient replied STOP"
 
 _outbox = OutboxMessage.__table__
 _supporter = Supporter.__table__
@@ -84,16 +83,9 @@ def _go(write, row_id: int, sender: str, body: bytes | None) -> None:
     if write(_GO if body is None else _GO_WITH_BODY, params) == 1:
         return
     held = db.session.scalar(sa.select(sa.func.count()).select_from(_outbox).where(
-        _outbox.c.id == row_id, _outbox.c.claimed_by == sender, _outbox.c.status == "sending"))
+        _outbox.c.id == row_id, _outbox.c.claimed_by == sender, _outbox.c.status == OUTBOX_SENDING))
     db.session.rollback()
     raise _Stopped() if held else _Lost()
-
-
-def stop_number(phone: str) -> None:
-    """Record a STOP the provider reported (Twilio 21610) for every supporter with this number."""
-    with atomic() as session:
-        session.execute(_supporter.update().where(_supporter.c.phone == phone, _supporter.c.sms_stopped_at.is_(None))
-                        .values(sms_stopped_at=utcnow()))
 
 
 def _texts(rows, sender: str, config) -> dict[int, tuple[bytes, bool]]:
@@ -137,7 +129,7 @@ def _send_batch(rows, sender: str, provider: Provider, pacer: Pacer, config) -> 
             except ProviderError as exc:
                 log.warning("SMS %s attempt %s refused: %s", row.id, row.attempts, exc)
                 if exc.unsubscribed:
-                    stop_number(row.to_addr)
+                    stop(row.to_addr)
                 mark_failed(row.id, sender, row.attempts, str(exc), config, permanent=not exc.retryable)
                 continue
             except ProviderUnreachable as exc:

@@ -1,8 +1,8 @@
 """Replies supporters text back: STOP, START and HELP (the carriers' required keywords).
 
 STOP takes effect at once for every supporter with that number, and cancels their texts still
-waiting in the outbox (a text being sent right now is caught by the sender's own STOP check).
-START turns texts back on only for supporters who had agreed to them. Anything else gets no answer.
+waiting in the outbox; START turns texts back on only for supporters who had agreed to them
+(sms/optout.py). Anything else gets no answer.
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from ..database import atomic
 from ..extensions import db
-from ..models import Campaign, OutboxMessage, Supporter, utcnow
-from ..models.mail import CHANNEL_SMS, OUTBOX_FAILED, OUTBOX_PENDING
+from ..models import Campaign, Supporter
 from . import texts
 from .consent import InvalidPhone, normalise_phone
-from .delivery import STOPPED
+from .optout import start, stop
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ def handle_inbound(from_number: str, body: str, message_sid: str = "") -> Inboun
     """Act on a text a supporter sent us; returns what it meant and the reply (in their language)."""
     keyword = keyword_of(body)
     try:
-        phone = normalise_phone(from_number, "US")
+        phone = normalise_phone(from_number)
     except InvalidPhone:
         phone = (from_number or "").strip()
     affected = 0
@@ -78,28 +76,3 @@ def handle_inbound(from_number: str, body: str, message_sid: str = "") -> Inboun
     log.info("SMS inbound %s: keyword=%s supporters=%s", message_sid or "-", keyword or "none", affected)
     db.session.rollback()
     return Inbound(keyword, reply, affected)
-
-
-def stop(phone: str) -> int:
-    """STOP: no more texts to this number from now on, including those queued; returns supporters stopped."""
-    if not phone:
-        return 0
-    s, o = Supporter.__table__, OutboxMessage.__table__
-    with atomic() as session:
-        stopped = session.execute(s.update().where(s.c.phone == phone, s.c.sms_stopped_at.is_(None))
-                                  .values(sms_stopped_at=utcnow())).rowcount
-        session.execute(o.update().where(o.c.channel == CHANNEL_SMS, o.c.to_addr == phone,
-                                         o.c.status == OUTBOX_PENDING)
-                        .values(status=OUTBOX_FAILED, last_error=STOPPED))
-    return stopped
-
-
-def start(phone: str) -> int:
-    """START: texts again for this number's supporters who had agreed to them; returns how many."""
-    if not phone:
-        return 0
-    s = Supporter.__table__
-    with atomic() as session:
-        return session.execute(s.update().where(s.c.phone == phone, s.c.sms_opt_in_at.is_not(None),
-                                                s.c.sms_stopped_at.is_not(None))
-                               .values(sms_stopped_at=None)).rowcount

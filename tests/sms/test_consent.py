@@ -82,10 +82,10 @@ def test_a_bad_or_missing_number_with_the_box_ticked_writes_nothing(client, rall
 
 
 def test_a_new_consent_lifts_an_earlier_stop_and_a_later_rsvp_without_it_keeps_it(client, rally, make_rally):
-    from rallies.sms import inbound
+    from rallies.sms import optout
 
     post(client, rally, phone="(415) 555-2671", sms_opt_in="y")
-    inbound.stop("+14155552671")
+    optout.stop("+14155552671")
     [supporter] = supporters()
     assert supporter.sms_stopped_at is not None
     other = make_rally(db.session.get(type(rally.campaign), rally.campaign_id))
