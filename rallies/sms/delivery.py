@@ -115,6 +115,7 @@ def _send_batch(rows, sender: str, provider: Provider, pacer: Pacer, config) -> 
     with standby_writer() as write:
         for i, row in enumerate(todo):
             body, fresh = texts[row.id]
+            pacer.wait()  # before the STOP check, so a STOP that arrives while waiting still counts
             try:
                 _go(write, row.id, sender, body if fresh else None)
             except _Stopped:
@@ -123,7 +124,6 @@ def _send_batch(rows, sender: str, provider: Provider, pacer: Pacer, config) -> 
             except _Lost:
                 log.warning("SMS %s not sent by this sender: another sender took it over", row.id)
                 continue
-            pacer.wait()
             try:
                 provider.send(row.to_addr, body.decode("utf-8"), idempotency_key=f"{row.id:08d}-{row.kind}")
             except ProviderError as exc:
@@ -155,11 +155,14 @@ def deliver_pending_sms(app=None, limit: int = 100, *, sender: str | None = None
     sender = sender or sender_id()
     timeout = timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 120)))
     provider = provider or provider_for(config, current_app.instance_path)
-    pacer = Pacer(float(config.get("SMS_RATE_PER_SECOND", 1)))
+    rate = float(config.get("SMS_RATE_PER_SECOND", 1))
+    pacer = Pacer(rate)
+    # A batch must go out well within the claim timeout, or another sender takes its last rows over.
+    batch = max(1, min(CLAIM_BATCH, int(rate * timeout.total_seconds() / 4))) if rate > 0 else CLAIM_BATCH
     sent = 0
     while limit > 0:
         now = utcnow()
-        rows = claim_batch(sender, now, now - timeout, min(CLAIM_BATCH, limit), channel=CHANNEL_SMS)
+        rows = claim_batch(sender, now, now - timeout, min(batch, limit), channel=CHANNEL_SMS)
         if not rows:
             break
         limit -= len(rows)

@@ -201,3 +201,30 @@ def test_refused_credentials_back_off_rather_than_fail(sms_app, twilio, rally):
     assert deliver_pending_sms() == 0
     assert twilio.received[0].status == 401 and twilio.received[0].auth == (ACCOUNT_SID, "wrong")
     assert sms_rows()[0].status == "pending"
+
+
+def test_a_stop_while_the_sender_waits_for_its_slot_still_stops_the_text(sms_app, twilio, rally, monkeypatch):
+    """The STOP check is the last thing before the request: after the pacer's wait, in the claim's own UPDATE."""
+    from rallies.sms import delivery, optout
+
+    opted_in(rally)
+    monkeypatch.setattr(delivery.Pacer, "wait", lambda self: optout.stop(PHONE))
+    assert deliver_pending_sms() == 0
+    assert twilio.received == []
+    [row] = sms_rows()
+    assert row.status == "failed" and row.last_error == optout.STOPPED
+
+
+def test_slow_rates_claim_small_batches(sms_app, twilio, rally, monkeypatch):
+    """At 0.1 texts/s a batch of 20 would outlast the claim timeout: the sender claims only what it can send."""
+    from rallies.sms import delivery
+
+    for i in range(3):
+        opted_in(rally, phone=f"+1415555267{i}")
+    sms_app.config.update(SMS_RATE_PER_SECOND=0.1, OUTBOX_CLAIM_TIMEOUT=40)
+    monkeypatch.setattr(delivery.Pacer, "wait", lambda self: None)
+    claimed = []
+    real = delivery.claim_batch
+    monkeypatch.setattr(delivery, "claim_batch", lambda *a, **k: claimed.append(a[3]) or real(*a, **k))
+    assert deliver_pending_sms() == 3
+    assert claimed[0] == 1
