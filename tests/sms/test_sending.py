@@ -228,3 +228,11 @@ def test_slow_rates_claim_small_batches(sms_app, twilio, rally, monkeypatch):
     monkeypatch.setattr(delivery, "claim_batch", lambda *a, **k: claimed.append(a[3]) or real(*a, **k))
     assert deliver_pending_sms() == 3
     assert claimed[0] == 1
+
+
+def test_the_outbox_worker_sends_texts_beside_email(app, rally, tmp_path):
+    opted_in(rally)
+    result = app.test_cli_runner().invoke(args=["outbox-worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "Sent 1 message(s)." in result.output and "Sent 1 text(s)." in result.output
+    assert len(list((tmp_path / "instance" / "sms").glob("*.txt"))) == 1
