@@ -94,15 +94,17 @@ def claim_batch(sender: str, now: datetime, stale_before: datetime, limit: int, 
 
     One UPDATE whose WHERE re-checks that each row is still due, so a row goes to one sender only;
     on PostgreSQL SKIP LOCKED lets concurrent senders take different rows instead of queueing on the
-    same ones (SQLite has no row locks: its writers are serialised anyway).
+    same ones (SQLite has no row locks: its writers are serialised anyway). The pick is a materialized
+    CTE: as a plain ``IN (subquery)`` PostgreSQL may run it more than once under concurrency, each run
+    skipping other rows, and one sender then claimed twice its ``limit`` (measured by bench/sms_outbox.py).
     """
     t = OutboxMessage.__table__
     due = _due(t, now, stale_before, channel)
     pick = (sa.select(t.c.id).where(due).order_by(t.c.next_attempt_at, t.c.id).limit(limit)
-            .with_for_update(skip_locked=True))
+            .with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED", dialect="postgresql"))
     with atomic() as session:
         rows = session.execute(
-            t.update().where(t.c.id.in_(pick.scalar_subquery()), due)
+            t.update().where(t.c.id.in_(sa.select(pick.c.id)), due)
             .values(status=OUTBOX_SENDING, claimed_by=sender, claimed_at=now, attempts=t.c.attempts + 1)
             .returning(t.c.id, t.c.kind, t.c.to_addr, t.c.subject, t.c.message_id, t.c.body, t.c.render_as,
                        t.c.render_params, t.c.rsvp_id, t.c.attempts)
