@@ -236,3 +236,12 @@ def test_the_outbox_worker_sends_texts_beside_email(app, rally, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Sent 1 message(s)." in result.output and "Sent 1 text(s)." in result.output
     assert len(list((tmp_path / "instance" / "sms").glob("*.txt"))) == 1
+
+
+def test_the_ticket_text_is_gsm7_and_one_or_two_segments(sms_app, twilio, rally):
+    from rallies.sms.segments import cost
+
+    opted_in(rally)
+    deliver_pending_sms()
+    used = cost(twilio.received[0].form["Body"])
+    assert used.encoding == "GSM-7" and used.segments <= 2
