@@ -110,3 +110,19 @@ def test_the_consent_is_in_the_data_export_and_gone_after_deletion(client, rally
     assert (supporter.phone, supporter.sms_consent_text, supporter.sms_consent_ip, supporter.sms_opt_in_at) == (
         "", "", "", None)
     assert sms_rows() == []
+
+
+def test_opting_in_costs_the_rsvp_one_statement_its_text(rally):
+    """The consent rides on the supporter upsert the RSVP already runs; only the ticket text is one more INSERT."""
+    from rallies.rsvp.rsvps import RsvpInput, create_or_update_rsvp
+    from rallies.sms.consent import SmsConsent
+    from tests.stored import statements_sent
+
+    assert rally.signing_key
+    statements = statements_sent(lambda: create_or_update_rsvp(rally, RsvpInput(
+        name="Ana López", email="ana.sms@example.org", phone="+14155552671",
+        sms_consent=SmsConsent("I agree", CLIENT_IP))))
+    assert statements == ["update rally set", "update rally set", "insert into supporter", "insert into rsvp",
+                          "insert into outbox_message", "insert into outbox_message"]
+    [supporter] = supporters()
+    assert supporter.sms_consent_text == "I agree" and supporter.sms_opt_in_at is not None
