@@ -104,7 +104,8 @@ def export_person(supporter: Supporter) -> dict:
             for r in rsvps
         ],
         "emails": [
-            {"kind": m.kind, "subject": m.subject, "status": m.status, "created_at": iso(m.created_at),
+            {"kind": m.kind, "channel": m.channel, "subject": m.subject, "status": m.status,
+             "created_at": iso(m.created_at),
              "sent_at": iso(m.sent_at)}
             for m in mail
         ],

@@ -44,7 +44,11 @@ class ProviderUnreachable(Exception):
 
 
 class Provider(Protocol):
-    def send(self, to: str, body: str, *, idempotency_key: str) -> str: ...
+    """What the SMS sender needs of a provider."""
+
+    def send(self, to: str, body: str, *, idempotency_key: str) -> str:
+        """Hand over one text; the provider's message id once it is accepted."""
+        ...
 
 
 class TwilioProvider:

@@ -105,6 +105,7 @@ def test_the_consent_is_in_the_data_export_and_gone_after_deletion(client, rally
     [supporter] = supporters()
     exported = export_person(supporter)["supporter"]
     assert exported["sms_consent_ip"] == CLIENT_IP and exported["sms_consent_text"].startswith("By checking")
+    assert ("sms_ticket", "sms") in {(m["kind"], m["channel"]) for m in export_person(supporter)["emails"]}
     delete_person(supporter)
     [supporter] = supporters()
     assert (supporter.phone, supporter.sms_consent_text, supporter.sms_consent_ip, supporter.sms_opt_in_at) == (
