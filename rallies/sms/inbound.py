@@ -50,9 +50,13 @@ def _latest_supporter(phone: str) -> Supporter | None:
                              .order_by(Supporter.sms_opt_in_at.desc().nulls_last(), Supporter.id.desc()).limit(1))
 
 
-def handle_inbound(from_number: str, body: str, message_sid: str = "") -> Inbound:
-    """Act on a text a supporter sent us; returns what it meant and the reply (in their language)."""
-    keyword = keyword_of(body)
+def handle_inbound(from_number: str, body: str, message_sid: str = "", opt_out_type: str = "") -> Inbound:
+    """Act on a text a supporter sent us; returns what it meant and the reply (in their language).
+
+    ``opt_out_type`` is Twilio's OptOutType (STOP, START or HELP), sent when the text matched a keyword of
+    the account's Advanced Opt-Out settings, including keywords of other languages: it wins over the body.
+    """
+    keyword = keyword_of(opt_out_type) or keyword_of(body)
     try:
         phone = normalise_phone(from_number)
     except InvalidPhone:

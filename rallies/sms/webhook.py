@@ -43,6 +43,7 @@ def inbound_text():
     """A text to our number: STOP, START or HELP, answered in TwiML; 403 unless Twilio signed it."""
     if not _signed_by_twilio():
         abort(403)
-    result = inbound.handle_inbound(request.form.get("From", ""), request.form.get("Body", ""),
-                                    request.form.get("MessageSid", ""))
+    form = request.form
+    result = inbound.handle_inbound(form.get("From", ""), form.get("Body", ""), form.get("MessageSid", ""),
+                                    form.get("OptOutType", ""))
     return _twiml(result.reply)

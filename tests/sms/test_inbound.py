@@ -133,3 +133,12 @@ def test_other_texts_get_no_reply(client, app):
     sig = twilio_signature("https://rallies.example.org" + PATH, params)
     response = client.post(PATH, data=params, headers={"X-Twilio-Signature": sig})
     assert response.status_code == 200 and "<Message>" not in response.get_data(as_text=True)
+
+
+def test_twilio_opt_out_type_names_keywords_of_other_languages(live):
+    """With Advanced Opt-Out, Twilio tells us a text like "ALTO" was a STOP (OptOutType)."""
+    rally = make_rally(campaign_of(make_user()))
+    opted_in(rally)
+    params = {**inbound_params(PHONE, "ALTO"), "OptOutType": "STOP"}
+    status, _body = post_inbound(live.url + PATH, "https://rallies.example.org" + PATH, params)
+    assert status == 200 and all(stopped_at())
