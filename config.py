@@ -112,6 +112,24 @@ class Config:
     AFTER_RALLY_HOURS = _int("AFTER_RALLY_HOURS", 24)
     MISSED_YOU_RADIUS_KM = _int("MISSED_YOU_RADIUS_KM", 80)
 
+    # SMS (issue 13): Twilio when TWILIO_ACCOUNT_SID is set, else texts are written to instance/sms/*.txt.
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    #: The sending number (E.164), or a Messaging Service SID (which wins when both are set).
+    TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
+    TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+    #: Twilio's API base URL; only tests and benchmarks change it (to a local stand-in).
+    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "")
+    #: Texts per second the sender hands to Twilio (a US long code takes 1).
+    SMS_RATE_PER_SECOND = float(os.environ.get("SMS_RATE_PER_SECOND", "1"))
+    SMS_TIMEOUT = float(os.environ.get("SMS_TIMEOUT", "10"))
+    #: Region for phone numbers typed without a country code.
+    SMS_DEFAULT_REGION = os.environ.get("SMS_DEFAULT_REGION", "US")
+    #: The most texts one rally sends a supporter (ticket, reminder, a change, a cancellation): the consent names it.
+    SMS_MAX_TEXTS_PER_RALLY = _int("SMS_MAX_TEXTS_PER_RALLY", 4)
+    #: Twilio's inbound webhook, per client address.
+    RATELIMIT_SMS_INBOUND = os.environ.get("RATELIMIT_SMS_INBOUND", "120 per minute")
+
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
     #: Seconds an emailed "confirm your address" link works.
     EMAIL_VERIFY_MAX_AGE = _int("EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600)
@@ -145,4 +163,6 @@ class TestingConfig(Config):
     GEOCODER = "offline"
     BASE_URL = "http://localhost"
     SMTP_HOST = ""
+    TWILIO_ACCOUNT_SID = ""  # texts go to instance/sms unless a test points Twilio at its stand-in
+    TWILIO_AUTH_TOKEN = ""
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 (fast for tests; production uses scrypt)

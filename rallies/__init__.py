@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VIEW_MODULES = (
     "auth.views", "auth.campaigns", "rallies.public", "rallies.organize", "rsvp.public", "rsvp.ticket_pages",
     "rsvp.organize", "rsvp.supporter_pages", "door.views", "door.manage", "door.api", "turnout.views", "turnout.api", "i18n",
-    "messaging.views", "messaging.preference_pages",
+    "messaging.views", "messaging.preference_pages", "sms.webhook",
 )
 
 
@@ -79,17 +79,19 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from .rsvp.blueprint import admin_bp as rsvp_admin_bp
     from .rsvp.blueprint import bp as rsvp_bp
     from .rsvp.blueprint import supporters_bp, tickets_bp
+    from .sms.blueprint import bp as sms_bp
     from .turnout.blueprint import bp as turnout_bp
 
     for name in VIEW_MODULES:
         importlib.import_module(f"{__name__}.{name}")
     for bp in (health.bp, auth_bp, rallies_bp, organize_bp, rsvp_bp, tickets_bp, rsvp_admin_bp, supporters_bp, door_bp,
-               turnout_bp, api_v1, messaging_bp, preferences_bp):
+               turnout_bp, api_v1, messaging_bp, preferences_bp, sms_bp):
         app.register_blueprint(bp)
 
     from . import cli, errors, security
     from .messaging import render  # noqa: F401  (registers the organizer message renderers)
     from .rsvp import automatic_mail, notices  # noqa: F401  (register the email renderers the outbox sender uses)
+    from .sms import texts  # noqa: F401  (registers the SMS renderer)
 
     errors.register(app)
     security.register(app)

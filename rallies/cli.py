@@ -56,14 +56,15 @@ def demo_command() -> None:
 @click.option("--once", is_flag=True, help="Deliver what is due now and exit (for cron).")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between polls.")
 def outbox_worker_command(once: bool, interval: float) -> None:
-    """Deliver queued email (run several at once safely: each message is claimed first). Each pass first
-    queues the automatic messages that are due and the organizer messages whose time has come (each goes
-    once, however many workers run)."""
+    """Deliver queued email and texts (run several at once safely: each message is claimed first). Each
+    pass first queues the automatic messages that are due and the organizer messages whose time has come
+    (each goes once, however many workers run)."""
     import time
 
     from .mail.delivery import deliver_pending
     from .messaging.queueing import queue_due_messages
     from .rsvp.automatic import queue_automatic
+    from .sms.delivery import deliver_pending_sms
 
     while True:
         queue_due_messages()
@@ -71,8 +72,12 @@ def outbox_worker_command(once: bool, interval: float) -> None:
         if any(queued.values()):
             click.echo(f"Queued {_describe(queued)}.")
         sent = deliver_pending()
+        texts = deliver_pending_sms()
         if sent:
             click.echo(f"Sent {sent} message(s).")
+        if texts:
+            click.echo(f"Sent {texts} text(s).")
+        sent += texts
         if once:
             break
         if not sent:

@@ -32,6 +32,7 @@ CSRF_EXEMPT = {f"door.api_{n}" for n in ("checkin", "walkin", "undo", "reduce", 
     # RFC 8058 one-click unsubscribe: mail providers POST with no cookie and no token. It is authenticated
     # by the signed token in its URL, only ever turns campaign email off, and is idempotent.
     "preferences.unsubscribe_now",
+    "sms.inbound_text",  # Twilio's webhook: authenticated by X-Twilio-Signature (403 without it)
 }
 
 #: GET routes that take an id but are authenticated by a door device, not the organizer's login:

@@ -37,12 +37,10 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import smtplib
-import socket
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email import encoders
 from email.charset import QP, Charset
 from email.generator import BytesGenerator
@@ -60,24 +58,32 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-from ..database import atomic, standby_writer
+from ..database import standby_writer
 from ..extensions import db
 from ..models import OutboxMessage, utcnow
-from ..models.mail import CHANNEL_EMAIL, OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT
+from ..models.mail import CHANNEL_EMAIL, OUTBOX_PENDING
+from .outbox import (
+    CLAIM_BATCH,
+    ClaimLost,
+    NothingToSend,
+    Rendered,
+    backoff_delay,
+    claim_batch,
+    drop,
+    mark_failed,
+    mark_sent,
+    refresh_claim,
+    release,
+    renderer,
+    run_renderer,
+    sender_id,
+)
+
+#: Renderers, their result and the outbox helpers moved to outbox.py; modules that queue email keep importing them here.
+__all__ = ["Attachment", "NothingToSend", "Rendered", "backoff_delay", "build_message", "deliver_pending", "mark_sent",
+           "message_id_for", "outbox_counts", "queue_email", "queue_rendered", "render_body", "renderer", "sender_id"]
 
 log = logging.getLogger(__name__)
-
-_sender_ids: dict[int, str] = {}
-
-
-def sender_id() -> str:
-    """This process's name on outbox claims: host, pid and a random tag, made after any fork (gunicorn's
-    preload_app imports this module once in the master; each worker must still claim under its own name)."""
-    pid = os.getpid()
-    if pid not in _sender_ids:
-        _sender_ids[pid] = f"{socket.gethostname()[:40]}:{pid}:{uuid.uuid4().hex[:8]}"
-    return _sender_ids[pid]
-
 
 class Attachment(NamedTuple):
     """A file to attach; with ``cid`` set it is an inline part the HTML refers to as ``cid:<cid>``."""
@@ -86,35 +92,6 @@ class Attachment(NamedTuple):
     mimetype: str
     data: bytes
     cid: str | None = None
-
-
-class Rendered(NamedTuple):
-    """What a renderer returns for a deferred message."""
-
-    html: str
-    text: str
-    attachments: tuple = ()
-    #: None keeps the subject stored when the message was queued.
-    subject: str | None = None
-    #: The message's language (a Content-Language header), when the renderer chose one.
-    language: str | None = None
-    #: Extra headers (Reply-To, List-Unsubscribe ...), added by build_message.
-    headers: dict | None = None
-
-
-class NothingToSend(Exception):
-    """A renderer's subject is gone (e.g. the person was deleted): the row is dropped, not retried."""
-
-
-_RENDERERS: dict[str, Callable[[dict], Rendered]] = {}
-
-
-def renderer(name: str):
-    """Register ``fn(params) -> Rendered`` as the renderer for deferred messages named ``name``."""
-    def register(fn):
-        _RENDERERS[name] = fn
-        return fn
-    return register
 
 
 def _domain_of(mail_from: str, base_url: str) -> str:
@@ -261,9 +238,10 @@ def queue_email(kind: str, to_addr: str, subject: str, html: str, text: str, *, 
 
 
 def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params: dict, *,
-                   rsvp_id: int | None = None, message_key: str | None = None) -> str:
+                   rsvp_id: int | None = None, message_key: str | None = None, channel: str = CHANNEL_EMAIL) -> str:
     """Add a message the sender will render (``render_as`` renderer, JSON ``params``) to the current
-    transaction; returns its Message-ID (the existing one when ``message_key`` was queued before)."""
+    transaction; returns its Message-ID (the existing one when ``message_key`` was queued before).
+    For ``channel="sms"`` ``to_addr`` is an E.164 number and the SMS sender sends it."""
     if message_key:
         message_id = message_id_for(message_key)
         existing = db.session.scalar(sa.select(OutboxMessage.message_id).where(OutboxMessage.message_id == message_id))
@@ -275,7 +253,7 @@ def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params
     # A Core INSERT: this runs inside every RSVP request, where the ORM unit of work would cost more.
     db.session.execute(OutboxMessage.__table__.insert(), dict(
         kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=" ".join(subject.split())[:200], body=None,
-        render_as=render_as, render_params=params, rsvp_id=rsvp_id, status=OUTBOX_PENDING, attempts=0,
+        render_as=render_as, render_params=params, rsvp_id=rsvp_id, channel=channel, status=OUTBOX_PENDING, attempts=0,
         next_attempt_at=now, claimed_at=None, claimed_by="", sent_at=None, last_error="", created_at=now,
     ))
     return message_id
@@ -285,13 +263,7 @@ def render_body(row: OutboxMessage) -> bytes:
     """The message bytes: stored ones, or built now by the row's renderer (not stored here)."""
     if row.body is not None:
         return row.body
-    fn = _RENDERERS.get(row.render_as)
-    if fn is None:
-        raise NothingToSend(f"no renderer {row.render_as!r}")
-    # Rows queued set-based share one params value; the recipient is the row's own RSVP.
-    params = {"rsvp_id": row.rsvp_id} if row.rsvp_id else {}
-    params.update(row.render_params or {})
-    out = fn(params)
+    out = run_renderer(row)
     return build_message(row.to_addr, out.subject or row.subject, out.html, out.text, message_id=row.message_id,
                          attachments=out.attachments, language=out.language, headers=out.headers)
 
@@ -306,10 +278,6 @@ class _Envelope(NamedTuple):
     kind: str
     to_addr: str
     body: bytes
-
-
-class ClaimLost(Exception):
-    """Our claim on a row went stale and another sender took it: this sender must not send it."""
 
 
 class _SMTP(smtplib.SMTP):
@@ -385,111 +353,6 @@ class _Transport:
         self.smtp = None
 
 
-def backoff_delay(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:
-    """Seconds to wait after the n-th failed attempt: base * 2^(n-1), capped."""
-    return timedelta(seconds=min(cap, base * (2 ** max(0, attempts - 1))))
-
-
-#: Rows one sender claims with one UPDATE. Each is still re-checked just before its DATA (the heartbeat),
-#: so a claim that went stale while earlier messages of the batch were sent is never sent twice.
-CLAIM_BATCH = 20
-
-
-def _due(t, now: datetime, stale_before: datetime, channel: str):
-    return sa.and_(t.c.channel == channel,
-                   sa.or_(sa.and_(t.c.status == OUTBOX_PENDING, t.c.next_attempt_at <= now),
-                          sa.and_(t.c.status == OUTBOX_SENDING, t.c.claimed_at < stale_before)))
-
-
-def claim_batch(sender: str, now: datetime, stale_before: datetime, limit: int, channel: str = CHANNEL_EMAIL) -> list:
-    """Atomically take up to ``limit`` due rows for sending, oldest first; returns them (id order).
-
-    One UPDATE whose WHERE re-checks that each row is still due, so a row goes to one sender only;
-    on PostgreSQL SKIP LOCKED lets concurrent senders take different rows instead of queueing on the
-    same ones (SQLite has no row locks: its writers are serialised anyway).
-    """
-    t = OutboxMessage.__table__
-    due = _due(t, now, stale_before, channel)
-    pick = (sa.select(t.c.id).where(due).order_by(t.c.next_attempt_at, t.c.id).limit(limit)
-            .with_for_update(skip_locked=True))
-    with atomic() as session:
-        rows = session.execute(
-            t.update().where(t.c.id.in_(pick.scalar_subquery()), due)
-            .values(status=OUTBOX_SENDING, claimed_by=sender, claimed_at=now, attempts=t.c.attempts + 1)
-            .returning(t.c.id, t.c.kind, t.c.to_addr, t.c.subject, t.c.message_id, t.c.body, t.c.render_as,
-                       t.c.render_params, t.c.rsvp_id, t.c.attempts)
-        ).all()
-    return sorted(rows, key=lambda row: row.id)
-
-
-def _claimed_update(**values):
-    """An UPDATE of one row this sender still holds a claim on (``:row_id``, ``:sender``)."""
-    t = OutboxMessage.__table__
-    return (t.update().where(t.c.id == sa.bindparam("row_id"), t.c.claimed_by == sa.bindparam("sender"),
-                             t.c.status == OUTBOX_SENDING).values(**values))
-
-
-#: Built once: each message sent runs two of them.
-_HEARTBEAT = _claimed_update(claimed_at=sa.bindparam("now"))
-_HEARTBEAT_WITH_BODY = _claimed_update(claimed_at=sa.bindparam("now"), body=sa.bindparam("body"))
-_SENT = _claimed_update(status=OUTBOX_SENT, sent_at=sa.bindparam("now"), last_error="")
-
-
-def _refresh_claim(write, row_id: int, sender: str, body: bytes | None = None) -> None:
-    """Just before DATA: renew our claim (the heartbeat), or raise ClaimLost if another sender took it.
-
-    A message rendered by this attempt is stored in the same statement, so every retry sends these bytes.
-    """
-    params = {"row_id": row_id, "sender": sender, "now": utcnow()}
-    if body is not None:
-        params["body"] = body
-    if write(_HEARTBEAT if body is None else _HEARTBEAT_WITH_BODY, params) != 1:
-        raise ClaimLost(f"email {row_id}: claim taken over by another sender")
-
-
-def _mark_sent(write, row_id: int, sender: str) -> None:
-    """The server said 250: record it at once (the only window in which a crash repeats the message)."""
-    try:
-        write(_SENT, {"row_id": row_id, "sender": sender, "now": utcnow()})
-    except Exception:
-        log.error("Email %s was accepted by the mail server but could not be recorded as sent; "
-                  "it will be sent again (same Message-ID) when its claim expires", row_id)
-        raise
-
-
-def _drop(row_id: int, sender: str) -> None:
-    t = OutboxMessage.__table__
-    with atomic() as session:
-        session.execute(t.delete().where(t.c.id == row_id, t.c.claimed_by == sender))
-
-
-def _mark_failed(row_id: int, sender: str, attempts: int, error: str, config, body: bytes | None = None) -> None:
-    """Back to pending after a backoff (failed after OUTBOX_MAX_ATTEMPTS), keeping a body this attempt rendered."""
-    t = OutboxMessage.__table__
-    max_attempts = int(config.get("OUTBOX_MAX_ATTEMPTS", 12))
-    delay = backoff_delay(attempts, float(config.get("OUTBOX_BACKOFF_BASE", 30)),
-                          float(config.get("OUTBOX_BACKOFF_CAP", 3600)))
-    status = OUTBOX_FAILED if attempts >= max_attempts else OUTBOX_PENDING
-    values = {"body": body} if body is not None else {}
-    with atomic() as session:
-        session.execute(
-            t.update().where(t.c.id == row_id, t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
-            .values(status=status, next_attempt_at=utcnow() + delay, claimed_at=None, claimed_by="",
-                    last_error=error[:500], **values)
-        )
-
-
-def _release(row_ids: list[int], sender: str) -> None:
-    """Give back claimed rows this run did not try (the server is down): due again, the attempt not counted."""
-    if not row_ids:
-        return
-    t = OutboxMessage.__table__
-    with atomic() as session:
-        session.execute(
-            t.update().where(t.c.id.in_(row_ids), t.c.claimed_by == sender, t.c.status == OUTBOX_SENDING)
-            .values(status=OUTBOX_PENDING, claimed_at=None, claimed_by="", attempts=t.c.attempts - 1))
-
-
 def _load_subjects(rows) -> list:
     """The RSVPs (with their rallies, campaigns, supporters and stored QR images: the language and the
     content of each email) that the batch's renderers will read, in one query: session.get finds them in
@@ -530,9 +393,9 @@ def _render_batch(rows, sender: str, config) -> dict[int, tuple[bytes, bool]]:
     # would hide the "sent" marks from this session afterwards).
     session.rollback()
     for row_id in dropped:
-        _drop(row_id, sender)
+        drop(row_id, sender)
     for row, error in broken:
-        _mark_failed(row.id, sender, row.attempts, error, config)
+        mark_failed(row.id, sender, row.attempts, error, config)
     return bodies
 
 
@@ -548,8 +411,8 @@ def _send_batch(rows, sender: str, transport: _Transport, config) -> tuple[int, 
             body, fresh = bodies[row.id]
             try:
                 transport.send(_Envelope(row.id, row.kind, row.to_addr, body),
-                               before_data=partial(_refresh_claim, write, row.id, sender, body if fresh else None),
-                               on_accepted=partial(_mark_sent, write, row.id, sender))
+                               before_data=partial(refresh_claim, write, row.id, sender, body if fresh else None),
+                               on_accepted=partial(mark_sent, write, row.id, sender))
             except ClaimLost as exc:
                 log.warning("Email %s not sent by this sender: %s", row.id, exc)
                 transport.reset()  # the SMTP transaction stopped after RCPT; start clean
@@ -558,10 +421,10 @@ def _send_batch(rows, sender: str, transport: _Transport, config) -> tuple[int, 
                 unreachable = transport.smtp is None and transport.folder is None
                 transport.reset()
                 log.warning("Email %s attempt %s failed: %s", row.id, row.attempts, type(exc).__name__)
-                _mark_failed(row.id, sender, row.attempts, f"{type(exc).__name__}: {exc}", config,
+                mark_failed(row.id, sender, row.attempts, f"{type(exc).__name__}: {exc}", config,
                              body if fresh else None)
                 if unreachable:  # server down: the rest wait for the next run, untried
-                    _release([r.id for r in todo[i + 1:]], sender)
+                    release([r.id for r in todo[i + 1:]], sender)
                     return sent, True
                 continue
             sent += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
+from flask import current_app
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..mail.addresses import normalise_email
+from ..sms.consent import InvalidPhone, UnreadablePhone, consent_text, normalise_phone
 
 _US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 #: Control characters (NUL included, which PostgreSQL refuses in text) never belong in these fields.
@@ -71,6 +72,8 @@ class RsvpForm(FlaskForm):
                         validators=[Optional(), Length(max=20, message=_l("That code is too long."))])
     guests = _guests_field()
     opt_in = BooleanField(_l("Send me updates from this campaign"), default=False)
+    #: Unticked unless the supporter ticks it; the consent text is shown beside it (sms_consent_text).
+    sms_opt_in = BooleanField(_l("Text me updates about this rally"), default=False)
     #: Honeypot: hidden from people by CSS; bots that fill every field reveal themselves.
     website = StringField(_l("Leave this field empty"), validators=[Optional(), Length(max=200)])
     utm_source = HiddenField()
@@ -92,7 +95,12 @@ class RsvpForm(FlaskForm):
             message=_between(self.max_guests),
         )
         self.guests.render_kw = {"min": 0, "max": self.max_guests, "inputmode": "numeric"}
-        self.region = (rally.country if rally is not None else "US") or "US"
+        self.region = (rally.country if rally is not None else "") or current_app.config.get("SMS_DEFAULT_REGION", "US")
+
+    @property
+    def sms_consent_text(self) -> str:
+        """The words shown beside the SMS box, in the current language; stored as they are when ticked."""
+        return consent_text(self.rally.campaign.name if self.rally is not None else "")
 
     def validate_name(self, field):
         """Names may be any script, but not control characters."""
@@ -105,13 +113,17 @@ class RsvpForm(FlaskForm):
             field.data = ""
             return
         try:
-            number = phonenumbers.parse(field.data, self.region)
-        except phonenumbers.NumberParseException as exc:
+            field.data = normalise_phone(field.data, self.region)
+        except UnreadablePhone as exc:
             raise ValidationError(
                 gettext("Enter a valid phone number, like (312) 555-0123 or +44 20 7946 0958.")) from exc
-        if not phonenumbers.is_valid_number(number):
-            raise ValidationError(gettext("That phone number doesn't look right. Check the digits and area code."))
-        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        except InvalidPhone as exc:
+            raise ValidationError(gettext("That phone number doesn't look right. Check the digits and area code.")) from exc
+
+    def validate_sms_opt_in(self, field):
+        """Texts need a number to go to."""
+        if field.data and not (self.phone.data or "").strip():
+            raise ValidationError(gettext("Enter your mobile number so we can text you, or untick this box."))
 
     def validate_postal_code(self, field):
         """US: 5-digit ZIP (or ZIP+4); elsewhere letters, digits, spaces and dashes."""

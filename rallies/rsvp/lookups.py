@@ -29,7 +29,8 @@ def waitlist_position(rsvp: Rsvp) -> int | None:
 #: The ticket page's and the QR image's one query each, built once: the RSVP by token hash with its
 #: rally, and for the image its stored drawing too.
 _BY_TOKEN = sa.select(Rsvp).options(so.joinedload(Rsvp.rally)).where(Rsvp.token_hash == sa.bindparam("key"))
-_RALLY_BY_SLUG = sa.select(Rally).where(Rally.slug == sa.bindparam("slug"))
+#: With its campaign: the RSVP form names it in the SMS consent.
+_RALLY_BY_SLUG = sa.select(Rally).options(so.joinedload(Rally.campaign)).where(Rally.slug == sa.bindparam("slug"))
 #: The QR image's one query: only what opening its stored drawing, or drawing it, needs (not two whole rows).
 _IMAGE_BY_TOKEN = (
     sa.select(rsvp_t.c.id, rsvp_t.c.status, rsvp_t.c.rally_id, rally_t.c.signing_key, image_t.c.png_sealed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..database import PerDialect
 from ..extensions import db
 from ..models import RSVP_UNCONFIRMED, Rsvp
+from ..sms.queue import queue_ticket_sms
 from . import notices
 from .supporters import supporter_for
 
@@ -29,9 +30,10 @@ _RSVP_INSERT = PerDialect(lambda make_insert: make_insert(rsvp_t).on_conflict_do
 
 
 def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str, locale: str = "") -> int | None:
-    """Upsert the supporter, insert the RSVP pointing at it (``values``: every RSVP_COLUMNS key), queue its
-    ticket email. ``locale`` is the language of the page the RSVP came from: the supporter's language from
-    now on, and the ticket email's.
+    """Upsert the supporter, insert the RSVP pointing at it (``values``: every RSVP_COLUMNS key, and
+    ``sms_consent``), queue its ticket email (and text, when the supporter just agreed to texts).
+    ``locale`` is the language of the page the RSVP came from: the supporter's language from now on,
+    and the ticket email's.
 
     Returns the new RSVP's id, or None when the mailbox already has an RSVP to this rally (the caller
     rolls back). An unconfirmed RSVP gets its supporter when the mailbox's owner confirms.
@@ -39,12 +41,14 @@ def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str, 
     supporter_id = None
     if values["status"] != RSVP_UNCONFIRMED:
         supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"],
-                                     values["postal_code"], locale)
+                                     values["postal_code"], locale, sms=values.get("sms_consent"))
     rsvp_id = db.session.execute(
         _RSVP_INSERT(), {**{name: values[name] for name in RSVP_COLUMNS}, "supporter_id": supporter_id}).scalar()
     if rsvp_id is None:
         return None
     notices.queue_ticket_email(rsvp_id, values["email"], reason, title, locale=locale)
+    if supporter_id is not None and values.get("sms_consent") is not None:
+        queue_ticket_sms(rsvp_id, values["phone"], reason)
     return rsvp_id
 
 

@@ -28,6 +28,7 @@ from ..mail.delivery import Attachment, NothingToSend, Rendered, queue_rendered,
 from ..mail.links import base_domain, external_url
 from ..models import RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rally, Rsvp
 from ..rallies.texts import text_for
+from ..sms.queue import queue_rally_sms, queue_sms
 from .lookups import waitlist_position
 from .tickets import ticket_code, ticket_png
 
@@ -164,6 +165,8 @@ def ticket_email(rsvp: Rsvp, reason: str) -> None:
     """Queue the ticket email: reason is going, waitlisted, updated, promoted, resend or confirm (rendered by the sender)."""
     key = f"promoted:{rsvp.id}:{rsvp.changed_seq}" if reason == "promoted" else None
     queue_ticket_email(rsvp.id, rsvp.email, reason, rsvp.rally.title, message_key=key)
+    if reason == "promoted":
+        queue_sms(rsvp, "ticket", {"reason": reason}, message_key=key)
 
 
 def queue_ticket_email(rsvp_id: int, to_addr: str, reason: str, title: str, *, message_key: str | None = None,
@@ -210,6 +213,7 @@ def reminder_email(rsvp: Rsvp) -> None:
     """Queue the day-before reminder with one-click 'still coming' / 'can't make it' links."""
     queue_rendered("reminder", rsvp.email, f"Tomorrow: {rsvp.rally.title}", "plain",
                    {"rsvp_id": rsvp.id, "template": "reminder"}, rsvp_id=rsvp.id, message_key=f"reminder:{rsvp.id}")
+    queue_sms(rsvp, "reminder", message_key=f"reminder:{rsvp.id}")
 
 
 @renderer("plain")
@@ -290,6 +294,7 @@ def rally_changed(rally: Rally, changes: dict) -> int:
     rows = change_rows(changes)
     if not rows:
         return 0
+    queue_rally_sms(rally.id, "rally_changed", key_prefix=f"changed.{rally.id}.{rally.ics_sequence or 0}")
     return queue_per_rsvp("rally_changed", f"changed.{rally.id}.{rally.ics_sequence or 0}",
                           f"Changed: {rally.title}", "plain", {"template": "rally_changed", "changes": rows},
                           *_audience_where(rally))
@@ -298,6 +303,7 @@ def rally_changed(rally: Rally, changes: dict) -> int:
 def rally_cancelled(rally: Rally) -> int:
     """Tell everyone who RSVPed (going, waitlisted, unconfirmed) that the rally is cancelled, once per person
     (call inside atomic()); returns messages queued."""
+    queue_rally_sms(rally.id, "rally_cancelled", key_prefix=f"cancelled.{rally.id}")
     return queue_per_rsvp("rally_cancelled", f"cancelled.{rally.id}", f"Cancelled: {rally.title}", "plain",
                           {"template": "rally_cancelled"},
                           *_audience_where(rally, (RSVP_GOING, RSVP_WAITLISTED, RSVP_UNCONFIRMED)))

@@ -10,6 +10,7 @@ from flask_limiter.util import get_remote_address
 from ..extensions import limiter
 from ..i18n import use_campaign_locale
 from ..mail.addresses import canonical_email
+from ..sms.consent import SmsConsent
 from . import lookups, rsvps
 from .blueprint import bp
 from .forms import RsvpForm, strip_controls
@@ -81,6 +82,7 @@ def rsvp_page(slug: str):
                 postal_code=form.postal_code.data or "", guests=form.guests.data or 0,
                 opt_in=bool(form.opt_in.data), utm=form.utm(), ref=strip_controls(form.ref.data).strip(),
                 locale=str(get_locale() or ""),
+                sms_consent=SmsConsent(form.sms_consent_text, request.remote_addr or "") if form.sms_opt_in.data else None,
             )
             try:
                 result = rsvps.create_or_update_rsvp(rally, data)

@@ -35,6 +35,7 @@ from ..keys.link_secrets import new_page_token, page_token
 from ..mail.addresses import canonical_email, normalise_email
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rally, Rsvp, utcnow
 from ..rallies import counters
+from ..sms.consent import SmsConsent
 from . import notices
 from .names import door_name, search_text
 from .new_rsvp import insert_new_rsvp, link_supporter
@@ -74,6 +75,8 @@ class RsvpInput:
     ref: str = ""
     #: The language of the page the RSVP came from ("" = unknown): the supporter's email language.
     locale: str = ""
+    #: Set when the supporter ticked "Text me updates" (``phone`` is then E.164).
+    sms_consent: SmsConsent | None = None
 
 
 @dataclass
@@ -259,7 +262,7 @@ def _new_values(rally_id: int, email: str, data: RsvpInput, status: str) -> dict
         utm_source=(data.utm.get("source") or "")[:100], utm_medium=(data.utm.get("medium") or "")[:100],
         utm_campaign=(data.utm.get("campaign") or "")[:100], ref=(data.ref or "")[:100],
         status_at=now, reminder_answer="", created_at=now, updated_at=now, status=status,
-        changed_seq=counters.next_change_number(rally_id),
+        changed_seq=counters.next_change_number(rally_id), sms_consent=data.sms_consent if data.phone else None,
     )
 
 

@@ -13,26 +13,30 @@ from ..keys.link_secrets import new_page_token
 from ..mail.addresses import normalise_email
 from ..models import Checkin, OutboxMessage, Rally, Rsvp, ScanLog, Supporter, utcnow
 from ..rallies.counters import next_change_number
+from ..sms.consent import SmsConsent
 
 rally_t = Rally.__table__
 rsvp_t = Rsvp.__table__
 
 
 def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "", postal_code: str = "",
-                  locale: str = "") -> int | None:
+                  locale: str = "", sms: SmsConsent | None = None) -> int | None:
     """The id of the campaign's supporter for this email, created or refreshed in the current transaction.
 
     One upsert statement (INSERT .. ON CONFLICT DO UPDATE .. RETURNING id), so two RSVPs from one
     person to two rallies at once both succeed. The latest RSVP's details win (a person may fix a
     typo in their name or add a phone, or RSVP from a page in another language: ``locale``, which
-    their email then uses); blank values never erase known ones.
+    their email then uses); blank values never erase known ones. A new SMS consent is stored by the
+    same statement (and lifts an earlier STOP); without one the stored consent stays.
     """
     email = normalise_email(email)
     if not email:
         return None
+    consent = sms.columns() if sms is not None else {"sms_opt_in_at": None, "sms_consent_text": "",
+                                                     "sms_consent_ip": ""}
     return db.session.execute(_SUPPORTER_UPSERT(), dict(
         campaign_id=campaign_id, email=email, name=name[:120], phone=phone[:32], postal_code=postal_code[:20],
-        locale=(locale or "")[:10], created_at=utcnow())).scalar_one()
+        locale=(locale or "")[:10], created_at=utcnow(), **consent)).scalar_one()
 
 
 def _supporter_upsert(make_insert):
@@ -43,10 +47,16 @@ def _supporter_upsert(make_insert):
     def keep(col):
         return sa.case((stmt.excluded[col] != "", stmt.excluded[col]), else_=t.c[col])
 
+    def consented(col):
+        return sa.case((stmt.excluded.sms_opt_in_at.is_not(None), stmt.excluded[col]), else_=t.c[col])
+
     return stmt.on_conflict_do_update(
         index_elements=["campaign_id", "email"],
         set_={"name": keep("name"), "phone": keep("phone"), "postal_code": keep("postal_code"),
-              "locale": keep("locale")},
+              "locale": keep("locale"),
+              "sms_opt_in_at": consented("sms_opt_in_at"), "sms_consent_text": consented("sms_consent_text"),
+              "sms_consent_ip": consented("sms_consent_ip"),
+              "sms_stopped_at": sa.case((stmt.excluded.sms_opt_in_at.is_not(None), None), else_=t.c.sms_stopped_at)},
     ).returning(t.c.id)
 
 
@@ -81,6 +91,8 @@ def export_person(supporter: Supporter) -> dict:
         "supporter": {
             "email": supporter.email, "name": supporter.name, "phone": supporter.phone,
             "postal_code": supporter.postal_code, "created_at": iso(supporter.created_at),
+            "sms_opt_in_at": iso(supporter.sms_opt_in_at), "sms_consent_text": supporter.sms_consent_text,
+            "sms_consent_ip": supporter.sms_consent_ip, "sms_stopped_at": iso(supporter.sms_stopped_at),
         },
         "rsvps": [
             {
@@ -94,7 +106,8 @@ def export_person(supporter: Supporter) -> dict:
             for r in rsvps
         ],
         "emails": [
-            {"kind": m.kind, "subject": m.subject, "status": m.status, "created_at": iso(m.created_at),
+            {"kind": m.kind, "channel": m.channel, "subject": m.subject, "status": m.status,
+             "created_at": iso(m.created_at),
              "sent_at": iso(m.sent_at)}
             for m in mail
         ],
@@ -142,6 +155,8 @@ def _delete_person(supporter: Supporter) -> int:
         db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.rsvp_id.in_(ids)))
     supporter.email = None
     supporter.name = supporter.phone = supporter.postal_code = ""
+    supporter.sms_consent_text = supporter.sms_consent_ip = ""
+    supporter.sms_opt_in_at = None
     supporter.deleted_at = utcnow()
     return len(rsvps)
 

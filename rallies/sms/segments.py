@@ -39,3 +39,8 @@ def cost(text: str) -> Cost:
     if units == 0:
         return Cost(encoding, 0, 0)
     return Cost(encoding, units, 1 if units <= single else math.ceil(units / multi))
+
+
+def total_segments(text: str, recipients: int) -> int:
+    """Segments billed for sending ``text`` to ``recipients`` people (what a compose page shows before sending)."""
+    return max(0, recipients) * cost(text).segments

@@ -173,16 +173,16 @@ def test_crash_between_250_and_our_commit_repeats_at_most_once_with_same_message
     """The one window SMTP leaves: the server accepted, and the sender dies before its commit lands."""
     smtp.start()
     [mid] = _queue(1)
-    real_mark = delivery._mark_sent
+    real_mark = delivery.mark_sent
 
     def crash(*args):
         raise Crash()
 
-    monkeypatch.setattr(delivery, "_mark_sent", crash)
+    monkeypatch.setattr(delivery, "mark_sent", crash)
     with pytest.raises(Crash):
         delivery.deliver_pending(sender="dies")
     assert smtp.handler.ids() == [mid]  # the server has it; the row does not know
-    monkeypatch.setattr(delivery, "_mark_sent", real_mark)
+    monkeypatch.setattr(delivery, "mark_sent", real_mark)
     smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
     assert delivery.deliver_pending(sender="other") == 1
     assert delivery.deliver_pending(sender="third") == 0
@@ -382,7 +382,8 @@ def test_a_batch_is_claimed_and_loaded_once_then_two_writes_per_message(client, 
     statements = statements_sent(lambda: sent.append(delivery.deliver_pending()), skip=("begin", "select 1"))
     assert sent == [5] and len(smtp.handler.messages) == 5
     reads = [s for s in statements if s.startswith("select")]
-    writes = [s for s in statements if s.startswith("update outbox_message")]
+    # The claim is an UPDATE led by its pick (a CTE, "with picked as ... update outbox_message").
+    writes = [s for s in statements if s.startswith(("update outbox_message", "with picked as"))]
     images = [s for s in statements if s.startswith("insert into ticket_image")]
     assert len(reads) == 1, statements  # the batch's RSVPs, rallies and stored images
     # The claim, heartbeat and "sent" per message, and the next claim, which finds nothing left.
@@ -398,17 +399,17 @@ def test_rendered_bytes_are_stored_before_data_so_a_repeat_is_identical(client, 
     smtp.start()
     rally = make_rally(campaign_of(make_user()))
     rsvp_post(client, rally, email="repeat@example.org")
-    real_mark = delivery._mark_sent
+    real_mark = delivery.mark_sent
 
     def crash(*args):
         raise Crash()
 
-    monkeypatch.setattr(delivery, "_mark_sent", crash)
+    monkeypatch.setattr(delivery, "mark_sent", crash)
     with pytest.raises(Crash):
         delivery.deliver_pending(sender="dies")
     [row] = outbox("confirmation")
     assert row.body is not None and row.status == "sending"
-    monkeypatch.setattr(delivery, "_mark_sent", real_mark)
+    monkeypatch.setattr(delivery, "mark_sent", real_mark)
     smtp_app.config["OUTBOX_CLAIM_TIMEOUT"] = 0
     assert delivery.deliver_pending(sender="other") == 1
     first, second = smtp.handler.messages
@@ -442,3 +443,28 @@ def test_parts_that_look_like_boundaries_or_need_folding_keep_the_message_whole(
     assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == text.replace("\r\n", "\n")
     assert [p.get_content() for p in msg.iter_attachments()][-1].replace("\r\n", "\n") == "--=_0123--\n"
     assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n"))
+
+
+def test_concurrent_claims_each_take_at_most_their_limit(app):
+    """On PostgreSQL an ``IN (subquery ... SKIP LOCKED)`` claim could run its pick twice and take twice its limit."""
+    from rallies.mail.outbox import claim_batch
+
+    _queue(120)
+    taken: dict[str, int] = {}
+    start = threading.Barrier(3)
+
+    def claim(name):
+        with app.app_context():
+            start.wait()
+            try:
+                now = utcnow()
+                taken[name] = len(claim_batch(name, now, now - timedelta(seconds=120), 20))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=claim, args=(f"s{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(taken) == 3 and all(n <= 20 for n in taken.values()), taken
