@@ -8,6 +8,7 @@ from email import policy
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.mail import delivery
+from rallies.mail.outbox import run_renderer
 from rallies.messaging import compose, queueing
 from rallies.models import Campaign, Rsvp
 from rallies.rsvp import notices
@@ -43,7 +44,7 @@ def test_hostile_text_is_escaped_in_html_and_verbatim_in_text_and_sms(owner, ral
     assert "Ana &lt;b&gt;López&lt;/b&gt;" in html
     assert HOSTILE in text
     [sms] = outbox(kind="campaign_sms")
-    sms_text = delivery._RENDERERS["campaign_sms"]({"rsvp_id": sms.rsvp_id, **sms.render_params}).text
+    sms_text = run_renderer(sms).text
     assert sms_text == "<script>alert(1)</script> {{ 7*7 }}\nReply STOP to opt out"
 
 
@@ -86,7 +87,7 @@ def test_spanish_reader_gets_the_spanish_text(owner, rally):
     assert msg["Subject"] == "Hola"
     assert "Texto en español" in parts(msg)[0]
     sms = outbox(kind="campaign_sms")[0]
-    text = delivery._RENDERERS["campaign_sms"]({"rsvp_id": sms.rsvp_id, **sms.render_params}).text
+    text = run_renderer(sms).text
     assert text.startswith("English SMS\n")  # no Spanish SMS text: the original goes
 
 
