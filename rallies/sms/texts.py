@@ -61,7 +61,8 @@ def stopped_text(locale: str) -> str:
 def started_text(locale: str) -> str:
     """The answer to START."""
     with force_locale(locale or "en"):
-        return f"{_('Texts are back on.')} {_stop_line()}"
+        back_on = _("Texts are back on.")
+        return f"{back_on} {_stop_line()}"
 
 
 def help_text(locale: str, campaign: Campaign | None) -> str:
@@ -72,4 +73,5 @@ def help_text(locale: str, campaign: Campaign | None) -> str:
             about = _("%(who)s: rally updates by text. Help: %(contact)s.", who=who, contact=campaign.contact_email)
         else:
             about = _("%(who)s: rally updates by text.", who=who)
-        return f"{about} {_('Msg & data rates may apply.')} {_stop_line()}"
+        rates = _("Msg & data rates may apply.")
+        return f"{about} {rates} {_stop_line()}"
