@@ -13,7 +13,7 @@ from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, Signer
@@ -134,7 +134,9 @@ def _render(name: str, **context) -> tuple[str, str]:
 def _context(rsvp: Rsvp, **extra) -> dict:
     rally = rsvp.rally
     return dict(
-        rally=rally, rsvp=rsvp, links=ticket_links(rsvp), title=text_for(rally, "title", extra.pop("locale", None)),
+        rally=rally, rsvp=rsvp, links=ticket_links(rsvp),
+        # The title in the email's language: the renderer's force_locale() when no locale is given.
+        title=text_for(rally, "title", extra.pop("locale", None) or str(get_locale() or DEFAULT_LOCALE)),
         when=local_time(rally.starts_at, rally.timezone),
         doors=local_time(rally.doors_open_at, rally.timezone) if rally.doors_open_at else "",
         venue=", ".join(p for p in (rally.venue_name, rally.address, rally.city, rally.state) if p),

@@ -79,6 +79,8 @@ def test_no_reply_to_without_a_contact_address(owner, rally):
 
 
 def test_spanish_reader_gets_the_spanish_text(owner, rally):
+    with atomic():
+        db.session.get(type(rally), rally.id).translations = {"es": {"title": "Mitin de Lucía", "description": ""}}
     add_person(rally, "Lucía", locale="es", **consented())
     _queue(owner, rally, channel="both", subject="Hello", body="English body", sms_body="English SMS",
            translations={"es": {"subject": "Hola", "body": "Texto en español", "sms_body": ""}})
@@ -86,6 +88,7 @@ def test_spanish_reader_gets_the_spanish_text(owner, rally):
     msg = built(mail)
     assert msg["Subject"] == "Hola"
     assert "Texto en español" in parts(msg)[0]
+    assert "Mitin de Lucía" in parts(msg)[0]  # the rally's Spanish title in the footer and layout
     sms = outbox(kind="campaign_sms")[0]
     text = run_renderer(sms).text
     assert text.startswith("English SMS\n")  # no Spanish SMS text: the original goes
