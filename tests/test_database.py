@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
-from conftest import IS_PG
 from sqlalchemy import text
 
 from rallies.extensions import db
+
+# Not imported from conftest: tests/<domain>/conftest.py files would shadow the name.
+IS_PG = os.environ.get("TEST_DATABASE_URL", "").startswith("postgres")
 
 pytestmark = pytest.mark.skipif(not IS_PG, reason="server connections only exist on PostgreSQL")
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import IS_PG
 
 from rallies.database import atomic
 from rallies.door.admissions import admit_walkin, undo_checkin
@@ -25,6 +24,9 @@ from rallies.rsvp.rsvps import RsvpInput, cancel_rsvp, change_guests, create_or_
 from rallies.rsvp.tickets import ticket_code
 from tests.factories import bulk_tickets, campaign_of, door_session, live_rally, make_door, make_ticket, nonce
 from tests.stored import fresh
+
+# Not imported from conftest: tests/<domain>/conftest.py files would shadow the name.
+IS_PG = os.environ.get("TEST_DATABASE_URL", "").startswith("postgres")
 
 
 @pytest.fixture
