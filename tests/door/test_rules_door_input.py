@@ -8,6 +8,8 @@ changing its wording without the catalog leaves Spanish-speaking staff reading E
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,9 @@ from flask_babel import force_locale
 
 from rallies.door.admissions import MAX_WALKIN_GUESTS, admit_walkin, reduce_admission, undo_checkin
 from rallies.door.checkin import CheckinInputError, check_in
+from rallies.models import utcnow
 from tests.factories import at_door, campaign_of, make_ticket, nonce, quick_rsvp
+from tests.stored import stored_rsvp
 
 SPANISH_PO = Path(__file__).resolve().parents[2] / "rallies" / "translations" / "es" / "LC_MESSAGES" / "messages.po"
 
@@ -62,8 +66,6 @@ def test_walkin_guests_at_the_bounds_are_admitted(door, guests):
 
 
 def test_a_walkin_postal_code_is_trimmed_and_cut_to_its_column(door):
-    from tests.stored import stored_rsvp
-
     verdict = admit_walkin(door.scanner, name="Ana", nonce=nonce(), postal_code=" " + "9" * 30 + " ")
     assert stored_rsvp(verdict.ticket["id"]).postal_code == "9" * 20
 
@@ -108,3 +110,19 @@ def test_every_refusal_reaches_door_staff_in_spanish(door):
             assert spanish[msgid], f"{code}: no Spanish for {msgid!r}"
             assert e.message == spanish[msgid].replace("%(num)s", str(MAX_WALKIN_GUESTS))
             assert english.message == msgid.replace("%(num)s", str(MAX_WALKIN_GUESTS))
+
+
+def test_an_upload_without_an_online_flag_is_online_when_its_time_is_now(door):
+    """A queued walk-in whose device time is within the clock skew of now was made online: no offline flag."""
+    now = utcnow().replace(microsecond=0)
+    verdict = admit_walkin(door.scanner, name="Just Now", nonce=nonce(), client_time=now, offline=True)
+    assert verdict.flags["offline"] is False
+
+
+def test_an_upload_without_an_online_flag_is_offline_when_its_time_is_past(door):
+    scanner = dataclasses.replace(door.scanner, session_started=utcnow() - timedelta(hours=3))
+    earlier = (utcnow() - timedelta(minutes=20)).replace(microsecond=0)
+    verdict = admit_walkin(scanner, name="Earlier", nonce=nonce(), client_time=earlier, offline=True)
+    assert verdict.flags["offline"] is True
+    assert admit_walkin(scanner, name="Said online", nonce=nonce(), client_time=earlier, offline=True,
+                        online=True).flags["offline"] is False
