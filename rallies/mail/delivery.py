@@ -63,15 +63,16 @@ from ..extensions import db
 from ..models import OutboxMessage, utcnow
 from ..models.mail import CHANNEL_EMAIL, OUTBOX_PENDING
 from .outbox import (
-    CLAIM_BATCH,
     ClaimLost,
     NothingToSend,
+    Pacer,
     Rendered,
     backoff_delay,
     claim_batch,
     drop,
     mark_failed,
     mark_sent,
+    paced_batch,
     refresh_claim,
     release,
     renderer,
@@ -399,7 +400,7 @@ def _render_batch(rows, sender: str, config) -> dict[int, tuple[bytes, bool]]:
     return bodies
 
 
-def _send_batch(rows, sender: str, transport: _Transport, config) -> tuple[int, bool]:
+def _send_batch(rows, sender: str, transport: _Transport, pacer: Pacer, config) -> tuple[int, bool]:
     """Send a claimed batch; returns (messages sent, whether the server was unreachable)."""
     bodies = _render_batch(rows, sender, config)
     todo = [row for row in rows if row.id in bodies]
@@ -409,6 +410,7 @@ def _send_batch(rows, sender: str, transport: _Transport, config) -> tuple[int, 
     with standby_writer() as write:
         for i, row in enumerate(todo):
             body, fresh = bodies[row.id]
+            pacer.wait()  # before the heartbeat, so the claim renewed is the one DATA goes out under
             try:
                 transport.send(_Envelope(row.id, row.kind, row.to_addr, body),
                                before_data=partial(refresh_claim, write, row.id, sender, body if fresh else None),
@@ -432,7 +434,8 @@ def _send_batch(rows, sender: str, transport: _Transport, config) -> tuple[int, 
 
 
 def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) -> int:
-    """Send up to ``limit`` due outbox messages, claimed a batch at a time; returns how many were sent."""
+    """Send up to ``limit`` due outbox messages, claimed a batch at a time, at most MAIL_RATE_PER_SECOND
+    (0: unpaced); returns how many were sent."""
     if app is not None:
         with app.app_context():
             try:
@@ -443,15 +446,18 @@ def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) ->
     sender = sender or sender_id()
     timeout = timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 120)))
     transport = _Transport(config)
+    rate = float(config.get("MAIL_RATE_PER_SECOND", 0))
+    pacer = Pacer(rate)
+    batch = paced_batch(rate, timeout)
     sent = 0
     try:
         while limit > 0:
             now = utcnow()
-            rows = claim_batch(sender, now, now - timeout, min(CLAIM_BATCH, limit))
+            rows = claim_batch(sender, now, now - timeout, min(batch, limit))
             if not rows:
                 break
             limit -= len(rows)
-            done, unreachable = _send_batch(rows, sender, transport, config)
+            done, unreachable = _send_batch(rows, sender, transport, pacer, config)
             sent += done
             if unreachable:
                 break
