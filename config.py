@@ -127,8 +127,9 @@ class Config:
     SMS_TIMEOUT = float(os.environ.get("SMS_TIMEOUT", "10"))
     #: Region for phone numbers typed without a country code.
     SMS_DEFAULT_REGION = os.environ.get("SMS_DEFAULT_REGION", "US")
-    #: The most texts one rally sends a supporter (ticket, reminder, a change, a cancellation): the consent names it.
-    SMS_MAX_TEXTS_PER_RALLY = _int("SMS_MAX_TEXTS_PER_RALLY", 4)
+    #: The most texts one rally sends a supporter (ticket, day-before and day-of reminders, a change, a cancellation):
+    #: the consent names it.
+    SMS_MAX_TEXTS_PER_RALLY = _int("SMS_MAX_TEXTS_PER_RALLY", 5)
     #: Twilio's inbound webhook, per client address.
     RATELIMIT_SMS_INBOUND = os.environ.get("RATELIMIT_SMS_INBOUND", "120 per minute")
 

@@ -58,7 +58,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-from ..database import standby_writer
+from ..database import insert, standby_writer
 from ..extensions import db
 from ..models import OutboxMessage, utcnow
 from ..models.mail import CHANNEL_EMAIL, OUTBOX_PENDING
@@ -252,7 +252,10 @@ def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params
         message_id = new_message_id(kind)
     now = utcnow()
     # A Core INSERT: this runs inside every RSVP request, where the ORM unit of work would cost more.
-    db.session.execute(OutboxMessage.__table__.insert(), dict(
+    stmt = OutboxMessage.__table__.insert()
+    if message_key:  # two workers queueing one key at the same moment: the second inserts nothing
+        stmt = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["message_id"])
+    db.session.execute(stmt, dict(
         kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=" ".join(subject.split())[:200], body=None,
         render_as=render_as, render_params=params, rsvp_id=rsvp_id, channel=channel, status=OUTBOX_PENDING, attempts=0,
         next_attempt_at=now, claimed_at=None, claimed_by="", sent_at=None, last_error="", created_at=now,
