@@ -100,6 +100,8 @@ class Config:
     OUTBOX_BACKOFF_BASE = _int("OUTBOX_BACKOFF_BASE", 30)
     OUTBOX_BACKOFF_CAP = _int("OUTBOX_BACKOFF_CAP", 3600)
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 12)
+    #: Emails per second each sender hands to SMTP (the provider's limit, divided among the workers); 0: unpaced.
+    MAIL_RATE_PER_SECOND = float(os.environ.get("MAIL_RATE_PER_SECOND", "0"))
     #: /healthz reports "outbox": "backlog" when a due message has waited longer than this (s); 0: never.
     #: It is reported, not a 503: slow mail must not take web servers out of a load balancer.
     OUTBOX_BACKLOG_SECONDS = _int("OUTBOX_BACKLOG_SECONDS", 900)
@@ -125,8 +127,9 @@ class Config:
     SMS_TIMEOUT = float(os.environ.get("SMS_TIMEOUT", "10"))
     #: Region for phone numbers typed without a country code.
     SMS_DEFAULT_REGION = os.environ.get("SMS_DEFAULT_REGION", "US")
-    #: The most texts one rally sends a supporter (ticket, reminder, a change, a cancellation): the consent names it.
-    SMS_MAX_TEXTS_PER_RALLY = _int("SMS_MAX_TEXTS_PER_RALLY", 4)
+    #: The most texts one rally sends a supporter (ticket, day-before and day-of reminders, a change, a cancellation):
+    #: the consent names it.
+    SMS_MAX_TEXTS_PER_RALLY = _int("SMS_MAX_TEXTS_PER_RALLY", 5)
     #: Twilio's inbound webhook, per client address.
     RATELIMIT_SMS_INBOUND = os.environ.get("RATELIMIT_SMS_INBOUND", "120 per minute")
 

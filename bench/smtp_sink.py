@@ -3,12 +3,15 @@
     python -m bench.smtp_sink PORT COUNT_FILE
 
 Each accepted message appends one byte to COUNT_FILE, so its size is the number received.
+In-process, ``RecordingHandler`` keeps each message's Message-ID and the moment it was accepted.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from email.parser import BytesHeaderParser
 
 from aiosmtpd.controller import Controller
 
@@ -22,6 +25,21 @@ class CountingHandler:
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802  aiosmtpd's hook name
         """Count the message."""
         self.file.write(b".")
+        return "250 OK"
+
+
+class RecordingHandler:
+    """Accept and record (time.monotonic() at the 250, Message-ID) for each message."""
+
+    def __init__(self):
+        self.received: list[tuple[float, str]] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802  aiosmtpd's hook name
+        """Record the message."""
+        message_id = BytesHeaderParser().parsebytes(envelope.content)["Message-ID"]
+        with self.lock:
+            self.received.append((time.monotonic(), message_id))
         return "250 OK"
 
 

@@ -58,20 +58,21 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-from ..database import standby_writer
+from ..database import insert, standby_writer
 from ..extensions import db
 from ..models import OutboxMessage, utcnow
 from ..models.mail import CHANNEL_EMAIL, OUTBOX_PENDING
 from .outbox import (
-    CLAIM_BATCH,
     ClaimLost,
     NothingToSend,
+    Pacer,
     Rendered,
     backoff_delay,
     claim_batch,
     drop,
     mark_failed,
     mark_sent,
+    paced_batch,
     refresh_claim,
     release,
     renderer,
@@ -251,7 +252,10 @@ def queue_rendered(kind: str, to_addr: str, subject: str, render_as: str, params
         message_id = new_message_id(kind)
     now = utcnow()
     # A Core INSERT: this runs inside every RSVP request, where the ORM unit of work would cost more.
-    db.session.execute(OutboxMessage.__table__.insert(), dict(
+    stmt = OutboxMessage.__table__.insert()
+    if message_key:  # two workers queueing one key at the same moment: the second inserts nothing
+        stmt = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["message_id"])
+    db.session.execute(stmt, dict(
         kind=kind[:30], message_id=message_id, to_addr=to_addr, subject=" ".join(subject.split())[:200], body=None,
         render_as=render_as, render_params=params, rsvp_id=rsvp_id, channel=channel, status=OUTBOX_PENDING, attempts=0,
         next_attempt_at=now, claimed_at=None, claimed_by="", sent_at=None, last_error="", created_at=now,
@@ -399,7 +403,7 @@ def _render_batch(rows, sender: str, config) -> dict[int, tuple[bytes, bool]]:
     return bodies
 
 
-def _send_batch(rows, sender: str, transport: _Transport, config) -> tuple[int, bool]:
+def _send_batch(rows, sender: str, transport: _Transport, pacer: Pacer, config) -> tuple[int, bool]:
     """Send a claimed batch; returns (messages sent, whether the server was unreachable)."""
     bodies = _render_batch(rows, sender, config)
     todo = [row for row in rows if row.id in bodies]
@@ -409,6 +413,7 @@ def _send_batch(rows, sender: str, transport: _Transport, config) -> tuple[int, 
     with standby_writer() as write:
         for i, row in enumerate(todo):
             body, fresh = bodies[row.id]
+            pacer.wait()  # before the heartbeat, so the claim renewed is the one DATA goes out under
             try:
                 transport.send(_Envelope(row.id, row.kind, row.to_addr, body),
                                before_data=partial(refresh_claim, write, row.id, sender, body if fresh else None),
@@ -432,7 +437,8 @@ def _send_batch(rows, sender: str, transport: _Transport, config) -> tuple[int, 
 
 
 def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) -> int:
-    """Send up to ``limit`` due outbox messages, claimed a batch at a time; returns how many were sent."""
+    """Send up to ``limit`` due outbox messages, claimed a batch at a time, at most MAIL_RATE_PER_SECOND
+    (0: unpaced); returns how many were sent."""
     if app is not None:
         with app.app_context():
             try:
@@ -443,15 +449,18 @@ def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) ->
     sender = sender or sender_id()
     timeout = timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 120)))
     transport = _Transport(config)
+    rate = float(config.get("MAIL_RATE_PER_SECOND", 0))
+    pacer = Pacer(rate)
+    batch = paced_batch(rate, timeout)
     sent = 0
     try:
         while limit > 0:
             now = utcnow()
-            rows = claim_batch(sender, now, now - timeout, min(CLAIM_BATCH, limit))
+            rows = claim_batch(sender, now, now - timeout, min(batch, limit))
             if not rows:
                 break
             limit -= len(rows)
-            done, unreachable = _send_batch(rows, sender, transport, config)
+            done, unreachable = _send_batch(rows, sender, transport, pacer, config)
             sent += done
             if unreachable:
                 break

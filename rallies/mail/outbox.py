@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -114,6 +115,29 @@ def claim_batch(sender: str, now: datetime, stale_before: datetime, limit: int, 
                        t.c.render_params, t.c.rsvp_id, t.c.attempts)
         ).all()
     return sorted(rows, key=lambda row: row.id)
+
+
+class Pacer:
+    """At most ``rate`` sends per second (0: unpaced): each send waits for its slot. Providers queue, throttle
+    or refuse faster senders (Twilio per number, SMTP relays per account)."""
+
+    def __init__(self, rate: float, clock=time.monotonic, sleep=time.sleep):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.clock, self.sleep, self.next_at = clock, sleep, None
+
+    def wait(self) -> None:
+        """Sleep until this send's slot."""
+        now = self.clock()
+        if self.next_at is not None and self.next_at > now:
+            self.sleep(self.next_at - now)
+            now = self.next_at
+        self.next_at = now + self.interval
+
+
+def paced_batch(rate: float, timeout: timedelta) -> int:
+    """Rows to claim at once at ``rate`` per second: a batch must go out well within the claim timeout,
+    or another sender takes its last rows over."""
+    return max(1, min(CLAIM_BATCH, int(rate * timeout.total_seconds() / 4))) if rate > 0 else CLAIM_BATCH
 
 
 class ClaimLost(Exception):

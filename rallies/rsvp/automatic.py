@@ -25,6 +25,7 @@ from ..extensions import db
 from ..mail.bulk import queue_per_rsvp
 from ..models import RSVP_GOING, Rally, Rsvp, Supporter, utcnow
 from ..models.rallies import STATUS_SCHEDULED
+from ..sms.queue import queue_rally_sms
 from .reminders import ALL_VISIBILITIES, queue_reminders
 
 #: Doors open at most 12 hours before the start (lifecycle._times).
@@ -63,6 +64,8 @@ def queue_day_of(now: datetime, hours: float = 3) -> int:
         with atomic():
             queued += queue_per_rsvp("dayof", f"dayof.{rally_id}", f"Today: {title}", "automatic",
                                      {"template": "dayof"}, Rsvp.rally_id == rally_id, Rsvp.status == RSVP_GOING)
+            # The text is keyed like the email: its message id is unique, so a second run queues none.
+            queue_rally_sms(rally_id, "dayof", key_prefix=f"dayof.{rally_id}", statuses=(RSVP_GOING,))
     return queued
 
 

@@ -12,7 +12,6 @@ records the STOP) fail the row at once. At-least-once, like email: a sender that
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -21,13 +20,14 @@ from flask import current_app
 from ..database import standby_writer
 from ..extensions import db
 from ..mail.outbox import (
-    CLAIM_BATCH,
     NothingToSend,
+    Pacer,
     claim_batch,
     claimed_update,
     drop,
     mark_failed,
     mark_sent,
+    paced_batch,
     release,
     run_renderer,
     sender_id,
@@ -57,22 +57,6 @@ class _Stopped(Exception):  # noqa: N818  (a signal)
 
 class _Lost(Exception):  # noqa: N818
     """Another sender took the row over."""
-
-
-class Pacer:
-    """At most ``rate`` sends per second: each send waits for its slot (Twilio queues, then refuses, faster ones)."""
-
-    def __init__(self, rate: float, clock=time.monotonic, sleep=time.sleep):
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.clock, self.sleep, self.next_at = clock, sleep, None
-
-    def wait(self) -> None:
-        """Sleep until this send's slot."""
-        now = self.clock()
-        if self.next_at is not None and self.next_at > now:
-            self.sleep(self.next_at - now)
-            now = self.next_at
-        self.next_at = now + self.interval
 
 
 def _go(write, row_id: int, sender: str, body: bytes | None) -> None:
@@ -157,8 +141,7 @@ def deliver_pending_sms(app=None, limit: int = 100, *, sender: str | None = None
     provider = provider or provider_for(config, current_app.instance_path)
     rate = float(config.get("SMS_RATE_PER_SECOND", 1))
     pacer = Pacer(rate)
-    # A batch must go out well within the claim timeout, or another sender takes its last rows over.
-    batch = max(1, min(CLAIM_BATCH, int(rate * timeout.total_seconds() / 4))) if rate > 0 else CLAIM_BATCH
+    batch = paced_batch(rate, timeout)
     sent = 0
     while limit > 0:
         now = utcnow()

@@ -15,7 +15,7 @@ from ..models import RSVP_GOING, RSVP_WAITLISTED, Rsvp, Supporter
 from ..models.mail import CHANNEL_SMS
 
 #: The texts there are (sms/texts.py words each one).
-TEMPLATES = ("ticket", "reminder", "rally_changed", "rally_cancelled")
+TEMPLATES = ("ticket", "reminder", "dayof", "rally_changed", "rally_cancelled")
 
 
 def textable(supporter: Supporter | None) -> bool:
@@ -44,11 +44,13 @@ def queue_sms(rsvp: Rsvp, template: str, params: dict | None = None, *, message_
     return True
 
 
-def queue_rally_sms(rally_id: int, template: str, params: dict | None = None, *, key_prefix: str | None = None) -> int:
-    """Queue a text to every going or waitlisted party of a rally whose supporter may be texted; returns how many."""
+def queue_rally_sms(rally_id: int, template: str, params: dict | None = None, *, key_prefix: str | None = None,
+                    statuses: tuple[str, ...] = (RSVP_GOING, RSVP_WAITLISTED)) -> int:
+    """Queue a text to every party of a rally in ``statuses`` (going or waitlisted) whose supporter may be
+    texted; returns how many. With ``key_prefix`` each goes once per RSVP, however often this runs."""
     rows = db.session.execute(
         sa.select(Rsvp.id, Supporter.phone).join(Supporter, Supporter.id == Rsvp.supporter_id)
-        .where(Rsvp.rally_id == rally_id, Rsvp.status.in_((RSVP_GOING, RSVP_WAITLISTED)),
+        .where(Rsvp.rally_id == rally_id, Rsvp.status.in_(statuses),
                Supporter.sms_opt_in_at.is_not(None), Supporter.sms_stopped_at.is_(None), Supporter.phone != "")
         .order_by(Rsvp.id)).all()
     for rsvp_id, phone in rows:

@@ -33,6 +33,10 @@ def _words(template: str, rsvp: Rsvp, params: dict) -> str:
     if template == "reminder":
         return _("Tomorrow: %(title)s, %(when)s, %(venue)s. Your ticket: %(link)s", title=title, when=when,
                  venue=rally.venue_name or rally.city, link=ticket_links(rsvp)["ticket"])
+    if template == "dayof":
+        doors = local_time(rally.doors_open_at or rally.starts_at, rally.timezone, "time")
+        return _("%(title)s is today. Doors open %(time)s. Your ticket: %(link)s", title=title, time=doors,
+                 link=ticket_links(rsvp)["ticket"])
     if template == "rally_changed":
         return _("%(title)s has changed: now %(when)s, %(venue)s. Details: %(link)s", title=title, when=when,
                  venue=rally.venue_name or rally.city, link=ticket_links(rsvp)["ticket"])

@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.mail import delivery
+from rallies.mail.outbox import Pacer
 from rallies.models import OutboxMessage, utcnow
 from tests.factories import campaign_of
 from tests.stored import outbox, rsvp_by_email, statements_sent
@@ -288,6 +289,43 @@ def test_concurrent_senders_send_each_message_once(smtp_app, smtp):
         t.join()
     assert sum(results) == 30
     assert sorted(smtp.handler.ids()) == sorted(ids)
+
+
+def _fake_pacers(monkeypatch, smtp) -> tuple[list, list]:
+    """The sender's Pacer on a clock that moves only when it sleeps; returns (rates made, [(sleep, received)])."""
+    now, rates, slept = [0.0], [], []
+
+    def sleep(seconds):
+        slept.append((seconds, len(smtp.handler.ids())))
+        now[0] += seconds
+
+    def make(rate):
+        rates.append(rate)
+        return Pacer(rate, clock=lambda: now[0], sleep=sleep)
+
+    monkeypatch.setattr(delivery, "Pacer", make)
+    return rates, slept
+
+
+def test_mail_rate_spaces_every_message(smtp_app, smtp, monkeypatch):
+    """At MAIL_RATE_PER_SECOND=4 each message after the first waits 1/4 s for its slot, and every one arrives once."""
+    smtp.start()
+    smtp_app.config["MAIL_RATE_PER_SECOND"] = 4
+    rates, slept = _fake_pacers(monkeypatch, smtp)
+    ids = _queue(9)
+    assert delivery.deliver_pending() == 9
+    assert rates == [4]
+    # The k-th wait comes after k messages went: never more than 4 in any one second of the clock.
+    assert slept == [(0.25, k) for k in range(1, 9)]
+    assert sorted(smtp.handler.ids()) == sorted(ids)
+
+
+def test_mail_is_unpaced_by_default(smtp_app, smtp, monkeypatch):
+    smtp.start()
+    rates, slept = _fake_pacers(monkeypatch, smtp)
+    _queue(3)
+    assert delivery.deliver_pending() == 3
+    assert rates == [0] and slept == []
 
 
 def test_gives_up_after_max_attempts(smtp_app):

@@ -19,9 +19,12 @@ from rallies.database import atomic
 from rallies.dates import local_time
 from rallies.extensions import db
 from rallies.mail import delivery
+from rallies.mail.outbox import run_renderer
 from rallies.models import OutboxMessage, Rally, Rsvp, Supporter, utcnow
 from rallies.rsvp.automatic import queue_automatic
 from rallies.rsvp.tickets import ticket_code
+from rallies.sms.consent import SmsConsent
+from rallies.sms.optout import stop
 from tests.factories import make_campaign, make_rsvp
 from tests.stored import fresh, outbox
 
@@ -94,6 +97,28 @@ def test_day_of_reminder_queued_then_cancelled_is_dropped(app, campaign, make_ra
     _set(Rally, rally.id, status="cancelled")
     with pytest.raises(delivery.NothingToSend):
         delivery.render_body(fresh(OutboxMessage, bea.id))
+
+
+def test_day_of_text_goes_once_to_going_supporters_who_agreed_in_their_language(app, campaign, make_rally):
+    doors = NOW + timedelta(hours=10)
+    rally = make_rally(campaign, starts_at=doors + timedelta(hours=1), doors_open_at=doors, capacity=3, max_guests=0)
+    consent = SmsConsent("I agree", "198.51.100.7")
+    phones = {n: f"+1415555267{i}" for i, n in enumerate(("ana", "eva", "sam", "wes"))}
+    for name in phones:  # wes, the fourth, is waitlisted
+        make_rsvp(rally, name=name, phone=phones[name], sms_consent=consent, locale="es" if name == "eva" else "en")
+    stop(phones["sam"])
+    # Three day-of emails (the waitlisted get none); a second pass (or a second worker) queues nothing more.
+    assert [queue_automatic(doors - timedelta(hours=2))["day_of"] for _ in range(2)] == [3, 0]
+    db.session.rollback()
+    rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "sms_dayof")
+                              .order_by(OutboxMessage.to_addr)).all()
+    assert [r.to_addr for r in rows] == [phones["ana"], phones["eva"]]
+    tz = fresh(Rally, rally.id).timezone
+    english, spanish = (run_renderer(r).text for r in rows)
+    assert english.startswith(f"{rally.title} is today. Doors open {local_time(doors, tz, 'time', 'en')}. "
+                              "Your ticket: http")
+    assert spanish.startswith(f"{rally.title} es hoy. Apertura de puertas: {local_time(doors, tz, 'time', 'es')}. "
+                              "Tu entrada: http")
 
 
 def test_day_of_reminder_not_after_doors_open(app, campaign, make_rally):

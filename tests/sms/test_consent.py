@@ -44,7 +44,7 @@ def test_the_box_is_unticked_and_the_consent_is_shown_beside_it(client, rally):
     box = page[page.index('name="sms_opt_in"') - 80:page.index('name="sms_opt_in"') + 80]
     assert 'type="checkbox"' in box and "checked" not in box
     assert "Text me updates about this rally" in page
-    assert ("By checking this box you agree to receive up to 4 texts about this rally from Test campaign. "
+    assert ("By checking this box you agree to receive up to 5 texts about this rally from Test campaign. "
             "Msg &amp; data rates may apply. Reply STOP to stop, HELP for help.") in page
 
 
@@ -57,7 +57,7 @@ def test_ticking_the_box_stores_the_consent_as_shown_with_time_and_address(clien
     assert supporter.sms_opt_in_at is not None and supporter.sms_stopped_at is None
     assert supporter.sms_consent_ip == CLIENT_IP
     assert supporter.sms_consent_text.replace("&", "&amp;") in shown
-    assert supporter.sms_consent_text.startswith("By checking this box you agree to receive up to 4 texts")
+    assert supporter.sms_consent_text.startswith("By checking this box you agree to receive up to 5 texts")
     [row] = sms_rows()
     assert (row.to_addr, row.kind, row.render_as, row.status) == ("+14155552671", "sms_ticket", "sms", "pending")
 
