@@ -58,7 +58,7 @@ def new_campaign():
     form = CampaignForm()
     if form.validate_on_submit():
         campaign = teams.create_campaign(current_user._get_current_object(), form.name.data)
-        flash(f"Campaign {campaign.name} created. Invite your team here.", "success")
+        flash(_("Campaign %(campaign)s created. Invite your team here.", campaign=campaign.name), "success")
         return redirect(url_for("auth.team", campaign_id=campaign.id))
     return render_template("auth/new_campaign.html", form=form), 400 if form.errors else 200
 
@@ -79,7 +79,7 @@ def rename_campaign(campaign_id: int):
     if not form.validate_on_submit():
         return _team_page(campaign, rename_form=form, status=400)
     teams.rename_campaign(campaign, form.name.data)
-    flash("Campaign renamed.", "success")
+    flash(_("Campaign renamed."), "success")
     return redirect(url_for("auth.team", campaign_id=campaign.id))
 
 
@@ -107,8 +107,11 @@ def create_invite(campaign_id: int):
     days = current_app.config["INVITE_MAX_AGE_DAYS"]
     made = teams.invite_to_team(campaign, form.role.data, current_user._get_current_object(),
                                 email=form.email.data or "", send_email=bool(form.send_email.data), max_age_days=days)
-    sent = f" and emailed to {made.invite.email}" if made.emailed else ""
-    flash(f"Invite created{sent}. The link works once and expires in {days} days.", "success")
+    if made.emailed:
+        flash(_("Invite created and emailed to %(email)s. The link works once and expires in %(days)s days.",
+                email=made.invite.email, days=days), "success")
+    else:
+        flash(_("Invite created. The link works once and expires in %(days)s days.", days=days), "success")
     # Rendered, not redirected: the secret exists only now and is never stored.
     return _team_page(campaign, new_link=made.link, status=201)
 
@@ -122,7 +125,7 @@ def revoke_invite(campaign_id: int, invite_id: int):
         teams.revoke_invite(campaign.id, invite_id)
     except teams.NotFound:
         abort(404)
-    flash("Invite revoked; its link no longer works.", "success")
+    flash(_("Invite revoked; its link no longer works."), "success")
     return redirect(url_for("auth.team", campaign_id=campaign.id))
 
 
@@ -133,7 +136,7 @@ def change_role(campaign_id: int, membership_id: int):
     campaign = campaign_or_404(campaign_id, ROLE_OWNER)
     form = RoleForm()
     if not form.validate_on_submit():
-        flash("Choose owner, organizer or viewer.", "error")
+        flash(_("Choose owner, organizer or viewer."), "error")
         return _team_page(campaign, status=400)
     try:
         membership = teams.change_role(campaign.id, membership_id, form.role.data)
@@ -142,7 +145,8 @@ def change_role(campaign_id: int, membership_id: int):
     except teams.TeamError as exc:
         flash(str(exc), "error")
         return _team_page(campaign, status=409)
-    flash(f"{membership.user.name or membership.user.email} is now {form.role.data}.", "success")
+    flash(_("%(person)s is now %(role)s.", person=membership.user.name or membership.user.email, role=form.role.data),
+          "success")
     return redirect(url_for("auth.team", campaign_id=campaign.id))
 
 
@@ -158,7 +162,7 @@ def remove_member(campaign_id: int, membership_id: int):
     except teams.TeamError as exc:
         flash(str(exc), "error")
         return _team_page(campaign, status=409)
-    flash(f"{user.name or user.email} was removed from the team.", "success")
+    flash(_("%(person)s was removed from the team.", person=user.name or user.email), "success")
     if user.id == current_user.id:
         return redirect(url_for("auth.campaigns"))
     return redirect(url_for("auth.team", campaign_id=campaign.id))
@@ -174,7 +178,7 @@ def leave_campaign(campaign_id: int):
     except teams.TeamError as exc:
         flash(str(exc), "error")
         return _team_page(campaign, status=409)
-    flash(f"You left {campaign.name}.", "success")
+    flash(_("You left %(campaign)s.", campaign=campaign.name), "success")
     return redirect(url_for("auth.campaigns"))
 
 
@@ -191,7 +195,7 @@ def invite(token: str):
                               and current_user.email_verified_at is None)
     if request.method == "GET" or not current_user.is_authenticated:
         if request.method == "POST":
-            flash("Log in or create an account to accept the invite.", "info")
+            flash(_("Log in or create an account to accept the invite."), "info")
         return render_template("auth/invite.html", invite=found, problem=None, token=token,
                                needs_verification=needs_verification)
     try:
@@ -201,5 +205,5 @@ def invite(token: str):
                                needs_verification=True), 403
     except teams.InviteInvalid as exc:
         return render_template("auth/invite.html", invite=found, problem=str(exc), token=token), 409
-    flash(f"You joined {found.campaign.name} as {membership.role}.", "success")
+    flash(_("You joined %(campaign)s as %(role)s.", campaign=found.campaign.name, role=membership.role), "success")
     return redirect(url_for("auth.team", campaign_id=membership.campaign_id))

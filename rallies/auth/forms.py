@@ -14,8 +14,8 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-_EMAIL = [DataRequired("Enter your email."), Email("Enter a valid email address."),
-          Length(max=254, message="Use at most 254 characters.")]
+_EMAIL = [DataRequired(_l("Enter your email.")), Email(_l("Enter a valid email address.")),
+          Length(max=254, message=_l("Use at most 254 characters."))]
 
 
 class NewPassword:
@@ -29,39 +29,39 @@ class NewPassword:
             raise ValidationError(problem)
 
 
-def _new_password_field(label: str) -> PasswordField:
-    return PasswordField(label, validators=[DataRequired("Choose a password."), NewPassword()],
+def _new_password_field(label) -> PasswordField:
+    return PasswordField(label, validators=[DataRequired(_l("Choose a password.")), NewPassword()],
                          render_kw={"autocomplete": "new-password", "minlength": MIN_LENGTH})
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
-    password = PasswordField("Password", render_kw={"autocomplete": "current-password"},
-                             validators=[DataRequired("Enter your password."),
-                                         Length(max=MAX_LENGTH, message="That password is too long.")])
-    remember = BooleanField("Keep me logged in on this device")
+    email = EmailField(_l("Email"), validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
+    password = PasswordField(_l("Password"), render_kw={"autocomplete": "current-password"},
+                             validators=[DataRequired(_l("Enter your password.")),
+                                         Length(max=MAX_LENGTH, message=_l("That password is too long."))])
+    remember = BooleanField(_l("Keep me logged in on this device"))
 
 
 class SignupForm(FlaskForm):
-    name = StringField("Your name", filters=[_strip], render_kw={"autocomplete": "name"}, validators=[
-        DataRequired("Enter your name."), Length(max=120, message="Use at most 120 characters.")])
-    email = EmailField("Email", validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
-    password = _new_password_field("Password")
-    campaign_name = StringField("Campaign name", filters=[_strip], validators=[
-        DataRequired("Name your campaign."), Length(max=120, message="Use at most 120 characters.")])
+    name = StringField(_l("Your name"), filters=[_strip], render_kw={"autocomplete": "name"}, validators=[
+        DataRequired(_l("Enter your name.")), Length(max=120, message=_l("Use at most 120 characters."))])
+    email = EmailField(_l("Email"), validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
+    password = _new_password_field(_l("Password"))
+    campaign_name = StringField(_l("Campaign name"), filters=[_strip], validators=[
+        DataRequired(_l("Name your campaign.")), Length(max=120, message=_l("Use at most 120 characters."))])
 
     def joining_by_invite(self) -> None:
         """People who sign up from an invite join that campaign and need not name their own."""
-        self.campaign_name.validators = [Optional(), Length(max=120, message="Use at most 120 characters.")]
+        self.campaign_name.validators = [Optional(), Length(max=120, message=_l("Use at most 120 characters."))]
         self.campaign_name.flags.required = False
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
+    email = EmailField(_l("Email"), validators=_EMAIL, filters=[_strip], render_kw={"autocomplete": "email"})
 
 
 class ResetPasswordForm(FlaskForm):
-    password = _new_password_field("New password")
+    password = _new_password_field(_l("New password"))
 
     def for_account(self, email: str, name: str) -> "ResetPasswordForm":
         """Remember whose password this is, so it cannot be their own email or name."""
@@ -70,16 +70,16 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", render_kw={"autocomplete": "current-password"}, validators=[
-        DataRequired("Enter your current password."), Length(max=MAX_LENGTH, message="That password is too long.")])
-    password = _new_password_field("New password")
+    current_password = PasswordField(_l("Current password"), render_kw={"autocomplete": "current-password"}, validators=[
+        DataRequired(_l("Enter your current password.")), Length(max=MAX_LENGTH, message=_l("That password is too long."))])
+    password = _new_password_field(_l("New password"))
 
     for_account = ResetPasswordForm.for_account
 
 
 class CampaignForm(FlaskForm):
-    name = StringField("Campaign name", filters=[_strip], validators=[DataRequired("Name your campaign."),
-                                                    Length(max=120, message="Use at most 120 characters.")])
+    name = StringField(_l("Campaign name"), filters=[_strip], validators=[DataRequired(_l("Name your campaign.")),
+                                                    Length(max=120, message=_l("Use at most 120 characters."))])
 
 
 class CampaignSettingsForm(FlaskForm):
@@ -92,14 +92,14 @@ class CampaignSettingsForm(FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    role = SelectField("Role", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in INVITE_ROLES], default=INVITE_ROLES[0])
-    email = EmailField("Email (optional)", filters=[_strip], render_kw={"autocomplete": "off"}, validators=[
-        Optional(), Email("Enter a valid email address."), Length(max=254, message="Use at most 254 characters.")])
-    send_email = BooleanField("Email the link to this address", default=True)
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in INVITE_ROLES], default=INVITE_ROLES[0])
+    email = EmailField(_l("Email (optional)"), filters=[_strip], render_kw={"autocomplete": "off"}, validators=[
+        Optional(), Email(_l("Enter a valid email address.")), Length(max=254, message=_l("Use at most 254 characters."))])
+    send_email = BooleanField(_l("Email the link to this address"), default=True)
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
 
 
-PASSWORD_HINT = f"At least {MIN_LENGTH} characters. Not a common password, your name or your email."
+PASSWORD_HINT = _l("At least %(min)s characters. Not a common password, your name or your email.", min=MIN_LENGTH)

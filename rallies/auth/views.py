@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
@@ -43,14 +44,15 @@ def signup():
         else:
             login_user(done.user)
             if done.membership is not None:
-                flash(f"Welcome! You joined {invite.campaign.name} as {done.membership.role}.", "success")
+                flash(_("Welcome! You joined %(campaign)s as %(role)s.", campaign=invite.campaign.name,
+                        role=done.membership.role), "success")
                 return redirect(url_for("auth.team", campaign_id=done.membership.campaign_id))
             if done.waiting:
-                flash(f"Welcome! We have emailed a link to {done.user.email}. Open it to confirm your address and "
-                      f"join {invite.campaign.name}.", "info")
+                flash(_("Welcome! We have emailed a link to %(email)s. Open it to confirm your address and "
+                        "join %(campaign)s.", email=done.user.email, campaign=invite.campaign.name), "info")
                 return redirect(url_for("auth.invite", token=secret))
-            flash("Welcome! Your account and campaign are ready. We have emailed you a link to confirm "
-                  "your address.", "success")
+            flash(_("Welcome! Your account and campaign are ready. We have emailed you a link to confirm "
+                    "your address."), "success")
             return redirect(url_for("organize.dashboard"))
     if form.errors:
         status = 400
@@ -70,7 +72,7 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
-            form.password.errors.append("That email and password do not match an account.")
+            form.password.errors.append(_("That email and password do not match an account."))
         else:
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("organize.dashboard"))
@@ -85,7 +87,7 @@ def logout():
     """Log out (POST, so a link elsewhere cannot do it); every copy of this user's cookies dies too."""
     accounts.log_out(current_user._get_current_object())
     logout_user()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("rallies.index"))
 
 
@@ -97,8 +99,8 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
-        flash("If an account uses that email, we have sent it a link to choose a new password. "
-              "Check your inbox (and spam folder).", "info")
+        flash(_("If an account uses that email, we have sent it a link to choose a new password. "
+                "Check your inbox (and spam folder)."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot_password.html", form=form), 400 if form.errors else 200
 
@@ -117,7 +119,7 @@ def reset_password(token: str):
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data)
         logout_user()
-        flash("Your password is changed, and every other session is logged out. Log in with the new password.",
+        flash(_("Your password is changed, and every other session is logged out. Log in with the new password."),
               "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form, hints={"password": PASSWORD_HINT}), \
@@ -138,7 +140,7 @@ def change_password():
             form.current_password.errors.append(str(exc))
         else:
             login_user(user)  # the session id carries the new version
-            flash("Your password is changed. Other devices have been logged out.", "success")
+            flash(_("Your password is changed. Other devices have been logged out."), "success")
             return redirect(url_for("auth.campaigns"))
     return render_template("auth/change_password.html", form=form, hints={"password": PASSWORD_HINT}), \
         400 if form.errors else 200
@@ -151,7 +153,7 @@ def end_other_sessions():
     user = current_user._get_current_object()
     accounts.end_sessions(user)
     login_user(user)  # the session id carries the new version
-    flash("Your other devices are logged out.", "success")
+    flash(_("Your other devices are logged out."), "success")
     return redirect(url_for("auth.campaigns"))
 
 
@@ -167,14 +169,15 @@ def verify_email(token: str):
         found = accounts.verify_email(token)
     except accounts.VerifyLinkInvalid as exc:
         return render_template("auth/verify_email.html", token=None, problem=str(exc)), 410
-    flash(f"Thank you: {found.user.email} is confirmed.", "success")
+    flash(_("Thank you: %(email)s is confirmed.", email=found.user.email), "success")
     if found.invite_secret:
         try:
             membership = teams.join_campaign(found.invite_secret, found.user)
         except teams.InviteInvalid as exc:
             flash(str(exc), "error")
         else:
-            flash(f"You joined {membership.campaign.name} as {membership.role}.", "success")
+            flash(_("You joined %(campaign)s as %(role)s.", campaign=membership.campaign.name, role=membership.role),
+                  "success")
             if current_user.is_authenticated and current_user.id == found.user.id:
                 return redirect(url_for("auth.team", campaign_id=membership.campaign_id))
     if current_user.is_authenticated:
@@ -205,9 +208,10 @@ def resend_verification():
         else:
             back = url_for("auth.invite", token=secret)
     if user.email_verified_at is not None:
-        flash(f"{user.email} is already confirmed.", "info")
+        flash(_("%(email)s is already confirmed.", email=user.email), "info")
         return redirect(back)
     accounts.send_verification(user, secret)
-    flash(f"We have emailed a new link to {user.email}. It works for {account_mail.verify_days()} days.", "info")
+    flash(_("We have emailed a new link to %(email)s. It works for %(days)s days.", email=user.email,
+            days=account_mail.verify_days()), "info")
     return redirect(back)
 

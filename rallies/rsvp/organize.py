@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.guards import rally_or_404, rally_row_or_404, sees_contacts
@@ -25,7 +26,7 @@ def index(rally_id: int):
     contacts = sees_contacts(rally.campaign_id)
     form = RsvpSearchForm(request.args)
     if not contacts:
-        form.q.label.text = "Search names"
+        form.q.label.text = _("Search names")
     q = strip_controls(form.q.data) if form.validate() else ""
     status = form.status.data if form.status.data in lists.STATUSES else ""
     can_manage = has_role(current_user.id, rally.campaign_id, "organizer")
@@ -63,8 +64,10 @@ def add(rally_id: int):
         except rsvps.RsvpError as exc:
             form.form_errors.append(str(exc))
         else:
-            flash(f"{result.rsvp.name} is {result.rsvp.status}" + (" (existing RSVP updated)."
-                  if result.outcome in ("updated", "rejoined") else "."), "success")
+            updated = result.outcome in ("updated", "rejoined")
+            flash(_("%(name)s is %(status)s (existing RSVP updated).", name=result.rsvp.name, status=result.rsvp.status)
+                  if updated else _("%(name)s is %(status)s.", name=result.rsvp.name, status=result.rsvp.status),
+                  "success")
             return redirect(url_for(".index", rally_id=rally.id), 303)
     return render_template("rsvp_admin/add.html", rally=rally, form=form), 422 if form.errors else 200
 
@@ -77,7 +80,7 @@ def cancel(rally_id: int, rsvp_id: int):
     rsvp = rally_row_or_404(Rsvp, rsvp_id, rally)
     try:
         if ConfirmForm().validate_on_submit() and rsvps.cancel_rsvp(rsvp):
-            flash("RSVP cancelled; the waitlist has moved up if places were free.", "success")
+            flash(_("RSVP cancelled; the waitlist has moved up if places were free."), "success")
     except rsvps.RsvpError as exc:
         flash(str(exc), "warning")
     return redirect(request.referrer if _same_site(request.referrer) else url_for(".index", rally_id=rally.id), 303)

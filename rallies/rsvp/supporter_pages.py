@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..auth.guards import campaign_or_404
@@ -60,6 +61,6 @@ def delete(campaign_id: int, supporter_id: int):
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
         count = supporters.delete_person(person)
-        flash(f"Deleted. Personal data removed from {count} RSVP(s); turnout counts are unchanged.", "success")
+        flash(_("Deleted. Personal data removed from %(count)s RSVP(s); turnout counts are unchanged.", count=count), "success")
         return redirect(url_for(".index", campaign_id=campaign_id), 303)
     return render_template("supporters/delete.html", person=person, campaign_id=campaign_id, form=form)

@@ -36,7 +36,7 @@ def api_login(view):
 
 def _valid_or_400(form):
     if not form.validate():
-        fields = dict(form.errors)
+        fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
         first = next(iter(fields.values()))[0]
         raise ApiError(400, "invalid_filter", first, fields=fields)
     return form
@@ -59,7 +59,7 @@ def rallies_csv(campaign_id: int):
     campaign_or_404(campaign_id)
     form = table_form(campaign_id)
     if not form.validate():
-        return Response("Bad filter: " + "; ".join(e for errs in form.errors.values() for e in errs) + "\n",
+        return Response("Bad filter: " + "; ".join(str(e) for errs in form.errors.values() for e in errs) + "\n",
                         status=400, mimetype="text/plain")
     rows = tallies.comparison_rows(campaign_id, form.filters(), form.sort.data, form.dir.data != "asc")
     return _csv(exports.rallies_csv(rows), f"campaign-{campaign_id}-rallies.csv")
@@ -72,7 +72,7 @@ def rollups_csv(campaign_id: int):
     campaign_or_404(campaign_id)
     form = table_form(campaign_id, RollupForm)
     if not form.validate():
-        return Response("Bad filter: " + "; ".join(e for errs in form.errors.values() for e in errs) + "\n",
+        return Response("Bad filter: " + "; ".join(str(e) for errs in form.errors.values() for e in errs) + "\n",
                         status=400, mimetype="text/plain")
     rows = tallies.rollups(campaign_id, form.level.data, form.filters())
     return _csv(exports.rollups_csv(rows), f"campaign-{campaign_id}-{form.level.data}-rollups.csv")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import ngettext
 from flask_login import login_required
 
 from ..auth.guards import campaign_or_404, current_memberships, rally_or_404
@@ -43,8 +44,8 @@ def campaign(campaign_id: int):
     result = tallies.comparison_page(campaign_id, form.filters(), form.sort.data, form.dir.data != "asc",
                                      form.page.data or 1)
     if result.clamped:
-        flash(f"There {'is' if result.pages == 1 else 'are'} only {result.pages} page"
-              f"{'' if result.pages == 1 else 's'} of results; showing the last one.", "warning")
+        flash(ngettext("There is only %(num)d page of results; showing the last one.",
+                       "There are only %(num)d pages of results; showing the last one.", result.pages), "warning")
     return render_template("turnout/campaign.html", campaign=camp, form=form, result=result, sort_labels=SORT_LABELS,
                            phase=tallies.rally_phase, tally=tallies.rally_tally)
 
