@@ -7,9 +7,11 @@ campaign's default (a view sets ``g.campaign_locale``), then English.
 
 from __future__ import annotations
 
+from babel import support
 from flask import Blueprint, current_app, g, has_request_context, make_response, redirect, request
 from flask_babel import get_locale, get_translations
 from jinja2 import pass_context
+from wtforms.i18n import messages_path
 
 from .extensions import babel
 from .routing import safe_next
@@ -98,3 +100,14 @@ def _template_gettext(context, string: str) -> str:
 @pass_context
 def _template_ngettext(context, singular: str, plural: str, n: int) -> str:
     return _catalog(context).ungettext(singular, plural, n)
+
+
+_WTFORMS_CATALOGS: dict[str, support.Translations] = {}
+
+
+def wtforms_catalog() -> support.Translations:
+    """WTForms' own messages ("Not a valid integer value.") in the current language, read once per language."""
+    locale = str(get_locale() or DEFAULT_LOCALE)
+    if locale not in _WTFORMS_CATALOGS:
+        _WTFORMS_CATALOGS[locale] = support.Translations.load(messages_path(), [locale], domain="wtforms")
+    return _WTFORMS_CATALOGS[locale]

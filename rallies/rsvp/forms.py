@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..i18n import wtforms_catalog
 from ..mail.addresses import normalise_email
 from ..sms.consent import InvalidPhone, UnreadablePhone, consent_text, normalise_phone
 
@@ -85,6 +86,11 @@ class RsvpForm(FlaskForm):
         # CSRFProtect checks every POST before the view runs; a form-level check would sign and
         # verify the same token a second time on the busiest form. The template renders the token.
         csrf = False
+
+        def get_translations(self, form):
+            # Flask-WTF reads WTForms' catalog from disk on every request (0.8 ms on this form);
+            # the sign-up budget is what this form is held to.
+            return wtforms_catalog()
 
     def __init__(self, *args, rally=None, **kwargs):
         super().__init__(*args, **kwargs)

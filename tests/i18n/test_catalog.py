@@ -179,7 +179,7 @@ def test_spanish_rsvp_form_with_errors_has_no_english(client, rally):
     html = page.get_data(as_text=True)
     assert page.status_code == 422 and '<html lang="es">' in html
     assert "Escribe tu nombre." in html and "Corrige los problemas de abajo:" in html
-    assert "No es un valor entero válido." in html  # WTForms' own message, from Flask-WTF's catalogs
+    assert "No es un valor entero válido." in html  # WTForms' own message, from its catalogs (i18n.wtforms_catalog)
     assert "Mitin por el río" in html
     assert not _english_in(html)
 
