@@ -75,3 +75,13 @@ def test_shrinking_a_waitlisted_party_lets_it_in_when_it_now_fits(make_rally, ca
     assert stored_rsvp(family).status == "going"
     assert stored_rally(rally.id).going_people == 2
     assert stored_counts(rally.id) == counts_from_rows(rally.id)
+
+
+def test_cancelling_an_unconfirmed_rsvp_counts_one_cancellation_and_frees_nothing(make_rally, campaign):
+    rally = make_rally(campaign, capacity=1, confirm_by_email=True)
+    waiting, _ = quick_rsvp(rally)
+    assert statuses(waiting) == ["unconfirmed"]
+    assert cancel_rsvp(stored_rsvp(waiting), notify=False) is True
+    r = stored_rally(rally.id)
+    assert (r.going_people, r.going_parties, r.waitlisted_parties, r.cancelled_parties) == (0, 0, 0, 1)
+    assert stored_counts(rally.id) == counts_from_rows(rally.id)
