@@ -76,9 +76,9 @@ def init_app(app) -> None:
     # catalogs WTForms ships, through Flask-Babel's locale.
     app.config.setdefault("WTF_I18N_ENABLED", True)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    # Flask-Babel's template gettext finds the catalog anew on every call (context, domain, locale:
-    # ~30 µs, and a page calls it dozens of times). Each render finds it once instead, in the context
-    # processor below, so force_locale() around a render still chooses the language.
+    # Flask-Babel's template gettext finds the catalog anew on every call (context, domain, locale),
+    # and a page calls it dozens of times. Each render finds it once instead, in the context processor
+    # below, so force_locale() around a render still chooses the language.
     app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
     app.register_blueprint(bp)
 

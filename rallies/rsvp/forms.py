@@ -88,8 +88,8 @@ class RsvpForm(FlaskForm):
         csrf = False
 
         def get_translations(self, form):
-            # Flask-WTF reads WTForms' catalog from disk on every request (0.8 ms on this form);
-            # the sign-up budget is what this form is held to.
+            # Flask-WTF reads WTForms' catalog from disk on every request; this form is on the
+            # sign-up budget, so it keeps one per language.
             return wtforms_catalog()
 
     def __init__(self, *args, rally=None, **kwargs):
