@@ -126,3 +126,15 @@ def test_an_upload_without_an_online_flag_is_offline_when_its_time_is_past(door)
     assert verdict.flags["offline"] is True
     assert admit_walkin(scanner, name="Said online", nonce=nonce(), client_time=earlier, offline=True,
                         online=True).flags["offline"] is False
+
+
+def test_a_walkin_row_holds_its_mailbox_key_and_times(door):
+    """The walk-in's email is keyed like an RSVP's (so the same mailbox cannot RSVP again), with no phone,
+    and its status and creation times are the scan's (not each a default read a moment later)."""
+    verdict = admit_walkin(door.scanner, name="Walk In", email="Walk.In+door@Example.org", nonce=nonce())
+    stored = stored_rsvp(verdict.ticket["id"])
+    assert (stored.email_key, stored.phone) == ("walk.in@example.org", "")
+    assert stored.status_at == stored.created_at  # both the scan's time, not a later default
+    assert abs((utcnow() - stored.created_at).total_seconds()) < 60
+    anonymous = stored_rsvp(admit_walkin(door.scanner, name="No Mail", nonce=nonce()).ticket["id"])
+    assert (anonymous.email, anonymous.email_key) == (None, None)
