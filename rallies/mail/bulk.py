@@ -35,19 +35,28 @@ def per_rsvp_message_id(key: str):
     return sa.literal(f"<{key}.") + sa.cast(Rsvp.id, sa.String) + sa.literal(f"@{message_domain()}>")
 
 
+def outbox_columns(*, kind: str, message_id, to_addr, subject: str, render_as: str, params: dict,
+                   channel: str = CHANNEL_EMAIL, campaign_message_id: int | None = None) -> dict:
+    """{outbox column: SQL expression} for the SELECT of an ``INSERT ... SELECT`` that queues one row per
+    RSVP: ``message_id`` and ``to_addr`` are expressions over the selected rows, the rest constants."""
+    now = utcnow()
+    return {
+        "kind": sa.literal(kind[:30]), "message_id": message_id, "to_addr": to_addr,
+        "subject": sa.literal(" ".join(subject.split())[:200]), "render_as": sa.literal(render_as),
+        "render_params": sa.literal(params, sa.JSON), "rsvp_id": Rsvp.id, "channel": sa.literal(channel),
+        "campaign_message_id": sa.literal(campaign_message_id, sa.Integer),
+        "status": sa.literal(OUTBOX_PENDING), "attempts": sa.literal(0), "next_attempt_at": sa.literal(now, UTCDateTime),
+        "claimed_by": sa.literal(""), "last_error": sa.literal(""), "created_at": sa.literal(now, UTCDateTime),
+    }
+
+
 def queue_per_rsvp(kind: str, key: str, subject: str, render_as: str, params: dict, *where) -> int:
     """Queue, in the caller's transaction, one message to each RSVP matching ``where`` that has an email
     and was not sent this ``key`` before; returns how many rows were added."""
     t = OutboxMessage.__table__
-    now = utcnow()
     message_id = per_rsvp_message_id(key)
-    columns = {
-        "kind": sa.literal(kind[:30]), "message_id": message_id, "to_addr": Rsvp.email,
-        "subject": sa.literal(" ".join(subject.split())[:200]), "render_as": sa.literal(render_as),
-        "render_params": sa.literal(params, sa.JSON), "rsvp_id": Rsvp.id, "channel": sa.literal(CHANNEL_EMAIL),
-        "status": sa.literal(OUTBOX_PENDING), "attempts": sa.literal(0), "next_attempt_at": sa.literal(now, UTCDateTime),
-        "claimed_by": sa.literal(""), "last_error": sa.literal(""), "created_at": sa.literal(now, UTCDateTime),
-    }
+    columns = outbox_columns(kind=kind, message_id=message_id, to_addr=Rsvp.email, subject=subject,
+                             render_as=render_as, params=params)
     rows = (sa.select(*columns.values())
             .where(*where, Rsvp.email.is_not(None), ~sa.exists().where(t.c.message_id == message_id))
             .order_by(Rsvp.id))

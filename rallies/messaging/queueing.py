@@ -15,42 +15,29 @@ import sqlalchemy as sa
 
 from ..database import atomic
 from ..extensions import db
+from ..mail.bulk import outbox_columns
 from ..mail.delivery import message_domain
 from ..models import CampaignMessage, OutboxMessage, Rally, Rsvp, Supporter, User, utcnow
-from ..models.mail import CHANNEL_EMAIL, MESSAGE_DRAFT, MESSAGE_QUEUED, MESSAGE_SCHEDULED, OUTBOX_PENDING
+from ..models.mail import CHANNEL_EMAIL, MESSAGE_DRAFT, MESSAGE_QUEUED, MESSAGE_SCHEDULED
 from . import segments
 
 RENDER_EMAIL = "campaign_message"
 RENDER_SMS = "campaign_sms"
 
 
-def _outbox_rows(message: CampaignMessage, rally: Rally, channel: str, now: datetime):
+def _outbox_rows(message: CampaignMessage, rally: Rally, channel: str):
     """INSERT INTO outbox_message (...) SELECT ... FROM rsvp JOIN supporter: this channel's rows."""
-    t = OutboxMessage.__table__
-    col = t.c
     email = channel == CHANNEL_EMAIL
     tag = "e" if email else "s"
+    render_as = RENDER_EMAIL if email else RENDER_SMS
     message_id = (sa.literal(f"<m{message.id}-") + sa.cast(Rsvp.id, sa.String)
                   + sa.literal(f".{tag}@{message_domain()}>"))
-    values = {
-        col.kind: sa.literal(RENDER_EMAIL if email else RENDER_SMS, col.kind.type),
-        col.message_id: message_id,
-        col.to_addr: Rsvp.email if email else Supporter.phone,
-        col.subject: sa.literal(message.subject if email else "", col.subject.type),
-        col.render_as: sa.literal(RENDER_EMAIL if email else RENDER_SMS, col.render_as.type),
-        col.render_params: sa.literal({"campaign_message_id": message.id}, col.render_params.type),
-        col.rsvp_id: Rsvp.id,
-        col.channel: sa.literal(channel, col.channel.type),
-        col.campaign_message_id: sa.literal(message.id, col.campaign_message_id.type),
-        col.status: sa.literal(OUTBOX_PENDING, col.status.type),
-        col.attempts: sa.literal(0, col.attempts.type),
-        col.next_attempt_at: sa.literal(now, col.next_attempt_at.type),
-        col.claimed_by: sa.literal("", col.claimed_by.type),
-        col.last_error: sa.literal("", col.last_error.type),
-        col.created_at: sa.literal(now, col.created_at.type),
-    }
-    select = segments.recipients(rally, message.segment, channel, *values.values())
-    return (t.insert().from_select(list(values), select)
+    columns = outbox_columns(kind=render_as, message_id=message_id, to_addr=Rsvp.email if email else Supporter.phone,
+                             subject=message.subject if email else "", render_as=render_as,
+                             params={"campaign_message_id": message.id}, channel=channel,
+                             campaign_message_id=message.id)
+    select = segments.recipients(rally, message.segment, channel, *columns.values())
+    return (OutboxMessage.__table__.insert().from_select(list(columns), select)
             .execution_options(preserve_rowcount=True))
 
 
@@ -75,7 +62,7 @@ def _queue(message_id: int, user: User | None, now: datetime, due: bool) -> int 
             return None
         message = session.get(CampaignMessage, message_id)
         rally = session.get(Rally, message.rally_id)
-        written = sum(session.execute(_outbox_rows(message, rally, channel, now)).rowcount
+        written = sum(session.execute(_outbox_rows(message, rally, channel)).rowcount
                       for channel in segments.channels_of(message.channel))
         message.recipient_count = written
     return written
