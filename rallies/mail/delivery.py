@@ -40,7 +40,6 @@ import logging
 import smtplib
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 from email import encoders
 from email.charset import QP, Charset
 from email.generator import BytesGenerator
@@ -68,11 +67,10 @@ from .outbox import (
     Pacer,
     Rendered,
     backoff_delay,
-    claim_batch,
+    drain,
     drop,
     mark_failed,
     mark_sent,
-    paced_batch,
     refresh_claim,
     release,
     renderer,
@@ -447,26 +445,12 @@ def deliver_pending(app=None, limit: int = 100, *, sender: str | None = None) ->
                 db.session.remove()
     config = current_app.config
     sender = sender or sender_id()
-    timeout = timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 120)))
     transport = _Transport(config)
-    rate = float(config.get("MAIL_RATE_PER_SECOND", 0))
-    pacer = Pacer(rate)
-    batch = paced_batch(rate, timeout)
-    sent = 0
     try:
-        while limit > 0:
-            now = utcnow()
-            rows = claim_batch(sender, now, now - timeout, min(batch, limit))
-            if not rows:
-                break
-            limit -= len(rows)
-            done, unreachable = _send_batch(rows, sender, transport, pacer, config)
-            sent += done
-            if unreachable:
-                break
+        return drain(CHANNEL_EMAIL, float(config.get("MAIL_RATE_PER_SECOND", 0)),
+                     lambda rows, pacer: _send_batch(rows, sender, transport, pacer, config), limit, sender, config)
     finally:
         transport.close()
-    return sent
 
 
 def outbox_counts() -> dict[str, int]:

@@ -140,6 +140,26 @@ def paced_batch(rate: float, timeout: timedelta) -> int:
     return max(1, min(CLAIM_BATCH, int(rate * timeout.total_seconds() / 4))) if rate > 0 else CLAIM_BATCH
 
 
+def drain(channel: str, rate: float, send_batch: Callable, limit: int, sender: str, config) -> int:
+    """Claim this channel's due rows a batch at a time and hand each batch to ``send_batch(rows, pacer)``
+    (which returns (sent, unreachable)) at most ``rate`` a second; returns how many were sent."""
+    timeout = timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 120)))
+    pacer = Pacer(rate)
+    batch = paced_batch(rate, timeout)
+    sent = 0
+    while limit > 0:
+        now = utcnow()
+        rows = claim_batch(sender, now, now - timeout, min(batch, limit), channel=channel)
+        if not rows:
+            break
+        limit -= len(rows)
+        done, unreachable = send_batch(rows, pacer)
+        sent += done
+        if unreachable:  # the server or provider is down: the rest wait for the next run
+            break
+    return sent
+
+
 class ClaimLost(Exception):
     """Our claim on a row went stale and another sender took it: this sender must not send it."""
 

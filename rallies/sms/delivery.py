@@ -12,7 +12,6 @@ records the STOP) fail the row at once. At-least-once, like email: a sender that
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,12 +21,11 @@ from ..extensions import db
 from ..mail.outbox import (
     NothingToSend,
     Pacer,
-    claim_batch,
     claimed_update,
+    drain,
     drop,
     mark_failed,
     mark_sent,
-    paced_batch,
     release,
     run_renderer,
     sender_id,
@@ -137,20 +135,6 @@ def deliver_pending_sms(app=None, limit: int = 100, *, sender: str | None = None
                 db.session.remove()
     config = current_app.config
     sender = sender or sender_id()
-    timeout = timedelta(seconds=float(config.get("OUTBOX_CLAIM_TIMEOUT", 120)))
     provider = provider or provider_for(config, current_app.instance_path)
-    rate = float(config.get("SMS_RATE_PER_SECOND", 1))
-    pacer = Pacer(rate)
-    batch = paced_batch(rate, timeout)
-    sent = 0
-    while limit > 0:
-        now = utcnow()
-        rows = claim_batch(sender, now, now - timeout, min(batch, limit), channel=CHANNEL_SMS)
-        if not rows:
-            break
-        limit -= len(rows)
-        done, unreachable = _send_batch(rows, sender, provider, pacer, config)
-        sent += done
-        if unreachable:
-            break
-    return sent
+    return drain(CHANNEL_SMS, float(config.get("SMS_RATE_PER_SECOND", 1)),
+                 lambda rows, pacer: _send_batch(rows, sender, provider, pacer, config), limit, sender, config)

@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.mail import delivery
+from rallies.mail import outbox as outbox_module
 from rallies.mail.outbox import Pacer
 from rallies.models import OutboxMessage, utcnow
 from tests.factories import campaign_of
@@ -303,7 +304,7 @@ def _fake_pacers(monkeypatch, smtp) -> tuple[list, list]:
         rates.append(rate)
         return Pacer(rate, clock=lambda: now[0], sleep=sleep)
 
-    monkeypatch.setattr(delivery, "Pacer", make)
+    monkeypatch.setattr(outbox_module, "Pacer", make)
     return rates, slept
 
 

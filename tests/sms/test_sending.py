@@ -9,10 +9,12 @@ import sqlalchemy as sa
 
 from rallies.database import atomic
 from rallies.extensions import db
+from rallies.mail import outbox
+from rallies.mail.outbox import Pacer
 from rallies.models import OutboxMessage, Supporter, utcnow
 from rallies.rsvp import notices
 from rallies.sms.consent import SmsConsent
-from rallies.sms.delivery import Pacer, deliver_pending_sms
+from rallies.sms.delivery import deliver_pending_sms
 from rallies.sms.providers import FileProvider
 from rallies.sms.segments import total_segments
 from tests.factories import make_rsvp
@@ -205,10 +207,10 @@ def test_refused_credentials_back_off_rather_than_fail(sms_app, twilio, rally):
 
 def test_a_stop_while_the_sender_waits_for_its_slot_still_stops_the_text(sms_app, twilio, rally, monkeypatch):
     """The STOP check is the last thing before the request: after the pacer's wait, in the claim's own UPDATE."""
-    from rallies.sms import delivery, optout
+    from rallies.sms import optout
 
     opted_in(rally)
-    monkeypatch.setattr(delivery.Pacer, "wait", lambda self: optout.stop(PHONE))
+    monkeypatch.setattr(outbox.Pacer, "wait", lambda self: optout.stop(PHONE))
     assert deliver_pending_sms() == 0
     assert twilio.received == []
     [row] = sms_rows()
@@ -217,15 +219,14 @@ def test_a_stop_while_the_sender_waits_for_its_slot_still_stops_the_text(sms_app
 
 def test_slow_rates_claim_small_batches(sms_app, twilio, rally, monkeypatch):
     """At 0.1 texts/s a batch of 20 would outlast the claim timeout: the sender claims only what it can send."""
-    from rallies.sms import delivery
 
     for i in range(3):
         opted_in(rally, phone=f"+1415555267{i}")
     sms_app.config.update(SMS_RATE_PER_SECOND=0.1, OUTBOX_CLAIM_TIMEOUT=40)
-    monkeypatch.setattr(delivery.Pacer, "wait", lambda self: None)
+    monkeypatch.setattr(outbox.Pacer, "wait", lambda self: None)
     claimed = []
-    real = delivery.claim_batch
-    monkeypatch.setattr(delivery, "claim_batch", lambda *a, **k: claimed.append(a[3]) or real(*a, **k))
+    real = outbox.claim_batch
+    monkeypatch.setattr(outbox, "claim_batch", lambda *a, **k: claimed.append(a[3]) or real(*a, **k))
     assert deliver_pending_sms() == 3
     assert claimed[0] == 1
 
