@@ -114,18 +114,6 @@ def insert(table):
     return _INSERTS[db.session.get_bind().dialect.name](table)
 
 
-class PerDialect:
-    """A statement built once, at import, for each dialect, from ``build(insert)``: for INSERT ... ON CONFLICT,
-    whose construct depends on the dialect. Calling it gives the session's engine's statement; execute it
-    with the values as parameters (a statement built once is never coerced again)."""
-
-    def __init__(self, build):
-        self._by_dialect = {name: build(make) for name, make in _INSERTS.items()}
-
-    def __call__(self):
-        return self._by_dialect[db.session.get_bind().dialect.name]
-
-
 def is_sqlite() -> bool:
     """True when the bound engine is SQLite."""
     return db.engine.dialect.name == "sqlite"

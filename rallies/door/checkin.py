@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..database import PerDialect, atomic
+from ..database import atomic, insert
 from ..extensions import db
 from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
 from ..rallies import counters
@@ -264,8 +264,6 @@ _ADMIT_PARTY = (rsvp_t.update()
                        rsvp_t.c.status == "going")
                 .values(checked_in_people=rsvp_t.c.guests + 1)
                 .returning(*_ADMITTED))
-_SCAN_INSERT = PerDialect(lambda make_insert: make_insert(scan_t).on_conflict_do_nothing(
-    index_elements=["rally_id", "nonce"]).returning(scan_t.c.id))
 _CHECKIN_INSERT = checkin_t.insert()
 _STORED = sa.select(scan_t.c.id, scan_t.c.response).where(scan_t.c.rally_id == sa.bindparam("rally"),
                                                             scan_t.c.nonce == sa.bindparam("nonce"))
@@ -437,7 +435,8 @@ def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:
     values.setdefault("rsvp_id", None)
     # The stored response leaves out scan_id (unknown before the INSERT); _stored adds it back.
     values["response"] = json.dumps(verdict.to_dict())
-    scan_id = db.session.execute(_SCAN_INSERT(), values).scalar()
+    new_scan = insert(scan_t).on_conflict_do_nothing(index_elements=["rally_id", "nonce"]).returning(scan_t.c.id)
+    scan_id = db.session.execute(new_scan, values).scalar()
     if scan_id is None:
         raise _Replay()
     verdict.scan_id = scan_id

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from ..database import PerDialect
+from ..database import insert
 from ..extensions import db
 from ..models import RSVP_CANCELLED, RSVP_GOING, RSVP_WAITLISTED, ArrivalMinute, Checkin, Door, Rally, Rsvp
 
@@ -46,22 +46,13 @@ def lock_rally(rally_id: int) -> None:
     db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(going_people=rally_t.c.going_people))
 
 
-def _take_places_update():
-    people = sa.bindparam("people", type_=sa.Integer)
-    fits = sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity)
-    return (rally_t.update().where(rally_t.c.id == sa.bindparam("rally_id"), fits)
-            .values(going_people=rally_t.c.going_people + people,
-                    going_parties=rally_t.c.going_parties + sa.bindparam("parties", type_=sa.Integer),
-                    guests_count=rally_t.c.guests_count + sa.bindparam("guests", type_=sa.Integer)))
-
-
-#: Built once: every new RSVP runs it.
-_TAKE_PLACES = _take_places_update()
-
-
 def take_places(rally_id: int, people: int, guests: int, parties: int = 1) -> bool:
     """Add people to 'going' only if they fit the capacity; the conditional UPDATE's rowcount is the answer."""
-    result = db.session.execute(_TAKE_PLACES, dict(rally_id=rally_id, people=people, parties=parties, guests=guests))
+    fits = sa.or_(rally_t.c.capacity.is_(None), rally_t.c.going_people + people <= rally_t.c.capacity)
+    result = db.session.execute(
+        rally_t.update().where(rally_t.c.id == rally_id, fits)
+        .values(going_people=rally_t.c.going_people + people, going_parties=rally_t.c.going_parties + parties,
+                guests_count=rally_t.c.guests_count + guests))
     return result.rowcount == 1
 
 
@@ -104,15 +95,15 @@ def minute_of(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def _minute_upsert(make_insert):
-    stmt = make_insert(minute_t)
+def _minute_upsert():
+    """Add to the door's arrival minute, creating it on its first admission."""
+    stmt = insert(minute_t)
     return stmt.on_conflict_do_update(
         index_elements=["rally_id", "door_id", "minute"],
         set_={"people": minute_t.c.people + stmt.excluded.people, "walkins": minute_t.c.walkins + stmt.excluded.walkins})
 
 
-# The check-in counters' statements, built once (a scan runs them all): values are bound parameters.
-_MINUTE_ADD = PerDialect(_minute_upsert)
+# The check-in counters' other statements: values are bound parameters.
 _MINUTE_TAKE = minute_t.update().where(
     minute_t.c.rally_id == sa.bindparam("rally"), minute_t.c.door_id.is_not_distinct_from(sa.bindparam("door")),
     minute_t.c.minute == sa.bindparam("at"),
@@ -150,7 +141,7 @@ def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walki
     """
     minute = minute_of(moment)
     if n > 0:
-        db.session.execute(_MINUTE_ADD(), {"rally_id": rally_id, "door_id": door_id, "minute": minute, "people": n,
+        db.session.execute(_minute_upsert(), {"rally_id": rally_id, "door_id": door_id, "minute": minute, "people": n,
                                            "walkins": walkins})
     else:
         db.session.execute(_MINUTE_TAKE, {"rally": rally_id, "door": door_id, "at": minute, "n": n, "w": walkins})

@@ -9,7 +9,7 @@ upsert with it).
 
 from __future__ import annotations
 
-from ..database import PerDialect
+from ..database import insert
 from ..extensions import db
 from ..models import RSVP_UNCONFIRMED, Rsvp
 from ..sms.queue import queue_ticket_sms
@@ -24,9 +24,9 @@ RSVP_COLUMNS = ("rally_id", "token_hash", "token_sealed", "name", "email", "emai
                 "utm_campaign", "ref", "status_at", "reminder_answer", "created_at", "updated_at", "changed_seq")
 
 
-#: The RSVP's INSERT, which does nothing when the mailbox already has an RSVP to the rally.
-_RSVP_INSERT = PerDialect(lambda make_insert: make_insert(rsvp_t).on_conflict_do_nothing(
-    index_elements=["rally_id", "email_key"]).returning(rsvp_t.c.id))
+def _rsvp_insert():
+    """The RSVP's INSERT, which does nothing when the mailbox already has an RSVP to the rally."""
+    return insert(rsvp_t).on_conflict_do_nothing(index_elements=["rally_id", "email_key"]).returning(rsvp_t.c.id)
 
 
 def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str, locale: str = "") -> int | None:
@@ -43,7 +43,7 @@ def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str, 
         supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"],
                                      values["postal_code"], locale, sms=values.get("sms_consent"))
     rsvp_id = db.session.execute(
-        _RSVP_INSERT(), {**{name: values[name] for name in RSVP_COLUMNS}, "supporter_id": supporter_id}).scalar()
+        _rsvp_insert(), {**{name: values[name] for name in RSVP_COLUMNS}, "supporter_id": supporter_id}).scalar()
     if rsvp_id is None:
         return None
     notices.queue_ticket_email(rsvp_id, values["email"], reason, title, locale=locale)

@@ -7,7 +7,7 @@ import re
 
 import sqlalchemy as sa
 
-from ..database import PerDialect, atomic
+from ..database import atomic, insert
 from ..extensions import db
 from ..keys.link_secrets import new_page_token
 from ..mail.addresses import normalise_email
@@ -34,15 +34,15 @@ def supporter_for(campaign_id: int, email: str, name: str = "", phone: str = "",
         return None
     consent = sms.columns() if sms is not None else {"sms_opt_in_at": None, "sms_consent_text": "",
                                                      "sms_consent_ip": ""}
-    return db.session.execute(_SUPPORTER_UPSERT(), dict(
+    return db.session.execute(_supporter_upsert(), dict(
         campaign_id=campaign_id, email=email, name=name[:120], phone=phone[:32], postal_code=postal_code[:20],
         locale=(locale or "")[:10], created_at=utcnow(), **consent)).scalar_one()
 
 
-def _supporter_upsert(make_insert):
+def _supporter_upsert():
     """INSERT .. ON CONFLICT (campaign_id, email) DO UPDATE, keeping known details over blank ones."""
     t = Supporter.__table__
-    stmt = make_insert(t)
+    stmt = insert(t)
 
     def keep(col):
         return sa.case((stmt.excluded[col] != "", stmt.excluded[col]), else_=t.c[col])
@@ -58,9 +58,6 @@ def _supporter_upsert(make_insert):
               "sms_consent_ip": consented("sms_consent_ip"),
               "sms_stopped_at": sa.case((stmt.excluded.sms_opt_in_at.is_not(None), None), else_=t.c.sms_stopped_at)},
     ).returning(t.c.id)
-
-
-_SUPPORTER_UPSERT = PerDialect(_supporter_upsert)
 
 
 def find_supporters(campaign_id: int, query: str = "", limit: int = 50, offset: int = 0) -> list[Supporter]:

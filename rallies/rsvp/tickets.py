@@ -32,7 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..database import PerDialect, atomic
+from ..database import atomic, insert
 from ..extensions import db
 from ..keys import sealing
 from ..models import TicketImage
@@ -219,16 +219,14 @@ def stored_or_drawn_png(rsvp_id: int, rally_id: int, sealed_key: bytes | None, s
             pass  # sealed under a KEK that is no longer configured: draw it again
     png = qr_png(code or code_for(rally_id, sealed_key, rsvp_id))
     with atomic():
-        db.session.execute(_STORE_IMAGE(), {"rsvp_id": rsvp_id, "png_sealed": sealing.seal(png, _image_aad(rsvp_id))})
+        db.session.execute(_store_image(), {"rsvp_id": rsvp_id, "png_sealed": sealing.seal(png, _image_aad(rsvp_id))})
     return png
 
 
-def _store_image(make_insert):
-    stmt = make_insert(TicketImage.__table__)
+def _store_image():
+    """Store a ticket's image, replacing one drawn at the same time by another request."""
+    stmt = insert(TicketImage.__table__)
     return stmt.on_conflict_do_update(index_elements=["rsvp_id"], set_={"png_sealed": stmt.excluded.png_sealed})
-
-
-_STORE_IMAGE = PerDialect(_store_image)
 
 
 def forget_images() -> int:
