@@ -2,10 +2,12 @@
 
 Viewers read the log and a message's page; composing, previewing and sending take an organizer.
 Sending is rate-limited per campaign (RATELIMIT_MESSAGES_CAMPAIGN), counted only when a send or
-schedule succeeds.
+schedule succeeds, and looked at only after the role check.
 """
 
 from __future__ import annotations
+
+from functools import wraps
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,8 +31,20 @@ def _was_sent(response) -> bool:
     return response.status_code == 303 and request.form.get("when") != "draft"
 
 
-send_rate_limit = limiter.limit(lambda: current_app.config["RATELIMIT_MESSAGES_CAMPAIGN"], key_func=_campaign_key,
-                                methods=["POST"], deduct_when=_was_sent)
+#: One budget per campaign, shared by composing and sending a draft.
+send_rate_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_MESSAGES_CAMPAIGN"], "messages-campaign",
+                                       key_func=_campaign_key, methods=["POST"], deduct_when=_was_sent)
+
+
+def _organizer_first(view):
+    """Pass the view its rally, for organizers only, checked before the send limit (put it above
+    ``send_rate_limit``): a viewer always gets 403 (a stranger 404), never 429, and spends none of the quota."""
+
+    @wraps(view)
+    def guarded(rally_id: int, **kwargs):
+        return view(rally_or_404(rally_id, ROLE_ORGANIZER), **kwargs)
+
+    return guarded
 
 
 def _message_or_404(rally, message_id: int):
@@ -49,10 +63,10 @@ def index(rally_id: int):
 @bp.get("/new")
 @bp.post("/new")
 @login_required
+@_organizer_first
 @send_rate_limit
-def new(rally_id: int):
+def new(rally):
     """Compose a message: save a draft, send now or schedule in the rally's time zone."""
-    rally = rally_or_404(rally_id, ROLE_ORGANIZER)
     form = ComposeForm(zone=rally.timezone)
     if form.validate_on_submit():
         user = current_user._get_current_object()
@@ -119,10 +133,10 @@ def preview(rally_id: int, message_id: int, rsvp_id: int):
 
 @bp.post("/<int:message_id>/send")
 @login_required
+@_organizer_first
 @send_rate_limit
-def send(rally_id: int, message_id: int):
+def send(rally, message_id: int):
     """Send a draft or scheduled message now (a second click queues nothing)."""
-    rally = rally_or_404(rally_id, ROLE_ORGANIZER)
     message = _message_or_404(rally, message_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)

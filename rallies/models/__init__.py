@@ -4,12 +4,21 @@ from .accounts import ROLE_ORGANIZER, ROLE_OWNER, ROLE_RANK, ROLE_VIEWER, Campai
 from .door import ArrivalMinute, Checkin, Door, DoorLink, DoorSession, ScanLog
 from .mail import CampaignMessage, OutboxMessage
 from .rallies import GeocodeCache, Rally
-from .rsvps import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rsvp, Supporter, TicketImage
+from .rsvps import (
+    RSVP_CANCELLED,
+    RSVP_GOING,
+    RSVP_UNCONFIRMED,
+    RSVP_WAITLISTED,
+    Rsvp,
+    RsvpSmsConsent,
+    Supporter,
+    TicketImage,
+)
 from .types import UTCDateTime, utcnow
 
 __all__ = [
     "ArrivalMinute", "Campaign", "CampaignMessage", "Checkin", "Door", "DoorLink", "DoorSession", "GeocodeCache", "Invite",
     "Membership", "OutboxMessage", "RSVP_CANCELLED", "RSVP_GOING", "RSVP_UNCONFIRMED", "RSVP_WAITLISTED", "ROLE_OWNER",
-    "ROLE_ORGANIZER", "ROLE_RANK", "ROLE_VIEWER", "Rally", "Rsvp", "ScanLog", "Supporter", "TicketImage", "UTCDateTime",
-    "User", "utcnow",
+    "ROLE_ORGANIZER", "ROLE_RANK", "ROLE_VIEWER", "Rally", "Rsvp", "RsvpSmsConsent", "ScanLog", "Supporter",
+    "TicketImage", "UTCDateTime", "User", "utcnow",
 ]

@@ -121,3 +121,14 @@ class TicketImage(db.Model):
 
     rsvp_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rsvp.id", ondelete="CASCADE"), primary_key=True)
     png_sealed: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+
+
+class RsvpSmsConsent(db.Model):
+    """SMS consent given on the form of an RSVP still waiting for its mailbox's confirmation. It opts no one
+    in: confirming moves it onto the supporter (rsvp/new_rsvp.py link_supporter) and deletes it."""
+
+    rsvp_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rsvp.id", ondelete="CASCADE"), primary_key=True)
+    #: As SmsConsent has them: the text shown, the client address, when the box was ticked.
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    ip: so.Mapped[str] = so.mapped_column(sa.String(45))
+    agreed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)

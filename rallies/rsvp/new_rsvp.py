@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..database import insert
 from ..extensions import db
 from ..models import RSVP_UNCONFIRMED, Rsvp
+from ..sms.consent import keep_until_confirmed, take_kept_consent
 from ..sms.queue import queue_ticket_sms
 from . import notices
 from .supporters import supporter_for
@@ -36,7 +37,8 @@ def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str, 
     and the ticket email's.
 
     Returns the new RSVP's id, or None when the mailbox already has an RSVP to this rally (the caller
-    rolls back). An unconfirmed RSVP gets its supporter when the mailbox's owner confirms.
+    rolls back). An unconfirmed RSVP gets its supporter when the mailbox's owner confirms; until then its
+    SMS consent is only kept (sms/consent.py keep_until_confirmed).
     """
     supporter_id = None
     if values["status"] != RSVP_UNCONFIRMED:
@@ -47,13 +49,21 @@ def insert_new_rsvp(values: dict, *, campaign_id: int, title: str, reason: str, 
     if rsvp_id is None:
         return None
     notices.queue_ticket_email(rsvp_id, values["email"], reason, title, locale=locale)
-    if supporter_id is not None and values.get("sms_consent") is not None:
+    sms = values.get("sms_consent")
+    if sms is not None and values["status"] == RSVP_UNCONFIRMED:
+        # Only the mailbox's owner may make it theirs (link_supporter): a typed address proves nothing.
+        keep_until_confirmed(rsvp_id, sms)
+    elif supporter_id is not None and sms is not None:
         queue_ticket_sms(rsvp_id, values["phone"], reason)
     return rsvp_id
 
 
 def link_supporter(rsvp_id: int, campaign_id: int, values: dict) -> None:
-    """Upsert the campaign's supporter for this RSVP's email and point the RSVP at it."""
+    """Upsert the campaign's supporter for this RSVP's email and point the RSVP at it; SMS consent its form
+    gave is the supporter's now, and its ticket goes by text too (``values["status"]``: the RSVP's new status)."""
+    sms = take_kept_consent(rsvp_id)
     supporter_id = supporter_for(campaign_id, values["email"], values["name"], values["phone"], values["postal_code"],
-                                 values.get("locale", ""))
+                                 values.get("locale", ""), sms=sms)
     db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id).values(supporter_id=supporter_id))
+    if sms is not None:
+        queue_ticket_sms(rsvp_id, values["phone"], values["status"])

@@ -322,7 +322,8 @@ def take_place(rsvp: Rsvp, locale: str = "") -> Rsvp:
         if rsvp.supporter_id is None and rsvp.email:
             # The mailbox's owner has now shown up: only now is this a supporter of the campaign.
             link_supporter(rsvp.id, rsvp.rally.campaign_id, dict(email=rsvp.email, name=rsvp.name, phone=rsvp.phone,
-                                                                 postal_code=rsvp.postal_code, locale=locale))
+                                                                 postal_code=rsvp.postal_code, locale=locale,
+                                                                 status=rsvp.status))
         _touch(rsvp, counters.next_change_number(rsvp.rally_id))
         db.session.flush()
         if rsvp.email:

@@ -11,7 +11,7 @@ from ..database import atomic, insert
 from ..extensions import db
 from ..keys.link_secrets import new_page_token
 from ..mail.addresses import normalise_email
-from ..models import Checkin, OutboxMessage, Rally, Rsvp, ScanLog, Supporter, utcnow
+from ..models import Checkin, OutboxMessage, Rally, Rsvp, RsvpSmsConsent, ScanLog, Supporter, utcnow
 from ..rallies.counters import next_change_number
 from ..sms.consent import SmsConsent
 
@@ -118,7 +118,7 @@ def delete_person(supporter: Supporter) -> int:
     email, phone, postal code and search text, and so do walk-in RSVPs given the same email
     at the campaign's doors; the ticket token is replaced so the old ticket URL stops working;
     the door's copies (the "First L." inside stored scan verdicts, notes and undo reasons) are
-    scrubbed; queued or sent email to them is deleted.
+    scrubbed; queued or sent email to them, and SMS consent still waiting for a confirmation, is deleted.
     """
     with atomic():
         return _delete_person(db.session.get(Supporter, supporter.id))
@@ -150,6 +150,7 @@ def _delete_person(supporter: Supporter) -> int:
         _scrub_scan_log(ids, words)
         # Only mail tied to this campaign's RSVPs: the same address may also be an organizer elsewhere.
         db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.rsvp_id.in_(ids)))
+        db.session.execute(sa.delete(RsvpSmsConsent).where(RsvpSmsConsent.rsvp_id.in_(ids)))
     supporter.email = None
     supporter.name = supporter.phone = supporter.postal_code = ""
     supporter.sms_consent_text = supporter.sms_consent_ip = ""

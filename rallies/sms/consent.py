@@ -9,7 +9,8 @@ import phonenumbers
 from flask import current_app
 from flask_babel import gettext as _
 
-from ..models import utcnow
+from ..extensions import db
+from ..models import RsvpSmsConsent, utcnow
 
 
 class InvalidPhone(ValueError):
@@ -54,3 +55,17 @@ class SmsConsent:
     def columns(self) -> dict:
         """The Supporter columns this consent sets (and a STOP it overrides)."""
         return {"sms_opt_in_at": self.at, "sms_consent_text": self.text, "sms_consent_ip": (self.ip or "")[:45]}
+
+
+def keep_until_confirmed(rsvp_id: int, consent: SmsConsent) -> None:
+    """Keep the consent of an unconfirmed RSVP's form, in the caller's transaction; it opts no one in yet."""
+    db.session.add(RsvpSmsConsent(rsvp_id=rsvp_id, text=consent.text, ip=(consent.ip or "")[:45], agreed_at=consent.at))
+
+
+def take_kept_consent(rsvp_id: int) -> SmsConsent | None:
+    """The consent kept for this RSVP until its confirmation, removed from keeping; None if its form gave none."""
+    kept = db.session.get(RsvpSmsConsent, rsvp_id)
+    if kept is None:
+        return None
+    db.session.delete(kept)
+    return SmsConsent(kept.text, kept.ip, kept.agreed_at)
