@@ -60,7 +60,7 @@ new MutationObserver((changes, observer) => {
     window.__benchMarks.push(['door:ready', performance.now(), null]);
     observer.disconnect();
   }
-}).observe(document.documentElement, {attributes: true, subtree: true, attributeFilter: ['data-ready']});
+}).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-ready']});
 """
 
 #: Wrap qr-scanner's frame scan and its worker messages: when each frame went to the decoder, what came
@@ -166,10 +166,11 @@ class Phone:
                       {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
 
     def marks(self, name: str) -> list:
+        """The page's door:* marks of this name, as [name, ms since navigation start, detail]."""
         return [m for m in self.page.evaluate("window.__benchMarks") if m[0] == name]
 
-    def open(self, tickets: int, timeout_s: float = 120) -> float:
-        """Open the scanner page; ms from navigation start to the full offline set stored."""
+    def open(self, tickets: int, timeout_s: float = 120) -> tuple[float, dict]:
+        """Open the scanner page: ms from navigation start to the full offline set stored, and the steps."""
         self.page.goto(f"{self.srv.url}/door/{self.door_id}/", wait_until="commit")
         self.page.wait_for_function(
             "(n) => (window.__benchMarks || []).some((m) => m[0] === 'door:synced' && m[2] && m[2].tickets === n)",
@@ -227,6 +228,7 @@ class Phone:
         return pair(codes, log["calls"], verdicts) | {"engine": engine}
 
     def close(self) -> None:
+        """Close the browser (its profile goes with the temporary directory)."""
         self.context.close()
 
 
