@@ -239,6 +239,10 @@ def pair(codes: list[str], calls: list, verdicts: list) -> dict:
     for _name, at, detail in verdicts:
         first_verdict.setdefault(detail["code"], (at, detail["verdict"]))
     calls = sorted(calls)
+    # The video loops: drop what the decoder saw after it came back to the first code.
+    last = next((i for i, c in enumerate(calls) if c[2] == codes[-1]), None)
+    wrap = next((i for i in range(last, len(calls)) if calls[i][2] == codes[0]), None) if last is not None else None
+    calls = calls[:wrap]
     samples, decode_ms, scan_ms, after_decode, misses, kinds = [], [], [], [], {}, {}
     for prev, code in pairwise(codes):
         last_prev = max((i for i, c in enumerate(calls) if c[2] == prev), default=None)
