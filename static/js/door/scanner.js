@@ -165,6 +165,14 @@
     addRecent(v);
     var hold = actions.childNodes.length ? 8000 : (v.verdict === 'admit' ? 1500 : 3000);
     state.hideTimer = setTimeout(hide, hold);
+    mark('door:verdict', {verdict: v.verdict, code: input && input.code});
+  }
+
+  // For bench/bench_slow_phone.py (a PerformanceObserver reads them): only the latest of each name is
+  // kept, so a long shift does not fill the phone's performance timeline.
+  function mark(name, detail) {
+    if (!window.performance || !performance.mark) return;
+    try { performance.clearMarks(name); performance.mark(name, {detail: detail}); } catch (e) { /* old browser */ }
   }
 
   function hide() {
@@ -310,7 +318,9 @@
     }).then(function () {
       return api('sync?since=' + (off.meta.cursor || 0));
     }).then(function (r) {
-      if (r.status === 200 && r.data.tickets) return off.apply(r.data);
+      if (r.status === 200 && r.data.tickets) {
+        return off.apply(r.data).then(function () { mark('door:synced', {tickets: off.meta.ticketCount}); });
+      }
     }).then(function () {
       $('synced').textContent = t('synced', 'synced {time}', {time: localTime(new Date(off.meta.lastSync || Date.now()))});
       return api('status');
