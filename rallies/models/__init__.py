@@ -6,10 +6,11 @@ from .mail import CampaignMessage, OutboxMessage
 from .rallies import GeocodeCache, Rally
 from .rsvps import RSVP_CANCELLED, RSVP_GOING, RSVP_UNCONFIRMED, RSVP_WAITLISTED, Rsvp, Supporter, TicketImage
 from .types import UTCDateTime, utcnow
+from .volunteers import Shift, VolunteerSignup
 
 __all__ = [
     "ArrivalMinute", "Campaign", "CampaignMessage", "Checkin", "Door", "DoorLink", "DoorSession", "GeocodeCache", "Invite",
     "Membership", "OutboxMessage", "RSVP_CANCELLED", "RSVP_GOING", "RSVP_UNCONFIRMED", "RSVP_WAITLISTED", "ROLE_OWNER",
     "ROLE_ORGANIZER", "ROLE_RANK", "ROLE_VIEWER", "Rally", "Rsvp", "ScanLog", "Supporter", "TicketImage", "UTCDateTime",
-    "User", "utcnow",
+    "User", "utcnow", "Shift", "VolunteerSignup",
 ]
