@@ -18,7 +18,7 @@ from ..models import Rally, Shift
 from ..rallies.lifecycle import local_naive
 from .blueprint import organize_bp as bp
 from .forms import ConfirmForm, ShiftForm
-from .roster import roster, roster_csv
+from .roster import door_totals, roster, roster_csv
 from .shifts import ShiftError, ShiftInput, create_shift, delete_shift, update_shift
 
 
@@ -58,7 +58,8 @@ def _edit_page(rally: Rally, form: ShiftForm, shift: Shift | None, status: int):
 def index(rally_id: int):
     """The rally's shifts with filled and open places, its volunteers and their door devices."""
     rally = rally_or_404(rally_id)
-    return render_template("shifts/roster.html", rally=rally, roster=roster(rally.id),
+    items = roster(rally.id)
+    return render_template("shifts/roster.html", rally=rally, roster=items, by_door=door_totals(items),
                            can_edit=has_role(current_user.id, rally.campaign_id, "organizer"),
                            contacts=sees_contacts(rally.campaign_id), delete_form=ConfirmForm(formdata=None))
 

@@ -21,6 +21,7 @@ SCANNING_NOW = timedelta(minutes=5)
 @dataclass
 class Volunteer:
     signup_id: int
+    link_id: int | None
     name: str
     email: str
     phone: str
@@ -56,7 +57,7 @@ def roster(rally_id: int, now: datetime | None = None) -> list[RosterShift]:
                                      UTCDateTime).label("last"))
             .group_by(DoorSession.link_id).subquery())
     rows = db.session.execute(
-        sa.select(VolunteerSignup.id, VolunteerSignup.shift_id, VolunteerSignup.name, VolunteerSignup.email,
+        sa.select(VolunteerSignup.id, VolunteerSignup.link_id, VolunteerSignup.shift_id, VolunteerSignup.name, VolunteerSignup.email,
                   VolunteerSignup.phone, seen.c.devices, seen.c.last)
         .outerjoin(seen, seen.c.link_id == VolunteerSignup.link_id)
         .where(VolunteerSignup.rally_id == rally_id, VolunteerSignup.status == SIGNUP_ACTIVE)
@@ -64,9 +65,19 @@ def roster(rally_id: int, now: datetime | None = None) -> list[RosterShift]:
     for row in rows:
         last = row.last
         out[row.shift_id].volunteers.append(Volunteer(
-            row.id, row.name, row.email, row.phone, bool(row.devices), last,
+            row.id, row.link_id, row.name, row.email, row.phone, bool(row.devices), last,
             last is not None and now - last <= SCANNING_NOW))
     return list(out.values())
+
+
+def door_totals(items: list[RosterShift]) -> list[tuple[str, int, int]]:
+    """(door, places filled, places) over every shift at each door, by door name."""
+    totals: dict[str, list[int]] = {}
+    for item in items:
+        done = totals.setdefault(item.door, [0, 0])
+        done[0] += item.filled
+        done[1] += item.shift.slots
+    return [(door, filled, slots) for door, (filled, slots) in sorted(totals.items())]
 
 
 def roster_csv(rally_id: int, tz_name: str):

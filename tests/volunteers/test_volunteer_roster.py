@@ -21,6 +21,8 @@ from tests.factories import (
     FORMULA_NAME,
     XSS_NAME,
     campaign_of,
+    door_link,
+    door_session,
     live_rally,
     make_door,
     make_shift,
@@ -75,6 +77,8 @@ def test_the_roster_counts_places_and_shows_who_opened_and_who_is_scanning(world
     assert f'data-shift="{now_shift.id}" data-filled="2" data-open="1"' in page
     assert f'data-shift="{later.id}" data-filled="0" data-open="1"' in page
     assert "Cy Cancelled" not in page and "ana@example.org" in page
+    assert 'data-door="North gate" data-filled="2" data-open="1"' in page
+    assert 'data-door="South gate" data-filled="0" data-open="1"' in page
 
 
 def test_a_device_not_seen_for_a_while_is_not_scanning_now(world):
@@ -132,3 +136,21 @@ def test_a_volunteers_scans_are_logged_under_their_name(world, client):
     assert db.session.scalar(sa.select(ScanLog.device_name)) == "Ana Scanner"
     log = client.get(f"/door/rally/{rally.id}/log").text
     assert "Ana Scanner" in log
+
+
+def test_the_scan_log_filters_by_volunteer(world, client):
+    rally, now_shift, _later, ana, _bo = world
+    _session, secret = _open_link("ana@example.org")
+    other, _other_secret, _other_link = door_session(now_shift.door, device="Org phone")
+    _rsvp, code = make_ticket(rally, name="Alma Ana")
+    check_in(code, doors.authenticate(secret, now_shift.door_id), nonce=nonce())
+    _rsvp, code = make_ticket(rally, name="Omar Other")
+    check_in(code, other, nonce=nonce())
+    link_id = db.session.get(VolunteerSignup, ana.signup_id).link_id
+    page = client.get(f"/organize/rallies/{rally.id}/shifts/").text
+    assert f"/door/rally/{rally.id}/log?link={link_id}" in page
+    log = client.get(f"/door/rally/{rally.id}/log?link={link_id}").text
+    assert "Alma A." in log and "Omar O." not in log and "Only scans by devices of the link" in log
+    assert "Omar O." in client.get(f"/door/rally/{rally.id}/log").text
+    foreign, _secret = door_link(make_door(live_rally(campaign_of(make_user())), "Elsewhere"))
+    assert client.get(f"/door/rally/{rally.id}/log?link={foreign.id}").status_code == 404
