@@ -67,6 +67,9 @@ class VolunteerSignup(db.Model):
     locale: so.Mapped[str] = so.mapped_column(sa.String(10), default="")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: When the day-before and the two-hours-before reminders were queued (claimed once, volunteers/reminders.py).
+    reminded_day_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    reminded_soon_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     shift = so.relationship("Shift")
     link = so.relationship("DoorLink")

@@ -6,6 +6,7 @@ They check shape; the shift and sign-up services check meaning (time order, the 
 from __future__ import annotations
 
 import re
+import secrets
 
 from flask import current_app
 from flask_babel import gettext
@@ -85,6 +86,16 @@ class SignupForm(FlaskForm):
         """The chosen shift's id (0 when it is not a number)."""
         text = (self.shift_id.data or "").strip()
         return int(text) if text.isdigit() and len(text) < 10 else 0
+
+
+class MessageForm(FlaskForm):
+    """A message to every volunteer of the rally; ``key`` is new each time the form is shown."""
+
+    subject = StringField(_l("Subject"), filters=[_collapse], validators=[
+        DataRequired(_l("Write a subject.")), Length(max=200, message=_l("Use at most %(n)s characters.", n=200))])
+    body = TextAreaField(_l("Message"), validators=[
+        DataRequired(_l("Write your message.")), Length(max=5000, message=_l("Use at most %(n)s characters.", n=5000))])
+    key = HiddenField(default=lambda: secrets.token_hex(16))
 
 
 class ConfirmForm(FlaskForm):

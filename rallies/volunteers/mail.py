@@ -49,9 +49,31 @@ def shift_context(signup: VolunteerSignup, locale: str) -> dict:
     )
 
 
+def reminder_email(signup: VolunteerSignup, kind: str) -> None:
+    """Queue a reminder, "day" (the day before) or "soon" (two hours before); once per sign-up and kind."""
+    rally = signup.shift.rally
+    queue_rendered("volunteer", signup.email, f"Your volunteer shift: {rally.title}", "volunteer",
+                   {"signup_id": signup.id, "template": "volunteer_reminder", "kind": kind},
+                   message_key=f"volunteer.{kind}.{signup.id}.{signup.link_id}")
+
+
+def volunteer_message(signup: VolunteerSignup, subject: str, body: str, key: str) -> None:
+    """Queue an organizer's message to one volunteer (``key`` makes a repeated send a no-op)."""
+    queue_rendered("volunteer", signup.email, subject, "volunteer",
+                   {"signup_id": signup.id, "template": "volunteer_message", "subject": subject, "body": body},
+                   message_key=f"volunteer.message.{key}.{signup.id}")
+
+
+_TEMPLATES = ("volunteer_confirm", "volunteer_reminder", "volunteer_message")
+
+
 @renderer("volunteer")
 def _render_volunteer(params: dict) -> Rendered:
-    """The confirmation: shift, door, role, notes, the volunteer's door link and their cancel link."""
+    """The confirmation, a reminder or an organizer's message: the shift, door, role, notes, the volunteer's
+    door link and their cancel link."""
+    name = params.get("template", "volunteer_confirm")
+    if name not in _TEMPLATES:
+        raise NothingToSend(f"unknown template {name!r}")
     signup = db.session.get(VolunteerSignup, params.get("signup_id"))
     if signup is None or signup.status != SIGNUP_ACTIVE:
         raise NothingToSend("the sign-up was cancelled or deleted after this was queued")
@@ -65,11 +87,19 @@ def _render_volunteer(params: dict) -> Rendered:
     locale = email_locale(signup, rally)
     with force_locale(locale):
         context = shift_context(signup, locale)
+        context.update(kind=params.get("kind", ""), message=params.get("body", ""))
         context["links"] = {"door": external_url("door.open_link", secret=secret),
                             "page": external_url("volunteers.page", token=token),
                             "cancel": external_url("volunteers.cancel", token=token)}
-        html = render_template("emails/volunteer_confirm.html", **context)
-        text = render_template("emails/volunteer_confirm.txt", **context)
-        subject = _("Your volunteer shift: %(title)s", title=context["title"])
+        html = render_template(f"emails/{name}.html", **context)
+        text = render_template(f"emails/{name}.txt", **context)
+        if name == "volunteer_message":
+            subject = params.get("subject") or _("A message about your volunteer shift")
+        elif name == "volunteer_reminder" and params.get("kind") == "soon":
+            subject = _("Your volunteer shift starts soon: %(title)s", title=context["title"])
+        elif name == "volunteer_reminder":
+            subject = _("Tomorrow: your volunteer shift at %(title)s", title=context["title"])
+        else:
+            subject = _("Your volunteer shift: %(title)s", title=context["title"])
     contact = rally.campaign.contact_email
     return Rendered(html, text, (), subject, locale, {"Reply-To": contact} if contact else {})

@@ -6,7 +6,7 @@ see the roster, organizers change shifts (403 for viewers).
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -14,10 +14,13 @@ from wtforms.fields.choices import SelectChoice
 from ..auth.guards import rally_or_404, rally_row_or_404, sees_contacts
 from ..auth.roles import has_role
 from ..door.doors import doors_of
+from ..extensions import limiter
+from ..messaging.reports import campaign_id_of
 from ..models import Rally, Shift
 from ..rallies.lifecycle import local_naive
 from .blueprint import organize_bp as bp
-from .forms import ConfirmForm, ShiftForm
+from .forms import ConfirmForm, MessageForm, ShiftForm
+from .messages import MessageError, message_volunteers, volunteer_count
 from .roster import door_totals, roster, roster_csv
 from .shifts import ShiftError, ShiftInput, create_shift, delete_shift, update_shift
 
@@ -57,11 +60,15 @@ def _edit_page(rally: Rally, form: ShiftForm, shift: Shift | None, status: int):
 @login_required
 def index(rally_id: int):
     """The rally's shifts with filled and open places, its volunteers and their door devices."""
-    rally = rally_or_404(rally_id)
+    return _index(rally_or_404(rally_id), MessageForm(formdata=None))
+
+
+def _index(rally: Rally, message_form: MessageForm, status: int = 200):
     items = roster(rally.id)
     return render_template("shifts/roster.html", rally=rally, roster=items, by_door=door_totals(items),
                            can_edit=has_role(current_user.id, rally.campaign_id, "organizer"),
-                           contacts=sees_contacts(rally.campaign_id), delete_form=ConfirmForm(formdata=None))
+                           contacts=sees_contacts(rally.campaign_id), message_form=message_form,
+                           volunteers=volunteer_count(rally.id)), status
 
 
 @bp.get("/roster.csv")
@@ -110,6 +117,29 @@ def edit(rally_id: int, shift_id: int):
         return _edit_page(rally, form, shift, 422)
     flash(_("Shift saved."), "success")
     return redirect(url_for("shifts.index", rally_id=rally.id), 303)
+
+
+def _campaign_key() -> str:
+    return f"volunteer-messages:{campaign_id_of((request.view_args or {}).get('rally_id', 0))}"
+
+
+@bp.post("/message")
+@login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_MESSAGES_CAMPAIGN"], key_func=_campaign_key,
+               deduct_when=lambda resp: resp.status_code == 303)
+def message(rally_id: int):
+    """Email every volunteer of the rally, through the outbox."""
+    rally = rally_or_404(rally_id, "organizer")
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            sent = message_volunteers(rally, form.subject.data, form.body.data, form.key.data or "")
+        except MessageError as err:
+            form.form_errors.append(str(err))
+        else:
+            flash(_("Your message is on its way to %(num)s volunteers.", num=sent), "success")
+            return redirect(url_for("shifts.index", rally_id=rally.id), 303)
+    return _index(rally, form, 422)
 
 
 @bp.post("/<int:shift_id>/delete")

@@ -22,6 +22,9 @@ from ..rallies.lifecycle import RallyInvalid, to_utc, zone
 
 #: A volunteer's door link opens this long before the shift starts and closes this long after it ends.
 LINK_MARGIN = timedelta(minutes=30)
+#: Volunteers are reminded this long before their shift, and again SOON before it (volunteers/reminders.py).
+DAY_BEFORE = timedelta(hours=24)
+SOON = timedelta(hours=2)
 #: The most volunteers one shift takes (a typo guard, not a policy).
 MAX_SLOTS = 500
 

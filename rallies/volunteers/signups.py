@@ -24,7 +24,7 @@ from ..models import Door, DoorLink, Rally, Shift, VolunteerSignup, utcnow
 from ..models.volunteers import SIGNUP_ACTIVE, SIGNUP_CANCELLED
 from .door_links import seal_link_secret
 from .mail import confirmation_email
-from .shifts import link_window
+from .shifts import DAY_BEFORE, SOON, link_window
 
 
 class SignupError(Exception):
@@ -103,6 +103,10 @@ def _sign_up(rally, shift_id, name, email, key, person) -> SignupResult:
     signup.name, signup.email, signup.phone, signup.locale = name, email, person.phone or "", person.locale or ""
     signup.status, signup.cancelled_at, signup.created_at = SIGNUP_ACTIVE, None, utcnow()
     signup.token_hash, signup.token_sealed = token.token_hash, token.token_sealed
+    # The confirmation tells them everything: reminders whose time has already come are not sent on top of it.
+    now = utcnow()
+    signup.reminded_day_at = now if shift.starts_at - now <= DAY_BEFORE else None
+    signup.reminded_soon_at = now if shift.starts_at - now <= SOON else None
     not_before, expires = link_window(shift)
     link, secret = doors.add_link(db.session.get(Door, shift.door_id), shift.role, expires, label=name,
                                   not_before=not_before, holder_name=name)

@@ -59,6 +59,8 @@ def upgrade():
     sa.Column('locale', sa.String(length=10), nullable=False),
     sa.Column('created_at', rallies.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('cancelled_at', rallies.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reminded_day_at', rallies.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reminded_soon_at', rallies.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['link_id'], ['door_link.id'], name=op.f('fk_volunteer_signup_link_id_door_link'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['rally_id'], ['rally.id'], name=op.f('fk_volunteer_signup_rally_id_rally'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['shift_id'], ['volunteer_shift.id'], name=op.f('fk_volunteer_signup_shift_id_volunteer_shift'), ondelete='CASCADE'),
