@@ -54,7 +54,8 @@ def reminder_email(signup: VolunteerSignup, kind: str) -> None:
     rally = signup.shift.rally
     queue_rendered("volunteer", signup.email, f"Your volunteer shift: {rally.title}", "volunteer",
                    {"signup_id": signup.id, "template": "volunteer_reminder", "kind": kind},
-                   message_key=f"volunteer.{kind}.{signup.id}.{signup.link_id}")
+                   # The start is in the key: a shift moved to another time is reminded of again.
+                   message_key=f"volunteer.{kind}.{signup.id}.{int(signup.shift.starts_at.timestamp())}")
 
 
 def volunteer_message(signup: VolunteerSignup, subject: str, body: str, key: str) -> None:

@@ -101,8 +101,12 @@ def update_shift(shift: Shift, data: ShiftInput) -> Shift:
         if data.slots < filled:
             raise ShiftError(gettext("%(num)s volunteers have signed up already: keep at least that many places.",
                                      num=filled), "slots")
+        moved = starts != shift.starts_at
         shift.door_id, shift.role, shift.slots, shift.notes = data.door_id, data.role, data.slots, notes
         shift.starts_at, shift.ends_at = starts, ends
+        if moved:  # its volunteers are reminded again, of the new time
+            db.session.execute(sa.update(VolunteerSignup).where(VolunteerSignup.shift_id == shift.id)
+                               .values(reminded_day_at=None, reminded_soon_at=None))
         not_before, expires = link_window(shift)
         links = sa.select(VolunteerSignup.link_id).where(VolunteerSignup.shift_id == shift.id,
                                                          VolunteerSignup.link_id.is_not(None))

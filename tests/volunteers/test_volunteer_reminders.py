@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from rallies.extensions import db
 from rallies.mail.outbox import NothingToSend, run_renderer
 from rallies.models import OutboxMessage, utcnow
+from rallies.rallies.lifecycle import local_naive
 from rallies.rsvp.automatic import queue_automatic
 from rallies.volunteers.reminders import queue_volunteer_reminders
 from rallies.volunteers.signups import cancel_signup
@@ -74,6 +75,17 @@ def test_cancelled_volunteers_and_cancelled_rallies_get_no_reminder(shift):
     assert queue_volunteer_reminders(shift.starts_at - timedelta(hours=1)) == 0
     with pytest.raises(NothingToSend):  # the one queued before the rally was cancelled is not sent
         run_renderer(_reminders()[0])
+
+
+def test_a_moved_shift_is_reminded_of_again(shift):
+    from rallies.volunteers.shifts import ShiftInput, update_shift
+
+    volunteer(shift)
+    assert queue_volunteer_reminders(shift.starts_at - timedelta(hours=23)) == 1
+    later = local_naive(shift.starts_at, shift.rally.timezone).replace(second=0, microsecond=0) + timedelta(hours=5)
+    update_shift(shift, ShiftInput(shift.door_id, later, later + timedelta(hours=2), shift.slots, shift.role))
+    assert queue_volunteer_reminders(shift.starts_at - timedelta(hours=23)) == 1
+    assert len(_reminders("day")) == 2
 
 
 def test_the_automatic_loop_queues_them(shift, runner):

@@ -207,3 +207,15 @@ def test_hostile_names_are_escaped_on_volunteer_pages_and_email(client, rally):
     html = run_renderer(row).html
     assert XSS_NAME not in html and "&lt;img src=x" in html
     assert "<b>bold</b>" not in html and "{{7*7}}" in html  # escaped, and never evaluated as a template
+
+
+def test_the_public_signup_is_rate_limited(app_factory):
+    app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_VOLUNTEER="2 per minute")
+    with app.app_context():
+        rally = make_rally(campaign_of(make_user()))
+        shift = make_shift(rally, slots=10)
+        client = app.test_client()
+        codes = [_post(client, rally, shift, email=f"v{i}@example.org").status_code for i in range(3)]
+        assert codes == [303, 303, 429]
+        assert client.get(f"/volunteer/r/{rally.slug}").status_code == 200  # reading the page is not limited
+        assert fresh(Shift, shift.id).filled == 2
