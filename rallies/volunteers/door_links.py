@@ -7,12 +7,22 @@ from ..models import DoorLink, VolunteerSignup
 
 
 def _aad(link: DoorLink) -> bytes:
-    return b"rallies:volunteer-door-link:" + link.token_hash.encode("ascii")
+    return _aad_of(link.token_hash)
+
+
+def _aad_of(link_token_hash: str) -> bytes:
+    return b"rallies:volunteer-door-link:" + link_token_hash.encode("ascii")
 
 
 def seal_link_secret(link: DoorLink, secret: str) -> bytes:
     """The link's secret sealed, bound to that link (a copy of the database opens no door)."""
     return sealing.seal(secret.encode("ascii"), _aad(link))
+
+
+def reseal_link_secret(link_token_hash: str, sealed: bytes) -> bytes:
+    """The same secret sealed under the current KEK (``flask rotate-ticket-kek``)."""
+    aad = _aad_of(link_token_hash)
+    return sealing.seal(sealing.open_sealed(sealed, aad), aad)
 
 
 def door_link_secret(signup: VolunteerSignup) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -137,7 +138,8 @@ def message(rally_id: int):
         except MessageError as err:
             form.form_errors.append(str(err))
         else:
-            flash(_("Your message is on its way to %(num)s volunteers.", num=sent), "success")
+            flash(ngettext("Your message is on its way to %(num)d volunteer.",
+                           "Your message is on its way to %(num)d volunteers.", sent), "success")
             return redirect(url_for("shifts.index", rally_id=rally.id), 303)
     return _index(rally, form, 422)
 
@@ -152,6 +154,7 @@ def delete(rally_id: int, shift_id: int):
         flash(_("The form expired. Try again."), "error")
         return redirect(url_for("shifts.index", rally_id=rally.id), 303)
     had = delete_shift(shift)
-    flash(_("Shift deleted; the door links of its %(num)s volunteers no longer work.", num=had) if had
+    flash(ngettext("Shift deleted; the door link of its volunteer no longer works.",
+                   "Shift deleted; the door links of its %(num)d volunteers no longer work.", had) if had
           else _("Shift deleted."), "success")
     return redirect(url_for("shifts.index", rally_id=rally.id), 303)

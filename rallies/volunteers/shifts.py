@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 from ..database import atomic
 from ..door.doors import DOOR_ROLES
@@ -99,8 +99,9 @@ def update_shift(shift: Shift, data: ShiftInput) -> Shift:
             raise ShiftError(gettext("Volunteers have signed up for this shift, so its door and role cannot change. "
                                      "Add a new shift instead."), "door_id")
         if data.slots < filled:
-            raise ShiftError(gettext("%(num)s volunteers have signed up already: keep at least that many places.",
-                                     num=filled), "slots")
+            raise ShiftError(ngettext("%(num)d volunteer has signed up already: keep at least that many places.",
+                                      "%(num)d volunteers have signed up already: keep at least that many places.",
+                                      filled), "slots")
         moved = starts != shift.starts_at
         shift.door_id, shift.role, shift.slots, shift.notes = data.door_id, data.role, data.slots, notes
         shift.starts_at, shift.ends_at = starts, ends
