@@ -16,7 +16,7 @@ from ..i18n import DEFAULT_LOCALE, supported
 from ..keys.link_secrets import page_token
 from ..mail.delivery import NothingToSend, Rendered, queue_rendered, renderer
 from ..mail.links import external_url
-from ..models import Rally, VolunteerSignup
+from ..models import Rally, VolunteerSignup, utcnow
 from ..models.volunteers import SIGNUP_ACTIVE
 from ..rallies.texts import text_for
 from .door_links import door_link_secret
@@ -47,6 +47,14 @@ def shift_context(signup: VolunteerSignup, locale: str) -> dict:
         opens=local_time(opens, rally.timezone), closes=local_time(closes, rally.timezone),
         venue=", ".join(p for p in (rally.venue_name, rally.address, rally.city, rally.state) if p),
     )
+
+
+def resend_email(signup: VolunteerSignup) -> None:
+    """Send the confirmation again to a mailbox that signed up twice: at most once an hour, so a form
+    submitted again and again cannot flood it."""
+    queue_rendered("volunteer", signup.email, "Your volunteer shift", "volunteer",
+                   {"signup_id": signup.id, "template": "volunteer_confirm"},
+                   message_key=f"volunteer.resend.{signup.id}.{utcnow():%Y%m%d%H}")
 
 
 def reminder_email(signup: VolunteerSignup, kind: str) -> None:

@@ -23,7 +23,7 @@ from ..mail.addresses import canonical_email, normalise_email
 from ..models import Door, DoorLink, Rally, Shift, VolunteerSignup, utcnow
 from ..models.volunteers import SIGNUP_ACTIVE, SIGNUP_CANCELLED
 from .door_links import seal_link_secret
-from .mail import confirmation_email
+from .mail import confirmation_email, resend_email
 from .shifts import DAY_BEFORE, SOON, link_window
 
 
@@ -48,7 +48,8 @@ class VolunteerInput:
 @dataclass
 class SignupResult:
     signup_id: int
-    #: "signed_up", or "already" when this mailbox already held a place on the shift (nothing changed).
+    #: "signed_up", or "already" when this mailbox already held a place on the shift (nothing changed but
+    #: the confirmation is emailed again).
     outcome: str
     #: The volunteer's page token (for the redirect after a new sign-up; "" for "already").
     token: str = ""
@@ -93,6 +94,8 @@ def _sign_up(rally, shift_id, name, email, key, person) -> SignupResult:
     existing = db.session.scalar(sa.select(VolunteerSignup).where(
         VolunteerSignup.shift_id == shift.id, VolunteerSignup.email_key == key))
     if existing is not None and existing.status == SIGNUP_ACTIVE:
+        # The page says only "already signed up"; the door link goes to the mailbox, never to whoever typed it.
+        resend_email(existing)
         return SignupResult(existing.id, "already")
     taken = db.session.execute(sa.update(Shift).where(Shift.id == shift.id, Shift.filled < Shift.slots)
                                .values(filled=Shift.filled + 1)).rowcount

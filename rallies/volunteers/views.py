@@ -56,7 +56,7 @@ def sign_up(slug: str):
         form.form_errors.append(str(err))
         return _page(rally, form, 409 if isinstance(err, signups.ShiftFull) else 422, form.shift_number())
     if result.outcome == "already":
-        flash(_("You are already on this shift. Your door link is in the email we sent you."), "info")
+        flash(_("You're already on this shift. We've emailed your door link again."), "info")
         return redirect(url_for("volunteers.rally", slug=rally.slug), 303)
     flash(_("You're on the shift. We've emailed you your own door link."), "success")
     return redirect(url_for("volunteers.page", token=result.token), 303)

@@ -85,15 +85,22 @@ def test_a_full_shift_takes_no_more_signups(client, rally):
     assert f'value="{shift.id}"' not in client.get(f"/volunteer/r/{rally.slug}").text
 
 
-def test_the_same_email_twice_for_a_shift_is_one_signup(client, rally):
+def test_the_same_email_twice_for_a_shift_is_one_signup(client, rally, monkeypatch):
+    from rallies.volunteers import mail
+
+    moment = utcnow()
+    monkeypatch.setattr(mail, "utcnow", lambda: moment)  # one hour's resend key, whenever the test runs
     shift = make_shift(rally, slots=3)
     first = _post(client, rally, shift, email="vera@example.org")
     again = _post(client, rally, shift, email="VERA+door@example.org")  # the same mailbox
     assert first.status_code == again.status_code == 303
     assert "/volunteer/s/" not in again.headers["Location"]  # a repeat reveals no page token
+    assert "emailed your door link again" in client.get(again.headers["Location"]).text
     assert len(_signups()) == 1 and fresh(Shift, shift.id).filled == 1
-    assert len(outbox("volunteer")) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DoorLink)) == 1
+    # The link goes again to the mailbox (not to whoever typed the address), at most once an hour.
+    assert _post(client, rally, shift, email="vera@example.org").status_code == 303
+    assert [r.to_addr for r in outbox("volunteer")] == ["vera@example.org", "vera@example.org"]
 
 
 def test_another_shift_or_rally_or_over_shift_cannot_be_taken(client, rally):
