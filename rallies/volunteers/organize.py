@@ -108,7 +108,7 @@ def edit(rally_id: int, shift_id: int):
     """Change a shift (its volunteers' door links move with its times)."""
     rally = rally_or_404(rally_id, "organizer")
     shift = rally_row_or_404(Shift, shift_id, rally)
-    form = _form(rally, shift, submitted=ShiftForm().is_submitted())
+    form = _form(rally, shift, submitted=request.method == "POST")
     if not form.validate_on_submit():
         return _edit_page(rally, form, shift, 422 if form.is_submitted() else 200)
     try:

@@ -74,7 +74,7 @@ def _signup_or_404(token: str):
 def page(token: str):
     """A volunteer's own shift page: when, where, and a button to cancel."""
     signup = _signup_or_404(token)
-    return render_template("volunteers/page.html", form=ConfirmForm(), token=token,
+    return render_template("volunteers/page.html", token=token,
                            **shift_context(signup, str(get_locale() or "")))
 
 
