@@ -12,5 +12,6 @@ __all__ = [
     "ArrivalMinute", "Campaign", "CampaignMessage", "Checkin", "Door", "DoorLink", "DoorSession", "GeocodeCache", "Invite",
     "Membership", "OutboxMessage", "RSVP_CANCELLED", "RSVP_GOING", "RSVP_UNCONFIRMED", "RSVP_WAITLISTED", "ROLE_OWNER",
     "ROLE_ORGANIZER", "ROLE_RANK", "ROLE_VIEWER", "Rally", "Rsvp", "ScanLog", "Supporter", "TicketImage", "UTCDateTime",
-    "User", "utcnow", "Shift", "VolunteerSignup",
+    "User", "utcnow",
 ]
+__all__ += ["Shift", "VolunteerSignup"]
