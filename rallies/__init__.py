@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VIEW_MODULES = (
     "auth.views", "auth.campaigns", "rallies.public", "rallies.organize", "rsvp.public", "rsvp.ticket_pages",
     "rsvp.organize", "rsvp.supporter_pages", "door.views", "door.manage", "door.api", "turnout.views", "turnout.api", "i18n",
-    "messaging.views", "messaging.preference_pages", "sms.webhook",
+    "messaging.views", "messaging.preference_pages", "sms.webhook", "volunteers.views", "volunteers.organize",
 )
 
 
@@ -81,17 +81,20 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from .rsvp.blueprint import supporters_bp, tickets_bp
     from .sms.blueprint import bp as sms_bp
     from .turnout.blueprint import bp as turnout_bp
+    from .volunteers.blueprint import bp as volunteers_bp
+    from .volunteers.blueprint import organize_bp as shifts_bp
 
     for name in VIEW_MODULES:
         importlib.import_module(f"{__name__}.{name}")
     for bp in (health.bp, auth_bp, rallies_bp, organize_bp, rsvp_bp, tickets_bp, rsvp_admin_bp, supporters_bp, door_bp,
-               turnout_bp, api_v1, messaging_bp, preferences_bp, sms_bp):
+               turnout_bp, api_v1, messaging_bp, preferences_bp, sms_bp, volunteers_bp, shifts_bp):
         app.register_blueprint(bp)
 
     from . import cli, errors, security
     from .messaging import render  # noqa: F401  (registers the organizer message renderers)
     from .rsvp import automatic_mail, notices  # noqa: F401  (register the email renderers the outbox sender uses)
     from .sms import texts  # noqa: F401  (registers the SMS renderer)
+    from .volunteers import mail  # noqa: F401  (registers the volunteer email renderer)
 
     errors.register(app)
     security.register(app)

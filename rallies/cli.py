@@ -123,18 +123,20 @@ def rotate_ticket_kek_command(batch_size: int) -> None:
 
     Safe to run again, or while the app serves: rows already under the current KEK are skipped.
     """
-    from .keys.rekey import reseal_page_tokens, reseal_signing_keys
+    from .keys.rekey import reseal_page_tokens, reseal_signing_keys, reseal_volunteer_secrets
     from .keys.sealing import SealError
     from .rsvp.tickets import forget_images
 
     try:
         keys = reseal_signing_keys(batch_size)
         tokens = reseal_page_tokens(batch_size * 4)
+        volunteers = reseal_volunteer_secrets(batch_size * 4)
     except SealError as exc:
         raise click.ClickException(f"{exc}. Put every KEK still in use in TICKET_KEK_OLD and run again.") from exc
     with atomic():
         images = forget_images()  # drawn again, under the new KEK, when next needed
-    click.echo(f"Done: resealed {keys} rally key(s) and {tokens} ticket token(s) under the current TICKET_KEK "
+    click.echo(f"Done: resealed {keys} rally key(s) and {tokens} ticket token(s), and {volunteers} volunteer "
+               "sign-up(s), under the current TICKET_KEK "
                f"(and dropped {images} stored QR image(s), drawn again when needed). "
                "Keep TICKET_KEK_OLD until every worker runs with the new TICKET_KEK, then remove it.")
 

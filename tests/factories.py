@@ -321,7 +321,11 @@ def audit_world() -> World:
         return db.session.scalar(sa.select(model.id).where(*where).order_by(model.id))
 
     message_b = _campaign_message(rally_b, owner_b)
+    shift_b = make_shift(rally_b, door)
+    for person in PEOPLE[2:]:
+        volunteer(shift_b, name=person["name"], email=person["email"])
     ids_b = dict(campaign_id=camp_b.id, rally_id=rally_b.id, door_id=door.id, link_id=link.id, message_id=message_b,
+                 shift_id=shift_b.id,
                  session_id=session.id, invite_id=invite.id, membership_id=first(Membership, Membership.user_id == viewer_b.id),
                  rsvp_id=first(Rsvp, Rsvp.rally_id == rally_b.id),
                  supporter_id=first(Supporter, Supporter.campaign_id == camp_b.id))
@@ -334,7 +338,8 @@ def audit_world() -> World:
                  session_id=session_a.id, invite_id=invite_a.id,
                  membership_id=first(Membership, Membership.campaign_id == camp_a.id, Membership.id != owner_a_membership),
                  rsvp_id=make_ticket(rally_a, name="Alma Alpha", email="alma@example.org")[0].id,
-                 supporter_id=supporter_a, message_id=_campaign_message(rally_a, owner_a))
+                 supporter_id=supporter_a, message_id=_campaign_message(rally_a, owner_a),
+                 shift_id=make_shift(rally_a, door_a).id)
     assert db.session.get(Invite, invite.id) is not None
     return World(owner_a=owner_a, owner_b=owner_b, ids_a=ids_a, ids_b=ids_b, slug_b=rally_b.slug,
                  xss_slug=xss.slug, tokens=tokens, door_link_secret=link_secret,
@@ -372,3 +377,28 @@ def set_status_at(rsvp_id: int, moment) -> None:
     with atomic():
         db.session.execute(sa.update(Rsvp).where(Rsvp.id == rsvp_id).values(status_at=moment))
 
+
+
+# --- volunteer shifts ---------------------------------------------------------------------------------
+
+
+def make_shift(rally: Rally, door: Door | None = None, *, starts_at: datetime | None = None, hours: float = 3,
+               slots: int = 2, role: str = "scanner", notes: str = ""):
+    """A shift at a door of the rally (through the shift service; times as the rally's wall clock)."""
+    from zoneinfo import ZoneInfo
+
+    from rallies.volunteers.shifts import ShiftInput, create_shift
+
+    door = door or make_door(rally, f"Gate {next(_serial)}")
+    starts = starts_at or rally.starts_at - timedelta(hours=1)
+    tz = ZoneInfo(rally.timezone)
+    local = starts.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
+    return create_shift(rally, ShiftInput(door.id, local, local + timedelta(hours=hours), slots, role, notes))
+
+
+def volunteer(shift, name: str = "Vera Volunteer", email: str | None = None, phone: str = "+13125550147"):
+    """Sign someone up for a shift through the sign-up service; returns its SignupResult."""
+    from rallies.volunteers.signups import VolunteerInput, sign_up
+
+    email = email or f"{uuid.uuid4().hex[:10]}@example.org"
+    return sign_up(db.session.get(Rally, shift.rally_id), shift.id, VolunteerInput(name, email, phone))

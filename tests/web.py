@@ -49,10 +49,11 @@ TOKEN_ROUTES = {
     "tickets.cancel": "token", "tickets.answer": "token", "tickets.confirm": "token",
     "door.open_link": "secret", "auth.invite": "token", "auth.reset_password": "token", "auth.verify_email": "token",
     "preferences.unsubscribe": "token", "preferences.unsubscribe_now": "token", "preferences.edit": "token",
+    "volunteers.rally": "slug", "volunteers.sign_up": "slug", "volunteers.page": "token", "volunteers.cancel": "token",
 }
 
 ID_ARGS = {"campaign_id", "rally_id", "door_id", "rsvp_id", "membership_id", "invite_id", "link_id",
-           "session_id", "supporter_id", "message_id"}
+           "session_id", "supporter_id", "message_id", "shift_id"}
 
 
 def methods_of(rule) -> set[str]:

@@ -11,7 +11,7 @@ def load_demo() -> Iterator[str]:
 
     yield from accounts.load()
     # Later parts (rallies, RSVPs, check-ins) are added as their features land.
-    for name in ("rallies", "rsvps", "checkins"):
+    for name in ("rallies", "rsvps", "checkins", "volunteers"):
         try:
             module = __import__(f"{__name__}.{name}", fromlist=["load"])
         except ModuleNotFoundError:

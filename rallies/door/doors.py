@@ -99,11 +99,12 @@ def create_door(rally: Rally, name: str, lanes: int = 1) -> Door:
 
 
 def create_link(door: Door, role: str, expires_at: datetime | None = None, label: str = "",
-                created_by_id: int | None = None):
+                created_by_id: int | None = None, *, not_before: datetime | None = None, holder_name: str = ""):
     """Make a secret door link; returns (DoorLink, secret). The secret is shown once.
 
     Without ``expires_at`` the link works until the rally's door window closes (its end plus the
-    margin), so a link made days ahead still works at the door.
+    margin), so a link made days ahead still works at the door. With ``not_before`` it opens nothing
+    before then; ``holder_name`` names every device it opens (a volunteer's link).
     """
     with atomic():
         if role not in DOOR_ROLES:
@@ -115,14 +116,25 @@ def create_link(door: Door, role: str, expires_at: datetime | None = None, label
                 raise DoorError("invalid_expiry", gettext("This rally is over: say how many hours the link should work."))
         if expires_at <= utcnow():
             raise DoorError("invalid_expiry", gettext("The expiry must be in the future."))
-        secret = new_secret()
-        link = DoorLink(
-            rally_id=door.rally_id, door_id=door.id, role=role, label=clean_device_name(label),
-            token_hash=hash_secret(secret), expires_at=expires_at, created_by_id=created_by_id,
-        )
-        db.session.add(link)
-        db.session.flush()
-        return link, secret
+        return add_link(door, role, expires_at, label, created_by_id, not_before=not_before, holder_name=holder_name)
+
+
+def add_link(door: Door, role: str, expires_at: datetime, label: str = "", created_by_id: int | None = None, *,
+             not_before: datetime | None = None, holder_name: str = ""):
+    """create_link inside the caller's transaction (with an explicit expiry); returns (DoorLink, secret)."""
+    if role not in DOOR_ROLES:
+        raise DoorError("invalid_role", gettext("Choose scanner or supervisor."))
+    if not_before is not None and not_before >= expires_at:
+        raise DoorError("invalid_expiry", gettext("The link must open before it expires."))
+    secret = new_secret()
+    link = DoorLink(
+        rally_id=door.rally_id, door_id=door.id, role=role, label=clean_device_name(label),
+        token_hash=hash_secret(secret), expires_at=expires_at, created_by_id=created_by_id,
+        not_before=not_before, holder_name=clean_device_name(holder_name),
+    )
+    db.session.add(link)
+    db.session.flush()
+    return link, secret
 
 
 def set_walkin_limit(rally: Rally, limit: int | None) -> None:
@@ -149,6 +161,8 @@ def link_problem(link: DoorLink | None, now: datetime | None = None) -> DoorAcce
         return DoorAccessError("link_revoked", gettext("This door link was revoked by the organizer. Ask them for a new one."))
     if link.expires_at <= now:
         return DoorAccessError("link_expired", gettext("This door link has expired. Ask the organizer for a new one."))
+    if link.not_before is not None and now < link.not_before:
+        return DoorAccessError("link_not_yet", gettext("This door link does not open the scanner yet."))
     return None
 
 
@@ -170,7 +184,8 @@ def open_link(secret: str, device_name: str, max_devices: int = DEVICES_PER_LINK
         problem = link_problem(link)
         if problem:
             raise problem
-        device = clean_device_name(device_name)
+        # A volunteer's link names its devices after them, so their scans are logged under their name.
+        device = link.holder_name or clean_device_name(device_name)
         if not device:
             raise DoorError("invalid_device", gettext("Name this device, for example \"North gate phone 2\"."))
         # Lock the link row (PostgreSQL; SQLite is serialised) so two openings cannot both take the last slot.
@@ -252,6 +267,8 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
             raise DoorAccessError("link_revoked", gettext("The door link for this device was revoked. Ask the organizer for a new one."))
         if row.link_expires_at <= now:
             raise DoorAccessError("link_expired", gettext("The door link for this device has expired. Ask the organizer for a new one."))
+        if row.link_not_before is not None and now < row.link_not_before:
+            raise DoorAccessError("link_not_yet", gettext("The door link for this device does not open the scanner yet."))
     elif row.user_id is not None and not _is_organizer(row.user_id, row.campaign_id):
         raise DoorAccessError("session_revoked", gettext("The organizer who started this session no longer runs this campaign."))
     if now - row.last_seen_at > LAST_SEEN_EVERY:
@@ -265,7 +282,8 @@ _s, _link, _door, _rally = DoorSession.__table__, DoorLink.__table__, Door.__tab
 _SESSION_ROW = (
     sa.select(_s.c.id, _s.c.door_id, _s.c.rally_id, _s.c.role, _s.c.device_name, _s.c.revoked_at, _s.c.last_seen_at,
               _s.c.user_id, _s.c.link_id, _link.c.revoked_at.label("link_revoked_at"),
-              _link.c.expires_at.label("link_expires_at"), _door.c.name.label("door_name"), _rally.c.campaign_id,
+              _link.c.expires_at.label("link_expires_at"),
+              _link.c.not_before.label("link_not_before"), _door.c.name.label("door_name"), _rally.c.campaign_id,
               _s.c.created_at, _rally.c.doors_open_at, _rally.c.starts_at, _rally.c.ends_at, _rally.c.public_key)
     .select_from(_s.join(_door, _door.c.id == _s.c.door_id).join(_rally, _rally.c.id == _s.c.rally_id)
                  .outerjoin(_link, _link.c.id == _s.c.link_id))

@@ -150,8 +150,10 @@ def log(rally_id: int):
     if before is not None and not 0 < before < 2**63:  # scan ids are BIGINT
         before = None
     hide_invalid = request.args.get("hide_invalid", "") in ("1", "true", "on")
-    scans = scan_log(rally.id, None, before, 200, hide_invalid=hide_invalid)
-    return render_template("door/log.html", rally=rally, scans=scans, hide_invalid=hide_invalid,
+    link_id = request.args.get("link", type=int)
+    link = rally_row_or_404(DoorLink, link_id, rally) if link_id is not None and 0 < link_id < 2**31 else None
+    scans = scan_log(rally.id, None, before, 200, hide_invalid=hide_invalid, link_id=link.id if link else None)
+    return render_template("door/log.html", rally=rally, scans=scans, hide_invalid=hide_invalid, link=link,
                            next_before=scans[-1]["id"] if len(scans) == 200 else None)
 
 

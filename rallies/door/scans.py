@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import ArrivalMinute, Checkin, Door, Rally, Rsvp, ScanLog, utcnow
+from ..models import ArrivalMinute, Checkin, Door, DoorSession, Rally, Rsvp, ScanLog, utcnow
 from ..rallies import counters
 
 MIN_QUERY = 2
@@ -79,8 +79,9 @@ def door_status(rally_id: int, door_id: int, with_conflicts: bool = False) -> di
 
 
 def scan_log(rally_id: int, door_id: int | None = None, before_id: int | None = None, limit: int = 50,
-             conflicts_only: bool = False, hide_invalid: bool = False) -> list[dict]:
-    """Scans newest first (keyset paging with before_id); hide_invalid leaves out junk (unreadable or forged codes)."""
+             conflicts_only: bool = False, hide_invalid: bool = False, link_id: int | None = None) -> list[dict]:
+    """Scans newest first (keyset paging with before_id); hide_invalid leaves out junk (unreadable or forged codes);
+    link_id keeps the scans of devices one door link opened (a volunteer's own link: their scans)."""
     query = (sa.select(ScanLog, Door.name.label("door_name"), Rsvp.door_name.label("ticket_name"))
              .outerjoin(Door, Door.id == ScanLog.door_id).outerjoin(Rsvp, Rsvp.id == ScanLog.rsvp_id)
              .where(ScanLog.rally_id == rally_id).order_by(ScanLog.id.desc()).limit(max(1, min(limit, 500))))
@@ -92,6 +93,8 @@ def scan_log(rally_id: int, door_id: int | None = None, before_id: int | None = 
         query = query.where(ScanLog.conflict.is_(True))
     if hide_invalid:
         query = query.where(ScanLog.verdict != "invalid")
+    if link_id is not None:
+        query = query.where(ScanLog.session_id.in_(sa.select(DoorSession.id).where(DoorSession.link_id == link_id)))
     out = []
     for scan, door_name, ticket_name in db.session.execute(query):
         out.append({

@@ -10,6 +10,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from ..auth.roles import has_role
+from ..dates import local_time
 from ..extensions import db, limiter
 from ..models import Door, Rally
 from . import doors
@@ -37,9 +38,10 @@ def open_link(secret: str):
     link = doors.find_link(secret)
     problem = doors.link_problem(link)
     if problem:
-        resp = make_response(render_template("door/closed.html", code=problem.code, message=problem.message), 403)
+        resp = make_response(render_template("door/closed.html", code=problem.code, message=problem.message,
+                                             window=_link_window(link, problem.code)), 403)
         return _no_store(resp)
-    form = DeviceForm()
+    form = DeviceForm(data={"device_name": link.holder_name} if link.holder_name else None)
     if form.validate_on_submit():
         try:
             session, token = doors.open_link(secret, form.device_name.data,
@@ -53,6 +55,21 @@ def open_link(secret: str):
     resp = make_response(render_template("door/open_link.html", form=form, link=link, door=link.door, rally=link.rally),
                          422 if form.errors else 200)
     return _no_store(resp)
+
+
+def _link_window(link, code: str) -> dict | None:
+    """For a link with an opening time used too early or too late: when it works, in the rally's zone, and
+    the shift it was made for (a volunteer's link)."""
+    if link is None or link.not_before is None or code not in ("link_not_yet", "link_expired"):
+        return None
+    from ..volunteers.signups import signup_for_link
+
+    tz = link.rally.timezone
+    signup = signup_for_link(link.id)
+    shift = signup.shift if signup is not None else None
+    return {"early": code == "link_not_yet", "opens": local_time(link.not_before, tz),
+            "closes": local_time(link.expires_at, tz), "door": link.door.name,
+            "starts": local_time(shift.starts_at, tz) if shift else "", "ends": local_time(shift.ends_at, tz) if shift else ""}
 
 
 def _organizer_door(door_id: int) -> Door | None:

@@ -8,13 +8,14 @@ import sqlalchemy as sa
 
 from ..database import atomic
 from ..extensions import db
-from ..models import Rally, Rsvp
+from ..models import DoorLink, Rally, Rsvp, VolunteerSignup
 from ..rsvp.tickets import open_signing_key, seal_signing_key
 from . import sealing
 from .link_secrets import open_page_token, seal_page_token
 
 rally_t = Rally.__table__
 rsvp_t = Rsvp.__table__
+signup_t, link_t = VolunteerSignup.__table__, DoorLink.__table__
 #: A raw Ed25519 private key, as stored before keys were sealed.
 RAW_KEY_BYTES = 32
 
@@ -49,6 +50,28 @@ def reseal_page_tokens(batch_size: int = 2000) -> int:
               .values(token_sealed=sa.bindparam("b_new")))
     return _in_batches(sa.select(rsvp_t.c.id, rsvp_t.c.token_hash, rsvp_t.c.token_sealed), rsvp_t.c.id, resealed,
                        update, batch_size)
+
+
+def reseal_volunteer_secrets(batch_size: int = 2000) -> int:
+    """Reseal volunteers' page tokens and door-link secrets not yet under the current KEK; returns sign-ups changed."""
+    from ..volunteers.door_links import reseal_link_secret
+
+    def resealed(signup_id, token_hash, token_sealed, link_hash, link_sealed):
+        token_ok = sealing.is_current(token_sealed)
+        link_ok = not link_sealed or not link_hash or sealing.is_current(link_sealed)
+        if token_ok and link_ok:
+            return None
+        return {"b_id": signup_id, "b_old": token_hash,
+                "b_token": token_sealed if token_ok else seal_page_token(open_page_token(token_hash, token_sealed)).token_sealed,
+                "b_link": link_sealed if link_ok else reseal_link_secret(link_hash, link_sealed)}
+
+    update = (signup_t.update().where(signup_t.c.id == sa.bindparam("b_id"),
+                                      signup_t.c.token_hash == sa.bindparam("b_old"))
+              .values(token_sealed=sa.bindparam("b_token"), link_sealed=sa.bindparam("b_link")))
+    query = (sa.select(signup_t.c.id, signup_t.c.token_hash, signup_t.c.token_sealed, link_t.c.token_hash,
+                       signup_t.c.link_sealed)
+             .select_from(signup_t.outerjoin(link_t, link_t.c.id == signup_t.c.link_id)))
+    return _in_batches(query, signup_t.c.id, resealed, update, batch_size)
 
 
 def _in_batches(query, id_column, resealed: Callable[..., dict | None], update, batch_size: int) -> int:

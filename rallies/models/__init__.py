@@ -15,6 +15,7 @@ from .rsvps import (
     TicketImage,
 )
 from .types import UTCDateTime, utcnow
+from .volunteers import Shift, VolunteerSignup
 
 __all__ = [
     "ArrivalMinute", "Campaign", "CampaignMessage", "Checkin", "Door", "DoorLink", "DoorSession", "GeocodeCache", "Invite",
@@ -22,3 +23,4 @@ __all__ = [
     "ROLE_ORGANIZER", "ROLE_RANK", "ROLE_VIEWER", "Rally", "Rsvp", "RsvpSmsConsent", "ScanLog", "Supporter",
     "TicketImage", "UTCDateTime", "User", "utcnow",
 ]
+__all__ += ["Shift", "VolunteerSignup"]

@@ -39,6 +39,10 @@ class DoorLink(db.Model):
     #: SHA-256 of the secret in the link.
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    #: The link opens nothing before this (a volunteer's link opens shortly before their shift); None: at once.
+    not_before: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: Whose link this is (a volunteer's name): the devices it opens carry it, so their scans are logged under it.
+    holder_name: so.Mapped[str] = so.mapped_column(sa.String(80), default="", server_default="")
     revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

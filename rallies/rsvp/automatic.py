@@ -3,6 +3,7 @@ every pass of the outbox worker.
 
 - the day-before reminder (reminders.py, one-click "I'm coming" / "I can't make it");
 - the day-of reminder, DAYOF_REMINDER_HOURS (3) before doors open (or the start), with the ticket;
+- volunteers' reminders the day before and two hours before their shift (volunteers/reminders.py);
 - after a rally, within AFTER_RALLY_HOURS (24) of its end: a thank-you to those checked in and a
   "sorry we missed you" to going no-shows, each switchable per rally, both skipping supporters who
   opted out of campaign messages.
@@ -26,6 +27,7 @@ from ..mail.bulk import queue_per_rsvp
 from ..models import RSVP_GOING, Rally, Rsvp, Supporter, utcnow
 from ..models.rallies import STATUS_SCHEDULED
 from ..sms.queue import queue_rally_sms
+from ..volunteers.reminders import queue_volunteer_reminders
 from .reminders import ALL_VISIBILITIES, queue_reminders
 
 #: Doors open at most 12 hours before the start (lifecycle._times).
@@ -41,6 +43,7 @@ def queue_automatic(now: datetime | None = None) -> dict[str, int]:
     counts = {"day_before": queue_reminders(int(config.get("REMINDER_HOURS", 36)), now)}
     counts["day_of"] = queue_day_of(now, float(config.get("DAYOF_REMINDER_HOURS", 3)))
     counts.update(queue_after_rally(now, float(config.get("AFTER_RALLY_HOURS", 24))))
+    counts["volunteer_reminders"] = queue_volunteer_reminders(now)
     return counts
 
 

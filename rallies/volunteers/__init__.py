@@ -1,0 +1,1 @@
+"""Volunteer shifts: organizers define them, volunteers sign up without an account and get their own door link."""
