@@ -5,7 +5,7 @@ door link. A door link may open only from ``not_before`` (a volunteer's shift wi
 devices it opens after its ``holder_name``.
 
 Revision ID: 14v0lunteers
-Revises: 13a1messages
+Revises: 13b2smsconsent
 Create Date: 2026-12-05 21:57:41.728446
 
 """
@@ -17,7 +17,7 @@ import rallies.models.types
 
 # revision identifiers, used by Alembic.
 revision = '14v0lunteers'
-down_revision = '13a1messages'
+down_revision = '13b2smsconsent'
 branch_labels = None
 depends_on = None
 
