@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import CLOCK_SKEW, CheckinInputError, check_in, made_online
 from rallies.models import utcnow
 from tests.factories import at_door, campaign_of, make_ticket, nonce
 from tests.stored import checkin_people, scan_count, stored_rally, stored_rsvp
@@ -107,3 +107,11 @@ def test_name_search_admit_by_ticket_id_uses_the_same_rules(door, make_rally):
     verdict = check_in(None, door.scanner, nonce=nonce(), ticket_id=stranger.id)
     assert (verdict.verdict, verdict.reason) == ("invalid", "unknown_ticket")
     assert stored_rsvp(stranger.id).checked_in_people == 0
+
+
+def test_an_unflagged_upload_is_online_up_to_the_clock_skew_and_no_further():
+    received = utcnow()
+    assert made_online(received - CLOCK_SKEW, received) is True
+    assert made_online(received + CLOCK_SKEW, received) is True
+    assert made_online(received - CLOCK_SKEW - timedelta(microseconds=1), received) is False
+    assert made_online(None, received) is False
