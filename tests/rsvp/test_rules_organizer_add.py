@@ -70,6 +70,14 @@ def test_a_party_too_big_for_the_room_keeps_its_size_and_says_why(make_rally, ca
     assert too_big.note == "There is room for 1 more person only, so your party stays at 1."
 
 
+def test_the_room_left_is_counted_in_people_with_its_plural(make_rally, campaign):
+    rally = make_rally(campaign, capacity=4, max_guests=5)
+    first = create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana@example.org"))
+    too_big = organizer_add(rally, guests=5)
+    assert (too_big.outcome, stored_rsvp(first.rsvp_id).guests) == ("updated", 0)
+    assert too_big.note == "There is room for 3 more people only, so your party stays at 1."
+
+
 def test_an_add_of_a_mailbox_new_here_inserts_it_at_this_rally_only(make_rally, campaign):
     first = make_rally(campaign, capacity=5)
     elsewhere = create_or_update_rsvp(first, RsvpInput(name="Ana López", email="ana@example.org"))
