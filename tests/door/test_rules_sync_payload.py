@@ -52,3 +52,19 @@ def test_the_payload_says_what_it_answers_with_the_rallys_key(door):
         db.session.execute(sa.update(Rally).where(Rally.id == door.rally.id).values(public_key=None))
     db.session.expire_all()
     assert sync_payload(door.rally.id, door.door.id, 0)["rally"]["public_key"] == ""
+
+
+def test_an_incremental_sync_lists_every_ticket_checked_in_since_the_cursor(door):
+    first, first_code = make_ticket(door.rally, name="Ana López", guests=1)
+    second, second_code = make_ticket(door.rally, name="Bo Li")
+    untouched, untouched_code = make_ticket(door.rally, name="Cy Park")
+    check_in(untouched_code, door.scanner, nonce=nonce())  # before the cursor: not a change after it
+    cursor = sync_payload(door.rally.id, door.door.id, 0)["cursor"]
+    assert cursor > 0
+    assert check_in(first_code, door.scanner, nonce=nonce()).admitted == 2
+    assert check_in(second_code, door.scanner, nonce=nonce()).admitted == 1
+    payload = sync_payload(door.rally.id, door.door.id, cursor)
+    assert sorted((t[0], t[4]) for t in payload["tickets"]) == [(first.id, 2), (second.id, 1)]
+    assert untouched.id not in [t[0] for t in payload["tickets"]]
+    assert payload["cursor"] > cursor
+    assert sync_payload(door.rally.id, door.door.id, payload["cursor"])["tickets"] == []

@@ -152,3 +152,12 @@ def test_upcoming_forecasts_at_a_given_clock(make_rally, campaign):
     rows = upcoming_forecasts(campaign.id, now)
     assert [r.id for r, _f in rows] == [later.id, no_door_time.id]
     assert [f.rate for _r, f in rows] == [0.5, 0.5]  # learned only from what had ended by `now`
+
+
+def test_a_rally_without_a_city_never_takes_the_city_basis():
+    # City-less rallies are not one "city": the state (then the campaign) is their basis.
+    history = [past(i, "", "IL", 40 + i) for i in (1, 2, 3)] + [past(4, "", "TX", 90)]
+    fc = forecast_rally(Rally(city=None, state="IL", going_people=100), history)
+    assert (fc.basis, fc.sample, fc.expected) == ("state", 3, 42)
+    nowhere = forecast_rally(Rally(city="", state="", going_people=100), history)
+    assert (nowhere.basis, nowhere.sample) == ("campaign", 4)
