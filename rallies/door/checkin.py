@@ -54,6 +54,7 @@ from ..models.door import DIRECTION_ENTRY
 from ..rallies import counters
 from ..rsvp.tickets import InvalidCode, ParsedCode, parse_code, verify_code
 from .doors import DoorContext
+from .scans import inside_now
 
 rsvp_t, rally_t, door_t = Rsvp.__table__, Rally.__table__, Door.__table__
 scan_t, checkin_t = ScanLog.__table__, Checkin.__table__
@@ -265,11 +266,14 @@ def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None
     if isinstance(row, Verdict):
         return row
     scan["rsvp_id"] = row.id
-    if offline and device_verdict is not None and device_verdict != ADMIT:
+    if offline and device_verdict is not None and device_verdict not in (ADMIT, ADMIT_OVERFLOW):
         # Turned away at the door while offline: record what the device decided, admit no one.
         verdict = device_verdict if device_verdict in VERDICTS else INVALID
         return _refuse(scan, Verdict(verdict, "offline_refused", ticket=_ticket(row), flags=flags))
-    return _admit(scan, row, people, force, admitted_at, flags, offline, override=bool(override_reason))
+    # Sent to the overflow area while offline: counted there, as the door decided.
+    overflow = offline and device_verdict == ADMIT_OVERFLOW
+    return _admit(scan, row, people, force, admitted_at, flags, offline, override=bool(override_reason),
+                  to_overflow=overflow)
 
 
 def _picked_ticket(ctx: DoorContext, ticket_id):
@@ -359,39 +363,25 @@ def _ticket(row, checked_in: int | None = None) -> dict:
             "remaining": max(0, party - done), "status": row.status}
 
 
-def _admit(scan, row, people, force, admitted_at, flags, offline, override=False) -> Verdict:
+def _admit(scan, row, people, force, admitted_at, flags, offline, override=False, to_overflow=False) -> Verdict:
     """Decide and record one admission in its own transaction (or replay the stored answer)."""
     try:
         with atomic():
-            return decide(scan, row, people, force, admitted_at, flags, offline, override=override)
+            return decide(scan, row, people, force, admitted_at, flags, offline, override=override,
+                          to_overflow=to_overflow)
     except _Replay:
         return _stored(scan)
     except VenueFull:
         return _refuse(scan, venue_full_verdict(scan["rally_id"], scan["door_id"], flags))
 
 
-def inside_now(rally_id: int, door_id: int | None) -> dict:
-    """People inside now: the rally's venue and overflow area (with their limits), and this door's net flow."""
-    rally = db.session.execute(sa.select(rally_t.c.inside_people, rally_t.c.safe_capacity, rally_t.c.overflow_people,
-                                         rally_t.c.overflow_name, rally_t.c.overflow_capacity)
-                               .where(rally_t.c.id == rally_id)).one()
-    body = {"rally": rally.inside_people, "safe_capacity": rally.safe_capacity,
-            "full": rally.safe_capacity is not None and rally.inside_people >= rally.safe_capacity,
-            "overflow": {"name": rally.overflow_name, "inside": rally.overflow_people,
-                         "capacity": rally.overflow_capacity} if rally.overflow_name else None}
-    if door_id is not None:
-        (door,) = counters.door_totals(rally_id, door_id)
-        body["door"] = int(door.inside_people)
-    return body
-
-
 def venue_full_verdict(rally_id: int, door_id: int | None, flags: dict, ticket: dict | None = None) -> Verdict:
     """VENUE FULL: HOLD, with the count now (read after the refused admission rolled back)."""
-    inside = inside_now(rally_id, door_id)
-    return Verdict(VENUE_FULL, "venue_full", ticket=ticket, flags=flags, extra={"inside": inside})
+    return Verdict(VENUE_FULL, "venue_full", ticket=ticket, flags=flags, extra={"inside": inside_now(rally_id, door_id)})
 
 
-def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False, override=False) -> Verdict:
+def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False, override=False,
+           to_overflow=False) -> Verdict:
     """The admission decision for one ticket row, inside the caller's transaction.
 
     The conditional UPDATE decides; a lost race re-reads the row and decides again. Online, a
@@ -428,7 +418,7 @@ def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False, 
             return _refuse_in_tx(scan, Verdict(refused, f"ticket_{row.status}", ticket=_ticket(row), flags=flags))
         remaining = row.guests + 1 - row.checked_in_people
         if remaining <= 0 and row.outside_people > 0:
-            verdict = _reenter(scan, row, people, force, admitted_at, flags, offline, override)
+            verdict = _reenter(scan, row, people, force, admitted_at, flags, offline, override, to_overflow)
             if verdict is None:  # lost a race on the ticket: read it again
                 row = ticket_row(row.id)
                 continue
@@ -459,12 +449,12 @@ def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False, 
             verdict.reason = "walkin"
             verdict.ticket["walkin"] = True
         _record_admission(scan, verdict, row.id, n, admitted_at, walkin=walkin, logged_people=asked,
-                          check=not (offline or override))
+                          check=not (offline or override), to_overflow=to_overflow)
         return verdict
     return _refuse_in_tx(scan, Verdict(ALREADY, "contended", ticket=_ticket(row), flags=flags))
 
 
-def _reenter(scan, row, people, force, admitted_at, flags, offline, override) -> Verdict | None:
+def _reenter(scan, row, people, force, admitted_at, flags, offline, override, to_overflow=False) -> Verdict | None:
     """People of the party who left by an exit come back in, if the rally allows re-entry (None: lost a race).
 
     Offline the re-entry already happened: it is counted, and flagged when the rally allows none.
@@ -487,7 +477,7 @@ def _reenter(scan, row, people, force, admitted_at, flags, offline, override) ->
     reason = "offline_reentry" if offline else "reentry"
     verdict = Verdict(ADMIT, reason, ticket=_ticket(new), admitted=n, flags=flags)
     _record_admission(scan, verdict, row.id, n, admitted_at, logged_people=asked, reentry=True,
-                      check=not (offline or override))
+                      check=not (offline or override), to_overflow=to_overflow)
     return verdict
 
 
@@ -519,13 +509,13 @@ def _refuse_unread(scan: dict, row, flags: dict) -> Verdict:
 
 
 def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, logged_people=None, reentry=False,
-                      check=True):
+                      check=True, to_overflow=False):
     """Log, counters (the rally's UPDATE hands out the change number), then the check-in row, stamped with it.
 
     With ``check`` the counters' UPDATE applies the venue-full rule: people who do not fit the venue go
     to the overflow area when it has room (the verdict becomes ADMIT TO OVERFLOW), else VenueFull
     rolls the whole admission back. The ticket itself is not stamped again: door/sync.py finds the
-    tickets whose check-ins changed.
+    tickets whose check-ins changed. ``to_overflow``: an offline door already sent them to the overflow area.
     """
     scan_id = _insert_scan(scan, verdict, people=n if logged_people is None else logged_people)
     if n <= 0:
@@ -533,10 +523,10 @@ def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, l
     arrivals, reentries = (0, n) if reentry else (n, 0)
     walkins = n if walkin else 0
     moved = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, arrivals, walkins,
-                              reentries=reentries, check=check, spill=check)
+                              reentries=reentries, check=check, spill=check, overflow=n if to_overflow else 0)
     if moved is None:
         raise VenueFull()
-    overflow = moved.overflow_in
+    overflow = n if to_overflow else moved.overflow_in
     if overflow:
         db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id)
                            .values(overflow_people=rsvp_t.c.overflow_people + overflow))

@@ -55,6 +55,21 @@ def _rate(rally_id: int, door_id: int | None, now: datetime) -> int:
     return int(db.session.scalar(query) or 0)
 
 
+def inside_now(rally_id: int, door_id: int | None) -> dict:
+    """People inside now: the rally's venue and overflow area (with their limits), and this door's net flow."""
+    rally = db.session.execute(sa.select(Rally.inside_people, Rally.safe_capacity, Rally.overflow_people,
+                                         Rally.overflow_name, Rally.overflow_capacity)
+                               .where(Rally.id == rally_id)).one()
+    body = {"rally": rally.inside_people, "safe_capacity": rally.safe_capacity,
+            "full": rally.safe_capacity is not None and rally.inside_people >= rally.safe_capacity,
+            "overflow": {"name": rally.overflow_name, "inside": rally.overflow_people,
+                         "capacity": rally.overflow_capacity} if rally.overflow_name else None}
+    if door_id is not None:
+        (door,) = counters.door_totals(rally_id, door_id)
+        body["door"] = int(door.inside_people)
+    return body
+
+
 def door_status(rally_id: int, door_id: int, with_conflicts: bool = False) -> dict:
     """Live counters for one door and its whole rally (with the conflict count, for supervisors)."""
     now = utcnow()

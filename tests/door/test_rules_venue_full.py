@@ -145,3 +145,19 @@ def test_no_safe_capacity_means_no_hold(make_user):
         _r, code = make_ticket(door.rally, guests=3)
         assert check_in(code, door.scanner, nonce=nonce()).verdict == "admit"
     assert stored_rally(door.rally.id).inside_people == 12
+
+
+def test_offline_door_decisions_upload_as_made(client, make_user):
+    """An offline door that held someone records a hold; one that sent them to overflow counts them there."""
+    door = at_door(campaign_of(make_user()), capacity=None, safe_capacity=100, overflow_name="Lawn")
+    _ctx, secret, _link = door_session(door.door, device="Phone 7")
+    (_a, held), (b, spilled) = make_ticket(door.rally), make_ticket(door.rally)
+    then = int((utcnow() - timedelta(minutes=15)).timestamp() * 1000)
+    scans = [{"code": held, "nonce": nonce(), "client_time": then, "offline": True, "device_verdict": "venue_full"},
+             {"code": spilled, "nonce": nonce(), "client_time": then, "offline": True,
+              "device_verdict": "admit_overflow"}]
+    body = door_post(client, door.door.id, "upload", {"scans": scans}, secret).get_json()
+    assert [(r["verdict"], r["reason"], r["admitted"]) for r in body["results"]] == [
+        ("venue_full", "offline_refused", 0), ("admit_overflow", "venue_full", 1)]
+    assert body["inside"]["rally"] == 0 and body["inside"]["overflow"] == {"name": "Lawn", "inside": 1, "capacity": None}
+    assert stored_rsvp(b.id).overflow_people == 1
