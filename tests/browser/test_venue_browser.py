@@ -1,0 +1,54 @@
+"""The scanner in Exit mode and at venue full, in headless Chromium: typed codes, real server verdicts."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import campaign_of, door_link, live_rally, make_door, make_ticket
+
+pytestmark = pytest.mark.browser
+
+
+def _open(page, base, door, device):
+    page.goto(base + f"/door/l/{door_link(door)[1]}")
+    page.fill("#device_name", device)
+    page.click("form button[type=submit]")
+    page.wait_for_selector("body[data-ready='1']")
+
+
+def _scan(page, code: str, expected: str) -> str:
+    page.fill("#code", code)
+    page.press("#code", "Enter")
+    page.wait_for_selector("#verdict:not([hidden])", timeout=20000)
+    assert page.get_attribute("#verdict", "data-verdict") == expected, page.inner_text("#verdict")
+    text = page.inner_text("#verdict")
+    page.click("#verdict")
+    return text
+
+
+def test_exit_mode_counts_people_out_and_venue_full_holds_in_amber(make_user, live_server, page):
+    rally = live_rally(campaign_of(make_user()), safe_capacity=1)
+    door = make_door(rally, "North gate")
+    _a, first = make_ticket(rally, name="Ana Lopez")
+    _b, second = make_ticket(rally, name="Ben Okafor")
+    _open(page, live_server.url, door, "North phone")
+    _scan(page, first, "admit")
+    expect(page.locator("#c-inside")).to_have_text("1")
+    full = _scan(page, second, "venue_full")
+    assert "VENUE FULL: HOLD" in full and "Inside now: 1 of 1" in full
+    page.fill("#code", second)
+    page.press("#code", "Enter")
+    page.wait_for_selector("#verdict.verdict-venue_full:not([hidden])")
+    color = page.evaluate("getComputedStyle(document.getElementById('verdict')).backgroundColor")
+    assert color == "rgb(255, 176, 0)"  # amber, full screen
+    page.click("#verdict")
+    page.click("#mode-exit")
+    assert page.get_attribute("#mode-exit", "aria-pressed") == "true"
+    assert "1 left" in _scan(page, first, "exit")
+    expect(page.locator("#c-inside")).to_have_text("0")
+    page.click("#mode-entry")
+    _scan(page, second, "admit")
+    page.reload()  # the mode is kept per door on the device
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.get_attribute("#mode-entry", "aria-pressed") == "true"
