@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -52,3 +54,37 @@ def test_exit_mode_counts_people_out_and_venue_full_holds_in_amber(make_user, li
     page.reload()  # the mode is kept per door on the device
     page.wait_for_selector("body[data-ready='1']")
     assert page.get_attribute("#mode-entry", "aria-pressed") == "true"
+
+
+def test_offline_door_holds_at_the_safety_margin_and_says_the_count_is_stale(make_user, live_server, launch_browser):
+    """Safe capacity 20, one door: the margin is max(ceil(2% of 20), 10 x 1) = 10, so offline it holds at 10."""
+    from rallies.door.checkin import check_in
+    from rallies.extensions import db
+    from rallies.models import Rally, ScanLog
+    from tests.factories import bulk_tickets, door_session, nonce
+
+    rally = live_rally(campaign_of(make_user()), safe_capacity=20)
+    door = make_door(rally, "North gate")
+    staff = door_session(door, device="Staff phone")[0]
+    for _id, code in bulk_tickets(rally, 9):
+        assert check_in(code, staff, nonce=nonce()).verdict == "admit"
+    _a, fits = make_ticket(rally, name="Ana Lopez")
+    _b, held = make_ticket(rally, name="Ben Okafor")
+    context = launch_browser().new_context()
+    page = context.new_page()
+    _open(page, live_server.url, door, "North phone")
+    expect(page.locator("#synced")).to_have_text(re.compile(r"^synced "), timeout=20000)
+    expect(page.locator("#c-inside")).to_have_text("9")
+    context.set_offline(True)
+    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    assert "decided offline" in _scan(page, fits, "admit")  # 9 + 1 <= 20 - 10
+    expect(page.locator("#c-stale")).to_contain_text("Count may be stale (synced 0 min ago)")
+    expect(page.locator("#c-inside")).to_have_text("10")
+    assert "Inside now: 10 of 20" in _scan(page, held, "venue_full")  # 10 + 1 > 10, though the venue has room
+    context.set_offline(False)
+    page.evaluate("window.door.syncOnce()")
+    expect(page.locator("#queued")).to_have_text("0 queued", timeout=20000)
+    db.session.rollback()
+    assert db.session.get(Rally, rally.id).inside_people == 10
+    logged = db.session.scalars(db.select(ScanLog.verdict).where(ScanLog.offline.is_(True)).order_by(ScanLog.id)).all()
+    assert logged == ["admit", "venue_full"]
