@@ -156,3 +156,5 @@ class ArrivalMinute(db.Model):
     #: People who left (exit scans) and who came back in (re-entries): inside = people + reentries - exits.
     exits: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     reentries: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    #: Of the net inside change (people + reentries - exits), the part in the overflow area.
+    overflow: so.Mapped[int] = so.mapped_column(default=0, server_default="0")

@@ -108,7 +108,8 @@ def _minute_upsert(make_insert):
     stmt = make_insert(minute_t)
     return stmt.on_conflict_do_update(
         index_elements=["rally_id", "door_id", "minute"],
-        set_={name: minute_t.c[name] + stmt.excluded[name] for name in ("people", "walkins", "exits", "reentries")})
+        set_={name: minute_t.c[name] + stmt.excluded[name]
+              for name in ("people", "walkins", "exits", "reentries", "overflow")})
 
 
 # The check-in counters' statements, built once (a scan runs them all): values are bound parameters.
@@ -117,7 +118,8 @@ _MINUTE_TAKE = minute_t.update().where(
     minute_t.c.rally_id == sa.bindparam("rally"), minute_t.c.door_id.is_not_distinct_from(sa.bindparam("door")),
     minute_t.c.minute == sa.bindparam("at"),
 ).values(people=minute_t.c.people + sa.bindparam("n"), walkins=minute_t.c.walkins + sa.bindparam("w"),
-         exits=minute_t.c.exits + sa.bindparam("e"), reentries=minute_t.c.reentries + sa.bindparam("r"))
+         exits=minute_t.c.exits + sa.bindparam("e"), reentries=minute_t.c.reentries + sa.bindparam("r"),
+         overflow=minute_t.c.overflow + sa.bindparam("o"))
 _VENUE, _OVERFLOW = sa.bindparam("v", type_=sa.Integer), sa.bindparam("o", type_=sa.Integer)
 _UNCHECKED = sa.not_(sa.bindparam("check", type_=sa.Boolean))
 _RALLY_MOVES = {"checked_in_people": rally_t.c.checked_in_people + sa.bindparam("n"),
@@ -177,10 +179,11 @@ def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walki
     minute = minute_of(moment)
     if n > 0 or exits > 0 or reentries > 0:
         db.session.execute(_MINUTE_ADD(), {"rally_id": rally_id, "door_id": door_id, "minute": minute, "people": n,
-                                           "walkins": walkins, "exits": exits, "reentries": reentries})
+                                           "walkins": walkins, "exits": exits, "reentries": reentries,
+                                           "overflow": overflow})
     else:
         db.session.execute(_MINUTE_TAKE, {"rally": rally_id, "door": door_id, "at": minute, "n": n, "w": walkins,
-                                          "e": exits, "r": reentries})
+                                          "e": exits, "r": reentries, "o": overflow})
     moves = {"rally": rally_id, "n": n, "rsvp_people": n - walkins, "w": walkins,
              "v": n + reentries - exits - overflow, "o": overflow, "check": check}
     stmt, params = (_RALLY_ADD, dict(moves, at=minute)) if n > 0 else (_RALLY_TAKE, moves)
@@ -189,7 +192,12 @@ def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walki
     if row is None and spill and entering > 0:
         # Nothing moved: the same UPDATE again, with the people entering counted in the overflow area.
         row = db.session.execute(stmt, dict(params, v=params["v"] - entering, o=overflow + entering)).one_or_none()
-        return None if row is None else Admitted(bool(row[0]), row[1], row[2], row[3], entering)
+        if row is None:
+            return None
+        # The minute's row is ours already (upserted above): it counts them in the overflow area too.
+        db.session.execute(_MINUTE_TAKE, {"rally": rally_id, "door": door_id, "at": minute, "n": 0, "w": 0, "e": 0,
+                                          "r": 0, "o": entering})
+        return Admitted(bool(row[0]), row[1], row[2], row[3], entering)
     return None if row is None else Admitted(bool(row[0]), row[1], row[2], row[3])
 
 
@@ -234,15 +242,14 @@ def recount_checkins(rally_id: int) -> None:
                   Checkin.reentry, Checkin.overflow_people)
         .where(Checkin.rally_id == rally_id, Checkin.undone_at.is_(None))
     ).all()
-    people, walkins, exits, reentries = Counter(), Counter(), Counter(), Counter()
-    overflow = 0
+    people, walkins, exits, reentries, overflows = Counter(), Counter(), Counter(), Counter(), Counter()
     for door_id, at, n, is_walkin, direction, reentry, in_overflow in rows:
         key = (door_id, minute_of(at))
         if direction == "exit":
             exits[key] += n
-            overflow -= in_overflow
+            overflows[key] -= in_overflow
             continue
-        overflow += in_overflow
+        overflows[key] += in_overflow
         if reentry:
             reentries[key] += n
             continue
@@ -250,12 +257,13 @@ def recount_checkins(rally_id: int) -> None:
         if is_walkin:
             walkins[key] += n
     db.session.execute(minute_t.delete().where(minute_t.c.rally_id == rally_id))
-    keys = set(people) | set(exits) | set(reentries)
+    keys = set(people) | set(exits) | set(reentries) | set(overflows)
+    overflow = sum(overflows.values())
     if keys:
         db.session.execute(minute_t.insert(), [
             {"rally_id": rally_id, "door_id": door_id, "minute": minute, "people": people[(door_id, minute)],
              "walkins": walkins[(door_id, minute)], "exits": exits[(door_id, minute)],
-             "reentries": reentries[(door_id, minute)]}
+             "reentries": reentries[(door_id, minute)], "overflow": overflows[(door_id, minute)]}
             for door_id, minute in sorted(keys, key=lambda k: (k[1], k[0] or 0))])
     per_minute: Counter = Counter()
     for (_door, minute), n in people.items():

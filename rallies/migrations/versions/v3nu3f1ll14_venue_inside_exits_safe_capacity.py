@@ -38,12 +38,14 @@ def upgrade():
     with op.batch_alter_table('arrival_minute', schema=None) as batch_op:
         batch_op.add_column(sa.Column('exits', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('reentries', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('overflow', sa.Integer(), server_default='0', nullable=False))
     # Before exits existed, everyone admitted is inside.
     op.execute("UPDATE rally SET inside_people = checked_in_people")
 
 
 def downgrade():
     with op.batch_alter_table('arrival_minute', schema=None) as batch_op:
+        batch_op.drop_column('overflow')
         batch_op.drop_column('reentries')
         batch_op.drop_column('exits')
     with op.batch_alter_table('checkin', schema=None) as batch_op:
