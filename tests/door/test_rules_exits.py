@@ -164,3 +164,14 @@ def test_online_exit_through_the_api_answers_inside_now(client, make_user):
     sync = client.get(f"/door/{door.door.id}/api/sync", headers={"Authorization": f"Bearer {secret}"}).get_json()
     assert sync["inside"]["rally"] == 0 and sync["rally"]["safe_capacity"] == 50 and sync["rally"]["doors"] == 1
     assert [t[4:] for t in sync["tickets"]] == [[1, 1]]  # admitted 1, of them outside again 1
+
+
+def test_doors_page_shows_inside_now_and_each_doors_net_flow(client, make_user, login):
+    user = make_user()
+    door = at_door(campaign_of(user), capacity=None, safe_capacity=1)
+    _rsvp, code = make_ticket(door.rally)
+    check_in(code, door.scanner, nonce=nonce())
+    login(client, user)
+    page = client.get(f"/door/rally/{door.rally.id}/").get_data(as_text=True)
+    assert "Inside now: <strong>1</strong>" in page and "(safe capacity 1)" in page and "VENUE FULL: HOLD" in page
+    assert "<td>North gate</td><td>1</td><td>1</td><td>0</td><td>1</td>" in page  # lanes, admitted, walk-ins, net in
