@@ -176,7 +176,8 @@
     if (SUPERVISOR && v.verdict === 'venue_full' && input) {
       actions.appendChild(button(tr('override_admit', 'Override: admit'), function () { askOverride(input); }, 'primary'));
     }
-    if (SUPERVISOR && t && t.id && (v.verdict === 'already' || v.verdict === 'admit') && state.online) {
+    if (SUPERVISOR && t && t.id && ['already', 'admit', 'admit_overflow', 'exit', 'no_reentry'].indexOf(v.verdict) >= 0 &&
+        state.online) {
       actions.appendChild(button(tr('undo_checkin', 'Undo check-in'), function () { askUndo(t.id); }, 'danger'));
     }
     box.hidden = false;
