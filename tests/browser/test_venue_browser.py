@@ -88,3 +88,35 @@ def test_offline_door_holds_at_the_safety_margin_and_says_the_count_is_stale(mak
     assert db.session.get(Rally, rally.id).inside_people == 10
     logged = db.session.scalars(db.select(ScanLog.verdict).where(ScanLog.offline.is_(True)).order_by(ScanLog.id)).all()
     assert logged == ["admit", "venue_full"]
+
+
+def test_offline_exit_queues_and_uploads_once(make_user, live_server, launch_browser):
+    from rallies.door.checkin import check_in
+    from rallies.extensions import db
+    from rallies.models import Checkin, Rally
+    from tests.factories import door_session, nonce
+
+    rally = live_rally(campaign_of(make_user()))
+    door = make_door(rally, "North gate")
+    _rsvp, code = make_ticket(rally, name="Ana Lopez", guests=1)
+    assert check_in(code, door_session(door, device="Staff phone")[0], nonce=nonce()).admitted == 2
+    context = launch_browser().new_context()
+    page = context.new_page()
+    _open(page, live_server.url, door, "North phone")
+    expect(page.locator("#synced")).to_have_text(re.compile(r"^synced "), timeout=20000)
+    expect(page.locator("#c-inside")).to_have_text("2")
+    page.click("#mode-exit")
+    context.set_offline(True)
+    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    assert "2 left" in _scan(page, code, "exit")
+    expect(page.locator("#c-inside")).to_have_text("0")
+    assert "No entry known" in _scan(page, code, "exit")  # nobody of the party is inside any more
+    expect(page.locator("#queued")).to_have_text("2 queued")
+    context.set_offline(False)
+    page.evaluate("window.door.syncOnce()")
+    expect(page.locator("#queued")).to_have_text("0 queued", timeout=20000)
+    page.evaluate("window.door.syncOnce()")  # a second pass uploads nothing again
+    db.session.rollback()
+    assert db.session.get(Rally, rally.id).inside_people == 0
+    exits = db.session.scalars(db.select(Checkin.people).where(Checkin.direction == "exit")).all()
+    assert exits == [2]
