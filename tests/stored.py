@@ -105,3 +105,11 @@ def statuses(*rsvp_ids: int) -> list[str]:
     """The stored status of each RSVP, in the order given."""
     return [stored_rsvp(i).status for i in rsvp_ids]
 
+
+
+def inside_from_rows(rally_id: int) -> int:
+    """People inside worked out from the live check-in rows: entries and re-entries minus exits."""
+    db.session.expire_all()
+    signed = sa.case((Checkin.direction == "exit", -Checkin.people), else_=Checkin.people)
+    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(signed), 0))
+                                 .where(Checkin.rally_id == rally_id, Checkin.undone_at.is_(None))))

@@ -3,7 +3,8 @@
 Deterministic (seeded per rally), offline and idempotent: a rally that already has check-ins
 is left alone. Rows are bulk-inserted, then rallies/counters.py recounts the Rally, Door and
 ArrivalMinute counters from them, so the numbers agree exactly as the live service keeps them.
-Also prints a supervisor door link for the next upcoming demo rally.
+Most people leave around the end (exit scans, a few step out and come back), so the dashboard's
+occupancy curve rises, holds and falls. Also prints a supervisor door link for the next upcoming demo rally.
 """
 
 from __future__ import annotations
@@ -98,9 +99,12 @@ def _admit_crowd(rally: Rally) -> bool:
                                   people=people, client_time=moment, received_at=moment, response=""))
                 checkins.append(dict(rally_id=rally.id, rsvp_id=rsvp_id, door_id=door.id, people=people, is_walkin=False,
                                      admitted_at=moment, device_name=scans[-1]["device_name"], changed_seq=number,
-                                     undo_reason=""))
+                                     undo_reason="", direction="entry", reentry=False))
                 seq += 1
-            rsvp_counts.append({"rid": rsvp_id, "n": party})
+            outside = _leaving(rally, rng, rsvp_id, party, door, at + timedelta(minutes=12 * (len(parts) - 1)), number,
+                               checkins, scans, seq)
+            seq += 4
+            rsvp_counts.append({"rid": rsvp_id, "n": party, "out": outside})
             if rng.random() < 0.015:  # someone shows the same ticket twice
                 scans.append(dict(scans[-1], nonce=f"demo{rally.id}n{seq}", verdict="already",
                                   reason="already_checked_in", people=0, client_time=at + timedelta(minutes=3),
@@ -110,7 +114,7 @@ def _admit_crowd(rally: Rally) -> bool:
         for w in walkins:
             checkins.append(dict(rally_id=rally.id, rsvp_id=w["rsvp_id"], door_id=w["door_id"], people=w["people"],
                                  is_walkin=True, admitted_at=w["at"], device_name=w["device"], changed_seq=number,
-                                 undo_reason=""))
+                                 undo_reason="", direction="entry", reentry=False))
             seq += 1
         if scans:
             db.session.execute(ScanLog.__table__.insert(), scans)
@@ -119,10 +123,42 @@ def _admit_crowd(rally: Rally) -> bool:
         if rsvp_counts:
             rsvp_t = Rsvp.__table__
             db.session.execute(rsvp_t.update().where(rsvp_t.c.id == sa.bindparam("rid"))
-                               .values(checked_in_people=sa.bindparam("n")), rsvp_counts)
+                               .values(checked_in_people=sa.bindparam("n"), outside_people=sa.bindparam("out")),
+                               rsvp_counts)
         counters.recount(rally.id)  # walk-in RSVPs hold places, as live walk-ins do
         counters.recount_checkins(rally.id)
     return True
+
+
+def _leaving(rally, rng, rsvp_id, party, door, arrived, number, checkins, scans, seq) -> int:
+    """Exits (and a few re-entries) of one party, for a realistic occupancy curve; the people left outside.
+
+    Most leave around the end; about one in ten steps out during the rally, and half of those come back.
+    """
+    def move(direction, at, reentry=False):
+        nonce = f"demo{rally.id}x{seq}{direction[0]}{len(checkins)}"
+        device = f"{door.name} phone 1"
+        scans.append(dict(rally_id=rally.id, door_id=door.id, device_name=device, rsvp_id=rsvp_id, nonce=nonce,
+                          code="(demo)", verdict="exit" if direction == "exit" else "admit",
+                          reason="reentry" if reentry else "ok", people=party, client_time=at, received_at=at,
+                          response=""))
+        checkins.append(dict(rally_id=rally.id, rsvp_id=rsvp_id, door_id=door.id, people=party, is_walkin=False,
+                             admitted_at=at, device_name=device, changed_seq=number, undo_reason="",
+                             direction=direction, reentry=reentry))
+
+    outside = 0
+    if rng.random() < 0.1:
+        out_at = arrived + timedelta(minutes=rng.uniform(10, 50))
+        if out_at < rally.ends_at:
+            move("exit", out_at)
+            outside = party
+            if rng.random() < 0.5:
+                move("entry", out_at + timedelta(minutes=rng.uniform(5, 25)), reentry=True)
+                outside = 0
+    if outside == 0 and rng.random() < 0.85:
+        move("exit", max(arrived + timedelta(minutes=5), rally.ends_at + timedelta(minutes=rng.uniform(-25, 20))))
+        outside = party
+    return outside
 
 
 def _walkins(rally, rng, doors, weights, opens, window, attending) -> list[dict]:

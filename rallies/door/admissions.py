@@ -18,13 +18,16 @@ from ..extensions import db
 from ..keys.link_secrets import new_page_token
 from ..mail.addresses import canonical_email, normalise_email
 from ..models import utcnow
+from ..models.door import DIRECTION_ENTRY, DIRECTION_EXIT
 from ..rallies import counters
 from ..rsvp.names import door_name, search_text
 from ..rsvp.supporters import supporter_for
 from .checkin import (
     CheckinInputError,
+    VenueFull,
     Verdict,
     _insert_scan,
+    _refuse,
     _Replay,
     _stored,
     admission_time,
@@ -36,6 +39,7 @@ from .checkin import (
     rsvp_t,
     scan_t,
     ticket_row,
+    venue_full_verdict,
 )
 from .doors import DoorContext
 
@@ -125,6 +129,10 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
             return verdict
     except _Replay:
         return _stored(scan)
+    except VenueFull:  # the walk-in's ticket rolled back with it: log the hold alone
+        scan.pop("rsvp_id", None)
+        return _refuse(scan, venue_full_verdict(ctx.rally_id, ctx.door_id, {
+            "clock": scan["clock_flagged"], "offline": bool(offline), "forced": False, "conflict": False}))
     except IntegrityError as exc:
         raise CheckinInputError("already_registered", gettext("This email already has a ticket for this rally."), 409) from exc
 
@@ -189,7 +197,8 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
         with atomic():
             row = db.session.execute(
                 sa.select(checkin_t.c.id, checkin_t.c.rsvp_id, checkin_t.c.people, checkin_t.c.door_id,
-                          checkin_t.c.admitted_at, checkin_t.c.is_walkin)
+                          checkin_t.c.admitted_at, checkin_t.c.is_walkin, checkin_t.c.direction, checkin_t.c.reentry,
+                          checkin_t.c.overflow_people)
                 .select_from(checkin_t.outerjoin(scan_t, scan_t.c.id == checkin_t.c.scan_id))
                 .where(cond, checkin_t.c.rally_id == ctx.rally_id, checkin_t.c.undone_at.is_(None))
                 .order_by(checkin_t.c.id.desc()).limit(1).with_for_update(of=checkin_t)
@@ -201,10 +210,10 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             take = row.people - keep if keep is not None else min(people or row.people, row.people)
             if take <= 0:
                 raise CheckinInputError("invalid_people", gettext("That is not fewer people than were admitted."))
+            # The people of the row in the overflow area are taken last, as they were counted last.
+            in_overflow = max(0, take - (row.people - row.overflow_people))
             new = db.session.execute(
-                rsvp_t.update().where(rsvp_t.c.id == row.rsvp_id)
-                .values(checked_in_people=sa.case((rsvp_t.c.checked_in_people >= take,
-                                                   rsvp_t.c.checked_in_people - take), else_=0))
+                rsvp_t.update().where(rsvp_t.c.id == row.rsvp_id).values(**_ticket_moves(row, take, in_overflow))
                 .returning(rsvp_t.c.checked_in_people, rsvp_t.c.guests, rsvp_t.c.door_name, rsvp_t.c.status)
             ).one_or_none()
             ticket = None
@@ -215,14 +224,39 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             verdict = Verdict("undo", "undone" if keep is None else "reduced", ticket=ticket, admitted=-take, flags={})
             scan["rsvp_id"] = row.rsvp_id
             _insert_scan(scan, verdict, people=take)
-            seq = counters.admitted(ctx.rally_id, row.door_id, row.admitted_at, -take,
-                                    walkins=-take if row.is_walkin else 0).change  # under the rally lock
-            values = {"people": row.people - take, "changed_seq": seq}
+            seq = counters.admitted(ctx.rally_id, row.door_id, row.admitted_at, **_counter_moves(row, take, in_overflow)
+                                    ).change  # under the rally lock
+            values = {"people": row.people - take, "changed_seq": seq, "overflow_people": row.overflow_people - in_overflow}
             if take == row.people:
-                values.update(undone_at=scan["received_at"], undo_reason=reason, people=row.people)
+                values.update(undone_at=scan["received_at"], undo_reason=reason, people=row.people,
+                              overflow_people=row.overflow_people)
             db.session.execute(checkin_t.update().where(checkin_t.c.id == row.id).values(**values))
-            if row.is_walkin and new is not None:
+            if row.is_walkin and new is not None and row.direction == DIRECTION_ENTRY and not row.reentry:
                 _release_walkin(ctx.rally_id, row.rsvp_id, take, seq, cancel=new.checked_in_people == 0)
             return verdict
     except _Replay:
         return _stored(scan)
+
+
+def _floor(column, take):
+    return sa.case((column >= take, column - take), else_=0)
+
+
+def _ticket_moves(row, take: int, in_overflow: int) -> dict:
+    """The ticket's columns moved back by undoing ``take`` people of a check-in row (entry, re-entry or exit)."""
+    if row.direction == DIRECTION_EXIT:  # they are inside again
+        return {"outside_people": _floor(rsvp_t.c.outside_people, take),
+                "overflow_people": rsvp_t.c.overflow_people + in_overflow}
+    back = {"overflow_people": _floor(rsvp_t.c.overflow_people, in_overflow)}
+    if row.reentry:  # outside again
+        return dict(back, outside_people=rsvp_t.c.outside_people + take)
+    return dict(back, checked_in_people=_floor(rsvp_t.c.checked_in_people, take))
+
+
+def _counter_moves(row, take: int, in_overflow: int) -> dict:
+    """counters.admitted's arguments that take back ``take`` people of a check-in row (never held by venue full)."""
+    if row.direction == DIRECTION_EXIT:
+        return {"n": 0, "exits": -take, "overflow": in_overflow}
+    if row.reentry:
+        return {"n": 0, "reentries": -take, "overflow": -in_overflow}
+    return {"n": -take, "walkins": -take if row.is_walkin else 0, "overflow": -in_overflow}

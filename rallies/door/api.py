@@ -25,7 +25,8 @@ from . import doors, schemas
 from .admissions import admit_walkin, reduce_admission, undo_checkin
 from .blueprint import api_v1, bp
 from .checkin import CheckinInputError, check_in
-from .scans import door_status, scan_log, search_tickets
+from .exits import check_out
+from .scans import door_status, inside_now, scan_log, search_tickets
 from .sync import sync_payload
 
 COOKIE = "door_session"
@@ -128,9 +129,20 @@ def door_api(handler):
 def checkin(ctx: doors.DoorContext):
     """Decide one scan (a scanned code, or a ticket_id picked from a name search)."""
     scan = _load(schemas.ScanIn, _body())
-    verdict = check_in(_code_of(scan), ctx, ticket_id=scan.ticket_id, nonce=scan.nonce,
-                       client_time=scan.client_time, force=scan.force, people=scan.people)
-    return jsonify(verdict.to_dict())
+    if scan.direction == "exit":
+        verdict = check_out(_code_of(scan), ctx, ticket_id=scan.ticket_id, nonce=scan.nonce,
+                            client_time=scan.client_time, people=scan.people)
+    else:
+        verdict = check_in(_code_of(scan), ctx, ticket_id=scan.ticket_id, nonce=scan.nonce,
+                           client_time=scan.client_time, force=scan.force, people=scan.people,
+                           override_reason=scan.override_reason)
+    return _with_inside(ctx, verdict.to_dict())
+
+
+def _with_inside(ctx: doors.DoorContext, body: dict) -> Response:
+    """A verdict's JSON with inside now (rally, overflow area and this door), read after it committed."""
+    body["inside"] = inside_now(ctx.rally_id, ctx.door_id)
+    return jsonify(body)
 
 
 def _code_of(scan: schemas.ScanIn) -> str | None:
@@ -148,7 +160,7 @@ def walkin(ctx: doors.DoorContext):
     party = _load(schemas.WalkinIn, _body())
     verdict = admit_walkin(ctx, name=party.name, email=party.email, postal_code=party.postal_code,
                            guests=party.guests, nonce=party.nonce, client_time=party.client_time)
-    return jsonify(verdict.to_dict())
+    return _with_inside(ctx, verdict.to_dict())
 
 
 @bp.post("/<int:door_id>/api/undo", endpoint="api_undo")
@@ -158,7 +170,7 @@ def undo(ctx: doors.DoorContext):
     """Supervisor: undo a ticket's latest check-in, with a reason."""
     data = _load(schemas.UndoIn, _body())
     verdict = undo_checkin(ctx, rsvp_id=data.ticket_id, reason=data.reason, nonce=data.nonce, people=data.people)
-    return jsonify(verdict.to_dict())
+    return _with_inside(ctx, verdict.to_dict())
 
 
 @bp.post("/<int:door_id>/api/reduce", endpoint="api_reduce")
@@ -208,6 +220,7 @@ def sync(ctx: doors.DoorContext):
     """Incremental door data since a cursor, gzip-compressed when the client accepts it."""
     since = max(0, _load(schemas.SyncQuery, request.args.to_dict()).since)
     payload = sync_payload(ctx.rally_id, ctx.door_id, since)
+    payload["inside"] = inside_now(ctx.rally_id, ctx.door_id)
     payload["device"] = {"name": ctx.device_name, "role": ctx.role, "door": ctx.door_name}
     body = json.dumps(payload, separators=(",", ":")).encode()
     resp = Response(body, mimetype="application/json")
@@ -228,7 +241,7 @@ def upload(ctx: doors.DoorContext):
     if isinstance(data.get("scans"), list) and len(data["scans"]) > schemas.MAX_UPLOAD:
         raise ApiError(413, "too_many_scans", f"Upload at most {schemas.MAX_UPLOAD} scans per request.")
     items = _load(schemas.UploadIn, data).scans
-    return jsonify({"results": [_upload_one(ctx, item) for item in items]})
+    return _with_inside(ctx, {"results": [_upload_one(ctx, item) for item in items]})
 
 
 def _upload_one(ctx, item) -> dict:
@@ -240,6 +253,9 @@ def _upload_one(ctx, item) -> dict:
             verdict = admit_walkin(ctx, name=scan.name, email=scan.email, postal_code=scan.postal_code,
                                    guests=scan.guests, nonce=scan.nonce, client_time=scan.client_time,
                                    offline=True, online=_online(scan))
+        elif scan.direction == "exit":
+            verdict = check_out(_code_of(scan), ctx, ticket_id=scan.ticket_id, nonce=scan.nonce,
+                                client_time=scan.client_time, people=scan.people, offline=True, online=_online(scan))
         else:
             verdict = check_in(_code_of(scan), ctx, ticket_id=scan.ticket_id, nonce=scan.nonce,
                                client_time=scan.client_time, people=scan.people, offline=True,

@@ -21,6 +21,14 @@ row is stamped with (door/sync.py: per rally, numbers follow the order of commit
 
 Walk-ins (door/admissions.py) create their RSVP and then go through this same decision.
 
+Inside now and venue full. Exits (door/exits.py) are check-ins of direction "exit", as in pretix;
+inside now = entries and re-entries minus exits, kept on the rally row. The venue-full rule is the
+WHERE of the rally's counter UPDATE (counters.admitted), the last statement of the admission's
+transaction: when the people entering do not fit the safe capacity (or the overflow area) it
+matches nothing, the whole admission rolls back, and the scan is logged as ``venue_full``. Two
+doors admitting the last place at once therefore give exactly one admit. Offline uploads are
+never held (the people are already in); the over-limit report shows them afterwards.
+
 Offline uploads go through the same decision. The server never refuses what already happened
 at the door: an upload the device admitted is recorded (the ticket's count is capped at its
 party size, and extra people are flagged as a conflict for the organizers' report); a ticket
@@ -42,9 +50,11 @@ import sqlalchemy as sa
 from ..database import atomic, insert
 from ..extensions import db
 from ..models import Checkin, Door, Rally, Rsvp, ScanLog, utcnow
+from ..models.door import DIRECTION_ENTRY
 from ..rallies import counters
 from ..rsvp.tickets import InvalidCode, ParsedCode, parse_code, verify_code
 from .doors import DoorContext
+from .scans import inside_now
 
 rsvp_t, rally_t, door_t = Rsvp.__table__, Rally.__table__, Door.__table__
 scan_t, checkin_t = ScanLog.__table__, Checkin.__table__
@@ -52,10 +62,15 @@ scan_t, checkin_t = ScanLog.__table__, Checkin.__table__
 ADMIT, ALREADY, WRONG_RALLY = "admit", "already", "wrong_rally"
 CANCELLED, WAITLISTED, REVOKED, INVALID = "cancelled", "waitlisted", "revoked", "invalid"
 UNCONFIRMED = "unconfirmed"
-VERDICTS = (ADMIT, ALREADY, WRONG_RALLY, CANCELLED, WAITLISTED, UNCONFIRMED, REVOKED, INVALID)
+#: Inside now: the venue is at its safe capacity (admit no one); admitted to the overflow area instead;
+#: the person left earlier and the rally allows no re-entry; an exit recorded.
+VENUE_FULL, ADMIT_OVERFLOW, NO_REENTRY, EXIT = "venue_full", "admit_overflow", "no_reentry", "exit"
+VERDICTS = (ADMIT, ALREADY, WRONG_RALLY, CANCELLED, WAITLISTED, UNCONFIRMED, REVOKED, INVALID, VENUE_FULL,
+            ADMIT_OVERFLOW, NO_REENTRY, EXIT)
 MESSAGES = {
     ADMIT: "Admit", ALREADY: "Already checked in", WRONG_RALLY: "Wrong rally", CANCELLED: "Cancelled ticket",
     WAITLISTED: "Waitlisted ticket", UNCONFIRMED: "RSVP not confirmed", REVOKED: "Revoked ticket", INVALID: "Not a valid ticket",
+    VENUE_FULL: "VENUE FULL: HOLD", ADMIT_OVERFLOW: "ADMIT TO OVERFLOW", NO_REENTRY: "No re-entry", EXIT: "Exit",
 }
 #: Online scans: the device clock may differ from the server's by this much before it is flagged.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -75,6 +90,10 @@ class CheckinInputError(Exception):
 
 class _Replay(Exception):
     """The nonce was already used: roll back and return the stored response."""
+
+
+class VenueFull(Exception):
+    """The people entering do not fit the venue's safe capacity nor its overflow area: roll back, log a hold."""
 
 
 @dataclass
@@ -180,18 +199,10 @@ def log_code(code) -> str:
     return "".join(ch if " " <= ch <= "~" else "?" for ch in code)
 
 
-def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None = None, force: bool = False,
-             people: int | None = None, offline: bool = False, device_verdict: str | None = None,
-             received_at: datetime | None = None, ticket_id=None, online: bool | None = None) -> Verdict:
-    """Decide one scan at a door and record it (see the module docstring for the guarantees).
-
-    The one decision for online scans, offline uploads (offline=True) and name-search admits
-    (ticket_id instead of a code: the ticket was picked from this rally's list, so there is no
-    signature to check). An upload made while online (see made_online) is decided exactly as an
-    online scan.
-    """
+def new_scan(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None, force: bool, offline: bool,
+             received_at: datetime | None = None, online: bool | None = None) -> tuple[dict, dict, datetime]:
+    """The scan log row, the verdict flags and the admission time for one scan (checked input)."""
     nonce = check_nonce(nonce)
-    people = check_people(people)
     if force and not ctx.is_supervisor:
         raise CheckinInputError("forbidden", "Only a supervisor can override a refusal.", 403)
     received = received_at or utcnow()
@@ -204,13 +215,45 @@ def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None
         "offline": bool(offline), "clock_flagged": flagged, "client_time": client_time, "received_at": received,
     }
     flags = {"clock": flagged, "offline": bool(offline), "forced": bool(force), "conflict": False}
-    admitted_at = admission_time(client_time, received, offline, flagged)
+    return scan, flags, admission_time(client_time, received, offline, flagged)
+
+
+def resolve_ticket(code, ctx: DoorContext, scan: dict, flags: dict, ticket_id=None, parsed: ParsedCode | None = None):
+    """The ticket row a scan names (a code, or ticket_id from a name search), or the logged refusal Verdict."""
     if ticket_id is not None and code is None:
         row = _picked_ticket(ctx, ticket_id)
         scan["code"] = f"ticket:{row.id}" if row else log_code(str(ticket_id))
         if row is None:
             return _refuse(scan, Verdict(INVALID, "unknown_ticket", flags=flags))
-    else:
+        return row
+    if parsed is None:
+        try:
+            parsed = parse_code(code)
+        except InvalidCode as exc:
+            return _refuse(scan, Verdict(INVALID, _invalid_reason(str(exc)), flags=flags))
+    return _scanned_ticket(scan, ctx, parsed, flags)
+
+
+def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None = None, force: bool = False,
+             people: int | None = None, offline: bool = False, device_verdict: str | None = None,
+             received_at: datetime | None = None, ticket_id=None, online: bool | None = None,
+             override_reason: str = "") -> Verdict:
+    """Decide one entry scan at a door and record it (see the module docstring for the guarantees).
+
+    The one decision for online scans, offline uploads (offline=True) and name-search admits
+    (ticket_id instead of a code: the ticket was picked from this rally's list, so there is no
+    signature to check). An upload made while online (see made_online) is decided exactly as an
+    online scan. A supervisor's ``force`` with an ``override_reason`` admits past a full venue too.
+    """
+    people = check_people(people)
+    override_reason = " ".join((override_reason or "").split())[:200] if force else ""
+    scan, flags, admitted_at = new_scan(code, ctx, nonce=nonce, client_time=client_time, force=force,
+                                        offline=offline, received_at=received_at, online=online)
+    offline = scan["offline"]
+    if override_reason:
+        scan["note"] = override_reason
+    parsed = None
+    if ticket_id is None or code is not None:
         try:
             parsed = parse_code(code)
         except InvalidCode as exc:
@@ -219,15 +262,18 @@ def check_in(code, ctx: DoorContext, *, nonce: str, client_time: datetime | None
             # A good code of this rally, scanned online: decide() tries the admission before reading the ticket.
             scan["rsvp_id"] = parsed.ticket_id
             return _admit(scan, None, people, force, admitted_at, flags, offline)
-        row = _scanned_ticket(scan, ctx, parsed, flags)
-        if isinstance(row, Verdict):
-            return row
+    row = resolve_ticket(code, ctx, scan, flags, ticket_id, parsed)
+    if isinstance(row, Verdict):
+        return row
     scan["rsvp_id"] = row.id
-    if offline and device_verdict is not None and device_verdict != ADMIT:
+    if offline and device_verdict is not None and device_verdict not in (ADMIT, ADMIT_OVERFLOW):
         # Turned away at the door while offline: record what the device decided, admit no one.
         verdict = device_verdict if device_verdict in VERDICTS else INVALID
         return _refuse(scan, Verdict(verdict, "offline_refused", ticket=_ticket(row), flags=flags))
-    return _admit(scan, row, people, force, admitted_at, flags, offline)
+    # Sent to the overflow area while offline: counted there, as the door decided.
+    overflow = offline and device_verdict == ADMIT_OVERFLOW
+    return _admit(scan, row, people, force, admitted_at, flags, offline, override=bool(override_reason),
+                  to_overflow=overflow)
 
 
 def _picked_ticket(ctx: DoorContext, ticket_id):
@@ -240,11 +286,12 @@ def _picked_ticket(ctx: DoorContext, ticket_id):
 
 # The statements every scan runs, built once; values are bound parameters.
 _TICKET = (sa.select(rsvp_t.c.id, rsvp_t.c.rally_id, rsvp_t.c.status, rsvp_t.c.guests, rsvp_t.c.checked_in_people,
-                     rsvp_t.c.door_name, rally_t.c.public_key, rally_t.c.title, rally_t.c.starts_at)
+                     rsvp_t.c.door_name, rally_t.c.public_key, rally_t.c.title, rally_t.c.starts_at,
+                     rsvp_t.c.outside_people, rsvp_t.c.overflow_people, rally_t.c.reentry_allowed)
            .join_from(rsvp_t, rally_t, rally_t.c.id == rsvp_t.c.rally_id).where(rsvp_t.c.id == sa.bindparam("ticket")))
 #: What an admission returns: the ticket as it is now (checked_in_people first).
 _ADMITTED = (rsvp_t.c.checked_in_people, rsvp_t.c.id, rsvp_t.c.rally_id, rsvp_t.c.status, rsvp_t.c.guests,
-             rsvp_t.c.door_name)
+             rsvp_t.c.door_name, rsvp_t.c.outside_people, rsvp_t.c.overflow_people)
 _OURS = rsvp_t.c.rally_id == sa.bindparam("rally")
 #: The admission itself: the WHERE is the guard (n people fit the party, and the ticket is going).
 _ADMIT = (rsvp_t.update()
@@ -269,8 +316,14 @@ _STORED = sa.select(scan_t.c.id, scan_t.c.response).where(scan_t.c.rally_id == s
                                                             scan_t.c.nonce == sa.bindparam("nonce"))
 _PREVIOUS = (sa.select(checkin_t.c.admitted_at, checkin_t.c.device_name, door_t.c.name)
              .outerjoin(door_t, door_t.c.id == checkin_t.c.door_id)
-             .where(checkin_t.c.rsvp_id == sa.bindparam("ticket"), checkin_t.c.undone_at.is_(None))
+             .where(checkin_t.c.rsvp_id == sa.bindparam("ticket"), checkin_t.c.undone_at.is_(None),
+                    checkin_t.c.direction == DIRECTION_ENTRY)
              .order_by(checkin_t.c.id.desc()).limit(1))
+#: Re-entry: people of the party who left come back in (the WHERE is the guard).
+_REENTER = (rsvp_t.update()
+            .where(rsvp_t.c.id == sa.bindparam("ticket"), _OURS, rsvp_t.c.outside_people >= sa.bindparam("n"))
+            .values(outside_people=rsvp_t.c.outside_people - sa.bindparam("n"))
+            .returning(*_ADMITTED))
 
 
 def ticket_row(rsvp_id: int):
@@ -308,16 +361,25 @@ def _ticket(row, checked_in: int | None = None) -> dict:
             "remaining": max(0, party - done), "status": row.status}
 
 
-def _admit(scan, row, people, force, admitted_at, flags, offline) -> Verdict:
+def _admit(scan, row, people, force, admitted_at, flags, offline, override=False, to_overflow=False) -> Verdict:
     """Decide and record one admission in its own transaction (or replay the stored answer)."""
     try:
         with atomic():
-            return decide(scan, row, people, force, admitted_at, flags, offline)
+            return decide(scan, row, people, force, admitted_at, flags, offline, override=override,
+                          to_overflow=to_overflow)
     except _Replay:
         return _stored(scan)
+    except VenueFull:
+        return _refuse(scan, venue_full_verdict(scan["rally_id"], scan["door_id"], flags))
 
 
-def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False) -> Verdict:
+def venue_full_verdict(rally_id: int, door_id: int | None, flags: dict, ticket: dict | None = None) -> Verdict:
+    """VENUE FULL: HOLD, with the count now (read after the refused admission rolled back)."""
+    return Verdict(VENUE_FULL, "venue_full", ticket=ticket, flags=flags, extra={"inside": inside_now(rally_id, door_id)})
+
+
+def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False, override=False,
+           to_overflow=False) -> Verdict:
     """The admission decision for one ticket row, inside the caller's transaction.
 
     The conditional UPDATE decides; a lost race re-reads the row and decides again. Online, a
@@ -341,7 +403,7 @@ def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False) 
                 continue
             asked, new = n, row.checked_in_people
             verdict = Verdict(ADMIT, "ok", ticket=_ticket(row, new), admitted=n, flags=flags)
-            _record_admission(scan, verdict, row.id, n, admitted_at, logged_people=asked)
+            _record_admission(scan, verdict, row.id, n, admitted_at, logged_people=asked, check=not override)
             return verdict
         refused = {"cancelled": CANCELLED, "waitlisted": WAITLISTED, "unconfirmed": UNCONFIRMED}.get(row.status)
         if refused and offline:
@@ -353,6 +415,12 @@ def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False) 
         if refused and not force:
             return _refuse_in_tx(scan, Verdict(refused, f"ticket_{row.status}", ticket=_ticket(row), flags=flags))
         remaining = row.guests + 1 - row.checked_in_people
+        if remaining <= 0 and row.outside_people > 0:
+            verdict = _reenter(scan, row, people, force, admitted_at, flags, offline, override, to_overflow)
+            if verdict is None:  # lost a race on the ticket: read it again
+                row = ticket_row(row.id)
+                continue
+            return verdict
         asked = people or (max(1, remaining) if offline else remaining)
         n = min(asked, max(0, remaining)) if offline else asked
         if not offline and (remaining <= 0 or n > remaining):
@@ -378,9 +446,37 @@ def decide(scan, row, people, force, admitted_at, flags, offline, walkin=False) 
         if walkin:
             verdict.reason = "walkin"
             verdict.ticket["walkin"] = True
-        _record_admission(scan, verdict, row.id, n, admitted_at, walkin=walkin, logged_people=asked)
+        _record_admission(scan, verdict, row.id, n, admitted_at, walkin=walkin, logged_people=asked,
+                          check=not (offline or override), to_overflow=to_overflow)
         return verdict
     return _refuse_in_tx(scan, Verdict(ALREADY, "contended", ticket=_ticket(row), flags=flags))
+
+
+def _reenter(scan, row, people, force, admitted_at, flags, offline, override, to_overflow=False) -> Verdict | None:
+    """People of the party who left by an exit come back in, if the rally allows re-entry (None: lost a race).
+
+    Offline the re-entry already happened: it is counted, and flagged when the rally allows none.
+    """
+    refused = not row.reentry_allowed and not force
+    if refused and not offline:
+        return _refuse_in_tx(scan, Verdict(NO_REENTRY, "reentry_not_allowed", ticket=_ticket(row),
+                                           previous=_previous(row.id), flags=flags))
+    asked = people or row.outside_people
+    if not offline and asked > row.outside_people:
+        return _refuse_in_tx(scan, Verdict(ALREADY, "party_exceeded", ticket=_ticket(row),
+                                           previous=_previous(row.id), flags=flags))
+    n = min(asked, row.outside_people)
+    new = db.session.execute(_REENTER, {"ticket": row.id, "rally": scan["rally_id"], "n": n}).one_or_none()
+    if new is None:
+        return None
+    conflict = offline and (refused or n < asked)
+    scan["conflict"] = conflict
+    flags = dict(flags, conflict=conflict, reentry=True)
+    reason = "offline_reentry" if offline else "reentry"
+    verdict = Verdict(ADMIT, reason, ticket=_ticket(new), admitted=n, flags=flags)
+    _record_admission(scan, verdict, row.id, n, admitted_at, logged_people=asked, reentry=True,
+                      check=not (offline or override), to_overflow=to_overflow)
+    return verdict
 
 
 def _admit_ticket(scan: dict, rsvp_id: int, n: int, force: bool) -> int | None:
@@ -410,22 +506,39 @@ def _refuse_unread(scan: dict, row, flags: dict) -> Verdict:
     return _refuse_in_tx(scan, Verdict(INVALID, "bad_signature", flags=flags))
 
 
-def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, logged_people=None):
+def _record_admission(scan, verdict, rsvp_id, n, admitted_at, *, walkin=False, logged_people=None, reentry=False,
+                      check=True, to_overflow=False):
     """Log, counters (the rally's UPDATE hands out the change number), then the check-in row, stamped with it.
 
-    The ticket itself is not stamped again: door/sync.py finds the tickets whose check-ins changed.
+    With ``check`` the counters' UPDATE applies the venue-full rule: people who do not fit the venue go
+    to the overflow area when it has room (the verdict becomes ADMIT TO OVERFLOW), else VenueFull
+    rolls the whole admission back. The ticket itself is not stamped again: door/sync.py finds the
+    tickets whose check-ins changed. ``to_overflow``: an offline door already sent them to the overflow area.
     """
     scan_id = _insert_scan(scan, verdict, people=n if logged_people is None else logged_people)
     if n <= 0:
         return
-    moved = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, n, walkins=n if walkin else 0)
+    arrivals, reentries = (0, n) if reentry else (n, 0)
+    walkins = n if walkin else 0
+    moved = counters.admitted(scan["rally_id"], scan["door_id"], admitted_at, arrivals, walkins,
+                              reentries=reentries, check=check, spill=check, overflow=n if to_overflow else 0)
+    if moved is None:
+        raise VenueFull()
+    overflow = n if to_overflow else moved.overflow_in
+    if overflow:
+        db.session.execute(rsvp_t.update().where(rsvp_t.c.id == rsvp_id)
+                           .values(overflow_people=rsvp_t.c.overflow_people + overflow))
+        verdict.verdict, verdict.reason = ADMIT_OVERFLOW, "venue_full"
+        db.session.execute(scan_t.update().where(scan_t.c.id == scan_id)
+                           .values(verdict=ADMIT_OVERFLOW, reason="venue_full", response=json.dumps(verdict.to_dict())))
     # Known only after the counters move, so the stored (replayed) response leaves it out.
     verdict.extra["at_capacity"] = moved.at_capacity
     seq = moved.change
     db.session.execute(_CHECKIN_INSERT, {
         "rally_id": scan["rally_id"], "rsvp_id": rsvp_id, "door_id": scan["door_id"], "scan_id": scan_id,
         "device_name": scan["device_name"], "people": n, "is_walkin": walkin, "admitted_at": admitted_at,
-        "changed_seq": seq, "undo_reason": ""})
+        "changed_seq": seq, "undo_reason": "", "direction": DIRECTION_ENTRY, "reentry": reentry,
+        "overflow_people": overflow})
 
 
 def _insert_scan(scan: dict, verdict: Verdict, people: int = 0) -> int:

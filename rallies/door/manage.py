@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..auth.guards import rally_or_404, rally_row_or_404
 from ..models import Door, DoorLink, DoorSession, utcnow
+from ..rallies import counters
 from ..rsvp import tickets
 from . import doors
 from .blueprint import bp
@@ -34,7 +35,7 @@ def _page(rally, status=200, walkin_form=None, **forms):
     door_form, link_form, token_form = _forms(rally.id, **forms)
     walkin_form = walkin_form or WalkinForm(formdata=None, data={"walkin_limit": rally.walkin_limit})
     return render_template(
-        "door/manage.html", rally=rally, doors=doors.doors_of(rally.id), links=doors.links_of(rally.id),
+        "door/manage.html", rally=rally, doors=counters.door_totals(rally.id), links=doors.links_of(rally.id),
         sessions=doors.sessions_of(rally.id), door_form=door_form, link_form=link_form, token_form=token_form,
         walkin_form=walkin_form, now=utcnow(),
     ), status

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import ArrivalMinute, Checkin, Door, DoorSession, Rally, Rsvp, ScanLog, utcnow
+from ..models.door import DIRECTION_ENTRY
 from ..rallies import counters
 
 MIN_QUERY = 2
@@ -54,12 +55,28 @@ def _rate(rally_id: int, door_id: int | None, now: datetime) -> int:
     return int(db.session.scalar(query) or 0)
 
 
+def inside_now(rally_id: int, door_id: int | None) -> dict:
+    """People inside now: the rally's venue and overflow area (with their limits), and this door's net flow."""
+    rally = db.session.execute(sa.select(Rally.inside_people, Rally.safe_capacity, Rally.overflow_people,
+                                         Rally.overflow_name, Rally.overflow_capacity)
+                               .where(Rally.id == rally_id)).one()
+    body = {"rally": rally.inside_people, "safe_capacity": rally.safe_capacity,
+            "full": rally.safe_capacity is not None and rally.inside_people >= rally.safe_capacity,
+            "overflow": {"name": rally.overflow_name, "inside": rally.overflow_people,
+                         "capacity": rally.overflow_capacity} if rally.overflow_name else None}
+    if door_id is not None:
+        (door,) = counters.door_totals(rally_id, door_id)
+        body["door"] = int(door.inside_people)
+    return body
+
+
 def door_status(rally_id: int, door_id: int, with_conflicts: bool = False) -> dict:
     """Live counters for one door and its whole rally (with the conflict count, for supervisors)."""
     now = utcnow()
     rally = db.session.execute(sa.select(
         Rally.id, Rally.title, Rally.capacity, Rally.going_people, Rally.checked_in_people, Rally.walkin_people,
-        Rally.checked_in_rsvp_people, Rally.peak_rate_per_min, Rally.timezone,
+        Rally.checked_in_rsvp_people, Rally.peak_rate_per_min, Rally.timezone, Rally.inside_people, Rally.safe_capacity,
+        Rally.overflow_name, Rally.overflow_people, Rally.overflow_capacity,
     ).where(Rally.id == rally_id)).one()
     (door,) = counters.door_totals(rally_id, door_id)
     body = {
@@ -68,9 +85,13 @@ def door_status(rally_id: int, door_id: int, with_conflicts: bool = False) -> di
                   "going": rally.going_people, "admitted": rally.checked_in_people, "walkins": rally.walkin_people,
                   "admitted_with_rsvp": rally.checked_in_rsvp_people, "peak_per_min": rally.peak_rate_per_min,
                   "at_capacity": rally.capacity is not None and rally.checked_in_people >= rally.capacity,
-                  "last5": _rate(rally_id, None, now)},
+                  "last5": _rate(rally_id, None, now), "inside": rally.inside_people,
+                  "safe_capacity": rally.safe_capacity,
+                  "venue_full": rally.safe_capacity is not None and rally.inside_people >= rally.safe_capacity,
+                  "overflow": {"name": rally.overflow_name, "inside": rally.overflow_people,
+                               "capacity": rally.overflow_capacity} if rally.overflow_name else None},
         "door": {"id": door.id, "name": door.name, "admitted": door.checked_in_people, "walkins": door.walkin_people,
-                 "last5": _rate(rally_id, door_id, now)},
+                 "last5": _rate(rally_id, door_id, now), "inside": int(door.inside_people)},
     }
     if with_conflicts:
         body["rally"]["conflicts"] = db.session.scalar(sa.select(sa.func.count()).select_from(ScanLog).where(
@@ -127,7 +148,8 @@ def conflict_report(rally_id: int) -> list[dict]:
         for row in db.session.execute(
             sa.select(Checkin.rsvp_id, Checkin.people, Checkin.admitted_at, Checkin.device_name, Door.name)
             .outerjoin(Door, Door.id == Checkin.door_id)
-            .where(Checkin.rsvp_id.in_(ids), Checkin.undone_at.is_(None)).order_by(Checkin.admitted_at)
+            .where(Checkin.rsvp_id.in_(ids), Checkin.undone_at.is_(None), Checkin.direction == DIRECTION_ENTRY)
+            .order_by(Checkin.admitted_at)
         ):
             admissions.setdefault(row.rsvp_id, []).append(
                 {"door": row.name or "", "device": row.device_name, "at": row.admitted_at, "people": row.people})

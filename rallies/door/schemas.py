@@ -67,6 +67,10 @@ class ScanIn(_Body):
     client_time: ClientTime = None
     people: Count | None = None
     force: Annotated[bool, Field(strict=True)] = False
+    #: entry (the default) or exit: the scanner's mode.
+    direction: Literal["entry", "exit"] = "entry"
+    #: A supervisor's reason for admitting past VENUE FULL (with force).
+    override_reason: Text = ""
 
 
 class UploadScanIn(ScanIn):
@@ -132,7 +136,8 @@ FIELD_CODES = {
     "client_time": "invalid_client_time", "people": "invalid_people", "keep": "invalid_people",
     "ticket_id": "invalid_ticket_id", "scan_id": "invalid_scan_id", "guests": "invalid_guests",
     "nonce": "invalid_nonce", "code": "invalid_code", "force": "invalid_force", "reason": "invalid_reason", "name": "invalid_name", "email": "invalid_email", "scans": "invalid_scans",
-    "since": "invalid_cursor", "before": "invalid_paging", "limit": "invalid_paging", "kind": "invalid_scan",
+    "since": "invalid_cursor", "direction": "invalid_direction",
+    "override_reason": "invalid_reason", "before": "invalid_paging", "limit": "invalid_paging", "kind": "invalid_scan",
 }
 
 

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import RSVP_UNCONFIRMED, Checkin, Door, Rally, Rsvp
+from ..models.door import DIRECTION_ENTRY
 
 #: Compact status letters keep a 30,000-ticket payload small.
 STATUS_LETTER = {"going": "g", "waitlisted": "w", "cancelled": "c"}
@@ -37,7 +38,8 @@ STATUS_LETTER = {"going": "g", "waitlisted": "w", "cancelled": "c"}
 def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
     """The door data changed after ``since`` (0: everything) for one rally, plus the next cursor."""
     rally = db.session.execute(
-        sa.select(Rally.id, Rally.title, Rally.public_key, Rally.timezone, Rally.status).where(Rally.id == rally_id)
+        sa.select(Rally.id, Rally.title, Rally.public_key, Rally.timezone, Rally.status, Rally.safe_capacity,
+                  Rally.reentry_allowed, Rally.overflow_name, Rally.overflow_capacity).where(Rally.id == rally_id)
     ).one()
     floor = None if since <= 0 else since
     cursor = since
@@ -50,14 +52,15 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
     admitted = admitted.group_by(Checkin.rsvp_id).subquery()
     query = (
         sa.select(Rsvp.id, Rsvp.door_name, Rsvp.guests, Rsvp.status, Rsvp.checked_in_people, Rsvp.changed_seq,
-                  admitted.c.seq)
+                  admitted.c.seq, Rsvp.outside_people)
         .outerjoin(admitted, admitted.c.rsvp_id == Rsvp.id)
         .where(Rsvp.rally_id == rally_id, Rsvp.status != RSVP_UNCONFIRMED)  # unconfirmed: no place, not on the list
     )
     if floor is not None:
         query = query.where(sa.or_(Rsvp.changed_seq > floor, admitted.c.rsvp_id.is_not(None)))
     for row in db.session.execute(query):
-        tickets.append([row.id, row.door_name, row.guests + 1, STATUS_LETTER.get(row.status, "c"), row.checked_in_people])
+        tickets.append([row.id, row.door_name, row.guests + 1, STATUS_LETTER.get(row.status, "c"), row.checked_in_people,
+                        row.outside_people])
         cursor = max(cursor, row.changed_seq, row.seq or 0)
     checkins = []  # read after the tickets, so the cursor never passes a change they miss
     cquery = (
@@ -65,7 +68,7 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
             Checkin.id, Checkin.rsvp_id, Checkin.people, Checkin.admitted_at, Checkin.undone_at, Checkin.device_name,
             Checkin.door_id,
         )
-        .where(Checkin.rally_id == rally_id, Checkin.rsvp_id.is_not(None))
+        .where(Checkin.rally_id == rally_id, Checkin.rsvp_id.is_not(None), Checkin.direction == DIRECTION_ENTRY)
     )
     if floor is not None:
         cquery = cquery.where(Checkin.changed_seq > floor)
@@ -79,13 +82,16 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
         "rally": {
             "id": rally.id, "title": rally.title, "timezone": rally.timezone, "status": rally.status,
             "public_key": base64.b64encode(rally.public_key or b"").decode("ascii"),
+            # What an offline door needs to hold at venue full (static/js/door/offline.js).
+            "safe_capacity": rally.safe_capacity, "reentry_allowed": rally.reentry_allowed,
+            "overflow_name": rally.overflow_name, "overflow_capacity": rally.overflow_capacity, "doors": len(doors),
         },
         "door_id": door_id,
         "full": floor is None,
         "since": since,
         "cursor": cursor,
         "server_time": time.time(),
-        # [id, "First L.", party size, status letter, people admitted]
+        # [id, "First L.", party size, status letter, people admitted, of them outside again (exits)]
         "tickets": tickets,
         # Revocation list: cancelled tickets among the changes (a full sync lists them all).
         "revoked": [t[0] for t in tickets if t[3] == "c"],

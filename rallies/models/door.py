@@ -106,8 +106,15 @@ class ScanLog(db.Model):
     response: so.Mapped[str] = so.mapped_column(sa.Text, default="")
 
 
+DIRECTION_ENTRY = "entry"
+DIRECTION_EXIT = "exit"
+
+
 class Checkin(db.Model):
-    """People admitted: one row per admission (a party may be admitted in parts)."""
+    """People admitted or leaving: one row per admission or exit (a party may come and go in parts).
+
+    As in pretix, an exit is a check-in of direction "exit"; inside now = entries - exits.
+    """
 
     __table_args__ = (
         sa.Index("ix_checkin_rally_time", "rally_id", "admitted_at"),
@@ -122,7 +129,13 @@ class Checkin(db.Model):
     device_name: so.Mapped[str] = so.mapped_column(sa.String(80), default="")
     people: so.Mapped[int] = so.mapped_column(default=1)
     is_walkin: so.Mapped[bool] = so.mapped_column(default=False)
-    #: When the person walked in (device time for offline uploads, else server time).
+    #: entry or exit.
+    direction: so.Mapped[str] = so.mapped_column(sa.String(5), default=DIRECTION_ENTRY, server_default=DIRECTION_ENTRY)
+    #: An entry of people who had left (counted inside again, not as arrivals).
+    reentry: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    #: Of ``people``, those who entered (or left) the overflow area rather than the venue.
+    overflow_people: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    #: When the person walked in (or out) (device time for offline uploads, else server time).
     admitted_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     undone_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     undo_reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
@@ -144,3 +157,8 @@ class ArrivalMinute(db.Model):
     minute: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     people: so.Mapped[int] = so.mapped_column(default=0)
     walkins: so.Mapped[int] = so.mapped_column(default=0)
+    #: People who left (exit scans) and who came back in (re-entries): inside = people + reentries - exits.
+    exits: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    reentries: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    #: Of the net inside change (people + reentries - exits), the part in the overflow area.
+    overflow: so.Mapped[int] = so.mapped_column(default=0, server_default="0")

@@ -72,6 +72,14 @@ class Rally(db.Model):
     #: Walk-in people the door may admit, taking places from online RSVPs; None: walk-ins fill only
     #: free places (any number when capacity is None).
     walkin_limit: so.Mapped[int | None] = so.mapped_column()
+    #: The venue's fire-code limit on people inside at once (entries minus exits); None: no limit.
+    #: Distinct from ``capacity``, which limits RSVPs.
+    safe_capacity: so.Mapped[int | None] = so.mapped_column()
+    #: Whether someone who left (an exit scan) may come back in on the same ticket.
+    reentry_allowed: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+    #: An overflow area the doors send people to when the venue is full ("" : none), and its own limit.
+    overflow_name: so.Mapped[str] = so.mapped_column(sa.String(80), default="", server_default="")
+    overflow_capacity: so.Mapped[int | None] = so.mapped_column()
     accessibility_notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     visibility: so.Mapped[str] = so.mapped_column(sa.String(10), default=VISIBILITY_DRAFT)
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default=STATUS_SCHEDULED)
@@ -103,6 +111,10 @@ class Rally(db.Model):
     checked_in_rsvp_people: so.Mapped[int] = so.mapped_column(default=0)
     #: Walk-ins admitted; their parties count in going_people too, since they hold places.
     walkin_people: so.Mapped[int] = so.mapped_column(default=0)
+    #: People inside the venue now: entries and re-entries minus exits (walk-ins included).
+    inside_people: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    #: People inside the overflow area now.
+    overflow_people: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     #: Highest check-ins in any one minute (all doors).
     peak_rate_per_min: so.Mapped[int] = so.mapped_column(default=0)
     #: The last door-sync change number handed out for this rally (rallies/counters.py, door/sync.py).

@@ -84,6 +84,10 @@ class Rsvp(db.Model):
     is_walkin: so.Mapped[bool] = so.mapped_column(default=False)
     #: People of this party admitted so far (0..guests+1).
     checked_in_people: so.Mapped[int] = so.mapped_column(default=0)
+    #: Of the people checked in, those who left by an exit scan and are outside now.
+    outside_people: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    #: Of the people inside now, those in the rally's overflow area.
+    overflow_people: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     opt_in: so.Mapped[bool] = so.mapped_column(default=False)
     opt_in_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

@@ -100,63 +100,108 @@ def _minute_upsert():
     stmt = insert(minute_t)
     return stmt.on_conflict_do_update(
         index_elements=["rally_id", "door_id", "minute"],
-        set_={"people": minute_t.c.people + stmt.excluded.people, "walkins": minute_t.c.walkins + stmt.excluded.walkins})
+        set_={name: minute_t.c[name] + stmt.excluded[name]
+              for name in ("people", "walkins", "exits", "reentries", "overflow")})
 
 
 # The check-in counters' other statements: values are bound parameters.
 _MINUTE_TAKE = minute_t.update().where(
     minute_t.c.rally_id == sa.bindparam("rally"), minute_t.c.door_id.is_not_distinct_from(sa.bindparam("door")),
     minute_t.c.minute == sa.bindparam("at"),
-).values(people=minute_t.c.people + sa.bindparam("n"), walkins=minute_t.c.walkins + sa.bindparam("w"))
+).values(people=minute_t.c.people + sa.bindparam("n"), walkins=minute_t.c.walkins + sa.bindparam("w"),
+         exits=minute_t.c.exits + sa.bindparam("e"), reentries=minute_t.c.reentries + sa.bindparam("r"),
+         overflow=minute_t.c.overflow + sa.bindparam("o"))
+_VENUE, _OVERFLOW = sa.bindparam("v", type_=sa.Integer), sa.bindparam("o", type_=sa.Integer)
+_UNCHECKED = sa.not_(sa.bindparam("check", type_=sa.Boolean))
 _RALLY_MOVES = {"checked_in_people": rally_t.c.checked_in_people + sa.bindparam("n"),
                 "checked_in_rsvp_people": rally_t.c.checked_in_rsvp_people + sa.bindparam("rsvp_people"),
                 "walkin_people": rally_t.c.walkin_people + sa.bindparam("w"),
+                "inside_people": rally_t.c.inside_people + _VENUE,
+                "overflow_people": rally_t.c.overflow_people + _OVERFLOW,
                 "change_seq": rally_t.c.change_seq + 1}
+#: The venue-full rule, in the same UPDATE that counts the people in (see checkin.py): people entering
+#: the venue fit its safe capacity, people entering the overflow area fit an overflow area that exists.
+_ROOM = sa.and_(
+    sa.or_(_UNCHECKED, _VENUE <= 0, rally_t.c.safe_capacity.is_(None),
+           rally_t.c.inside_people + _VENUE <= rally_t.c.safe_capacity),
+    sa.or_(_OVERFLOW <= 0, _UNCHECKED,
+           sa.and_(rally_t.c.overflow_name != "",
+                   sa.or_(rally_t.c.overflow_capacity.is_(None),
+                          rally_t.c.overflow_people + _OVERFLOW <= rally_t.c.overflow_capacity))))
 #: The peak is the busiest minute over all doors, read after this admission's own upsert.
 _BUSIEST = (sa.select(sa.func.sum(minute_t.c.people))
             .where(minute_t.c.rally_id == sa.bindparam("rally"), minute_t.c.minute == sa.bindparam("at"))
             .scalar_subquery())
 _FULL = sa.case((sa.and_(rally_t.c.capacity.is_not(None), rally_t.c.checked_in_people >= rally_t.c.capacity), 1),
                 else_=0)
-_RALLY_ADD = rally_t.update().where(rally_t.c.id == sa.bindparam("rally")).values(
+_RETURNS = (_FULL, rally_t.c.change_seq, rally_t.c.inside_people, rally_t.c.overflow_people)
+_RALLY_ADD = rally_t.update().where(rally_t.c.id == sa.bindparam("rally"), _ROOM).values(
     **_RALLY_MOVES, peak_rate_per_min=sa.case((rally_t.c.peak_rate_per_min < _BUSIEST, _BUSIEST),
                                               else_=rally_t.c.peak_rate_per_min),
-).returning(_FULL, rally_t.c.change_seq)
-_RALLY_TAKE = (rally_t.update().where(rally_t.c.id == sa.bindparam("rally")).values(**_RALLY_MOVES)
-               .returning(_FULL, rally_t.c.change_seq))
+).returning(*_RETURNS)
+_RALLY_TAKE = (rally_t.update().where(rally_t.c.id == sa.bindparam("rally"), _ROOM).values(**_RALLY_MOVES)
+               .returning(*_RETURNS))
 
 
 class Admitted(NamedTuple):
-    """What moving the check-in counters says: capacity reached (the door's warning), and the change number."""
+    """What moving the check-in counters says: capacity reached (the door's warning), the change number,
+    and the people inside now (venue and overflow area)."""
 
     at_capacity: bool
     change: int
+    inside: int = 0
+    overflow: int = 0
+    #: People entering who were sent to the overflow area (the venue was full).
+    overflow_in: int = 0
 
 
-def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walkins: int = 0) -> Admitted:
-    """Move every check-in counter by n people (negative to undo): the door's arrival minute, then the rally.
+def admitted(rally_id: int, door_id: int | None, moment: datetime, n: int, walkins: int = 0, *, overflow: int = 0,
+             exits: int = 0, reentries: int = 0, check: bool = False, spill: bool = False) -> Admitted | None:
+    """Move every check-in counter: n people admitted (negative to undo), exits and re-entries, the door's
+    minute, then the rally, whose people inside move by n + reentries - exits (``overflow`` of them in the
+    overflow area).
 
     The rally's UPDATE also takes the change number the caller stamps its rows with (under the
     rally lock, see the module docstring), and says whether the people admitted now reach capacity.
+    With ``check``, its WHERE is the venue-full rule: None (nothing moved on the rally) when the people
+    entering do not fit the safe capacity, or the overflow area; the caller then rolls back. With ``spill``,
+    people who do not fit the venue are counted in the overflow area instead, when it has room.
     """
     minute = minute_of(moment)
-    if n > 0:
+    if n > 0 or exits > 0 or reentries > 0:
         db.session.execute(_minute_upsert(), {"rally_id": rally_id, "door_id": door_id, "minute": minute, "people": n,
-                                           "walkins": walkins})
+                                              "walkins": walkins, "exits": exits, "reentries": reentries,
+                                              "overflow": overflow})
     else:
-        db.session.execute(_MINUTE_TAKE, {"rally": rally_id, "door": door_id, "at": minute, "n": n, "w": walkins})
-    rsvp_people = n - walkins
-    moves = {"rally": rally_id, "n": n, "rsvp_people": rsvp_people, "w": walkins}
-    row = db.session.execute(_RALLY_ADD if n > 0 else _RALLY_TAKE, dict(moves, at=minute) if n > 0 else moves).one()
-    return Admitted(bool(row[0]), row[1])
+        db.session.execute(_MINUTE_TAKE, {"rally": rally_id, "door": door_id, "at": minute, "n": n, "w": walkins,
+                                          "e": exits, "r": reentries, "o": overflow})
+    moves = {"rally": rally_id, "n": n, "rsvp_people": n - walkins, "w": walkins,
+             "v": n + reentries - exits - overflow, "o": overflow, "check": check}
+    stmt, params = (_RALLY_ADD, dict(moves, at=minute)) if n > 0 else (_RALLY_TAKE, moves)
+    row = db.session.execute(stmt, params).one_or_none()
+    entering = n + reentries
+    if row is None and spill and entering > 0:
+        # Nothing moved: the same UPDATE again, with the people entering counted in the overflow area.
+        row = db.session.execute(stmt, dict(params, v=params["v"] - entering, o=overflow + entering)).one_or_none()
+        if row is None:
+            return None
+        # The minute's row is ours already (upserted above): it counts them in the overflow area too.
+        db.session.execute(_MINUTE_TAKE, {"rally": rally_id, "door": door_id, "at": minute, "n": 0, "w": 0, "e": 0,
+                                          "r": 0, "o": entering})
+        return Admitted(bool(row[0]), row[1], row[2], row[3], entering)
+    return None if row is None else Admitted(bool(row[0]), row[1], row[2], row[3])
 
 
 def door_totals(rally_id: int, door_id: int | None = None):
-    """Each door's (id, name, lanes, checked_in_people, walkin_people), the totals summed from its arrival
-    minutes (by the (rally_id, door_id, minute) index), in name order; one door's row when door_id is given."""
+    """Each door's (id, name, lanes, checked_in_people, walkin_people, inside_people), the totals summed from
+    its arrival minutes (by the (rally_id, door_id, minute) index), in name order; one door's row when door_id
+    is given. A door's inside_people is its net flow (entries and re-entries minus exits through it): people
+    who came in at one door and left by another make it differ from where they are."""
     query = (sa.select(door_t.c.id, door_t.c.name, door_t.c.lanes,
                        sa.func.coalesce(sa.func.sum(minute_t.c.people), 0).label("checked_in_people"),
-                       sa.func.coalesce(sa.func.sum(minute_t.c.walkins), 0).label("walkin_people"))
+                       sa.func.coalesce(sa.func.sum(minute_t.c.walkins), 0).label("walkin_people"),
+                       sa.func.coalesce(sa.func.sum(minute_t.c.people + minute_t.c.reentries - minute_t.c.exits), 0)
+                       .label("inside_people"))
              .outerjoin(minute_t, sa.and_(minute_t.c.rally_id == door_t.c.rally_id, minute_t.c.door_id == door_t.c.id))
              .where(door_t.c.rally_id == rally_id)
              .group_by(door_t.c.id, door_t.c.name, door_t.c.lanes).order_by(door_t.c.name, door_t.c.id))
@@ -184,23 +229,39 @@ def recount(rally_id: int) -> None:
 def recount_checkins(rally_id: int) -> None:
     """Rebuild a rally's check-in counters and arrival minutes from its check-ins (repair tool and demo loader)."""
     rows = db.session.execute(
-        sa.select(Checkin.door_id, Checkin.admitted_at, Checkin.people, Checkin.is_walkin)
+        sa.select(Checkin.door_id, Checkin.admitted_at, Checkin.people, Checkin.is_walkin, Checkin.direction,
+                  Checkin.reentry, Checkin.overflow_people)
         .where(Checkin.rally_id == rally_id, Checkin.undone_at.is_(None))
     ).all()
-    people, walkins = Counter(), Counter()
-    for door_id, at, n, is_walkin in rows:
-        people[(door_id, minute_of(at))] += n
+    people, walkins, exits, reentries, overflows = Counter(), Counter(), Counter(), Counter(), Counter()
+    for door_id, at, n, is_walkin, direction, reentry, in_overflow in rows:
+        key = (door_id, minute_of(at))
+        if direction == "exit":
+            exits[key] += n
+            overflows[key] -= in_overflow
+            continue
+        overflows[key] += in_overflow
+        if reentry:
+            reentries[key] += n
+            continue
+        people[key] += n
         if is_walkin:
-            walkins[(door_id, minute_of(at))] += n
+            walkins[key] += n
     db.session.execute(minute_t.delete().where(minute_t.c.rally_id == rally_id))
-    if people:
+    keys = set(people) | set(exits) | set(reentries) | set(overflows)
+    overflow = sum(overflows.values())
+    if keys:
         db.session.execute(minute_t.insert(), [
-            {"rally_id": rally_id, "door_id": door_id, "minute": minute, "people": n, "walkins": walkins[(door_id, minute)]}
-            for (door_id, minute), n in sorted(people.items(), key=lambda kv: (kv[0][1], kv[0][0] or 0))])
+            {"rally_id": rally_id, "door_id": door_id, "minute": minute, "people": people[(door_id, minute)],
+             "walkins": walkins[(door_id, minute)], "exits": exits[(door_id, minute)],
+             "reentries": reentries[(door_id, minute)], "overflow": overflows[(door_id, minute)]}
+            for door_id, minute in sorted(keys, key=lambda k: (k[1], k[0] or 0))])
     per_minute: Counter = Counter()
     for (_door, minute), n in people.items():
         per_minute[minute] += n
     total, walkin_total = sum(people.values()), sum(walkins.values())
+    inside = total + sum(reentries.values()) - sum(exits.values())
     db.session.execute(rally_t.update().where(rally_t.c.id == rally_id).values(
         checked_in_people=total, checked_in_rsvp_people=total - walkin_total, walkin_people=walkin_total,
-        peak_rate_per_min=max(per_minute.values(), default=0)))
+        peak_rate_per_min=max(per_minute.values(), default=0), inside_people=inside - overflow,
+        overflow_people=overflow))

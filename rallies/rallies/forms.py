@@ -17,7 +17,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..dates import InDateRange
 from ..models.rallies import VISIBILITY_DRAFT, VISIBILITY_LISTED, VISIBILITY_UNLISTED
@@ -81,16 +81,28 @@ class RallyForm(FlaskForm):
     max_guests = WholeNumberField(_l("Guests per RSVP"), default=2, validators=[
         InputRequired(_l("Enter how many guests one RSVP may bring (0 for none).")),
         NumberRange(min=0, max=20, message=_l("Allow between 0 and 20 guests per RSVP."))])
+    safe_capacity = WholeNumberField(_l("Safe capacity (people inside at once)"), validators=[
+        Optional(), NumberRange(min=1, max=10_000_000, message=_l("Safe capacity must be at least 1 (or leave it empty)."))])
+    reentry_allowed = BooleanField(_l("People who leave may come back in"), default=True)
+    overflow_name = StringField(_l("Overflow area"), validators=[Optional(), _max(80)])
+    overflow_capacity = WholeNumberField(_l("Overflow area capacity"), validators=[
+        Optional(), NumberRange(min=1, max=10_000_000, message=_l("Overflow capacity must be at least 1 (or leave it empty)."))])
     accessibility_notes = TextAreaField(_l("Accessibility notes"), validators=[Optional(), _max(2000)])
     confirm_by_email = BooleanField(_l("Hold places only after the supporter confirms by email"))
     send_thank_you = BooleanField(_l("After the rally, thank those who came"), default=True)
     send_missed_you = BooleanField(_l("After the rally, tell no-shows about the next rallies near them"), default=True)
     visibility = SelectField(_l("Visibility"), choices=VISIBILITY_CHOICES, default=VISIBILITY_DRAFT)
 
+    def validate_overflow_capacity(self, field):
+        """An overflow capacity needs the overflow area's name."""
+        if field.data is not None and not (self.overflow_name.data or "").strip():
+            raise ValidationError(_l("Name the overflow area to give it a capacity."))
+
     def details(self) -> dict:
         """The cleaned values, keyed like RallyDetails (empty strings for blank optional text)."""
         data = {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
-        for name in ("description", "timezone", "address", "state", "postal_code", "accessibility_notes"):
+        for name in ("description", "timezone", "address", "state", "postal_code", "accessibility_notes",
+                     "overflow_name"):
             data[name] = data[name] or ""
         data["country"] = (data["country"] or "US").upper()
         data["translations"] = {"es": {"title": data.pop("title_es") or "", "description": data.pop("description_es") or ""}}

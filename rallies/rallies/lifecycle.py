@@ -68,6 +68,11 @@ class RallyDetails:
     country: str = "US"
     capacity: int | None = None
     max_guests: int = 2
+    #: The fire-code limit on people inside at once (None: none), the re-entry policy and the overflow area.
+    safe_capacity: int | None = None
+    reentry_allowed: bool = True
+    overflow_name: str = ""
+    overflow_capacity: int | None = None
     accessibility_notes: str = ""
     visibility: str = VISIBILITY_DRAFT
     #: Places are held only once the supporter confirms from the email (high-demand rallies).
@@ -93,6 +98,8 @@ class RallyDetails:
             doors_local=local_naive(rally.doors_open_at, rally.timezone) if rally.doors_open_at else None,
             venue_name=rally.venue_name, address=rally.address, city=rally.city, state=rally.state,
             postal_code=rally.postal_code, country=rally.country, capacity=rally.capacity, max_guests=rally.max_guests,
+            safe_capacity=rally.safe_capacity, reentry_allowed=rally.reentry_allowed,
+            overflow_name=rally.overflow_name, overflow_capacity=rally.overflow_capacity,
             accessibility_notes=rally.accessibility_notes, visibility=rally.visibility,
             confirm_by_email=rally.confirm_by_email, send_thank_you=rally.send_thank_you,
             send_missed_you=rally.send_missed_you, translations=dict(rally.translations or {}),
@@ -203,6 +210,10 @@ def _apply(rally: Rally, details: RallyDetails, times: _Times, tz_name: str) -> 
         address.street, address.city, address.postal_code, address.country)
     rally.state = (gazetteer.state_code(address.state) or address.state) if address.country == "US" else address.state
     rally.capacity, rally.max_guests = details.capacity, details.max_guests
+    rally.safe_capacity, rally.reentry_allowed = details.safe_capacity, bool(details.reentry_allowed)
+    # No overflow area without a name: its capacity goes with it.
+    rally.overflow_name = (details.overflow_name or "").strip()[:80]
+    rally.overflow_capacity = details.overflow_capacity if rally.overflow_name else None
     rally.accessibility_notes = details.accessibility_notes.strip()
     rally.visibility = details.visibility
     rally.confirm_by_email = bool(details.confirm_by_email)

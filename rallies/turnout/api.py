@@ -141,8 +141,13 @@ def api_rally(rally_id: int):
     """One rally's tallies, per-door peaks and arrival curve (UTC minutes)."""
     r = rally_or_404(rally_id)
     curve = tallies.arrival_curve(r)
+    occupancy = tallies.occupancy(r, curve.minutes)
     return jsonify(
         rally=exports.rally_record(r), tally=tallies.rally_tally(r).as_dict(),
+        occupancy={"venue": occupancy.venue, "overflow": occupancy.overflow, "peak": occupancy.peak,
+                   "safe_capacity": r.safe_capacity, "overflow_name": r.overflow_name, "inside_now": r.inside_people,
+                   "over_limit": [{"start": o.start.isoformat(), "end": o.end.isoformat(), "peak": o.peak,
+                                   "over_by": o.over_by} for o in occupancy.over_limit]},
         minutes=[m.isoformat() for m in curve.minutes],
         labels=[tallies.local_label(m, r.timezone) for m in curve.minutes], timezone=r.timezone, total=curve.total, peak=curve.peak,
         doors=[{"door_id": d.door_id, "name": d.name, "lanes": d.lanes, "checked_in_people": d.checked_in_people,

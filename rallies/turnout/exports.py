@@ -27,7 +27,7 @@ ROLLUP_HEADER = (
 )
 CHECKIN_HEADER = (
     "checkin_id", "admitted_at_utc", "admitted_at_local", "door", "device", "rsvp_id", "name", "people",
-    "walk_in", "undone_at_utc", "undo_reason",
+    "direction", "reentry", "walk_in", "undone_at_utc", "undo_reason",
 )
 
 
@@ -73,7 +73,7 @@ def rollups_csv(rows: Iterable[Rollup]) -> Iterator[str]:
 
 
 def checkin_records(rally: Rally, after_id: int = 0, limit: int | None = None) -> Iterator[dict]:
-    """The rally's check-ins in id order (admission order), from after_id on, as dicts."""
+    """The rally's check-ins (entries and exits) in id order, from after_id on, as dicts."""
     query = (
         db.select(Checkin, Door.name, Rsvp.door_name)
         .outerjoin(Door, Door.id == Checkin.door_id)
@@ -88,7 +88,9 @@ def checkin_records(rally: Rally, after_id: int = 0, limit: int | None = None) -
             "checkin_id": c.id, "admitted_at_utc": c.admitted_at.isoformat(),
             "admitted_at_local": local_label(c.admitted_at, rally.timezone, "%Y-%m-%d %H:%M:%S"),
             "door": door or "", "device": c.device_name, "rsvp_id": c.rsvp_id,
-            "name": "" if c.is_walkin and not name else (name or ""), "people": c.people, "walk_in": c.is_walkin,
+            "name": "" if c.is_walkin and not name else (name or ""), "people": c.people,
+            # An exit is a row too (people leaving, at admitted_at): inside = entries - exits.
+            "direction": c.direction, "reentry": c.reentry, "walk_in": c.is_walkin,
             "undone_at_utc": c.undone_at.isoformat() if c.undone_at else None, "undo_reason": c.undo_reason,
         }
 

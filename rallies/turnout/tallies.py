@@ -155,6 +155,63 @@ def arrival_curve(rally: Rally) -> ArrivalCurve:
     return curve
 
 
+@dataclass
+class OverLimit:
+    """A time the venue held more people than its safe capacity: from the first minute over to the last."""
+
+    start: datetime
+    end: datetime
+    peak: int
+    over_by: int
+
+
+@dataclass
+class Occupancy:
+    """People inside at the end of each minute of the arrival curve's axis (venue and overflow area)."""
+
+    venue: list[int] = field(default_factory=list)
+    overflow: list[int] = field(default_factory=list)
+    peak: int = 0
+    over_limit: list[OverLimit] = field(default_factory=list)
+
+
+def occupancy(rally: Rally, minutes: list[datetime]) -> Occupancy:
+    """The occupancy curve along ``minutes`` and every time the venue went over its safe capacity.
+
+    From the arrival minutes (entries and re-entries minus exits, by the time people came in or
+    left: the device's time for offline scans), so it is right once offline doors have synced. By
+    the minute: people in and out within one minute net out before the comparison.
+    """
+    net = ArrivalMinute.people + ArrivalMinute.reentries - ArrivalMinute.exits
+    rows = db.session.execute(
+        db.select(ArrivalMinute.minute, sa.func.sum(net), sa.func.sum(ArrivalMinute.overflow))
+        .where(ArrivalMinute.rally_id == rally.id).group_by(ArrivalMinute.minute).order_by(ArrivalMinute.minute)).all()
+    result = Occupancy()
+    by_minute: dict[datetime, tuple[int, int]] = {}
+    inside = overflow = 0
+    period: OverLimit | None = None
+    for minute, change, into_overflow in rows:
+        overflow += int(into_overflow or 0)
+        inside += int(change or 0) - int(into_overflow or 0)
+        by_minute[minute] = (inside, overflow)
+        result.peak = max(result.peak, inside)
+        limit = rally.safe_capacity
+        if limit is not None and inside > limit:
+            if period is None:
+                period = OverLimit(minute, minute, inside, inside - limit)
+                result.over_limit.append(period)
+            period.end, period.peak = minute, max(period.peak, inside)
+            period.over_by = period.peak - limit
+        else:
+            period = None
+    last = (0, 0)
+    for minute in minutes:
+        last = by_minute.get(minute, last)
+        result.venue.append(last[0])
+        result.overflow.append(last[1])
+    return result
+
+
 def local_label(moment: datetime, zone: str, fmt: str = "%H:%M") -> str:
     """A UTC moment in the rally's zone, for exports and chart axes (pages use dates.local_time)."""
     return moment.astimezone(dates.zone(zone)).strftime(fmt)

@@ -110,7 +110,7 @@ def rally(rally_id: int):
     return render_template(
         "turnout/rally.html", rally=r, tally=tallies.rally_tally(r), curve=curve, phase=phase, forecast=fc,
         plan=plan, loads=throughput.door_loads(curve), observed_lanes=throughput.lanes_for(curve.peak),
-        green_rate=throughput.GREEN_GUIDE_RATE, tmap=parts,
+        green_rate=throughput.GREEN_GUIDE_RATE, tmap=parts, occupancy=tallies.occupancy(r, curve.minutes),
         min_origin=maps.MIN_ORIGIN_PEOPLE,
     )
 

@@ -26,7 +26,8 @@ def test_demo_checkins_are_consistent_and_idempotent(app, make_rally):
     assert any("Door link for “Next one”" in line and "/door/l/" in line for line in lines)
     db.session.rollback()
     rally = db.session.get(Rally, past.id)
-    admitted = db.session.scalar(sa.select(sa.func.sum(Checkin.people)).where(Checkin.rally_id == past.id))
+    arrivals = sa.and_(Checkin.rally_id == past.id, Checkin.direction == "entry", Checkin.reentry.is_(False))
+    admitted = db.session.scalar(sa.select(sa.func.sum(Checkin.people)).where(arrivals))
     assert 200 < rally.checked_in_people == admitted
     assert rally.checked_in_people == rally.checked_in_rsvp_people + rally.walkin_people
     assert db.session.scalar(sa.select(sa.func.sum(ArrivalMinute.people)).where(ArrivalMinute.rally_id == past.id)) == admitted
@@ -35,6 +36,15 @@ def test_demo_checkins_are_consistent_and_idempotent(app, make_rally):
     in_rsvps = db.session.scalar(sa.select(sa.func.sum(Rsvp.checked_in_people)).where(Rsvp.rally_id == past.id))
     assert in_rsvps == admitted
     assert 0 < rally.peak_rate_per_min < admitted
+    # People leave: the occupancy curve rises and falls, and inside now agrees with the rows and the tickets.
+    outside = db.session.scalar(sa.select(sa.func.sum(Rsvp.outside_people)).where(Rsvp.rally_id == past.id))
+    assert 0 <= rally.inside_people == admitted - outside < admitted * 0.4
+    from rallies.turnout import tallies
+    from tests.stored import inside_from_rows
+
+    assert inside_from_rows(past.id) == rally.inside_people
+    curve = tallies.occupancy(rally, tallies.arrival_curve(rally).minutes)
+    assert curve.peak > admitted * 0.6 and curve.venue[-1] == rally.inside_people
     list(checkins.load())  # idempotent
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.sum(Checkin.people)).where(Checkin.rally_id == past.id)) == admitted
+    assert db.session.scalar(sa.select(sa.func.sum(Checkin.people)).where(arrivals)) == admitted

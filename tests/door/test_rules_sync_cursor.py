@@ -49,7 +49,7 @@ def test_full_sync_lists_every_ticket_but_unconfirmed(door):
     hidden, _ = make_ticket(door.rally, status="unconfirmed")
     payload = pull(door)
     assert payload["full"] is True
-    rows = {t[0]: t[2:] for t in payload["tickets"]}
+    rows = {t[0]: t[2:5] for t in payload["tickets"]}
     assert rows == {going: [2, "g", 0], going2: [1, "g", 0], waiting: [1, "w", 0], gone: [1, "c", 0]}
     assert payload["revoked"] == [gone]
     assert hidden.id not in rows
@@ -122,7 +122,8 @@ def test_a_sync_holds_only_its_own_rallys_data(door, make_rally):
     assert ticket_ids(payload) == {mine.id}
     assert [c[1] for c in payload["checkins"]] == [mine.id]
     assert payload["rally"]["id"] == door.rally.id and payload["door_id"] == door.door.id
-    assert set(payload["rally"]) == {"id", "title", "timezone", "status", "public_key"}
+    assert set(payload["rally"]) == {"id", "title", "timezone", "status", "public_key", "safe_capacity",
+                                      "reentry_allowed", "overflow_name", "overflow_capacity", "doors"}
     assert payload["rally"]["title"] == door.rally.title and payload["rally"]["status"] == "scheduled"
     assert payload["rally"]["timezone"] == "America/Chicago"
 

@@ -42,7 +42,7 @@ def test_full_payload_has_key_tickets_revocations_and_no_personal_data(door_setu
     cancelled, _ = make_ticket(rally, name="Cal Cancel", status="cancelled")
     payload = sync_payload(rally.id, door.id)
     assert payload["full"] and payload["rally"]["public_key"]
-    assert sorted(payload["tickets"]) == sorted([[going.id, "Maria G.", 3, "g", 0], [cancelled.id, "Cal C.", 1, "c", 0]])
+    assert sorted(payload["tickets"]) == sorted([[going.id, "Maria G.", 3, "g", 0, 0], [cancelled.id, "Cal C.", 1, "c", 0, 0]])
     assert payload["revoked"] == [cancelled.id]
     text = json.dumps(payload)
     assert "example.org" not in text and "Garcia" not in text

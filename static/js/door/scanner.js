@@ -26,11 +26,15 @@
                 wrong_rally: t('title_wrong_rally', 'Wrong rally'), cancelled: t('title_cancelled', 'Cancelled'),
                 waitlisted: t('title_waitlisted', 'Waitlisted'), unconfirmed: t('title_unconfirmed', 'Not confirmed'),
                 revoked: t('title_revoked', 'Revoked'), invalid: t('title_invalid', 'Not a valid ticket'),
-                undo: t('title_undo', 'Undone')};
+                undo: t('title_undo', 'Undone'), venue_full: t('title_venue_full', 'VENUE FULL: HOLD'),
+                admit_overflow: t('title_admit_overflow', 'ADMIT TO OVERFLOW'),
+                no_reentry: t('title_no_reentry', 'No re-entry'), exit: t('title_exit', 'Exit')};
+  // Verdicts that let the person through (green screen, happy beep).
+  var GOOD = {admit: true, admit_overflow: true, exit: true};
   var DATE_LOCALE = I18N.date_locale || 'en-US';
   var $ = function (id) { return document.getElementById(id); };
   var state = {online: navigator.onLine, revoked: false, lastCode: '', lastCodeAt: 0, offline: null, scanner: null,
-               syncing: false, hideTimer: null};
+               syncing: false, hideTimer: null, mode: 'entry'};
   window.door = state;  // for tests and the benchmark
 
   function nonce() {
@@ -135,6 +139,20 @@
       detail = tr('invalid', 'Forged, altered or unreadable ({reason})', {reason: v.reason});
     } else if (v.verdict === 'undo' && t) {
       detail = tr('undo_detail', '{checked_in} of {party} now checked in', {checked_in: t.checked_in, party: t.party});
+    } else if (v.verdict === 'venue_full') {
+      var inside = v.inside || {};
+      var est = !inside.rally && state.offline ? state.offline.insideEstimate() : null;
+      detail = tr('venue_full_detail', 'Inside now: {inside} of {safe}. Admit no one until people leave.',
+                  {inside: est ? est.inside : inside.rally, safe: est ? est.safe : inside.safe_capacity});
+    } else if (v.verdict === 'admit_overflow') {
+      var area = v.area || (v.inside && v.inside.overflow ? v.inside.overflow.name : '');
+      detail = tr('overflow_detail', 'Send to {area}', {area: area}) +
+        (t ? ' · ' + tr('party_admit', 'Party of {party}: admit {admitted}', {party: t.party, admitted: v.admitted}) : '');
+    } else if (v.verdict === 'exit') {
+      detail = v.reason === 'exit_without_entry' ? tr('exit_unknown', 'No entry known for this ticket: logged and flagged')
+        : tr('exit_detail', '{left} left · {inside} of the party still inside', {left: v.left, inside: t ? t.inside : 0});
+    } else if (v.verdict === 'no_reentry') {
+      detail = tr('no_reentry_detail', 'This ticket left earlier; this rally allows no re-entry.');
     }
     if (v.flags && v.flags.offline) detail += ' · ' + tr('decided_offline', 'decided offline');
     if (v.flags && v.flags.override) detail += ' · ' + tr('override_flag', 'OVERRIDE: let in while offline, not counted; reported');
@@ -152,18 +170,23 @@
         actions.appendChild(button(tr('only_here', 'Only {k} here now', {k: k}), reduceTo(v.scan_id, k)));
       }
     }
-    if (SUPERVISOR && ['cancelled', 'waitlisted', 'unconfirmed', 'revoked'].indexOf(v.verdict) >= 0 && input) {
+    if (SUPERVISOR && ['cancelled', 'waitlisted', 'unconfirmed', 'revoked', 'no_reentry'].indexOf(v.verdict) >= 0 && input) {
       actions.appendChild(button(tr('override_admit', 'Override: admit'), function () { submit(input, {force: true}); }, 'primary'));
     }
-    if (SUPERVISOR && t && t.id && (v.verdict === 'already' || v.verdict === 'admit') && state.online) {
+    if (SUPERVISOR && v.verdict === 'venue_full' && input) {
+      actions.appendChild(button(tr('override_admit', 'Override: admit'), function () { askOverride(input); }, 'primary'));
+    }
+    if (SUPERVISOR && t && t.id && ['already', 'admit', 'admit_overflow', 'exit', 'no_reentry'].indexOf(v.verdict) >= 0 &&
+        state.online) {
       actions.appendChild(button(tr('undo_checkin', 'Undo check-in'), function () { askUndo(t.id); }, 'danger'));
     }
     box.hidden = false;
     box.focus();
-    beep(v.verdict === 'admit');
-    if (v.verdict === 'admit' && v.flags && v.flags.offline && !v.flags.override) countOffline(v);
+    beep(!!GOOD[v.verdict]);
+    if (v.inside) showInside(v.inside);
+    if (GOOD[v.verdict] && v.flags && v.flags.offline && !v.flags.override) countOffline(v);
     addRecent(v);
-    var hold = actions.childNodes.length ? 8000 : (v.verdict === 'admit' ? 1500 : 3000);
+    var hold = actions.childNodes.length ? 8000 : (GOOD[v.verdict] && v.verdict !== 'admit_overflow' ? 1500 : 3000);
     state.hideTimer = setTimeout(hide, hold);
     mark('door:verdict', {verdict: v.verdict, code: input && input.code});
   }
@@ -207,6 +230,54 @@
     input.focus();
   }
 
+  // A supervisor admits past VENUE FULL only with a reason, which the scan log keeps.
+  function askOverride(scanInput) {
+    var actions = $('v-actions');
+    actions.textContent = '';
+    clearTimeout(state.hideTimer);
+    var input = document.createElement('input');
+    input.type = 'text';
+    input.placeholder = t('override_reason', 'Override reason (required)');
+    input.setAttribute('aria-label', t('override_reason', 'Override reason (required)'));
+    input.addEventListener('click', function (ev) { ev.stopPropagation(); });
+    actions.appendChild(input);
+    actions.appendChild(button(t('override_admit', 'Override: admit'), function () {
+      if (!input.value.trim()) { input.focus(); return; }
+      submit(scanInput, {force: true, overrideReason: input.value});
+    }, 'primary'));
+    input.focus();
+  }
+
+  /* ---------- inside now ---------- */
+  function showInside(inside) {
+    if (inside.rally !== undefined && inside.rally !== null) $('c-inside').textContent = inside.rally;
+    if (inside.door !== undefined && inside.door !== null) $('c-door-inside').textContent = inside.door;
+    $('c-safe').textContent = inside.safe_capacity ? '/ ' + inside.safe_capacity : '';
+    $('c-overflow').hidden = !inside.overflow;
+    if (inside.overflow) $('c-overflow-inside').textContent = inside.overflow.inside;
+    document.body.classList.toggle('venue-full', !!inside.full);
+  }
+
+  // Offline the count is the last synced one plus this device's own entries and exits: say how old it is.
+  function showStale() {
+    if (!state.offline || !state.offline.meta.lastSync) return;
+    var minutes = Math.floor((Date.now() - state.offline.meta.lastSync) / 60000);
+    var stale = !state.online || minutes >= 1;
+    $('c-stale').hidden = !stale;
+    if (!stale) return;
+    $('c-stale').textContent = t('inside_stale', 'Count may be stale (synced {n} min ago)', {n: minutes});
+    var est = state.offline.insideEstimate();
+    $('c-inside').textContent = est.inside;
+  }
+
+  function setMode(mode) {
+    state.mode = mode === 'exit' ? 'exit' : 'entry';
+    $('mode-entry').setAttribute('aria-pressed', String(state.mode === 'entry'));
+    $('mode-exit').setAttribute('aria-pressed', String(state.mode === 'exit'));
+    document.body.classList.toggle('mode-exit', state.mode === 'exit');
+    try { localStorage.setItem('rallies-door-mode-' + D.doorId, state.mode); } catch (e) { /* private mode */ }
+  }
+
   function showError(data) {
     var msg = data && data.error ? data.error.message : t('went_wrong', 'Something went wrong.');
     show({verdict: 'invalid', reason: data && data.error ? data.error.code : 'error', flags: {}});
@@ -224,7 +295,7 @@
     var text = localTime(new Date()) + ' · ' + (TITLES[v.verdict] || v.verdict) +
       (v.ticket && v.ticket.name ? ' · ' + v.ticket.name : '') + (v.flags && v.flags.offline ? ' ' + t('recent_offline', '(offline)') : '');
     var list = $('recent');
-    list.insertBefore(recentItem(text, v.verdict === 'admit' ? 'r-admit' : 'r-bad'), list.firstChild);
+    list.insertBefore(recentItem(text, GOOD[v.verdict] ? 'r-admit' : 'r-bad'), list.firstChild);
     while (list.childNodes.length > 10) list.removeChild(list.lastChild);
     saveView();
   }
@@ -232,7 +303,7 @@
   /* ---------- what the screen shows, kept on the device ---------- */
   // The counters and recent scans are stored with the offline data, so a reload without network
   // (the page then comes from the service worker) shows what it showed before, not zeros.
-  var COUNTERS = ['c-door', 'c-rally', 'c-walkins'];
+  var COUNTERS = ['c-door', 'c-rally', 'c-walkins', 'c-inside', 'c-door-inside'];
 
   function saveView() {
     if (!state.offline) return;
@@ -256,10 +327,12 @@
   // these at the next sync.
   function countOffline(v) {
     var n = v.admitted || 0;
-    var add = function (id) { $(id).textContent = String((parseInt($(id).textContent, 10) || 0) + n); };
-    add('c-door');
-    add('c-rally');
-    if (v.reason === 'walkin') add('c-walkins');
+    var add = function (id, k) { $(id).textContent = String((parseInt($(id).textContent, 10) || 0) + k); };
+    if (v.verdict === 'exit') { add('c-door-inside', -(v.left || 0)); showStale(); return; }
+    if (v.verdict === 'admit' && v.reason !== 'reentry') { add('c-door', n); add('c-rally', n); }
+    if (v.reason === 'walkin') add('c-walkins', n);
+    if (v.verdict === 'admit') add('c-door-inside', n);
+    showStale();
   }
 
   /* ---------- scanning ---------- */
@@ -276,12 +349,14 @@
 
   function submit(input, opts) {
     if (state.revoked) { show({verdict: 'invalid', reason: 'door_closed', flags: {}}); return Promise.resolve(); }
-    var payload = {nonce: nonce(), client_time: Date.now(), force: !!opts.force};
+    var payload = {nonce: nonce(), client_time: Date.now(), force: !!opts.force, direction: state.mode};
+    if (opts.overrideReason) payload.override_reason = opts.overrideReason;
     if (input.code !== undefined) payload.code = input.code; else payload.ticket_id = input.ticketId;
     if (opts.people) payload.people = opts.people;
     var offline = function () {
       return state.offline.decide(input, {nonce: payload.nonce, clientTime: payload.client_time, force: payload.force,
-                                          people: opts.people, doorName: D.doorName, device: D.device})
+                                          people: opts.people, doorName: D.doorName, device: D.device,
+                                          direction: state.mode, overrideReason: opts.overrideReason})
         .then(function (v) { state.lastDecisionMs = v.decision_ms; show(v, input); refreshQueued(); });
     };
     if (!state.online) return offline();
@@ -304,13 +379,14 @@
       var scans = items.map(function (q) {
         // Everything queued was decided here while offline (the server then records it, never refuses it).
         var s = {kind: q.kind, nonce: q.nonce, client_time: q.client_time, offline: true};
-        ['code', 'ticket_id', 'people', 'device_verdict', 'name', 'email', 'postal_code', 'guests'].forEach(function (k) {
+        ['code', 'ticket_id', 'people', 'device_verdict', 'direction', 'name', 'email', 'postal_code', 'guests'].forEach(function (k) {
           if (q[k] !== undefined && q[k] !== null) s[k] = q[k];
         });
         return s;
       });
       return api('upload', {scans: scans}).then(function (r) {
         if (!r.data.results) return;
+        if (r.data.inside) showInside(r.data.inside);
         return Promise.all(r.data.results.map(function (res) {
           return off.done(res.nonce).then(function () { return res.ok ? off.learn(res.ticket) : null; });
         }));
@@ -319,6 +395,7 @@
       return api('sync?since=' + (off.meta.cursor || 0));
     }).then(function (r) {
       if (r.status === 200 && r.data.tickets) {
+        if (r.data.inside) showInside(r.data.inside);
         return off.apply(r.data).then(function () { mark('door:synced', {tickets: off.meta.ticketCount}); });
       }
     }).then(function () {
@@ -340,6 +417,9 @@
       t('walkin_capacity', 'Going {going} of capacity {capacity}. Walk-ins take only the places the organizer allows.',
         {going: s.rally.going, capacity: s.rally.capacity});
     $('c-full').hidden = !s.rally.at_capacity;
+    showInside({rally: s.rally.inside, door: s.door.inside, safe_capacity: s.rally.safe_capacity,
+                full: s.rally.venue_full, overflow: s.rally.overflow});
+    $('c-stale').hidden = true;
     if (s.rally.conflicts !== undefined) {
       $('c-conflicts').hidden = !s.rally.conflicts;
       $('c-conflicts').textContent = t('conflicts', '{n} offline conflicts or overrides to check in the report.',
@@ -427,9 +507,13 @@
     $('search-form').addEventListener('submit', function (ev) { ev.preventDefault(); search($('search').value); });
     $('walkin-form').addEventListener('submit', function (ev) { ev.preventDefault(); walkin(ev.target); });
     $('camera-toggle').addEventListener('click', toggleCamera);
+    $('mode-entry').addEventListener('click', function () { setMode('entry'); $('code').focus(); });
+    $('mode-exit').addEventListener('click', function () { setMode('exit'); $('code').focus(); });
+    try { setMode(localStorage.getItem('rallies-door-mode-' + D.doorId) || 'entry'); } catch (e) { setMode('entry'); }
+    setInterval(showStale, 30000);
     $('verdict').addEventListener('click', hide);
     window.addEventListener('online', function () { syncOnce(); });
-    window.addEventListener('offline', function () { setOnline(false); });
+    window.addEventListener('offline', function () { setOnline(false); showStale(); });
     if ('serviceWorker' in navigator && window.isSecureContext) {
       navigator.serviceWorker.register(body.dataset.sw, {scope: body.dataset.swScope}).catch(function () {});
       if (window.caches && navigator.onLine) {

@@ -34,6 +34,30 @@
     });
   }
 
+  // People inside over time (entries minus exits), next to the safe capacity; drawn once per page load.
+  function buildOccupancy(data) {
+    var box = document.getElementById("occupancy-chart");
+    var occ = data.occupancy;
+    if (!occ || !box || typeof Chart === "undefined") { return; }
+    var datasets = [{ label: "Inside the venue", data: occ.venue, borderColor: "#4a3b8f", backgroundColor: "#4a3b8f",
+                      borderWidth: 3, pointRadius: 0, tension: 0.2 }];
+    if (occ.overflow_name) {
+      datasets.push({ label: occ.overflow_name, data: occ.overflow, borderColor: "#0a5a8a", backgroundColor: "#0a5a8a",
+                      borderWidth: 1.5, pointRadius: 0, tension: 0.2 });
+    }
+    if (occ.safe_capacity) {
+      datasets.push({ label: "Safe capacity", data: occ.venue.map(function () { return occ.safe_capacity; }),
+                      borderColor: "#b00020", borderDash: [6, 4], borderWidth: 2, pointRadius: 0 });
+    }
+    new Chart(box, {
+      type: "line",
+      data: { labels: data.labels.slice(), datasets: datasets },
+      options: { animation: false, responsive: true, maintainAspectRatio: false, interaction: { mode: "index", intersect: false },
+                 scales: { x: { title: { display: true, text: "Local time (" + data.timezone + ")" } },
+                           y: { beginAtZero: true, title: { display: true, text: "People inside" } } } }
+    });
+  }
+
   function addMinute(iso, label) {
     // Fill any gap minute by minute so the x axis stays linear in time.
     var t = minutes.length ? Date.parse(minutes[minutes.length - 1]) : null;
@@ -115,6 +139,6 @@
 
   fetch(curveUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
     .then(function (r) { return r.json(); })
-    .then(function (data) { buildChart(data); schedule(); })
+    .then(function (data) { buildChart(data); buildOccupancy(data); schedule(); })
     .catch(schedule);
 })();
