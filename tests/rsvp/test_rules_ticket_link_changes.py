@@ -8,13 +8,14 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from rallies.database import atomic
 from rallies.extensions import db
 from rallies.models import Rally
 from rallies.rsvp import rsvps
 from rallies.rsvp.notices import SUBJECTS
-from tests.stored import outbox, stored_rsvp
+from tests.stored import outbox, stored_rally, stored_rsvp
 
 
 def ana(rally, **fields):
@@ -98,3 +99,21 @@ def test_a_cancellation_emails_only_when_asked_to(make_rally, campaign):
     sent = len(outbox(to="bo@example.org"))
     assert rsvps.cancel_rsvp(stored_rsvp(bo))
     assert len(outbox(to="bo@example.org")) == sent + 1
+
+
+def test_a_party_change_read_before_a_cancel_is_refused_once_locked(make_rally, campaign):
+    rally = make_rally(campaign, capacity=5)
+    first = ana(rally)
+    assert rsvps.cancel_rsvp(stored_rsvp(first.rsvp_id), notify=False)
+    stale = stored_rsvp(first.rsvp_id)
+    set_committed_value(stale, "status", "going")  # as read by a request before the cancel
+    with pytest.raises(rsvps.RsvpError, match=r"^This RSVP is cancelled\.$"):
+        rsvps.change_guests(stale, 1)
+    assert (stored_rsvp(first.rsvp_id).guests, stored_rally(rally.id).going_people) == (0, 0)
+
+
+def test_the_guest_limit_is_said_in_the_singular_for_one(make_rally, campaign):
+    rally = make_rally(campaign, capacity=5, max_guests=1)
+    first = ana(rally)
+    with pytest.raises(rsvps.RsvpError, match=r"^You can bring between 0 and 1 guest\.$"):
+        rsvps.change_guests(stored_rsvp(first.rsvp_id), 2)
