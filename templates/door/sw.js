@@ -11,6 +11,7 @@ var ASSET_URLS = [
   "{{ url_for('static', filename='vendor/qr-scanner/qr-scanner.umd.min.js') }}",
   "{{ url_for('static', filename='vendor/qr-scanner/qr-scanner-worker.min.js') }}",
   "{{ url_for('static', filename='js/door/blocks.js') }}",
+  "{{ url_for('static', filename='js/door/sync.js') }}",
   "{{ url_for('static', filename='js/door/idb.js') }}",
   "{{ url_for('static', filename='js/door/codec.js') }}",
   "{{ url_for('static', filename='js/door/offline.js') }}",

@@ -40,13 +40,14 @@
     return Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
   }
 
-  function api(path, payload, method) {
+  // sent: a request already on its way (the page's early sync) whose response is handled the same way.
+  function api(path, payload, method, sent) {
     var ctrl = new AbortController();
     var timer = setTimeout(function () { ctrl.abort(); }, 5000);
     var opts = {method: method || (payload ? 'POST' : 'GET'), credentials: 'same-origin', signal: ctrl.signal,
                 headers: {'X-Door-Request': '1', 'Accept': 'application/json'}};
     if (payload) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(payload); }
-    return fetch(D.api + path, opts).then(function (resp) {
+    return (sent || fetch(D.api + path, opts)).then(function (resp) {
       clearTimeout(timer);
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (resp.status === 401 || resp.status === 403 && data.error && data.error.code === 'wrong_door') {
@@ -297,10 +298,12 @@
     if (state.syncing || state.revoked || !state.offline) return Promise.resolve();
     state.syncing = true;
     var off = state.offline;
+    var uploading = false;
     return off.pending().then(function (items) {
       items.sort(function (a, b) { return a.seq - b.seq; });
       items = items.slice(0, 500);
       if (!items.length) return;
+      uploading = true;
       var scans = items.map(function (q) {
         // Everything queued was decided here while offline (the server then records it, never refuses it).
         var s = {kind: q.kind, nonce: q.nonce, client_time: q.client_time, offline: true};
@@ -316,10 +319,15 @@
         }));
       });
     }).then(function () {
-      return api('sync?since=' + (off.meta.cursor || 0));
+      var since = off.meta.cursor || 0;
+      // The page's early request is this sync, unless scans went up first (its answer may predate them).
+      return api('sync?since=' + since, null, null, window.DoorEarlySync.take(uploading ? null : since));
     }).then(function (r) {
       if (r.status === 200 && r.data.tickets) {
-        return off.apply(r.data).then(function () { mark('door:synced', {tickets: off.meta.ticketCount}); });
+        return off.apply(r.data).then(function () {
+          window.DoorEarlySync.remember(D.doorId, off.meta.cursor);
+          mark('door:synced', {tickets: off.meta.ticketCount});
+        });
       }
     }).then(function () {
       $('synced').textContent = t('synced', 'synced {time}', {time: localTime(new Date(off.meta.lastSync || Date.now()))});
