@@ -321,11 +321,12 @@
     }).then(function () {
       var since = off.meta.cursor || 0;
       // The page's early request is this sync, unless scans went up first (its answer may predate them).
-      return api('sync?since=' + since, null, null, window.DoorEarlySync.take(uploading ? null : since));
+      return api('sync?since=' + since + window.DoorSync.QUERY, null, null,
+                 window.DoorSync.take(uploading ? null : since));
     }).then(function (r) {
       if (r.status === 200 && r.data.tickets) {
-        return off.apply(r.data).then(function () {
-          window.DoorEarlySync.remember(D.doorId, off.meta.cursor);
+        return off.apply(window.DoorSync.expand(r.data)).then(function () {
+          window.DoorSync.remember(D.doorId, off.meta.cursor);
           mark('door:synced', {tickets: off.meta.ticketCount});
         });
       }
