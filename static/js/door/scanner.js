@@ -412,6 +412,9 @@
       note.textContent = t('camera_https', 'The camera needs HTTPS. Use a scanner gun or type the code below.');
       return;
     }
+    // Made in this tap: a phone keeps an AudioContext made later, outside a gesture, silent; and the
+    // first verdict need not wait for it.
+    try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { /* no audio */ }
     state.scanner = new QrScanner(video, function (result) { handleCode(result.data || result); },
                                   {returnDetailedScanResult: true, maxScansPerSecond: 8, preferredCamera: 'environment'});
     state.scanner.start().then(function () {
@@ -421,6 +424,13 @@
       note.textContent = t('camera_unavailable', 'Camera unavailable ({error}). Use a scanner gun or type the code.', {error: err});
       state.scanner = null;
     });
+  }
+
+  /* ---------- offline copy of the page ---------- */
+  // A copy of this page for opening it offline; after the first sync, whose download it would slow.
+  function cachePage() {
+    if (!('serviceWorker' in navigator && window.isSecureContext && window.caches && navigator.onLine)) return;
+    caches.open('rallies-door-pages').then(function (c) { return c.add(location.pathname); }).catch(function () {});
   }
 
   /* ---------- start ---------- */
@@ -441,9 +451,6 @@
     window.addEventListener('offline', function () { setOnline(false); });
     if ('serviceWorker' in navigator && window.isSecureContext) {
       navigator.serviceWorker.register(body.dataset.sw, {scope: body.dataset.swScope}).catch(function () {});
-      if (window.caches && navigator.onLine) {
-        caches.open('rallies-door-pages').then(function (c) { return c.add(location.pathname); }).catch(function () {});
-      }
     }
     window.DoorDB.open('rallies-door-' + D.doorId).then(function (store) {
       state.offline = new window.DoorOffline(store, D.rallyId, body.dataset.publicKey);
@@ -456,7 +463,7 @@
       }
       body.dataset.ready = '1';
       refreshQueued();
-      syncOnce();
+      syncOnce().then(cachePage);
       setInterval(syncOnce, SYNC_EVERY_MS);
     });
     setOnline(navigator.onLine);
