@@ -39,7 +39,7 @@ def compress_static(root: Path) -> int:
 def init_app(app: Flask, security_headers: tuple[tuple[str, str], ...]) -> None:
     """Serve app.static_folder at app.static_url_path through WhiteNoise, in front of the app."""
     root = Path(app.static_folder)
-    if app.config.get("COMPRESS_STATIC", True):
+    if app.config.get("COMPRESS_STATIC"):
         try:
             compress_static(root)
         except OSError as exc:  # a read-only deploy: serve the files uncompressed
