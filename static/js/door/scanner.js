@@ -30,7 +30,7 @@
   var DATE_LOCALE = I18N.date_locale || 'en-US';
   var $ = function (id) { return document.getElementById(id); };
   var state = {online: navigator.onLine, revoked: false, lastCode: '', lastCodeAt: 0, offline: null, scanner: null,
-               syncing: false, hideTimer: null};
+               syncing: false, scanning: 0, hideTimer: null};
   window.door = state;  // for tests and the benchmark
 
   function nonce() {
@@ -47,7 +47,7 @@
     var opts = {method: method || (payload ? 'POST' : 'GET'), credentials: 'same-origin', signal: ctrl.signal,
                 headers: {'X-Door-Request': '1', 'Accept': 'application/json'}};
     if (payload) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(payload); }
-    return (sent || fetch(D.api + path, opts)).then(function (resp) {
+    var reply = (sent || fetch(D.api + path, opts)).then(function (resp) {
       clearTimeout(timer);
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (resp.status === 401 || resp.status === 403 && data.error && data.error.code === 'wrong_door') {
@@ -57,6 +57,10 @@
         return {status: resp.status, data: data};
       });
     }, function (err) { clearTimeout(timer); setOnline(false); throw err; });
+    if (path !== 'checkin') return reply;
+    // A scan's verdict on its way: the sync loop skips its tick rather than compete with it (syncOnce).
+    state.scanning++;
+    return reply.finally(function () { state.scanning--; });
   }
 
   function setOnline(on) {
@@ -163,10 +167,16 @@
     box.focus();
     beep(v.verdict === 'admit');
     if (v.verdict === 'admit' && v.flags && v.flags.offline && !v.flags.override) countOffline(v);
-    addRecent(v);
+    afterPaint(function () { addRecent(v); });
     var hold = actions.childNodes.length ? 8000 : (v.verdict === 'admit' ? 1500 : 3000);
     state.hideTimer = setTimeout(hide, hold);
     mark('door:verdict', {verdict: v.verdict, code: input && input.code});
+  }
+
+  // What the verdict screen need not wait for (the recent list, saving the view) runs once it is painted.
+  function afterPaint(fn) {
+    if (document.hidden || !window.requestAnimationFrame) { fn(); return; }
+    requestAnimationFrame(function () { setTimeout(fn, 0); });
   }
 
   // For bench/bench_slow_phone.py (a PerformanceObserver reads them): only the latest of each name is
@@ -295,7 +305,7 @@
 
   /* ---------- sync loop ---------- */
   function syncOnce() {
-    if (state.syncing || state.revoked || !state.offline) return Promise.resolve();
+    if (state.syncing || state.scanning || state.revoked || !state.offline) return Promise.resolve();
     state.syncing = true;
     var off = state.offline;
     var uploading = false;
