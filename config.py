@@ -43,6 +43,10 @@ class Config:
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "https")
     BASE_URL = os.environ.get("BASE_URL", "http://localhost:5000")
 
+    #: Write static files' gzip copies at start-up when missing or stale (rallies/static_files.py); 0 where
+    #: static/ is read-only and the copies are built at deploy time.
+    COMPRESS_STATIC = _bool("COMPRESS_STATIC", True)
+
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

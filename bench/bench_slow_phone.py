@@ -179,7 +179,7 @@ class Phone:
         steps = self.page.evaluate("""() => {
             const nav = performance.getEntriesByType('navigation')[0];
             const sync = performance.getEntriesByType('resource')
-              .filter((r) => /\\/api\\/sync\\?since=0$/.test(r.name))[0];
+              .filter((r) => /\\/api\\/sync\\?since=0(&|$)/.test(r.name))[0];
             const ready = (window.__benchMarks || []).find((m) => m[0] === 'door:ready');
             return {html: nav.responseEnd, loaded: nav.loadEventEnd, ready: ready ? ready[1] : null,
                     sync_start: sync ? sync.startTime : null, sync_end: sync ? sync.responseEnd : null,

@@ -90,7 +90,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
                turnout_bp, api_v1, messaging_bp, preferences_bp, sms_bp, volunteers_bp, shifts_bp):
         app.register_blueprint(bp)
 
-    from . import cli, errors, security
+    from . import cli, errors, security, static_files
     from .messaging import render  # noqa: F401  (registers the organizer message renderers)
     from .rsvp import automatic_mail, notices  # noqa: F401  (register the email renderers the outbox sender uses)
     from .sms import texts  # noqa: F401  (registers the SMS renderer)
@@ -99,6 +99,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     errors.register(app)
     security.register(app)
     cli.register(app)
+    static_files.init_app(app, security.FIXED_HEADERS)
     return app
 
 

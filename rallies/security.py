@@ -6,6 +6,14 @@ import secrets
 
 from flask import Flask, abort, g, request
 
+#: Sent with every response, static files included (rallies/static_files.py).
+FIXED_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()"),
+)
+
 
 def csp_nonce() -> str:
     """A fresh nonce per request, shared by every inline script on the page."""
@@ -28,13 +36,6 @@ def register(app: Flask) -> None:
         if _has_nul(request.args) or (request.method == "POST" and _has_nul(request.form)):
             abort(400, "Text cannot contain NUL characters.")
 
-    fixed = (
-        ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "same-origin"),
-        ("X-Frame-Options", "DENY"),
-        ("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()"),
-    )
-
     hsts = _hsts_value(app.config)
 
     @app.after_request
@@ -48,7 +49,7 @@ def register(app: Flask) -> None:
             policy = _policy_template(app.config.get("MAP_TILES_URL", ""))
             nonce = g.get("csp_nonce")
             headers["Content-Security-Policy"] = policy.replace("{nonce}", f" 'nonce-{nonce}'" if nonce else "")
-        for name, value in fixed:
+        for name, value in FIXED_HEADERS:
             if name not in headers:
                 headers[name] = value
         return response

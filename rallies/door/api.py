@@ -27,7 +27,7 @@ from .blueprint import api_v1, bp
 from .checkin import CheckinInputError, check_in
 from .exits import check_out
 from .scans import door_status, inside_now, scan_log, search_tickets
-from .sync import sync_payload
+from .sync import delta_ids, sync_payload
 
 COOKIE = "door_session"
 MAX_BODY = 4 * 1024 * 1024
@@ -218,8 +218,10 @@ def log(ctx: doors.DoorContext):
 @door_api
 def sync(ctx: doors.DoorContext):
     """Incremental door data since a cursor, gzip-compressed when the client accepts it."""
-    since = max(0, _load(schemas.SyncQuery, request.args.to_dict()).since)
-    payload = sync_payload(ctx.rally_id, ctx.door_id, since)
+    args = _load(schemas.SyncQuery, request.args.to_dict())
+    payload = sync_payload(ctx.rally_id, ctx.door_id, max(0, args.since))
+    if args.ids == "delta":
+        payload = delta_ids(payload)
     payload["inside"] = inside_now(ctx.rally_id, ctx.door_id)
     payload["device"] = {"name": ctx.device_name, "role": ctx.role, "door": ctx.door_name}
     body = json.dumps(payload, separators=(",", ":")).encode()

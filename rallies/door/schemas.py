@@ -125,6 +125,8 @@ class LogQuery(_Body):
 
 class SyncQuery(_Body):
     since: Annotated[int, Field(ge=-BIGINT, le=BIGINT)] = 0
+    #: "delta": each ticket's id as the difference from the one before (rallies/door/sync.py delta_ids).
+    ids: Literal["plain", "delta"] = "plain"
 
 
 class SearchQuery(_Body):

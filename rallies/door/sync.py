@@ -55,6 +55,7 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
                   admitted.c.seq, Rsvp.outside_people)
         .outerjoin(admitted, admitted.c.rsvp_id == Rsvp.id)
         .where(Rsvp.rally_id == rally_id, Rsvp.status != RSVP_UNCONFIRMED)  # unconfirmed: no place, not on the list
+        .order_by(Rsvp.id)  # in id order, so delta_ids() can list small differences
     )
     if floor is not None:
         query = query.where(sa.or_(Rsvp.changed_seq > floor, admitted.c.rsvp_id.is_not(None)))
@@ -98,3 +99,16 @@ def sync_payload(rally_id: int, door_id: int, since: int = 0) -> dict:
         # [checkin id, ticket id, people, admitted at (epoch s), door name, device, undone]
         "checkins": checkins,
     }
+
+
+def delta_ids(payload: dict) -> dict:
+    """The payload with each ticket's id replaced by its difference from the previous one (the first from 0).
+
+    Sequential ids cost gzip about 2.5 bytes a ticket, a third of a 30,000-ticket sync on the wire; their
+    differences, mostly 1, cost almost nothing. Tickets are listed in id order, so none is negative.
+    """
+    previous = 0
+    for ticket in payload["tickets"]:
+        ticket[0], previous = ticket[0] - previous, ticket[0]
+    payload["ids"] = "delta"
+    return payload

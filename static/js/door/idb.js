@@ -1,4 +1,4 @@
-/* A small promise wrapper over IndexedDB for the door: meta, tickets, checkins and the offline queue. */
+/* A small promise wrapper over IndexedDB for the door: meta, tickets and checkins (in blocks), the offline queue. */
 (function (global) {
   'use strict';
   var STORES = ['meta', 'tickets', 'checkins', 'queue'];
@@ -49,10 +49,27 @@
     return this.tx(store, 'readwrite', function (s) { s.clear(); });
   };
 
+  // Version 2 keeps tickets and check-ins in blocks (blocks.js); version 1 had one record per row.
+  var BLOCKED = ['tickets', 'checkins'];
+
+  function regroup(store) {
+    var keys = store.getAllKeys();
+    keys.onsuccess = function () {
+      store.getAll().onsuccess = function (ev) {
+        var rows = ev.target.result;
+        store.clear();
+        global.DoorBlocks.pack(keys.result.map(function (k, i) { return [k, rows[i]]; })).forEach(function (b) {
+          store.put(b[1], b[0]);
+        });
+      };
+    };
+  }
+
   function open(name) {
-    var r = indexedDB.open(name, 1);
-    r.onupgradeneeded = function () {
+    var r = indexedDB.open(name, 2);
+    r.onupgradeneeded = function (ev) {
       STORES.forEach(function (s) { if (!r.result.objectStoreNames.contains(s)) r.result.createObjectStore(s); });
+      if (ev.oldVersion === 1) BLOCKED.forEach(function (s) { regroup(r.transaction.objectStore(s)); });
     };
     return req(r).then(function (db) { return new DoorStore(db); });
   }

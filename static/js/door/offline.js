@@ -30,6 +30,8 @@
     this.localOut = 0;
     this.localOverflow = 0;
     this.reentries = new Map();  // ticket id -> people queued here as coming back in
+    this.tickets = new global.DoorBlocks(store, 'tickets');
+    this.checkins = new global.DoorBlocks(store, 'checkins');
   }
 
   /* The offline safety margin (see the top of this file). */
@@ -87,8 +89,10 @@
     var self = this;
     return this.store.all('queue').then(function (items) {
       items.sort(function (a, b) { return a.seq - b.seq; }).forEach(function (q) { self._index(q); });
-      return self.store.all('checkins');
-    }).then(function (rows) {
+      return Promise.all([self.tickets.load(), self.checkins.load()]);
+    }).then(function () {
+      var rows = [];
+      self.checkins.forEach(function (c) { rows.push(c); });
       self._noteCheckins(rows);
       return self.store.get('meta', 'state');
     }).then(function (meta) {
@@ -103,12 +107,9 @@
     var self = this, s = this.store;
     var tickets = payload.tickets.map(function (t) { return [t[0], [t[1], t[2], t[3], t[4], t[5] || 0]]; });
     var checkins = payload.checkins.map(function (c) { return [c[0], [c[1], c[2], c[3], c[4], c[5], c[6]]]; });
-    var start = payload.full ? Promise.all([s.clear('tickets'), s.clear('checkins')]) : Promise.resolve();
     if (payload.full) this.lastCheckin.clear();
     this._noteCheckins(checkins.map(function (c) { return c[1]; }));
-    return start.then(function () {
-      return Promise.all([s.putMany('tickets', tickets), s.putMany('checkins', checkins)]);
-    }).then(function () {
+    return Promise.all([this.tickets.write(tickets, payload.full), this.checkins.write(checkins, payload.full)]).then(function () {
       self.meta = {cursor: payload.cursor, lastSync: Date.now(), publicKey: payload.rally.public_key,
                    ticketCount: payload.full ? tickets.length : (self.meta.ticketCount || 0),
                    inside: payload.inside || self.meta.inside || null,
@@ -159,14 +160,12 @@
 
   /* A server verdict after upload: keep the local count right until the next sync. */
   DoorOffline.prototype.learn = function (ticket) {
-    var s = this.store;
     if (!ticket || !ticket.id) return Promise.resolve();
-    return s.get('tickets', ticket.id).then(function (t) {
-      var name = (t && t[0]) || ticket.name || '';
-      var letter = {going: 'g', waitlisted: 'w', cancelled: 'c'}[ticket.status] || (t && t[2]) || 'g';
-      var outside = ticket.inside !== undefined ? Math.max(0, ticket.checked_in - ticket.inside) : (t && t[4]) || 0;
-      return s.put('tickets', ticket.id, [name, ticket.party, letter, ticket.checked_in, outside]);
-    });
+    var t = this.tickets.get(ticket.id);
+    var name = (t && t[0]) || ticket.name || '';
+    var letter = {going: 'g', waitlisted: 'w', cancelled: 'c'}[ticket.status] || (t && t[2]) || 'g';
+    var outside = ticket.inside !== undefined ? Math.max(0, ticket.checked_in - ticket.inside) : (t && t[4]) || 0;
+    return this.tickets.write([[ticket.id, [name, ticket.party, letter, ticket.checked_in, outside]]], false);
   };
 
   DoorOffline.prototype._previous = function (ticketId) {
@@ -207,7 +206,7 @@
     }
     return parsedP.then(function (ticketId) {
       if (ticketId === null) return finish({verdict: 'invalid', reason: 'bad_signature'});
-      return self.store.get('tickets', ticketId).then(function (t) {
+      return Promise.resolve(self.tickets.get(ticketId)).then(function (t) {
         var localAdmitted = self.local.has(ticketId) ? self.local.get(ticketId).people : 0;
         var ticket = t ? {id: ticketId, name: t[0], party: t[1], status: {g: 'going', w: 'waitlisted', c: 'cancelled'}[t[2]],
                           checked_in: t[3] + localAdmitted}
@@ -279,21 +278,15 @@
     var q = fold(query).trim();
     if (q.length < 2) return Promise.resolve([]);
     var out = [];
-    var db = this.store.db;
-    return new Promise(function (resolve) {
-      var cursor = db.transaction('tickets').objectStore('tickets').openCursor();
-      cursor.onsuccess = function () {
-        var c = cursor.result;
-        if (!c || out.length >= 20) { resolve(out); return; }
-        var v = c.value, name = fold(v[0]);
-        if (name.indexOf(q) === 0 || name.indexOf(' ' + q) >= 0) {
-          out.push({id: c.key, name: v[0], party: v[1], status: {g: 'going', w: 'waitlisted', c: 'cancelled'}[v[2]],
-                    checked_in: v[3], remaining: Math.max(0, v[1] - v[3])});
-        }
-        c.continue();
-      };
-      cursor.onerror = function () { resolve(out); };
+    this.tickets.forEach(function (v, id) {
+      var name = fold(v[0]);
+      if (name.indexOf(q) === 0 || name.indexOf(' ' + q) >= 0) {
+        out.push({id: id, name: v[0], party: v[1], status: {g: 'going', w: 'waitlisted', c: 'cancelled'}[v[2]],
+                  checked_in: v[3], remaining: Math.max(0, v[1] - v[3])});
+      }
     });
+    out.sort(function (a, b) { return a.id - b.id; });
+    return Promise.resolve(out.slice(0, 20));
   };
 
   function fold(text) {

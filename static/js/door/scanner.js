@@ -34,7 +34,7 @@
   var DATE_LOCALE = I18N.date_locale || 'en-US';
   var $ = function (id) { return document.getElementById(id); };
   var state = {online: navigator.onLine, revoked: false, lastCode: '', lastCodeAt: 0, offline: null, scanner: null,
-               syncing: false, hideTimer: null, mode: 'entry'};
+                syncing: false, scanning: 0, hideTimer: null, mode: 'entry'};
   window.door = state;  // for tests and the benchmark
 
   function nonce() {
@@ -44,13 +44,14 @@
     return Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
   }
 
-  function api(path, payload, method) {
+  // sent: a request already on its way (the page's early sync) whose response is handled the same way.
+  function api(path, payload, method, sent) {
     var ctrl = new AbortController();
     var timer = setTimeout(function () { ctrl.abort(); }, 5000);
     var opts = {method: method || (payload ? 'POST' : 'GET'), credentials: 'same-origin', signal: ctrl.signal,
                 headers: {'X-Door-Request': '1', 'Accept': 'application/json'}};
     if (payload) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(payload); }
-    return fetch(D.api + path, opts).then(function (resp) {
+    var reply = (sent || fetch(D.api + path, opts)).then(function (resp) {
       clearTimeout(timer);
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (resp.status === 401 || resp.status === 403 && data.error && data.error.code === 'wrong_door') {
@@ -60,6 +61,10 @@
         return {status: resp.status, data: data};
       });
     }, function (err) { clearTimeout(timer); setOnline(false); throw err; });
+    if (path !== 'checkin') return reply;
+    // A scan's verdict on its way: the sync loop skips its tick rather than compete with it (syncOnce).
+    state.scanning++;
+    return reply.finally(function () { state.scanning--; });
   }
 
   function setOnline(on) {
@@ -185,10 +190,16 @@
     beep(!!GOOD[v.verdict]);
     if (v.inside) showInside(v.inside);
     if (GOOD[v.verdict] && v.flags && v.flags.offline && !v.flags.override) countOffline(v);
-    addRecent(v);
+    afterPaint(function () { addRecent(v); });
     var hold = actions.childNodes.length ? 8000 : (GOOD[v.verdict] && v.verdict !== 'admit_overflow' ? 1500 : 3000);
     state.hideTimer = setTimeout(hide, hold);
     mark('door:verdict', {verdict: v.verdict, code: input && input.code});
+  }
+
+  // What the verdict screen need not wait for (the recent list, saving the view) runs once it is painted.
+  function afterPaint(fn) {
+    if (document.hidden || !window.requestAnimationFrame) { fn(); return; }
+    requestAnimationFrame(function () { setTimeout(fn, 0); });
   }
 
   // For bench/bench_slow_phone.py (a PerformanceObserver reads them): only the latest of each name is
@@ -369,13 +380,15 @@
 
   /* ---------- sync loop ---------- */
   function syncOnce() {
-    if (state.syncing || state.revoked || !state.offline) return Promise.resolve();
+    if (state.syncing || state.scanning || state.revoked || !state.offline) return Promise.resolve();
     state.syncing = true;
     var off = state.offline;
+    var uploading = false;
     return off.pending().then(function (items) {
       items.sort(function (a, b) { return a.seq - b.seq; });
       items = items.slice(0, 500);
       if (!items.length) return;
+      uploading = true;
       var scans = items.map(function (q) {
         // Everything queued was decided here while offline (the server then records it, never refuses it).
         var s = {kind: q.kind, nonce: q.nonce, client_time: q.client_time, offline: true};
@@ -392,11 +405,17 @@
         }));
       });
     }).then(function () {
-      return api('sync?since=' + (off.meta.cursor || 0));
+      var since = off.meta.cursor || 0;
+      // The page's early request is this sync, unless scans went up first (its answer may predate them).
+      return api('sync?since=' + since + window.DoorSync.QUERY, null, null,
+                 window.DoorSync.take(uploading ? null : since));
     }).then(function (r) {
       if (r.status === 200 && r.data.tickets) {
         if (r.data.inside) showInside(r.data.inside);
-        return off.apply(r.data).then(function () { mark('door:synced', {tickets: off.meta.ticketCount}); });
+        return off.apply(window.DoorSync.expand(r.data)).then(function () {
+          window.DoorSync.remember(D.doorId, off.meta.cursor);
+          mark('door:synced', {tickets: off.meta.ticketCount});
+        });
       }
     }).then(function () {
       $('synced').textContent = t('synced', 'synced {time}', {time: localTime(new Date(off.meta.lastSync || Date.now()))});
@@ -483,6 +502,9 @@
       note.textContent = t('camera_https', 'The camera needs HTTPS. Use a scanner gun or type the code below.');
       return;
     }
+    // Made in this tap: a phone keeps an AudioContext made later, outside a gesture, silent; and the
+    // first verdict need not wait for it.
+    try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { /* no audio */ }
     state.scanner = new QrScanner(video, function (result) { handleCode(result.data || result); },
                                   {returnDetailedScanResult: true, maxScansPerSecond: 8, preferredCamera: 'environment'});
     state.scanner.start().then(function () {
@@ -492,6 +514,13 @@
       note.textContent = t('camera_unavailable', 'Camera unavailable ({error}). Use a scanner gun or type the code.', {error: err});
       state.scanner = null;
     });
+  }
+
+  /* ---------- offline copy of the page ---------- */
+  // A copy of this page for opening it offline; after the first sync, whose download it would slow.
+  function cachePage() {
+    if (!('serviceWorker' in navigator && window.isSecureContext && window.caches && navigator.onLine)) return;
+    caches.open('rallies-door-pages').then(function (c) { return c.add(location.pathname); }).catch(function () {});
   }
 
   /* ---------- start ---------- */
@@ -516,9 +545,6 @@
     window.addEventListener('offline', function () { setOnline(false); showStale(); });
     if ('serviceWorker' in navigator && window.isSecureContext) {
       navigator.serviceWorker.register(body.dataset.sw, {scope: body.dataset.swScope}).catch(function () {});
-      if (window.caches && navigator.onLine) {
-        caches.open('rallies-door-pages').then(function (c) { return c.add(location.pathname); }).catch(function () {});
-      }
     }
     window.DoorDB.open('rallies-door-' + D.doorId).then(function (store) {
       state.offline = new window.DoorOffline(store, D.rallyId, body.dataset.publicKey);
@@ -531,7 +557,7 @@
       }
       body.dataset.ready = '1';
       refreshQueued();
-      syncOnce();
+      syncOnce().then(cachePage);
       setInterval(syncOnce, SYNC_EVERY_MS);
     });
     setOnline(navigator.onLine);
