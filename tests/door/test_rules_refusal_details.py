@@ -11,11 +11,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from rallies.database import atomic
 from rallies.door.checkin import check_in
 from rallies.door.scans import scan_log
-from rallies.models import utcnow
-from tests.factories import at_door, campaign_of, make_ticket, nonce
+from rallies.extensions import db
+from rallies.models import Checkin, Rsvp, utcnow
+from tests.factories import at_door, campaign_of, checkin_row, make_ticket, nonce
 
 
 @pytest.fixture
@@ -72,3 +75,24 @@ def test_an_admission_answers_with_the_ticket_after_it(door):
     assert (done.verdict, done.reason) == ("already", "already_checked_in")
     assert done.flags == {"clock": False, "offline": False, "forced": False, "conflict": False}
     assert done.previous is not None
+
+
+def test_an_already_says_when_where_and_by_which_device_the_ticket_came_in(door):
+    rsvp, code = make_ticket(door.rally)
+    assert check_in(code, door.scanner, nonce=nonce()).admitted == 1
+    row = db.session.scalar(sa.select(Checkin).where(Checkin.rsvp_id == rsvp.id))
+    again = check_in(code, door.scanner, nonce=nonce())
+    assert again.verdict == "already"
+    assert again.previous == {"at": row.admitted_at.isoformat(), "door": "North gate", "device": "Phone 1"}
+
+
+def test_an_already_through_a_deleted_door_names_no_door(door):
+    rsvp, code = make_ticket(door.rally)
+    at = utcnow() - timedelta(minutes=3)
+    checkin_row(door.rally, None, rsvp, 1, at)
+    with atomic():
+        db.session.execute(sa.update(Rsvp).where(Rsvp.id == rsvp.id).values(checked_in_people=1))
+    again = check_in(code, door.scanner, nonce=nonce())
+    assert again.verdict == "already"
+    assert (again.previous["door"], again.previous["at"]) == ("", db.session.scalar(
+        sa.select(Checkin.admitted_at).where(Checkin.rsvp_id == rsvp.id)).isoformat())

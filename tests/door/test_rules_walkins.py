@@ -109,7 +109,8 @@ def test_a_walkin_with_an_email_becomes_a_campaign_supporter(door):
     other, _code = make_ticket(door.rally, email="other@example.org")
     verdict = admit_walkin(door.scanner, name="Cy Door", email="cy@example.org", postal_code="60607", nonce=nonce())
     (supporter,) = find_supporters(door.rally.campaign_id, "cy@")
-    assert (supporter.email, supporter.name, supporter.postal_code) == ("cy@example.org", "Cy Door", "60607")
+    assert (supporter.email, supporter.name, supporter.postal_code, supporter.phone) == (
+        "cy@example.org", "Cy Door", "60607", "")
     assert stored_rsvp(verdict.ticket["id"]).supporter_id == supporter.id
     assert stored_rsvp(other.id).supporter_id is None
     assert admit_walkin(door.scanner, name="No Email", nonce=nonce()).admitted == 1
@@ -153,3 +154,18 @@ def test_an_undo_is_logged_online(door):
     logged = scan_log(door.rally.id)[0]
     assert (logged["verdict"], logged["offline"], logged["forced"], logged["clock_flagged"]) == (
         "undo", False, False, False)
+
+
+def test_a_walkins_stored_answer_is_its_own_and_has_the_capacity_figures(door):
+    _rsvp, code = make_ticket(door.rally)
+    scanned_nonce, walkin_nonce = nonce(), nonce()
+    scanned = check_in(code, door.scanner, nonce=scanned_nonce).to_dict()
+    walkin = admit_walkin(door.scanner, name="Wally Walker", nonce=walkin_nonce, guests=1).to_dict()
+    assert (walkin["capacity"], walkin["going_people"], walkin["over_capacity"]) == (
+        None, stored_rally(door.rally.id).going_people, False)
+    replayed_walkin = admit_walkin(door.scanner, name="Wally Walker", nonce=walkin_nonce, guests=1).to_dict()
+    assert {k: replayed_walkin[k] for k in ("capacity", "going_people", "over_capacity", "ticket", "admitted")} == {
+        k: walkin[k] for k in ("capacity", "going_people", "over_capacity", "ticket", "admitted")}
+    replayed_scan = check_in(code, door.scanner, nonce=scanned_nonce).to_dict()
+    assert (replayed_scan["verdict"], replayed_scan["ticket"], replayed_scan.get("capacity")) == (
+        scanned["verdict"], scanned["ticket"], None)

@@ -85,3 +85,14 @@ def test_cancelling_an_unconfirmed_rsvp_counts_one_cancellation_and_frees_nothin
     r = stored_rally(rally.id)
     assert (r.going_people, r.going_parties, r.waitlisted_parties, r.cancelled_parties) == (0, 0, 0, 1)
     assert stored_counts(rally.id) == counts_from_rows(rally.id)
+
+
+def test_a_cancelled_party_a_supervisor_let_in_stays_cancelled_without_an_error(make_rally, campaign):
+    rally = make_rally(campaign, **live_fields(capacity=5))
+    rsvp_id, _ = quick_rsvp(rally)
+    assert cancel_rsvp(stored_rsvp(rsvp_id), notify=False)
+    supervisor, _secret, _link = door_session(make_door(rally), role="supervisor")
+    assert check_in(ticket_code(rally, rsvp_id), supervisor, nonce=nonce(), force=True).admitted == 1
+    counts = stored_counts(rally.id)
+    assert cancel_rsvp(stored_rsvp(rsvp_id), notify=False) is False
+    assert stored_rsvp(rsvp_id).status == "cancelled" and stored_counts(rally.id) == counts
