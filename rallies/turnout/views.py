@@ -101,7 +101,7 @@ def volunteer_arg() -> int | None:
     raw = request.args.get("volunteer", "").strip()
     if not raw:
         return None
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 10 and int(raw) > 0):
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) < 2**31):  # ids are INTEGER
         raise BadVolunteer(_("Choose a volunteer from the list."))
     return int(raw)
 
