@@ -110,11 +110,11 @@
       if (key === "capacity_fill" && data.tally.capacity === null) { return; }
       el.textContent = el.getAttribute("data-format") === "pct" ? fmtPct(data.tally[key]) : fmtNum(data.tally[key]);
     });
-    if (!oneVolunteer) { applyDoors(data); }
+    if (!oneVolunteer) { applyCurve(data); }
     updateStatus(data);
   }
 
-  function applyDoors(data) {
+  function applyCurve(data) {
     data.doors.forEach(function (d) {
       var row = root.querySelector('tr[data-door="' + d.door_id + '"]');
       if (!row) { return; }
