@@ -19,11 +19,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event, exc
+from sqlalchemy import literal_column as _literal
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import func
+from sqlalchemy.sql.functions import FunctionElement
 
 from .extensions import db
+from .models.types import UTCDateTime
 
 _immediate = contextvars.ContextVar("sqlite_immediate", default=False)
 _busy_timeout_ms = 30000
@@ -112,6 +117,26 @@ _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite_dialect.insert}
 def insert(table):
     """An INSERT for the session's engine that has ``on_conflict_do_nothing``/``do_update`` and ``excluded``."""
     return _INSERTS[db.session.get_bind().dialect.name](table)
+
+
+class utc_minute(FunctionElement):  # noqa: N801 - used like sa.func.*
+    """The UTC minute a stored moment falls in, in SQL (``counters.minute_of``), to group rows by minute."""
+
+    type = UTCDateTime()
+    name = "utc_minute"
+    inherit_cache = True
+
+
+# Literal arguments, not bound ones: PostgreSQL must see the same expression in SELECT and GROUP BY.
+@compiles(utc_minute, "sqlite")
+def _utc_minute_sqlite(element, compiler, **kw):
+    return compiler.process(func.strftime(_literal("'%Y-%m-%d %H:%M:00'"), *element.clauses), **kw)
+
+
+@compiles(utc_minute, "postgresql")
+def _utc_minute_postgresql(element, compiler, **kw):
+    return compiler.process(func.date_trunc(_literal("'minute'"), func.timezone(_literal("'UTC'"), *element.clauses)),
+                            **kw)
 
 
 def is_sqlite() -> bool:

@@ -402,3 +402,14 @@ def volunteer(shift, name: str = "Vera Volunteer", email: str | None = None, pho
 
     email = email or f"{uuid.uuid4().hex[:10]}@example.org"
     return sign_up(db.session.get(Rally, shift.rally_id), shift.id, VolunteerInput(name, email, phone))
+
+
+def volunteer_device(signup_result, device: str = "Volunteer phone") -> doors.DoorContext:
+    """A device that opened the volunteer's own door link (the one their email carries)."""
+    from rallies.models import VolunteerSignup
+    from rallies.volunteers.door_links import door_link_secret
+
+    signup = db.session.get(VolunteerSignup, signup_result.signup_id)
+    with atomic():
+        _session, secret = doors.open_link(door_link_secret(signup), device)
+    return doors.authenticate(secret, signup.shift.door_id)

@@ -12,11 +12,11 @@ from ..auth.guards import campaign_or_404, rally_or_404
 from ..dates import in_range, range_message
 from ..errors import ApiError
 from ..models import utcnow
-from . import exports, tallies
+from . import by_volunteer, exports, tallies
 from . import forecast as forecasting
 from .blueprint import bp
 from .forms import RollupForm, TableForm
-from .views import table_form
+from .views import BadVolunteer, table_form, volunteer_arg
 
 #: Largest page the JSON check-in log returns.
 MAX_CHECKIN_PAGE = 5000
@@ -138,21 +138,41 @@ def api_origins(campaign_id: int):
 @bp.get("/api/rallies/<int:rally_id>")
 @api_login
 def api_rally(rally_id: int):
-    """One rally's tallies, per-door peaks and arrival curve (UTC minutes)."""
+    """One rally's tallies, per-door peaks and arrival curve (UTC minutes); ?volunteer=<sign-up id>: the curve
+    and door totals of that volunteer's admissions only (and no occupancy: it is the whole venue's)."""
     r = rally_or_404(rally_id)
-    curve = tallies.arrival_curve(r)
-    occupancy = tallies.occupancy(r, curve.minutes)
+    volunteer = _volunteer_or_error(r.id)
+    curve = by_volunteer.volunteer_arrival_curve(r, volunteer) if volunteer else tallies.arrival_curve(r)
     return jsonify(
         rally=exports.rally_record(r), tally=tallies.rally_tally(r).as_dict(),
-        occupancy={"venue": occupancy.venue, "overflow": occupancy.overflow, "peak": occupancy.peak,
-                   "safe_capacity": r.safe_capacity, "overflow_name": r.overflow_name, "inside_now": r.inside_people,
-                   "over_limit": [{"start": o.start.isoformat(), "end": o.end.isoformat(), "peak": o.peak,
-                                   "over_by": o.over_by} for o in occupancy.over_limit]},
+        volunteer={"id": volunteer.id, "name": volunteer.name} if volunteer else None,
+        occupancy=None if volunteer else _occupancy(r, curve.minutes),
         minutes=[m.isoformat() for m in curve.minutes],
         labels=[tallies.local_label(m, r.timezone) for m in curve.minutes], timezone=r.timezone, total=curve.total, peak=curve.peak,
         doors=[{"door_id": d.door_id, "name": d.name, "lanes": d.lanes, "checked_in_people": d.checked_in_people,
                 "walkin_people": d.walkin_people, "peak": d.peak, "counts": d.counts} for d in curve.doors],
     )
+
+
+def _volunteer_or_error(rally_id: int):
+    try:
+        signup_id = volunteer_arg()
+    except BadVolunteer:
+        raise ApiError(400, "invalid_parameter", "volunteer must be the id of one of the rally's volunteers.") from None
+    if signup_id is None:
+        return None
+    signup = by_volunteer.signup_of(rally_id, signup_id)
+    if signup is None:
+        raise ApiError(404, "not_found", "The rally has no volunteer with that id.")
+    return signup
+
+
+def _occupancy(r, minutes) -> dict:
+    occupancy = tallies.occupancy(r, minutes)
+    return {"venue": occupancy.venue, "overflow": occupancy.overflow, "peak": occupancy.peak,
+            "safe_capacity": r.safe_capacity, "overflow_name": r.overflow_name, "inside_now": r.inside_people,
+            "over_limit": [{"start": o.start.isoformat(), "end": o.end.isoformat(), "peak": o.peak,
+                            "over_by": o.over_by} for o in occupancy.over_limit]}
 
 
 @bp.get("/api/rallies/<int:rally_id>/live")

@@ -120,10 +120,11 @@ class ArrivalCurve:
     peak_minute: datetime | None = None
 
 
-def arrival_curve(rally: Rally) -> ArrivalCurve:
-    """Check-ins per minute per door and in total, gaps filled with zeros."""
-    rows = arrival_rows(rally.id)
-    doors = rally_doors(rally.id)
+def arrival_curve(rally: Rally, rows: list | None = None, doors: list | None = None) -> ArrivalCurve:
+    """Check-ins per minute per door and in total, gaps filled with zeros (``rows``/``doors``: a part, e.g. one
+    volunteer's admissions and their door totals; default: the rally's arrival minutes and doors)."""
+    rows = arrival_rows(rally.id) if rows is None else rows
+    doors = rally_doors(rally.id) if doors is None else doors
     curve = ArrivalCurve()
     if rows:
         first, last = rows[0][1], rows[-1][1]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
 
 from ..auth.guards import campaign_or_404, current_memberships, rally_or_404
+from . import by_volunteer, tallies, throughput
 from . import forecast as forecasting
-from . import tallies, throughput
 from .blueprint import bp
 from .forms import SORT_LABELS, RollupForm, TableForm
 from .population import POPULATION_CREDIT
@@ -91,12 +92,36 @@ def campaign_map(campaign_id: int):
     return render_template("turnout/map.html", campaign=camp, tmap=parts, past=len(past), upcoming=len(upcoming))
 
 
+class BadVolunteer(ValueError):
+    """The volunteer filter's value is not a sign-up id at all."""
+
+
+def volunteer_arg() -> int | None:
+    """The sign-up id in ?volunteer=, or None without one; BadVolunteer for a value that is not an id."""
+    raw = request.args.get("volunteer", "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) < 2**31):  # ids are INTEGER
+        raise BadVolunteer(_("Choose a volunteer from the list."))
+    return int(raw)
+
+
 @bp.get("/rallies/<int:rally_id>/")
 @login_required
 def rally(rally_id: int):
-    """One rally's dashboard: tallies, arrival curve, door throughput, origins map (refreshes itself)."""
+    """One rally's dashboard: tallies, arrival curve, door throughput, origins map (refreshes itself).
+
+    ?volunteer=<sign-up id> draws the arrival curve and door table of that volunteer's admissions only.
+    """
     r = rally_or_404(rally_id)
-    curve = tallies.arrival_curve(r)
+    status, volunteer_error, volunteer = 200, None, None
+    try:
+        signup_id = volunteer_arg()
+    except BadVolunteer as err:
+        signup_id, status, volunteer_error = None, 400, str(err)
+    if signup_id is not None:
+        volunteer = by_volunteer.signup_of(r.id, signup_id) or abort(404)  # another rally's or campaign's
+    curve = by_volunteer.volunteer_arrival_curve(r, volunteer) if volunteer else tallies.arrival_curve(r)
     phase = tallies.rally_phase(r)
     plan = fc = None
     if phase in ("upcoming", "live"):  # during the rally the forecast is the yardstick for arrivals so far
@@ -110,7 +135,9 @@ def rally(rally_id: int):
     return render_template(
         "turnout/rally.html", rally=r, tally=tallies.rally_tally(r), curve=curve, phase=phase, forecast=fc,
         plan=plan, loads=throughput.door_loads(curve), observed_lanes=throughput.lanes_for(curve.peak),
-        green_rate=throughput.GREEN_GUIDE_RATE, tmap=parts, occupancy=tallies.occupancy(r, curve.minutes),
-        min_origin=maps.MIN_ORIGIN_PEOPLE,
-    )
+        green_rate=throughput.GREEN_GUIDE_RATE, tmap=parts, min_origin=maps.MIN_ORIGIN_PEOPLE,
+        # People inside are the whole venue's (someone may leave by another volunteer's door): never split.
+        occupancy=None if volunteer else tallies.occupancy(r, curve.minutes),
+        volunteer=volunteer, volunteers=by_volunteer.scanning_volunteers(r.id), volunteer_error=volunteer_error,
+    ), status
 

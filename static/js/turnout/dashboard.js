@@ -7,6 +7,8 @@
   var liveUrl = root.getAttribute("data-live-url");
   var curveUrl = root.getAttribute("data-curve-url");
   var interval = parseInt(root.getAttribute("data-interval"), 10) || 5000;
+  // One volunteer's curve: the live rows are the whole rally's, so only the tallies refresh.
+  var oneVolunteer = root.hasAttribute("data-volunteer");
   var canvas = document.getElementById("arrival-chart");
   var palette = ["#0b5cad", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"];
   var chart = null, minutes = [], doorIndex = {}, lastMinute = null, timer = null;
@@ -108,6 +110,11 @@
       if (key === "capacity_fill" && data.tally.capacity === null) { return; }
       el.textContent = el.getAttribute("data-format") === "pct" ? fmtPct(data.tally[key]) : fmtNum(data.tally[key]);
     });
+    if (!oneVolunteer) { applyCurve(data); }
+    updateStatus(data);
+  }
+
+  function applyCurve(data) {
     data.doors.forEach(function (d) {
       var row = root.querySelector('tr[data-door="' + d.door_id + '"]');
       if (!row) { return; }
@@ -117,6 +124,9 @@
       });
     });
     applyArrivals(data.arrivals);
+  }
+
+  function updateStatus(data) {
     // Doors opening (or the rally ending) while the page is open changes how often to ask.
     interval = data.phase === "live" ? 5000 : 60000;
     var badge = document.querySelector("[data-phase]");
@@ -127,7 +137,9 @@
 
   function poll() {
     if (document.hidden) { schedule(); return; }
-    var url = liveUrl + (lastMinute ? "?since=" + encodeURIComponent(lastMinute) : "");
+    // The volunteer's curve is not extended from the rally's rows: ask for as few of them as possible.
+    var since = oneVolunteer ? new Date().toISOString() : lastMinute;
+    var url = liveUrl + (since ? "?since=" + encodeURIComponent(since) : "");
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) { if (data) { applyLive(data); } })
