@@ -161,7 +161,10 @@ def undo_checkin(ctx: DoorContext, *, rsvp_id: int, reason: str, nonce: str, peo
 
 
 def reduce_admission(ctx: DoorContext, *, scan_id: int, keep: int, nonce: str) -> Verdict:
-    """Scanner: only `keep` of the party just admitted came in now; the rest can be admitted later."""
+    """Scanner: only `keep` of the party just admitted came in now; the rest can be admitted later.
+
+    Refused (party_moved) once people of the ticket went out or came back in after that scan.
+    """
     if isinstance(scan_id, bool) or not isinstance(scan_id, int) or not 0 < scan_id < 2**63:
         raise CheckinInputError("invalid_scan_id", gettext("That is not a scan of this door."))
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
@@ -210,6 +213,9 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             take = row.people - keep if keep is not None else min(people or row.people, row.people)
             if take <= 0:
                 raise CheckinInputError("invalid_people", gettext("That is not fewer people than were admitted."))
+            if row.rsvp_id is not None and _moved_since(row):
+                raise CheckinInputError("party_moved", gettext(
+                    "People of this party went out or came back in after this scan: undo those scans first."), 409)
             # The people of the row in the overflow area are taken last, as they were counted last.
             in_overflow = max(0, take - (row.people - row.overflow_people))
             new = db.session.execute(
@@ -236,6 +242,25 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             return verdict
     except _Replay:
         return _stored(scan)
+
+
+def _moved_since(row) -> bool:
+    """Whether people of the row's ticket went out or came back in after it (under the ticket's lock).
+
+    Taking back part of an earlier row would then leave the later exits and re-entries counting
+    people who, by the new figures, were never there (inside would go below entries minus exits).
+    Undo takes the latest row first, so this only stops a reduce of an older scan.
+    """
+    db.session.execute(_LOCK_TICKET, {"ticket": row.rsvp_id})  # no exit or re-entry can be added meanwhile
+    return db.session.execute(_LATER_MOVES, {"ticket": row.rsvp_id, "row": row.id}).first() is not None
+
+
+_LOCK_TICKET = sa.select(rsvp_t.c.id).where(rsvp_t.c.id == sa.bindparam("ticket")).with_for_update()
+_LATER_MOVES = (sa.select(checkin_t.c.id)
+                .where(checkin_t.c.rsvp_id == sa.bindparam("ticket"), checkin_t.c.id > sa.bindparam("row"),
+                       checkin_t.c.undone_at.is_(None),
+                       sa.or_(checkin_t.c.direction == DIRECTION_EXIT, checkin_t.c.reentry.is_(True)))
+                .limit(1))
 
 
 def _floor(column, take):
