@@ -17,31 +17,19 @@ from ..database import atomic
 from ..extensions import db
 from ..keys.link_secrets import new_page_token
 from ..mail.addresses import canonical_email, normalise_email
-from ..models import utcnow
+from ..models import Checkin, Rsvp, ScanLog, utcnow
 from ..models.door import DIRECTION_ENTRY, DIRECTION_EXIT
 from ..rallies import counters
 from ..rsvp.names import door_name, search_text
 from ..rsvp.supporters import supporter_for
-from .checkin import (
-    CheckinInputError,
-    VenueFull,
-    Verdict,
-    _insert_scan,
-    _refuse,
-    _Replay,
-    _stored,
-    admission_time,
-    check_nonce,
-    checkin_t,
-    clock_flag,
-    decide,
-    made_online,
-    rsvp_t,
-    scan_t,
-    ticket_row,
-    venue_full_verdict,
-)
+from .decision import decide, venue_full_verdict
 from .doors import DoorContext
+from .scan_input import admission_time, check_nonce, clock_flag, made_online
+from .scan_record import Replay, insert_scan, refuse, stored_verdict
+from .ticket_reads import ticket_row
+from .verdicts import CheckinInputError, VenueFull, Verdict
+
+rsvp_t, scan_t, checkin_t = Rsvp.__table__, ScanLog.__table__, Checkin.__table__
 
 #: A scanner may reduce its own admission (only part of the party came) within this time.
 REDUCE_WINDOW = timedelta(minutes=10)
@@ -127,11 +115,11 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
             db.session.execute(scan_t.update().where(scan_t.c.id == verdict.scan_id)
                                .values(response=json.dumps(verdict.to_dict())))
             return verdict
-    except _Replay:
-        return _stored(scan)
+    except Replay:
+        return stored_verdict(scan)
     except VenueFull:  # the walk-in's ticket rolled back with it: log the hold alone
         scan.pop("rsvp_id", None)
-        return _refuse(scan, venue_full_verdict(ctx.rally_id, ctx.door_id, {
+        return refuse(scan, venue_full_verdict(ctx.rally_id, ctx.door_id, {
             "clock": scan["clock_flagged"], "offline": bool(offline), "forced": False, "conflict": False}))
     except IntegrityError as exc:
         raise CheckinInputError("already_registered", gettext("This email already has a ticket for this rally."), 409) from exc
@@ -208,7 +196,7 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             ).one_or_none()
             if row is None:
                 verdict = Verdict("undo", "nothing_to_undo", flags={})
-                _insert_scan(scan, verdict)
+                insert_scan(scan, verdict)
                 return verdict
             take = row.people - keep if keep is not None else min(people or row.people, row.people)
             if take <= 0:
@@ -229,7 +217,7 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
                           "status": new.status}
             verdict = Verdict("undo", "undone" if keep is None else "reduced", ticket=ticket, admitted=-take, flags={})
             scan["rsvp_id"] = row.rsvp_id
-            _insert_scan(scan, verdict, people=take)
+            insert_scan(scan, verdict, people=take)
             seq = counters.admitted(ctx.rally_id, row.door_id, row.admitted_at, **_counter_moves(row, take, in_overflow)
                                     ).change  # under the rally lock
             values = {"people": row.people - take, "changed_seq": seq, "overflow_people": row.overflow_people - in_overflow}
@@ -240,8 +228,8 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             if row.is_walkin and new is not None and row.direction == DIRECTION_ENTRY and not row.reentry:
                 _release_walkin(ctx.rally_id, row.rsvp_id, take, seq, cancel=new.checked_in_people == 0)
             return verdict
-    except _Replay:
-        return _stored(scan)
+    except Replay:
+        return stored_verdict(scan)
 
 
 def _moved_since(row) -> bool:

@@ -6,8 +6,9 @@ import pytest
 
 from rallies.database import atomic
 from rallies.door.admissions import reduce_admission, undo_checkin
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import check_in
 from rallies.door.exits import check_out
+from rallies.door.verdicts import CheckinInputError
 from rallies.rallies.counters import recount_checkins
 from tests.factories import at_door, campaign_of, door_session, make_ticket, nonce
 from tests.stored import inside_from_rows, stored_rally, stored_rsvp
