@@ -17,31 +17,19 @@ from ..database import atomic
 from ..extensions import db
 from ..keys.link_secrets import new_page_token
 from ..mail.addresses import canonical_email, normalise_email
-from ..models import utcnow
+from ..models import Checkin, Rsvp, ScanLog, utcnow
 from ..models.door import DIRECTION_ENTRY, DIRECTION_EXIT
 from ..rallies import counters
 from ..rsvp.names import door_name, search_text
 from ..rsvp.supporters import supporter_for
-from .checkin import (
-    CheckinInputError,
-    VenueFull,
-    Verdict,
-    _insert_scan,
-    _refuse,
-    _Replay,
-    _stored,
-    admission_time,
-    check_nonce,
-    checkin_t,
-    clock_flag,
-    decide,
-    made_online,
-    rsvp_t,
-    scan_t,
-    ticket_row,
-    venue_full_verdict,
-)
+from .decision import decide, venue_full_verdict
 from .doors import DoorContext
+from .scan_input import admission_time, check_nonce, clock_flag, made_online
+from .scan_record import Replay, insert_scan, refuse, stored_verdict
+from .ticket_reads import ticket_row
+from .verdicts import CheckinInputError, VenueFull, Verdict
+
+rsvp_t, scan_t, checkin_t = Rsvp.__table__, ScanLog.__table__, Checkin.__table__
 
 #: A scanner may reduce its own admission (only part of the party came) within this time.
 REDUCE_WINDOW = timedelta(minutes=10)
@@ -127,11 +115,11 @@ def admit_walkin(ctx: DoorContext, *, name: str, nonce: str, email: str = "", po
             db.session.execute(scan_t.update().where(scan_t.c.id == verdict.scan_id)
                                .values(response=json.dumps(verdict.to_dict())))
             return verdict
-    except _Replay:
-        return _stored(scan)
+    except Replay:
+        return stored_verdict(scan)
     except VenueFull:  # the walk-in's ticket rolled back with it: log the hold alone
         scan.pop("rsvp_id", None)
-        return _refuse(scan, venue_full_verdict(ctx.rally_id, ctx.door_id, {
+        return refuse(scan, venue_full_verdict(ctx.rally_id, ctx.door_id, {
             "clock": scan["clock_flagged"], "offline": bool(offline), "forced": False, "conflict": False}))
     except IntegrityError as exc:
         raise CheckinInputError("already_registered", gettext("This email already has a ticket for this rally."), 409) from exc
@@ -161,7 +149,10 @@ def undo_checkin(ctx: DoorContext, *, rsvp_id: int, reason: str, nonce: str, peo
 
 
 def reduce_admission(ctx: DoorContext, *, scan_id: int, keep: int, nonce: str) -> Verdict:
-    """Scanner: only `keep` of the party just admitted came in now; the rest can be admitted later."""
+    """Scanner: only `keep` of the party just admitted came in now; the rest can be admitted later.
+
+    Refused (party_moved) once people of the ticket went out or came back in after that scan.
+    """
     if isinstance(scan_id, bool) or not isinstance(scan_id, int) or not 0 < scan_id < 2**63:
         raise CheckinInputError("invalid_scan_id", gettext("That is not a scan of this door."))
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
@@ -205,11 +196,14 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             ).one_or_none()
             if row is None:
                 verdict = Verdict("undo", "nothing_to_undo", flags={})
-                _insert_scan(scan, verdict)
+                insert_scan(scan, verdict)
                 return verdict
             take = row.people - keep if keep is not None else min(people or row.people, row.people)
             if take <= 0:
                 raise CheckinInputError("invalid_people", gettext("That is not fewer people than were admitted."))
+            if row.rsvp_id is not None and _moved_since(row):
+                raise CheckinInputError("party_moved", gettext(
+                    "People of this party went out or came back in after this scan: undo those scans first."), 409)
             # The people of the row in the overflow area are taken last, as they were counted last.
             in_overflow = max(0, take - (row.people - row.overflow_people))
             new = db.session.execute(
@@ -223,7 +217,7 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
                           "status": new.status}
             verdict = Verdict("undo", "undone" if keep is None else "reduced", ticket=ticket, admitted=-take, flags={})
             scan["rsvp_id"] = row.rsvp_id
-            _insert_scan(scan, verdict, people=take)
+            insert_scan(scan, verdict, people=take)
             seq = counters.admitted(ctx.rally_id, row.door_id, row.admitted_at, **_counter_moves(row, take, in_overflow)
                                     ).change  # under the rally lock
             values = {"people": row.people - take, "changed_seq": seq, "overflow_people": row.overflow_people - in_overflow}
@@ -234,8 +228,27 @@ def _reverse(ctx, nonce, reason, people, cond, keep=None) -> Verdict:
             if row.is_walkin and new is not None and row.direction == DIRECTION_ENTRY and not row.reentry:
                 _release_walkin(ctx.rally_id, row.rsvp_id, take, seq, cancel=new.checked_in_people == 0)
             return verdict
-    except _Replay:
-        return _stored(scan)
+    except Replay:
+        return stored_verdict(scan)
+
+
+def _moved_since(row) -> bool:
+    """Whether people of the row's ticket went out or came back in after it (under the ticket's lock).
+
+    Taking back part of an earlier row would then leave the later exits and re-entries counting
+    people who, by the new figures, were never there (inside would go below entries minus exits).
+    Undo takes the latest row first, so this only stops a reduce of an older scan.
+    """
+    db.session.execute(_LOCK_TICKET, {"ticket": row.rsvp_id})  # no exit or re-entry can be added meanwhile
+    return db.session.execute(_LATER_MOVES, {"ticket": row.rsvp_id, "row": row.id}).first() is not None
+
+
+_LOCK_TICKET = sa.select(rsvp_t.c.id).where(rsvp_t.c.id == sa.bindparam("ticket")).with_for_update()
+_LATER_MOVES = (sa.select(checkin_t.c.id)
+                .where(checkin_t.c.rsvp_id == sa.bindparam("ticket"), checkin_t.c.id > sa.bindparam("row"),
+                       checkin_t.c.undone_at.is_(None),
+                       sa.or_(checkin_t.c.direction == DIRECTION_EXIT, checkin_t.c.reentry.is_(True)))
+                .limit(1))
 
 
 def _floor(column, take):

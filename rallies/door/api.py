@@ -24,10 +24,11 @@ from ..extensions import csrf, limiter
 from . import doors, schemas
 from .admissions import admit_walkin, reduce_admission, undo_checkin
 from .blueprint import api_v1, bp
-from .checkin import CheckinInputError, check_in
+from .checkin import check_in
 from .exits import check_out
 from .scans import door_status, inside_now, scan_log, search_tickets
 from .sync import delta_ids, sync_payload
+from .verdicts import CheckinInputError
 
 COOKIE = "door_session"
 MAX_BODY = 4 * 1024 * 1024

@@ -17,22 +17,16 @@ import sqlalchemy as sa
 
 from ..database import atomic
 from ..extensions import db
+from ..models import Checkin, Rsvp
 from ..models.door import DIRECTION_EXIT
 from ..rallies import counters
-from .checkin import (
-    EXIT,
-    Verdict,
-    _insert_scan,
-    _Replay,
-    _stored,
-    _ticket,
-    check_people,
-    checkin_t,
-    new_scan,
-    resolve_ticket,
-    rsvp_t,
-)
 from .doors import DoorContext
+from .scan_input import check_people, new_scan
+from .scan_record import Replay, insert_scan, stored_verdict
+from .ticket_reads import resolve_ticket, ticket_summary
+from .verdicts import EXIT, Verdict
+
+rsvp_t, checkin_t = Rsvp.__table__, Checkin.__table__
 
 _LOCK_TICKET = (sa.select(rsvp_t.c.checked_in_people, rsvp_t.c.outside_people, rsvp_t.c.overflow_people)
                 .where(rsvp_t.c.id == sa.bindparam("ticket")).with_for_update())
@@ -52,8 +46,8 @@ def check_out(code, ctx: DoorContext, *, nonce: str, client_time: datetime | Non
     try:
         with atomic():
             return _leave(scan, row, people, left_at, flags)
-    except _Replay:
-        return _stored(scan)
+    except Replay:
+        return stored_verdict(scan)
 
 
 def _leave(scan: dict, row, people: int | None, left_at: datetime, flags: dict) -> Verdict:
@@ -64,19 +58,19 @@ def _leave(scan: dict, row, people: int | None, left_at: datetime, flags: dict) 
     n = min(asked, max(0, inside))
     if n <= 0:
         scan["conflict"] = True
-        verdict = Verdict(EXIT, "exit_without_entry", ticket=dict(_ticket(row), inside=0), flags=dict(
+        verdict = Verdict(EXIT, "exit_without_entry", ticket=dict(ticket_summary(row), inside=0), flags=dict(
             flags, conflict=True, unknown_entry=True), extra={"left": 0})
-        _insert_scan(scan, verdict, people=asked)
+        insert_scan(scan, verdict, people=asked)
         return verdict
     from_overflow = min(now.overflow_people, n)
     db.session.execute(rsvp_t.update().where(rsvp_t.c.id == row.id).values(
         outside_people=rsvp_t.c.outside_people + n, overflow_people=rsvp_t.c.overflow_people - from_overflow))
     partly = n < asked
     scan["conflict"] = partly
-    ticket = dict(_ticket(row, now.checked_in_people), inside=inside - n)
+    ticket = dict(ticket_summary(row, now.checked_in_people), inside=inside - n)
     verdict = Verdict(EXIT, "exit_exceeds_inside" if partly else "ok", ticket=ticket,
                       flags=dict(flags, conflict=partly), extra={"left": n})
-    scan_id = _insert_scan(scan, verdict, people=asked)
+    scan_id = insert_scan(scan, verdict, people=asked)
     moved = counters.admitted(scan["rally_id"], scan["door_id"], left_at, 0, exits=n, overflow=-from_overflow)
     db.session.execute(checkin_t.insert(), {
         "rally_id": scan["rally_id"], "rsvp_id": row.id, "door_id": scan["door_id"], "scan_id": scan_id,

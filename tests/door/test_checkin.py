@@ -10,7 +10,8 @@ import pytest
 from rallies.database import atomic
 from rallies.door import doors
 from rallies.door.admissions import admit_walkin, reduce_admission, undo_checkin
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import check_in
+from rallies.door.verdicts import CheckinInputError
 from rallies.extensions import db
 from rallies.models import ArrivalMinute, Checkin, DoorSession, Rally, Rsvp, ScanLog, utcnow
 from rallies.rallies import counters

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from rallies.door.checkin import CLOCK_SKEW, CheckinInputError, check_in, made_online
+from rallies.door.checkin import check_in
+from rallies.door.scan_input import CLOCK_SKEW, made_online
+from rallies.door.verdicts import CheckinInputError
 from rallies.models import utcnow
 from tests.factories import at_door, campaign_of, make_ticket, nonce
 from tests.stored import checkin_people, scan_count, stored_rally, stored_rsvp

@@ -17,7 +17,8 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 from rallies.door.admissions import MAX_WALKIN_GUESTS, admit_walkin, reduce_admission, undo_checkin
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import check_in
+from rallies.door.verdicts import CheckinInputError
 from rallies.models import utcnow
 from tests.factories import at_door, campaign_of, make_ticket, nonce, quick_rsvp
 from tests.stored import stored_rsvp

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from rallies.door.admissions import admit_walkin, reduce_admission, undo_checkin
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import check_in
+from rallies.door.verdicts import CheckinInputError
 from tests.factories import at_door, campaign_of, make_ticket, nonce
 from tests.stored import stored_rally
 

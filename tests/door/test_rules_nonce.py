@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from rallies.door.admissions import admit_walkin, undo_checkin
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import check_in
+from rallies.door.verdicts import CheckinInputError
 from rallies.extensions import db
 from rallies.models import Rsvp
 from tests.factories import at_door, campaign_of, make_ticket, nonce

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import check_in
+from rallies.door.verdicts import CheckinInputError
 from tests.factories import at_door, campaign_of, make_ticket, nonce
 from tests.stored import checkin_people, stored_rally, stored_rsvp
 

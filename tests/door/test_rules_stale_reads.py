@@ -16,9 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from rallies.database import atomic
-from rallies.door import checkin
+from rallies.door import decision, ticket_reads
 from rallies.door.admissions import admit_walkin
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import check_in
+from rallies.door.verdicts import CheckinInputError
 from rallies.extensions import db
 from rallies.models import Rsvp, utcnow
 from tests.factories import at_door, campaign_of, make_ticket, nonce
@@ -35,7 +36,7 @@ def stale_read(monkeypatch):
     """stale_read(**fields): the scan's ticket read returns these old values (once); the database has moved on."""
 
     def arm(**fields):
-        real = checkin.ticket_row
+        real = ticket_reads.ticket_row
         used = []
 
         def read(rsvp_id):
@@ -45,7 +46,8 @@ def stale_read(monkeypatch):
                 ticket = SimpleNamespace(**{**ticket._asdict(), **fields})
             return ticket
 
-        monkeypatch.setattr(checkin, "ticket_row", read)
+        for module in (decision, ticket_reads):  # the decision's reads and the scanned code's
+            monkeypatch.setattr(module, "ticket_row", read)
 
     return arm
 

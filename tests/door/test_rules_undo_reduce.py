@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from rallies.database import atomic
 from rallies.door.admissions import admit_walkin, reduce_admission, undo_checkin
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import check_in
 from rallies.door.scans import scan_log
+from rallies.door.verdicts import CheckinInputError
 from rallies.extensions import db
 from rallies.models import Checkin, utcnow
 from tests.factories import at_door, campaign_of, door_session, make_ticket, nonce, set_status_at

@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from rallies.door.admissions import admit_walkin, undo_checkin
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import check_in
 from rallies.door.exits import check_out
+from rallies.door.verdicts import CheckinInputError
 from rallies.extensions import db
 from rallies.models import Checkin, ScanLog, utcnow
 from tests.factories import at_door, campaign_of, door_session, make_door, make_ticket, nonce

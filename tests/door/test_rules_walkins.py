@@ -17,9 +17,10 @@ import sqlalchemy as sa
 
 from rallies.database import atomic
 from rallies.door.admissions import WALKINS_PER_DEVICE, admit_walkin, undo_checkin
-from rallies.door.checkin import CheckinInputError, check_in
+from rallies.door.checkin import check_in
 from rallies.door.doors import set_walkin_limit
 from rallies.door.scans import scan_log, search_tickets
+from rallies.door.verdicts import CheckinInputError
 from rallies.extensions import db
 from rallies.models import Checkin, Rsvp, utcnow
 from rallies.rsvp.supporters import find_supporters
