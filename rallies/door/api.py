@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
+from datetime import timedelta
 from functools import wraps
 
 from flask import Response, current_app, jsonify, request
+from flask_babel import gettext
 
 from ..errors import ApiError
 from ..extensions import csrf, limiter
@@ -26,12 +29,14 @@ from .admissions import admit_walkin, reduce_admission, undo_checkin
 from .blueprint import api_v1, bp
 from .checkin import check_in
 from .exits import check_out
+from .scan_input import CLOCK_SKEW
 from .scans import door_status, inside_now, scan_log, search_tickets
 from .sync import delta_ids, sync_payload
 from .verdicts import CheckinInputError
 
 COOKIE = "door_session"
 MAX_BODY = 4 * 1024 * 1024
+logger = logging.getLogger(__name__)
 
 
 def cookie_path(door_id: int) -> str:
@@ -70,7 +75,7 @@ def _scans_in_request() -> int:
 door_rate_limit = limiter.limit(_door_limit, key_func=_device_key, cost=_scans_in_request)
 
 
-def door_context(door_id: int | None = None) -> doors.DoorContext:
+def door_context(door_id: int | None = None, grace: timedelta | None = None) -> doors.DoorContext:
     """Authenticate the request (bearer header, or door cookie plus X-Door-Request on writes)."""
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
@@ -80,7 +85,7 @@ def door_context(door_id: int | None = None) -> doors.DoorContext:
         if secret and request.method not in ("GET", "HEAD") and request.headers.get("X-Door-Request") != "1":
             raise ApiError(403, "csrf_failed", "Door requests must carry the X-Door-Request: 1 header.")
     try:
-        return doors.authenticate(secret, door_id)
+        return doors.authenticate(secret, door_id, grace)
     except doors.DoorAccessError as err:
         status = 403 if err.code == "wrong_door" else 401
         raise ApiError(status, err.code, err.message) from err
@@ -107,17 +112,20 @@ def _load(model, data):
         raise ApiError(400 if err.code == "invalid_text" else 422, err.code, err.message) from err
 
 
-def door_api(handler):
+def door_api(handler=None, *, grace: timedelta | None = None):
     """A door JSON endpoint: authenticated (bearer or door cookie), rate limited per device, CSRF-exempt.
 
     The same view serves /door/<door_id>/api/<name> (scanner pages) and /api/v1/door/<name>
-    (devices with a bearer token), so both are registered on it.
+    (devices with a bearer token), so both are registered on it. ``@door_api(grace=...)``: an
+    expired link still works for that long (doors.authenticate).
     """
+    if handler is None:
+        return lambda handler: door_api(handler, grace=grace)
 
     @wraps(handler)
     def view(door_id: int | None = None):
         try:
-            return handler(door_context(door_id))
+            return handler(door_context(door_id, grace))
         except CheckinInputError as err:
             raise ApiError(err.status, err.code, err.message) from err
 
@@ -237,9 +245,13 @@ def sync(ctx: doors.DoorContext):
 
 @bp.post("/<int:door_id>/api/upload", endpoint="api_upload")
 @api_v1.post("/door/upload", endpoint="door_upload")
-@door_api
+@door_api(grace=doors.UPLOAD_GRACE)
 def upload(ctx: doors.DoorContext):
-    """Offline scans and walk-ins, in device order; each accepted or flagged, never refused."""
+    """Offline scans and walk-ins, in device order; each accepted or flagged, never refused.
+
+    Also for UPLOAD_GRACE after the device's link expired, so scans made offline before then are not
+    lost; then what was scanned after the expiry (see _after_expiry) is refused item by item.
+    """
     data = _body()
     if isinstance(data.get("scans"), list) and len(data["scans"]) > schemas.MAX_UPLOAD:
         raise ApiError(413, "too_many_scans", f"Upload at most {schemas.MAX_UPLOAD} scans per request.")
@@ -252,6 +264,8 @@ def _upload_one(ctx, item) -> dict:
     nonce = item.get("nonce") if isinstance(item, dict) and isinstance(item.get("nonce"), str) else None
     try:
         scan = schemas.load_upload_item(item)
+        if _after_expiry(ctx, scan.client_time):
+            return _refuse_after_expiry(ctx, nonce, scan.client_time)
         if scan.kind == "walkin":
             verdict = admit_walkin(ctx, name=scan.name, email=scan.email, postal_code=scan.postal_code,
                                    guests=scan.guests, nonce=scan.nonce, client_time=scan.client_time,
@@ -266,6 +280,28 @@ def _upload_one(ctx, item) -> dict:
         return {"nonce": nonce, "ok": True, **verdict.to_dict()}
     except (CheckinInputError, schemas.SchemaError) as err:
         return {"nonce": nonce, "ok": False, "error": {"code": err.code, "message": err.message}}
+
+
+def _after_expiry(ctx: doors.DoorContext, client_time) -> bool:
+    """Whether an item uploaded on an expired link was made after it expired (or cannot say when it was made).
+
+    The device's clock gets the same allowance as everywhere else (CLOCK_SKEW); on a link that has
+    not expired every item goes on as before (a clock far ahead is flagged by the decision).
+    """
+    if not ctx.link_expired:
+        return False
+    return client_time is None or client_time > ctx.link_expires_at + CLOCK_SKEW
+
+
+def _refuse_after_expiry(ctx: doors.DoorContext, nonce, client_time) -> dict:
+    """The item's refusal: it counts no one, and the app log keeps what was refused."""
+    logger.warning("door upload refused: scanned after the link expired (session %s, door %s, nonce %r, "
+                   "client_time %s, link expired %s)", ctx.session_id, ctx.door_id, nonce,
+                client_time.isoformat() if client_time else None, ctx.link_expires_at.isoformat())
+    message = (gettext("This scan has no time, and this device's door link has expired: it was not counted.")
+               if client_time is None else
+               gettext("Scanned after this device's door link expired: it was not counted."))
+    return {"nonce": nonce, "ok": False, "error": {"code": "scanned_after_expiry", "message": message}}
 
 
 def _online(scan) -> bool | None:

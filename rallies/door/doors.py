@@ -3,7 +3,8 @@
 A door link is a secret URL scoped to one rally and one door, with a role and an expiry.
 Opening it creates a DoorSession (one named device) whose bearer secret is kept only as a
 SHA-256 hash. A session works while its link is neither revoked nor expired, so revoking a
-link stops every device that opened it at its next request. Organizers of the campaign can
+link stops every device that opened it at its next request. The one exception is the offline
+upload, which an expired (never a revoked) link may still make for UPLOAD_GRACE. Organizers of the campaign can
 open a session at any door of its rallies; API tokens are sessions without a link.
 
 Each write below is one transaction of its own; who may ask for it is the view's business.
@@ -31,6 +32,11 @@ DOOR_WINDOW_MARGIN = timedelta(hours=2)
 DEVICES_PER_LINK = 20
 #: last_seen_at is written at most this often, so a busy scanner does not write on every scan.
 LAST_SEEN_EVERY = timedelta(seconds=60)
+#: After its link expires, a device may still upload what it scanned offline before then, this long.
+#: A phone that scanned without network during its shift may only reconnect hours later (the volunteer
+#: goes home), and acknowledged check-ins must not be lost; a day covers a night without signal, yet a
+#: stolen phone or leaked session cannot go on uploading forever.
+UPLOAD_GRACE = timedelta(hours=24)
 
 
 class DoorError(Exception):
@@ -62,6 +68,10 @@ class DoorContext:
     window: tuple[datetime, datetime] | None = None
     #: The rally's Ed25519 public key (its tickets' codes verify with it), when it has one.
     public_key: bytes | None = None
+    #: When the session's link expires (None: a session without a link, which does not expire).
+    link_expires_at: datetime | None = None
+    #: The link had expired when this request came: only an upload within its grace gets this far.
+    link_expired: bool = False
 
     @property
     def is_supervisor(self) -> bool:
@@ -246,11 +256,13 @@ def sign_out(secret: str | None, door_id: int) -> None:
             session.revoked_at = utcnow()
 
 
-def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
+def authenticate(secret: str | None, door_id: int | None = None, grace: timedelta | None = None) -> DoorContext:
     """The door context for a session secret, or DoorAccessError saying why not.
 
     door_id, when given (scanner URLs carry it), must match the session's door, so a
-    session for one door or rally can never act at another.
+    session for one door or rally can never act at another. grace (offline uploads only:
+    UPLOAD_GRACE) lets a link that expired less than that long ago through, marked link_expired;
+    a revoked link or session is never let through.
     """
     if not secret or len(secret) > 200:
         raise DoorAccessError("unauthenticated", gettext("Open your door link again to start scanning."))
@@ -265,7 +277,7 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
     if row.link_id is not None:
         if row.link_revoked_at is not None:
             raise DoorAccessError("link_revoked", gettext("The door link for this device was revoked. Ask the organizer for a new one."))
-        if row.link_expires_at <= now:
+        if row.link_expires_at + (grace or timedelta(0)) <= now:
             raise DoorAccessError("link_expired", gettext("The door link for this device has expired. Ask the organizer for a new one."))
         if row.link_not_before is not None and now < row.link_not_before:
             raise DoorAccessError("link_not_yet", gettext("The door link for this device does not open the scanner yet."))
@@ -273,8 +285,10 @@ def authenticate(secret: str | None, door_id: int | None = None) -> DoorContext:
         raise DoorAccessError("session_revoked", gettext("The organizer who started this session no longer runs this campaign."))
     if now - row.last_seen_at > LAST_SEEN_EVERY:
         _touch(row.id, now)
+    expired = row.link_id is not None and row.link_expires_at <= now
     return DoorContext(row.id, row.door_id, row.door_name, row.rally_id, row.campaign_id, row.role, row.device_name,
-                       row.created_at, door_window(row.doors_open_at, row.starts_at, row.ends_at), row.public_key)
+                       row.created_at, door_window(row.doors_open_at, row.starts_at, row.ends_at), row.public_key,
+                       row.link_expires_at, expired)
 
 
 _s, _link, _door, _rally = DoorSession.__table__, DoorLink.__table__, Door.__table__, Rally.__table__
