@@ -29,6 +29,23 @@ _US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def check_name(text: str | None) -> None:
+    """A person's name may be in any script, but hold no control characters (the RSVP and volunteer forms)."""
+    if _CONTROL.search(text or ""):
+        raise ValidationError(gettext("Use letters, spaces and punctuation only."))
+
+
+def e164_or_error(text: str, region: str) -> str:
+    """A typed phone number as E.164, or the form error that says what is wrong with it."""
+    try:
+        return normalise_phone(text, region)
+    except UnreadablePhone as exc:
+        raise ValidationError(
+            gettext("Enter a valid phone number, like (312) 555-0123 or +44 20 7946 0958.")) from exc
+    except InvalidPhone as exc:
+        raise ValidationError(gettext("That phone number doesn't look right. Check the digits and area code.")) from exc
+
+
 def strip_controls(value: str | None) -> str:
     """The text without control characters (for hidden fields and search boxes)."""
     return _CONTROL.sub("", value or "")
@@ -110,21 +127,11 @@ class RsvpForm(FlaskForm):
 
     def validate_name(self, field):
         """Names may be any script, but not control characters."""
-        if _CONTROL.search(field.data or ""):
-            raise ValidationError(gettext("Use letters, spaces and punctuation only."))
+        check_name(field.data)
 
     def validate_phone(self, field):
         """Accept national or international format; store E.164."""
-        if not field.data:
-            field.data = ""
-            return
-        try:
-            field.data = normalise_phone(field.data, self.region)
-        except UnreadablePhone as exc:
-            raise ValidationError(
-                gettext("Enter a valid phone number, like (312) 555-0123 or +44 20 7946 0958.")) from exc
-        except InvalidPhone as exc:
-            raise ValidationError(gettext("That phone number doesn't look right. Check the digits and area code.")) from exc
+        field.data = e164_or_error(field.data, self.region) if field.data else ""
 
     def validate_sms_opt_in(self, field):
         """Texts need a number to go to."""

@@ -5,26 +5,23 @@ They check shape; the shift and sign-up services check meaning (time order, the 
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from flask import current_app
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from ..dates import InDateRange
 from ..mail.addresses import normalise_email
 from ..models.door import DOOR_ROLE_SCANNER, DOOR_ROLE_SUPERVISOR
 from ..rallies.forms import WholeNumberField
-from ..sms.consent import InvalidPhone, UnreadablePhone, normalise_phone
+from ..rsvp.forms import check_name, e164_or_error
 from .shifts import MAX_SLOTS
 
 _DT = "%Y-%m-%dT%H:%M"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ROLE_CHOICES = [SelectChoice(DOOR_ROLE_SCANNER, _l("Scanner")), SelectChoice(DOOR_ROLE_SUPERVISOR, _l("Supervisor"))]
 
 
@@ -69,18 +66,11 @@ class SignupForm(FlaskForm):
 
     def validate_name(self, field):
         """Names may be any script, but not control characters."""
-        if _CONTROL.search(field.data or ""):
-            raise ValidationError(gettext("Use letters, spaces and punctuation only."))
+        check_name(field.data)
 
     def validate_phone(self, field):
         """Accept national or international format; store E.164."""
-        try:
-            field.data = normalise_phone(field.data, self.region)
-        except UnreadablePhone as exc:
-            raise ValidationError(
-                gettext("Enter a valid phone number, like (312) 555-0123 or +44 20 7946 0958.")) from exc
-        except InvalidPhone as exc:
-            raise ValidationError(gettext("That phone number doesn't look right. Check the digits and area code.")) from exc
+        field.data = e164_or_error(field.data, self.region)
 
     def shift_number(self) -> int:
         """The chosen shift's id (0 when it is not a number)."""
