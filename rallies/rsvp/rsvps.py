@@ -432,12 +432,12 @@ def promote_waitlist(rally: Rally) -> list[Rsvp]:
         .order_by(Rsvp.status_at, Rsvp.id)
     )
     if room is not None:
-        q = q.where(Rsvp.guests + 1 <= room)
+        q = q.where(Rsvp.guests + 1 <= room)  # only parties that could fit are read
     seq = counters.next_change_number(rally.id)
     for rsvp in db.session.scalars(q).all():
         people = rsvp.party_size
-        if room is not None and people > room:
-            continue  # skipped, not split; a smaller party behind it may fit
+        # take_places decides whether the party fits; one that does not is skipped, not split, and a
+        # smaller party behind it may still fit.
         if not counters.take_places(rally.id, people, rsvp.guests):
             continue
         counters.move_rsvp_counts(rally.id, waitlisted_people=-people, waitlisted_parties=-1)
@@ -445,10 +445,6 @@ def promote_waitlist(rally: Rally) -> list[Rsvp]:
         rsvp.status_at = utcnow()
         _touch(rsvp, seq)
         promoted.append(rsvp)
-        if room is not None:
-            room -= people
-            if room <= 0:
-                break
     db.session.flush()
     for rsvp in promoted:
         if rsvp.email:
