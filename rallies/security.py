@@ -14,6 +14,9 @@ FIXED_HEADERS = (
     ("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()"),
 )
 
+#: The policy of JSON answers: nothing may load or frame them.
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
 
 def csp_nonce() -> str:
     """A fresh nonce per request, shared by every inline script on the page."""
@@ -46,9 +49,14 @@ def register(app: Flask) -> None:
             headers.setdefault("Strict-Transport-Security", hsts)
         # A 304 sends no policy: the browser keeps the cached page's own, whose nonce matches its scripts.
         if "Content-Security-Policy" not in headers and response.status_code != 304:
-            policy = _policy_template(app.config.get("MAP_TILES_URL", ""))
-            nonce = g.get("csp_nonce")
-            headers["Content-Security-Policy"] = policy.replace("{nonce}", f" 'nonce-{nonce}'" if nonce else "")
+            if response.mimetype == "application/json":
+                # Data, never a document: the short policy for APIs. The door's answers cross a slow
+                # phone network, where each header byte delays the verdict.
+                headers["Content-Security-Policy"] = API_POLICY
+            else:
+                policy = _policy_template(app.config.get("MAP_TILES_URL", ""))
+                nonce = g.get("csp_nonce")
+                headers["Content-Security-Policy"] = policy.replace("{nonce}", f" 'nonce-{nonce}'" if nonce else "")
         for name, value in FIXED_HEADERS:
             if name not in headers:
                 headers[name] = value

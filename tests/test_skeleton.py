@@ -159,3 +159,10 @@ def test_rate_limit_storage_down_falls_back_instead_of_failing(app_factory):
     client = app.test_client()
     assert client.get("/").status_code == 200
     assert client.post("/auth/login", data={}).status_code < 500
+
+
+def test_json_answers_get_the_api_policy(client):
+    resp = client.get("/healthz")
+    assert resp.mimetype == "application/json"
+    assert resp.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
