@@ -9,6 +9,9 @@
   };
   var SUPERVISOR = D.role === 'supervisor';
   var SYNC_EVERY_MS = 5000;
+  // A door in a rush: while scans keep coming (one within BUSY_MS), the sync loop waits, so the verdicts
+  // have a slow line to themselves; never longer than MOST_DEFER_MS, and never with offline scans queued.
+  var BUSY_MS = 3000, MOST_DEFER_MS = 30000;
   var SAME_CODE_MS = 4000;
   // The page's words in the door staff's language: a JSON block the server fills (rallies/door/texts.py).
   // English stays here as the fallback, so a missing key still shows something readable.
@@ -34,7 +37,7 @@
   var DATE_LOCALE = I18N.date_locale || 'en-US';
   var $ = function (id) { return document.getElementById(id); };
   var state = {online: navigator.onLine, revoked: false, lastCode: '', lastCodeAt: 0, offline: null, scanner: null,
-                syncing: false, scanning: 0, hideTimer: null, mode: 'entry'};
+                syncing: false, scanning: 0, hideTimer: null, mode: 'entry', lastScanAt: 0, lastSyncAt: 0, queuedCount: 0};
   window.door = state;  // for tests and the benchmark
 
   function nonce() {
@@ -64,6 +67,7 @@
     if (path !== 'checkin') return reply;
     // A scan's verdict on its way: the sync loop skips its tick rather than compete with it (syncOnce).
     state.scanning++;
+    state.lastScanAt = Date.now();
     return reply.finally(function () { state.scanning--; });
   }
 
@@ -81,7 +85,10 @@
 
   function refreshQueued() {
     if (!state.offline) return Promise.resolve();
-    return state.offline.queued().then(function (n) { $('queued').textContent = t('queued', '{n} queued', {n: n}); });
+    return state.offline.queued().then(function (n) {
+      state.queuedCount = n;
+      $('queued').textContent = t('queued', '{n} queued', {n: n});
+    });
   }
 
   // Every time on the door pages is the rally's, named ("7:05 PM CDT"), never the phone's own zone,
@@ -382,6 +389,7 @@
   function syncOnce() {
     if (state.syncing || state.scanning || state.revoked || !state.offline) return Promise.resolve();
     state.syncing = true;
+    state.lastSyncAt = Date.now();
     var off = state.offline;
     var uploading = false;
     return off.pending().then(function (items) {
@@ -424,6 +432,12 @@
       if (r.status === 200 && r.data.door) counters(r.data);
     }).catch(function () { /* offline: keep the queue, try again next tick */ })
       .then(function () { state.syncing = false; return refreshQueued(); });
+  }
+
+  function tick() {
+    var now = Date.now();
+    var busy = now - state.lastScanAt < BUSY_MS && now - state.lastSyncAt < MOST_DEFER_MS && !state.queuedCount;
+    if (!busy) syncOnce();
   }
 
   function counters(s) {
@@ -558,12 +572,13 @@
       body.dataset.ready = '1';
       refreshQueued();
       syncOnce().then(cachePage);
-      setInterval(syncOnce, SYNC_EVERY_MS);
+      setInterval(tick, SYNC_EVERY_MS);
     });
     setOnline(navigator.onLine);
   }
 
   state.submit = submit;
   state.syncOnce = syncOnce;
+  state.tick = tick;
   start();
 })();
