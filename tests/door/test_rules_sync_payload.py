@@ -68,3 +68,28 @@ def test_an_incremental_sync_lists_every_ticket_checked_in_since_the_cursor(door
     assert untouched.id not in [t[0] for t in payload["tickets"]]
     assert payload["cursor"] > cursor
     assert sync_payload(door.rally.id, door.door.id, payload["cursor"])["tickets"] == []
+
+
+def test_the_cursor_is_the_latest_change_whatever_the_ticket_order(door):
+    first, first_code = make_ticket(door.rally, name="Ana López")
+    second, second_code = make_ticket(door.rally, name="Bo Li")
+    cursor = sync_payload(door.rally.id, door.door.id, 0)["cursor"]
+    check_in(second_code, door.scanner, nonce=nonce())
+    check_in(first_code, door.scanner, nonce=nonce())  # the lower id changes last
+    payload = sync_payload(door.rally.id, door.door.id, cursor)
+    assert [t[0] for t in payload["tickets"]] == [first.id, second.id]
+    assert sync_payload(door.rally.id, door.door.id, payload["cursor"])["tickets"] == []
+
+
+def test_exits_are_not_sent_as_check_ins(door):
+    from rallies.door.exits import check_out
+
+    rsvp, code = make_ticket(door.rally, guests=1)
+    check_in(code, door.scanner, nonce=nonce())
+    cursor = sync_payload(door.rally.id, door.door.id, 0)["cursor"]
+    check_out(code, door.scanner, nonce=nonce(), people=1)
+    payload = sync_payload(door.rally.id, door.door.id, cursor)
+    assert [(t[0], t[4], t[5]) for t in payload["tickets"]] == [(rsvp.id, 2, 1)]  # 2 admitted, 1 outside again
+    assert payload["checkins"] == []
+    full = sync_payload(door.rally.id, door.door.id, 0)
+    assert [(c[1], c[2]) for c in full["checkins"]] == [(rsvp.id, 2)]
