@@ -73,3 +73,29 @@ def test_a_ticket_code_is_drawn_at_the_smallest_version_its_length_fits():
     fitted.add_data(qrcode.util.QRData(code, mode=qrcode.util.MODE_ALPHA_NUM))
     fitted.make(fit=True)
     assert qr_version(code) == TICKET_QR_VERSION == fitted.version
+
+
+def zxing_read(png: bytes):
+    """The symbol as a second independent decoder (ZXing's C++ port) reads it: text, version, level, mask."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    [symbol] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    return symbol
+
+
+def test_a_ticket_symbol_is_version_5_level_m_with_the_fixed_mask():
+    # Level M: a ticket still reads with about 15% of it smudged or covered. The version is fixed by the
+    # code's length, so every printed ticket has the same module size at the same print size.
+    code = "RT1" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" * 3 + "B" * 16
+    symbol = zxing_read(qr_png(code))
+    assert symbol.text == code
+    assert (symbol.extra["Version"], symbol.extra["ECLevel"], symbol.extra["DataMask"]) == ("5", "M", 3)
+    assert str(symbol.position).startswith(f"{QUIET * 8}x{QUIET * 8} ")  # the quiet zone, at 8 px a module
+
+
+def test_other_text_is_fitted_to_its_length_at_level_m():
+    symbol = zxing_read(qr_png("RT1SHORT"))
+    assert (symbol.text, symbol.extra["Version"], symbol.extra["ECLevel"]) == ("RT1SHORT", "1", "M")
