@@ -99,3 +99,18 @@ def test_a_ticket_symbol_is_version_5_level_m_with_the_fixed_mask():
 def test_other_text_is_fitted_to_its_length_at_level_m():
     symbol = zxing_read(qr_png("RT1SHORT"))
     assert (symbol.text, symbol.extra["Version"], symbol.extra["ECLevel"]) == ("RT1SHORT", "1", "M")
+
+
+def test_a_ticket_drawn_without_its_code_at_hand_shows_its_own_signed_code(make_rally, campaign):
+    from rallies.extensions import db
+    from rallies.models import Rally
+    from rallies.rsvp.tickets import stored_or_drawn_png
+    from tests.factories import make_ticket
+
+    rally = make_rally(campaign)
+    make_ticket(rally, name="Bo Li")
+    rsvp, code = make_ticket(rally, name="Ana López")
+    key = db.session.get(Rally, rally.id).signing_key
+    drawn = stored_or_drawn_png(rsvp.id, rally.id, key, None)  # as the image URL draws it: no code given
+    assert zxing_read(drawn).text == code
+    assert stored_or_drawn_png(rsvp.id, rally.id, key, None, code) == drawn
