@@ -113,3 +113,28 @@ def test_cancelled_rally_promotes_no_one(make_rally, campaign):
         r.status, r.capacity = "cancelled", 5
         assert promote_waitlist(r) == []
     assert stored_rsvp(waiting).status == "waitlisted"
+
+
+def test_a_party_that_no_longer_fits_after_an_earlier_promotion_is_skipped(make_rally, campaign):
+    rally = make_rally(campaign, capacity=1, max_guests=3)
+    quick_rsvp(rally)
+    first_pair, _ = quick_rsvp(rally, guests=1)
+    second_pair, _ = quick_rsvp(rally, guests=1)
+    single, _ = quick_rsvp(rally)
+    # Three places: each party alone would fit; after the first pair, the second no longer does.
+    assert free_places(rally.id, 4) == [first_pair, single]
+    assert statuses(first_pair, second_pair, single) == ["going", "waitlisted", "going"]
+    assert stored_counts(rally.id) == counts_from_rows(rally.id)
+
+
+def test_promotion_takes_only_this_rallys_waitlist(make_rally, campaign):
+    other = make_rally(campaign, capacity=1)
+    quick_rsvp(other)
+    elsewhere, _ = quick_rsvp(other)
+    rally = make_rally(campaign, capacity=1)
+    quick_rsvp(rally)
+    here, _ = quick_rsvp(rally)
+    assert free_places(rally.id, 5) == [here]
+    assert statuses(elsewhere) == ["waitlisted"]
+    assert stored_counts(other.id) == counts_from_rows(other.id)
+    assert stored_counts(rally.id) == counts_from_rows(rally.id)
