@@ -78,6 +78,8 @@ class ScanLog(db.Model):
         sa.UniqueConstraint("rally_id", "nonce"),
         sa.Index("ix_scan_log_rally_id", "rally_id", "id"),
         sa.Index("ix_scan_log_rsvp", "rsvp_id"),
+        # A device's scans: its walk-in allowance and reduce, a volunteer's log and arrival curve.
+        sa.Index("ix_scan_log_session", "session_id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
