@@ -111,3 +111,46 @@ def test_an_offline_reentry_of_more_than_left_counts_those_who_left_and_is_flagg
     assert (back.verdict, back.admitted, back.flags["conflict"]) == ("admit", 1, True)
     assert (last_scan().conflict, last_scan().people) == (True, 3)
     assert inside(door) == 3 and stored_rsvp(rsvp.id).outside_people == 0
+
+
+def full_venue(make_user, **fields):
+    """A venue for 2 that is full: a party of 2 inside, of whom one went out."""
+    door = at_door(campaign_of(make_user()), capacity=None, max_guests=3, safe_capacity=2, **fields)
+    rsvp, code = make_ticket(door.rally, guests=1)
+    check_in(code, door.scanner, nonce=nonce())
+    check_out(code, door.scanner, nonce=nonce(), people=1)
+    _b, other = make_ticket(door.rally)
+    assert check_in(other, door.scanner, nonce=nonce()).verdict == "admit"  # the venue is full again
+    return door, rsvp, code
+
+
+def test_an_online_reentry_to_a_full_venue_is_held(make_user):
+    door, rsvp, code = full_venue(make_user)
+    held = check_in(code, door.scanner, nonce=nonce())
+    assert (held.verdict, held.admitted) == ("venue_full", 0)
+    assert (stored_rsvp(rsvp.id).outside_people, inside(door)) == (1, 2)
+
+
+def test_a_reentry_to_a_full_venue_goes_to_the_overflow_area(make_user):
+    door, rsvp, code = full_venue(make_user, overflow_name="Lawn", overflow_capacity=5)
+    back = check_in(code, door.scanner, nonce=nonce())
+    assert (back.verdict, back.admitted, back.flags["reentry"]) == ("admit_overflow", 1, True)
+    assert (stored_rsvp(rsvp.id).outside_people, stored_rsvp(rsvp.id).overflow_people) == (0, 1)
+    rally = stored_rally(door.rally.id)
+    assert (rally.inside_people, rally.overflow_people) == (2, 1)
+
+
+def test_an_uploaded_reentry_to_a_full_venue_is_counted(make_user):
+    door, rsvp, code = full_venue(make_user)
+    back = upload(code, door.scanner, people=1)
+    assert (back.verdict, back.reason, back.admitted) == ("admit", "offline_reentry", 1)
+    assert (stored_rsvp(rsvp.id).outside_people, inside(door)) == (0, 3)
+
+
+def test_an_uploaded_reentry_sent_to_the_overflow_area_counts_there(make_user):
+    door, rsvp, code = full_venue(make_user, overflow_name="Lawn", overflow_capacity=5)
+    back = check_in(code, door.scanner, nonce=nonce(), offline=True, online=False, device_verdict="admit_overflow",
+                    client_time=utcnow() - timedelta(minutes=1))
+    assert (back.verdict, back.admitted) == ("admit_overflow", 1)
+    assert stored_rsvp(rsvp.id).overflow_people == 1
+    assert (stored_rally(door.rally.id).inside_people, stored_rally(door.rally.id).overflow_people) == (2, 1)
