@@ -50,7 +50,16 @@
             safe: venue.safe_capacity === undefined ? null : venue.safe_capacity,
             hold: venue.safe_capacity === null || venue.safe_capacity === undefined ? null
               : venue.safe_capacity - safetyMargin(venue.safe_capacity, venue.doors),
-            syncedAt: this.meta.lastSync};
+            syncedAt: Math.max(this.meta.lastSync || 0, this.meta.insideAt || 0) || this.meta.lastSync};
+  };
+
+  /* The live count an online verdict carried: offline, the estimate starts from it, not from the last
+     sync, which waits while the door is busy (scanner.js tick). */
+  DoorOffline.prototype.noteInside = function (inside) {
+    if (!inside || inside.rally === undefined || inside.rally === null) return Promise.resolve();
+    this.meta.inside = inside;
+    this.meta.insideAt = Date.now();
+    return this.store.put('meta', 'state', this.meta);
   };
 
   DoorOffline.prototype._noteCheckins = function (rows) {

@@ -279,7 +279,7 @@
   // Offline the count is the last synced one plus this device's own entries and exits: say how old it is.
   function showStale() {
     if (!state.offline || !state.offline.meta.lastSync) return;
-    var minutes = Math.floor((Date.now() - state.offline.meta.lastSync) / 60000);
+    var minutes = Math.floor((Date.now() - state.offline.insideEstimate().syncedAt) / 60000);
     var stale = !state.online || minutes >= 1;
     $('c-stale').hidden = !stale;
     if (!stale) return;
@@ -379,7 +379,11 @@
     };
     if (!state.online) return offline();
     return api('checkin', payload).then(function (r) {
-      if (r.data.verdict) { show(r.data, input); return; }
+      if (r.data.verdict) {
+        show(r.data, input);
+        if (r.data.inside && state.offline) state.offline.noteInside(r.data.inside);
+        return;
+      }
       if (r.status >= 500) return offline();
       showError(r.data);
     }, offline);  // network down mid-request: decide here; the same nonce keeps the upload idempotent
