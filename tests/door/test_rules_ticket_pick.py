@@ -53,3 +53,13 @@ def test_an_uploaded_forged_exit_keeps_its_offline_flag(door):
                         client_time=utcnow() - timedelta(minutes=2))
     assert (refused.verdict, refused.reason, refused.flags["offline"]) == ("invalid", "bad_signature", True)
     assert last_scan().offline is True
+
+
+def test_a_scan_with_both_a_code_and_a_picked_id_is_decided_by_the_code(door):
+    scanned, code = make_ticket(door.rally, name="Ana López")
+    picked, _ = make_ticket(door.rally, name="Bo Li")
+    verdict = check_in(code, door.scanner, nonce=nonce(), ticket_id=picked.id)
+    assert (verdict.verdict, verdict.ticket["id"]) == ("admit", scanned.id)
+    assert last_scan().rsvp_id == scanned.id
+    out = check_out(code, door.scanner, nonce=nonce(), ticket_id=picked.id)
+    assert (out.verdict, out.ticket["id"]) == ("exit", scanned.id)

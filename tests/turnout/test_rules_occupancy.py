@@ -68,3 +68,16 @@ def test_overflow_people_are_not_the_venues(make_user):
     rally = db.session.get(Rally, door.rally.id)
     occupancy = tallies.occupancy(rally, tallies.arrival_curve(rally).minutes)
     assert (occupancy.venue[-1], occupancy.overflow[-1], occupancy.over_limit) == (1, 2, [])
+
+
+def test_a_reentry_counts_in_the_venue_again(make_user):
+    door = at_door(campaign_of(make_user()), capacity=None, safe_capacity=10)
+    t0 = minute_of(utcnow() - timedelta(minutes=4)) + timedelta(seconds=10)
+    _rsvp, code = make_ticket(door.rally, guests=1)
+    for minute, scan, people in ((0, check_in, None), (1, check_out, 2), (2, check_in, 1)):
+        verdict = scan(code, door.scanner, nonce=nonce(), client_time=t0 + timedelta(minutes=minute), offline=True,
+                       online=False, people=people)
+        assert not verdict.flags["clock"]
+    rally = db.session.get(Rally, door.rally.id)
+    occupancy = tallies.occupancy(rally, tallies.arrival_curve(rally).minutes)
+    assert occupancy.venue == [2, 0, 1] and occupancy.peak == 2
