@@ -48,13 +48,13 @@ def test_recount_gives_back_inside_and_overflow_per_door(make_user):
     assert live[0] == (5, 5, 0, 2, 1)
     by_door = {}  # (people, walkins, exits, reentries, overflow) summed over the door's minutes
     for door_id, _minute, *figures in live[1]:
-        by_door[door_id] = tuple(a + b for a, b in zip(by_door.get(door_id, (0,) * 5), figures))
+        by_door[door_id] = tuple(a + b for a, b in zip(by_door.get(door_id, (0,) * 5), figures, strict=True))
     assert by_door == {door.door.id: (5, 0, 0, 0, 3), south.door_id: (0, 0, 3, 0, -2),
                        east.door_id: (0, 0, 0, 1, 0)}
 
     with atomic():
         db.session.execute(sa.update(Rally).where(Rally.id == door.rally.id).values(
-            **{name: 0 for name in RALLY_COUNTS}))
+            **dict.fromkeys(RALLY_COUNTS, 0)))
         db.session.execute(sa.delete(ArrivalMinute).where(ArrivalMinute.rally_id == door.rally.id))
         recount_checkins(door.rally.id)
     assert (counts(door.rally.id), minute_rows(door.rally.id)) == live

@@ -7,7 +7,7 @@ is texted; an unconfirmed RSVP opts nobody in until the mailbox's owner confirms
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -19,7 +19,7 @@ from rallies.sms.consent import SmsConsent
 from tests.stored import outbox, stored_rsvp
 
 PHONE = "+13125550123"
-AGREED = datetime(2026, 11, 2, 15, 30, tzinfo=timezone.utc)
+AGREED = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
 
 
 def consent() -> SmsConsent:
@@ -42,7 +42,7 @@ def test_a_going_rsvp_that_ticked_texts_opts_its_supporter_in_and_queues_the_tic
     who = supporter_of(res.rsvp_id)
     assert (who.phone, who.locale, who.sms_consent_text, who.sms_consent_ip) == (
         PHONE, "es", "Text me updates about this rally.", "203.0.113.9")
-    assert who.sms_opt_in_at.replace(tzinfo=timezone.utc) == AGREED
+    assert who.sms_opt_in_at.replace(tzinfo=UTC) == AGREED
     [text] = texts()
     assert (text.to_addr, text.rsvp_id, text.render_params["reason"]) == (PHONE, res.rsvp_id, "going")
     [mail] = outbox("confirmation", "ana@example.org")

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from rallies.extensions import db
 from rallies.models import Rsvp
-from rallies.rsvp.rsvps import RsvpClosed, RsvpError, RsvpInput, create_or_update_rsvp
 from rallies.models.types import utcnow
+from rallies.rsvp.rsvps import RsvpClosed, RsvpError, RsvpInput, create_or_update_rsvp
 from tests.stored import outbox, stored_rally
 
 ANA = dict(name="Ana López", email="ana@example.org")
