@@ -77,3 +77,11 @@ def test_the_rallys_limit_itself_is_allowed(make_rally, campaign):
     rally = make_rally(campaign, max_guests=3, capacity=10)
     assert create_or_update_rsvp(rally, RsvpInput(guests=3, **ANA)).outcome == "going"
     assert stored_rally(rally.id).going_people == 4
+
+
+def test_a_rally_is_over_from_the_moment_it_ends(make_rally, campaign):
+    from rallies.rsvp.rsvps import rally_open_problem
+
+    rally = make_rally(campaign)
+    assert rally_open_problem(rally, now=rally.ends_at - timedelta(microseconds=1)) is None
+    assert "over" in rally_open_problem(rally, now=rally.ends_at)
