@@ -34,6 +34,7 @@ def test_an_uploaded_walkin_is_dated_when_received_and_admitted_when_scanned(doo
     scan = last_scan()
     rsvp = db.session.get(Rsvp, scan.rsvp_id)
     assert rsvp.status_at == rsvp.created_at == scan.received_at <= rsvp.updated_at
+    assert (scan.client_time, scan.code, scan.offline) == (scanned, "", True)
     row = db.session.scalars(sa.select(Checkin).where(Checkin.rsvp_id == rsvp.id)).one()
     assert (row.admitted_at, row.is_walkin, row.people) == (scanned, True, 2)
 
