@@ -139,3 +139,16 @@ def test_a_walkin_row_holds_its_mailbox_key_and_times(door):
     assert abs((utcnow() - stored.created_at).total_seconds()) < 60
     anonymous = stored_rsvp(admit_walkin(door.scanner, name="No Mail", nonce=nonce()).ticket["id"])
     assert (anonymous.email, anonymous.email_key) == (None, None)
+
+
+@pytest.mark.parametrize("scanned, logged", [
+    ("RT1 ~ABC", "RT1 ~ABC"),  # printable ASCII is kept as scanned, space and tilde included
+    ("RT1\x1bABC ~", "RT1?ABC ~"),  # a control character (a keyboard wedge's escape) becomes "?"
+    ("RT1éABC", "RT1?ABC"),  # so does anything outside ASCII
+    (b"RT1\xffA", "RT1?A"),
+    ("A" * 300, "A" * 200),
+])
+def test_what_was_scanned_is_logged_printable_and_cut(scanned, logged):
+    from rallies.door.scan_input import log_code
+
+    assert log_code(scanned) == logged
