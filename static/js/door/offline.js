@@ -50,7 +50,7 @@
             safe: venue.safe_capacity === undefined ? null : venue.safe_capacity,
             hold: venue.safe_capacity === null || venue.safe_capacity === undefined ? null
               : venue.safe_capacity - safetyMargin(venue.safe_capacity, venue.doors),
-            syncedAt: Math.max(this.meta.lastSync || 0, this.meta.insideAt || 0) || this.meta.lastSync};
+            syncedAt: Math.max(this.meta.lastSync || 0, this.meta.insideAt || 0)};
   };
 
   /* The live count an online verdict carried: offline, the estimate starts from it, not from the last
