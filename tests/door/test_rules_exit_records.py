@@ -45,6 +45,7 @@ def test_an_online_exit_answers_and_records_every_field(door):
     scan = last_scan()
     assert (scan.verdict, scan.reason, scan.rsvp_id, scan.people, scan.offline, scan.conflict) == (
         "exit", "ok", rsvp.id, 1, False, False)
+    assert scan.code == code  # what was scanned, as the scan log shows it
     [row] = exit_rows()
     assert (row.rsvp_id, row.door_id, row.scan_id, row.device_name, row.people) == (
         rsvp.id, door.door.id, scan.id, "Phone 1", 1)

@@ -71,6 +71,7 @@ def test_more_coming_back_than_left_is_refused_online(door):
     assert (refused.verdict, refused.reason, refused.admitted) == ("already", "party_exceeded", 0)
     assert refused.ticket["id"] == rsvp.id and refused.ticket["party"] == 3
     assert refused.previous["door"] == "North gate"
+    assert (refused.flags["offline"], refused.flags["conflict"]) == (False, False)
     assert (last_scan().verdict, last_scan().reason) == ("already", "party_exceeded")
     assert (inside(door), stored_rsvp(rsvp.id).outside_people) == (2, 1)
     back = check_in(code, door.scanner, nonce=nonce(), people=1)

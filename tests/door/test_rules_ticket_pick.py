@@ -63,3 +63,13 @@ def test_a_scan_with_both_a_code_and_a_picked_id_is_decided_by_the_code(door):
     assert last_scan().rsvp_id == scanned.id
     out = check_out(code, door.scanner, nonce=nonce(), ticket_id=picked.id)
     assert (out.verdict, out.ticket["id"]) == ("exit", scanned.id)
+
+
+def test_a_forged_code_for_another_rallys_ticket_is_refused_with_the_scans_flags(door, make_rally):
+    elsewhere = make_rally(door.rally.campaign, capacity=None)
+    _rsvp, code = make_ticket(elsewhere)
+    forged = code[:-5] + ("A" if code[-5] != "A" else "B") + code[-4:]
+    refused = check_in(forged, door.scanner, nonce=nonce())
+    assert (refused.verdict, refused.reason) == ("invalid", "bad_signature")  # not "wrong rally": it is forged
+    assert (refused.flags["offline"], refused.flags["conflict"]) == (False, False)
+    assert last_scan().verdict == "invalid"

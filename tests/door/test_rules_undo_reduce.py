@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from rallies.database import atomic
-from rallies.door.admissions import admit_walkin, reduce_admission, undo_checkin
+from rallies.door.admissions import REDUCE_WINDOW, admit_walkin, reduce_admission, undo_checkin
 from rallies.door.checkin import check_in
 from rallies.door.scans import scan_log
 from rallies.door.verdicts import CheckinInputError
@@ -81,6 +81,17 @@ def test_reduce_only_within_its_window(door, minutes_ago, reduced):
     verdict = reduce_admission(door.scanner, scan_id=admitted.scan_id, keep=1, nonce=nonce())
     assert (verdict.reason == "reduced") is reduced
     assert stored_rally(door.rally.id).checked_in_people == (1 if reduced else 2)
+
+
+def test_reduce_exactly_one_window_after_the_admission_is_allowed(door, monkeypatch):
+    _rsvp, code = make_ticket(door.rally, guests=1)
+    admitted = check_in(code, door.scanner, nonce=nonce())
+    now = utcnow().replace(microsecond=0)
+    monkeypatch.setattr("rallies.door.admissions.utcnow", lambda: now)  # a frozen clock: the boundary itself
+    with atomic():
+        db.session.execute(sa.update(Checkin).values(admitted_at=now - REDUCE_WINDOW))
+    assert reduce_admission(door.scanner, scan_id=admitted.scan_id, keep=1, nonce=nonce()).reason == "reduced"
+    assert stored_rally(door.rally.id).checked_in_people == 1
 
 
 @pytest.mark.parametrize("rsvp_id", [True, "1", 0, -3, 2**31])

@@ -69,7 +69,7 @@ def test_a_walkin_held_at_a_full_venue_leaves_only_the_hold(make_user):
     held = admit_walkin(door.scanner, name="Wally Walker", nonce=nonce())
     assert (held.verdict, held.reason) == ("venue_full", "venue_full")
     assert held.flags == {"clock": False, "offline": False, "forced": False, "conflict": False}
-    assert held.extra["inside"]["rally"] == 1
+    assert (held.extra["inside"]["rally"], held.extra["inside"]["door"]) == (1, 1)  # this door's count too
     assert (last_scan().verdict, last_scan().rsvp_id) == ("venue_full", None)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Rsvp).where(Rsvp.is_walkin)) == 0
 
