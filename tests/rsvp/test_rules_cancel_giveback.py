@@ -96,3 +96,14 @@ def test_a_cancelled_party_a_supervisor_let_in_stays_cancelled_without_an_error(
     counts = stored_counts(rally.id)
     assert cancel_rsvp(stored_rsvp(rsvp_id), notify=False) is False
     assert stored_rsvp(rsvp_id).status == "cancelled" and stored_counts(rally.id) == counts
+
+
+def test_cancelling_touches_only_its_own_rally(make_rally, campaign):
+    rally = make_rally(campaign, capacity=2)
+    other = make_rally(campaign, capacity=2)
+    quick_rsvp(other)
+    party, _ = quick_rsvp(rally)
+    before = (stored_rally(other.id).updated_at, stored_rally(other.id).change_seq)
+    assert cancel_rsvp(stored_rsvp(party), notify=False) is True
+    assert (stored_rally(other.id).updated_at, stored_rally(other.id).change_seq) == before
+    assert stored_counts(other.id) == counts_from_rows(other.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rallies.extensions import db
 from rallies.models import Supporter
-from rallies.rsvp.rsvps import RsvpInput, create_or_update_rsvp, take_place
+from rallies.rsvp.rsvps import RsvpInput, cancel_rsvp, create_or_update_rsvp, take_place
 from tests.stored import outbox, stored_rsvp
 
 
@@ -34,3 +34,17 @@ def test_confirming_without_a_page_language_keeps_none(make_rally, campaign):
     pending = create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana@example.org"))
     take_place(stored_rsvp(pending.rsvp_id))
     assert db.session.get(Supporter, stored_rsvp(pending.rsvp_id).supporter_id).locale == ""
+
+
+def test_coming_back_from_another_language_keeps_the_supporter_as_they_were(make_rally, campaign):
+    rally = make_rally(campaign, capacity=5)
+    first = create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana@example.org", postal_code="60607",
+                                                   locale="en"))
+    rsvp = stored_rsvp(first.rsvp_id)
+    supporter_id = rsvp.supporter_id
+    cancel_rsvp(rsvp, notify=False)
+    back = take_place(stored_rsvp(first.rsvp_id), locale="es")
+    assert (back.status, back.supporter_id) == ("going", supporter_id)
+    supporter = db.session.get(Supporter, supporter_id)
+    db.session.refresh(supporter)
+    assert (supporter.locale, supporter.postal_code) == ("en", "60607")

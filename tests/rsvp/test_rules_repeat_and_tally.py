@@ -100,3 +100,17 @@ def test_a_new_rsvp_links_its_supporter_an_unconfirmed_one_only_on_confirming(ma
     confirmed = db.session.get(Supporter, stored_rsvp(pending.rsvp_id).supporter_id)
     assert (confirmed.email, confirmed.name, confirmed.phone, confirmed.postal_code) == (
         "cy@example.org", "Cy Doe", "555-0199", "60614")
+
+
+def test_a_repeat_exactly_one_window_after_the_last_resend_resends(app, monkeypatch, make_rally, campaign):
+    rally = make_rally(campaign, capacity=5)
+    first = create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana@example.org"))
+    now = utcnow().replace(microsecond=0)
+    monkeypatch.setattr("rallies.rsvp.rsvps.utcnow", lambda: now)  # a frozen clock: the boundary itself
+    window = timedelta(minutes=app.config.get("RSVP_RESEND_MINUTES", 10))
+    with atomic():
+        db.session.execute(sa.update(Rsvp).where(Rsvp.id == first.rsvp_id).values(ticket_resent_at=now - window))
+    sent = len(outbox(to="ana@example.org"))
+    create_or_update_rsvp(rally, RsvpInput(name="Ana López", email="ana@example.org"))
+    assert len(outbox(to="ana@example.org")) == sent + 1
+    assert stored_rsvp(first.rsvp_id).ticket_resent_at == now

@@ -138,3 +138,17 @@ def test_promotion_takes_only_this_rallys_waitlist(make_rally, campaign):
     assert statuses(elsewhere) == ["waitlisted"]
     assert stored_counts(other.id) == counts_from_rows(other.id)
     assert stored_counts(rally.id) == counts_from_rows(rally.id)
+
+
+def test_a_full_rally_or_an_empty_waitlist_uses_no_change_number(make_rally, campaign):
+    """Nothing can be promoted: the rally's door-sync change number is left as it was."""
+    full = make_rally(campaign, capacity=1)
+    quick_rsvp(full)
+    waiting, _ = quick_rsvp(full)
+    open_ = make_rally(campaign, capacity=5)
+    quick_rsvp(open_)
+    before = (stored_rally(full.id).change_seq, stored_rally(open_.id).change_seq)
+    assert free_places(full.id, 1) == []
+    assert free_places(open_.id, 5) == []
+    assert (stored_rally(full.id).change_seq, stored_rally(open_.id).change_seq) == before
+    assert statuses(waiting) == ["waitlisted"]
