@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from rallies.door.checkin import check_in
 from rallies.door.exits import check_out
 from rallies.extensions import db
-from rallies.models import Checkin, ScanLog, utcnow
-from tests.factories import at_door, campaign_of, make_ticket, nonce
+from rallies.models import ArrivalMinute, Checkin, ScanLog, utcnow
+from rallies.rallies.counters import door_totals
+from tests.factories import at_door, campaign_of, door_session, make_door, make_ticket, nonce
 from tests.stored import stored_rally, stored_rsvp
 
 
@@ -135,3 +136,14 @@ def test_leaving_the_overflow_area_frees_a_place_there(make_user):
     assert stored_rsvp(rsvp.id).overflow_people == 1
     rally = stored_rally(door.rally.id)
     assert (rally.inside_people, rally.overflow_people) == (1, 1)
+
+
+def test_one_person_leaving_by_another_door_is_counted_there(door):
+    _rsvp, code = make_ticket(door.rally, guests=1)
+    check_in(code, door.scanner, nonce=nonce())
+    south = door_session(make_door(door.rally, "South gate"), device="Phone 3")[0]
+    check_out(code, south, nonce=nonce(), people=1)
+    exits = db.session.execute(sa.select(ArrivalMinute.door_id, ArrivalMinute.exits)
+                               .where(ArrivalMinute.rally_id == door.rally.id, ArrivalMinute.exits != 0)).all()
+    assert exits == [(south.door_id, 1)]
+    assert [(t.name, t.inside_people) for t in door_totals(door.rally.id)] == [("North gate", 2), ("South gate", -1)]

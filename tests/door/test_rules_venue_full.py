@@ -162,3 +162,18 @@ def test_offline_door_decisions_upload_as_made(client, make_user):
         ("venue_full", "offline_refused", 0), ("admit_overflow", "venue_full", 1)]
     assert body["inside"]["rally"] == 0 and body["inside"]["overflow"] == {"name": "Lawn", "inside": 1, "capacity": None}
     assert stored_rsvp(b.id).overflow_people == 1
+
+
+def test_the_capacity_warning_comes_with_the_admission_that_reaches_it(make_user):
+    """at_capacity: checked-in people reached the RSVP capacity, in the venue or in the overflow area."""
+    campaign = campaign_of(make_user())
+    hall = at_door(campaign, capacity=2)
+    first, second = make_ticket(hall.rally)[1], make_ticket(hall.rally)[1]
+    assert check_in(first, hall.scanner, nonce=nonce()).extra["at_capacity"] is False
+    assert check_in(second, hall.scanner, nonce=nonce()).extra["at_capacity"] is True
+    park = at_door(campaign, capacity=3, safe_capacity=1, overflow_name="Lawn", overflow_capacity=5)
+    answers = [check_in(make_ticket(park.rally)[1], park.scanner, nonce=nonce()) for _ in range(3)]
+    assert [(a.verdict, a.extra["at_capacity"]) for a in answers] == [
+        ("admit", False), ("admit_overflow", False), ("admit_overflow", True)]
+    last = db.session.scalars(sa.select(Checkin).order_by(Checkin.id.desc()).limit(1)).one()
+    assert last.changed_seq == stored_rally(park.rally.id).change_seq  # the number the counters handed out

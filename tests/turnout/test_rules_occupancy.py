@@ -81,3 +81,28 @@ def test_a_reentry_counts_in_the_venue_again(make_user):
     rally = db.session.get(Rally, door.rally.id)
     occupancy = tallies.occupancy(rally, tallies.arrival_curve(rally).minutes)
     assert occupancy.venue == [2, 0, 1] and occupancy.peak == 2
+
+
+def test_the_curve_carries_both_areas_minute_by_minute(make_user):
+    """Over from the first minute; the overflow area fills over two minutes; one in and one out nets to zero."""
+    door = at_door(campaign_of(make_user()), capacity=None, safe_capacity=1, overflow_name="Lawn")
+    t0 = minute_of(utcnow() - timedelta(minutes=4)) + timedelta(seconds=10)
+    a, b, c, d, e = (make_ticket(door.rally, name=f"Person {i}")[1] for i in range(5))
+
+    def offline(when, code, scan=check_in, **kw):
+        verdict = scan(code, door.scanner, nonce=nonce(), client_time=t0 + timedelta(minutes=when), offline=True,
+                       online=False, **kw)
+        assert (verdict.flags["clock"], verdict.flags["conflict"]) == (False, False), (when, verdict.to_dict())
+
+    offline(0, a)
+    offline(0, b)  # 2 in a venue of 1, from the first minute
+    offline(1, c, device_verdict="admit_overflow")
+    offline(2, d, device_verdict="admit_overflow")
+    offline(3, a, scan=check_out)
+    offline(3, e)  # one out, one in: no change
+    rally = db.session.get(Rally, door.rally.id)
+    occupancy = tallies.occupancy(rally, tallies.arrival_curve(rally).minutes)
+    assert (occupancy.venue, occupancy.overflow, occupancy.peak) == ([2, 2, 2, 2], [0, 1, 2, 2], 2)
+    start = minute_of(t0)
+    assert [(o.start - start, o.end - start, o.peak, o.over_by) for o in occupancy.over_limit] == [
+        (timedelta(0), timedelta(minutes=3), 2, 1)]
