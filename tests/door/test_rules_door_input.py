@@ -147,6 +147,7 @@ def test_a_walkin_row_holds_its_mailbox_key_and_times(door):
     ("RT1éABC", "RT1?ABC"),  # so does anything outside ASCII
     (b"RT1\xffA", "RT1?A"),
     ("A" * 300, "A" * 200),
+    (None, ""), (12345, ""),  # not text: nothing to log
 ])
 def test_what_was_scanned_is_logged_printable_and_cut(scanned, logged):
     from rallies.door.scan_input import log_code

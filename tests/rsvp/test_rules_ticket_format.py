@@ -17,6 +17,7 @@ from rallies.extensions import db
 from rallies.keys import sealing
 from rallies.models import Rally
 from rallies.rsvp.tickets import (
+    InvalidCode,
     code_for,
     ensure_rally_keys,
     make_code,
@@ -111,3 +112,12 @@ def test_scanned_text_is_too_long_only_past_the_limit(make_user, make_rally, len
     verdict = check_in("A" * length, door.scanner, nonce=nonce())
     assert (verdict.verdict, verdict.reason) == ("invalid", reason)
     assert stored_rally(door.rally.id).checked_in_people == 0
+
+
+@pytest.mark.parametrize(("text", "why"), [("RT", "not a ticket code"), ("RT9", "unknown code version"),
+                                           ("rt2", "unknown code version"), ("XT1", "not a ticket code")])
+def test_a_shortest_code_of_another_version_is_told_apart_from_noise(text, why):
+    """A code of "RT" and one version character is another version's code (the scanner says update), not noise."""
+    with pytest.raises(InvalidCode) as err:
+        parse_code(text)
+    assert str(err.value) == why
