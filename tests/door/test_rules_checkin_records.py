@@ -3,6 +3,7 @@ times and verdict, the check-in row, and the ticket and flags that every refusal
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -153,3 +154,28 @@ def test_a_ticket_that_keeps_changing_underneath_is_refused_not_retried_forever(
     assert (refused.ticket["id"], refused.ticket["name"]) == (rsvp.id, "Sam S.")
     assert (last_scan().verdict, last_scan().reason, last_scan().rsvp_id) == ("already", "contended", rsvp.id)
     assert stored_rsvp(rsvp.id).checked_in_people == 0
+
+
+def test_an_upload_without_an_online_flag_is_online_when_its_time_is_now(door):
+    _rsvp, code = make_ticket(door.rally)
+    now = utcnow().replace(microsecond=0)
+    verdict = check_in(code, door.scanner, nonce=nonce(), offline=True, client_time=now, device_verdict="admit")
+    assert (verdict.reason, verdict.flags["offline"], last_scan().offline) == ("ok", False, False)
+
+
+def test_a_device_time_before_its_session_began_is_flagged_and_not_trusted(door):
+    scanner = dataclasses.replace(door.scanner, session_started=utcnow() - timedelta(minutes=5))
+    _rsvp, code = make_ticket(door.rally)
+    before = (utcnow() - timedelta(minutes=20)).replace(microsecond=0)  # within an upload's age, before the session
+    verdict = check_in(code, scanner, nonce=nonce(), offline=True, online=False, client_time=before,
+                       device_verdict="admit")
+    assert (verdict.verdict, verdict.flags["clock"]) == ("admit", True)
+    row = db.session.scalars(sa.select(Checkin).where(Checkin.scan_id == verdict.scan_id)).one()
+    assert row.admitted_at > before  # the server's time, not the device's
+
+
+def test_an_online_scan_with_a_clock_minutes_behind_is_flagged(door):
+    scanner = dataclasses.replace(door.scanner, session_started=utcnow() - timedelta(hours=1))
+    _rsvp, code = make_ticket(door.rally)
+    verdict = check_in(code, scanner, nonce=nonce(), client_time=utcnow() - timedelta(minutes=5))
+    assert (verdict.verdict, verdict.flags["clock"], last_scan().clock_flagged) == ("admit", True, True)
