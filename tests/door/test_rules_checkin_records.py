@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 from rallies.door.checkin import check_in
 from rallies.door.exits import check_out
+from rallies.door.scan_input import MAX_PARTY
+from rallies.door.verdicts import CheckinInputError
 from rallies.extensions import db
 from rallies.models import Checkin, ScanLog, utcnow
 from tests.factories import at_door, campaign_of, make_ticket, nonce
@@ -179,3 +181,23 @@ def test_an_online_scan_with_a_clock_minutes_behind_is_flagged(door):
     _rsvp, code = make_ticket(door.rally)
     verdict = check_in(code, scanner, nonce=nonce(), client_time=utcnow() - timedelta(minutes=5))
     assert (verdict.verdict, verdict.flags["clock"], last_scan().clock_flagged) == ("admit", True, True)
+
+
+@pytest.mark.parametrize("people", [0, -1, MAX_PARTY + 1, True, "2", 1.5])
+def test_people_must_be_a_whole_number_up_to_the_largest_party(door, people):
+    _rsvp, code = make_ticket(door.rally)
+    with pytest.raises(CheckinInputError) as err:
+        check_in(code, door.scanner, nonce=nonce(), people=people)
+    assert err.value.code == "invalid_people"
+
+
+def test_the_largest_party_may_be_asked_for(door):
+    _rsvp, code = make_ticket(door.rally)
+    refused = check_in(code, door.scanner, nonce=nonce(), people=MAX_PARTY)
+    assert (refused.verdict, refused.reason) == ("already", "party_exceeded")  # a valid ask, larger than the party
+
+
+def test_the_answer_a_door_reads_carries_the_message_to_show(door):
+    _rsvp, code = make_ticket(door.rally)
+    body = check_in(code, door.scanner, nonce=nonce()).to_dict()
+    assert (body["verdict"], body["message"]) == ("admit", "Admit")
