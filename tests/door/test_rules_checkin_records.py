@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from rallies.door.checkin import check_in
 from rallies.door.exits import check_out
-from rallies.door.scan_input import MAX_PARTY
+from rallies.door.scan_input import CLOCK_SKEW, MAX_PARTY, OFFLINE_MAX_AGE, clock_flag
 from rallies.door.verdicts import CheckinInputError
 from rallies.extensions import db
 from rallies.models import Checkin, ScanLog, utcnow
@@ -179,7 +179,7 @@ def test_a_device_time_before_its_session_began_is_flagged_and_not_trusted(door)
 def test_an_online_scan_with_a_clock_minutes_behind_is_flagged(door):
     scanner = dataclasses.replace(door.scanner, session_started=utcnow() - timedelta(hours=1))
     _rsvp, code = make_ticket(door.rally)
-    verdict = check_in(code, scanner, nonce=nonce(), client_time=utcnow() - timedelta(minutes=5))
+    verdict = check_in(code, scanner, nonce=nonce(), client_time=utcnow() - timedelta(minutes=6))
     assert (verdict.verdict, verdict.flags["clock"], last_scan().clock_flagged) == ("admit", True, True)
 
 
@@ -197,7 +197,22 @@ def test_the_largest_party_may_be_asked_for(door):
     assert (refused.verdict, refused.reason) == ("already", "party_exceeded")  # a valid ask, larger than the party
 
 
-def test_the_answer_a_door_reads_carries_the_message_to_show(door):
+def test_the_answer_a_door_reads_carries_the_message_to_show(door, make_rally):
     _rsvp, code = make_ticket(door.rally)
     body = check_in(code, door.scanner, nonce=nonce()).to_dict()
     assert (body["verdict"], body["message"]) == ("admit", "Admit")
+    again = check_in(code, door.scanner, nonce=nonce()).to_dict()
+    assert (again["verdict"], again["previous"]["door"]) == ("already", "North gate")
+    elsewhere = make_rally(door.rally.campaign, capacity=None)
+    wrong = check_in(make_ticket(elsewhere)[1], door.scanner, nonce=nonce()).to_dict()
+    assert (wrong["verdict"], wrong["rally"]["id"]) == ("wrong_rally", elsewhere.id)
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_a_device_clock_exactly_at_the_allowed_difference_is_not_flagged(offline):
+    now = utcnow()
+    behind = OFFLINE_MAX_AGE if offline else CLOCK_SKEW
+    assert clock_flag(now + CLOCK_SKEW, now, offline) is False
+    assert clock_flag(now - behind, now, offline) is False
+    assert clock_flag(now + CLOCK_SKEW + timedelta(seconds=1), now, offline) is True
+    assert clock_flag(now - behind - timedelta(seconds=1), now, offline) is True
