@@ -216,3 +216,11 @@ def test_a_device_clock_exactly_at_the_allowed_difference_is_not_flagged(offline
     assert clock_flag(now - behind, now, offline) is False
     assert clock_flag(now + CLOCK_SKEW + timedelta(seconds=1), now, offline) is True
     assert clock_flag(now - behind - timedelta(seconds=1), now, offline) is True
+
+
+def test_a_device_time_exactly_one_skew_before_its_session_is_not_flagged(door):
+    began = utcnow() - timedelta(hours=2)
+    ctx = dataclasses.replace(door.scanner, session_started=began, window=None)
+    received = utcnow()
+    assert clock_flag(began - CLOCK_SKEW, received, True, ctx) is False
+    assert clock_flag(began - CLOCK_SKEW - timedelta(seconds=1), received, True, ctx) is True
