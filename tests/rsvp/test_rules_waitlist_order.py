@@ -19,6 +19,14 @@ def free_places(rally_id: int, capacity: int) -> list:
         return [r.id for r in promote_waitlist(rally)]
 
 
+def one_waiting(make_rally, campaign):
+    """A rally of 1, full, with one party on its waitlist: (rally, the waiting RSVP's id)."""
+    rally = make_rally(campaign, capacity=1)
+    quick_rsvp(rally)
+    waiting, _ = quick_rsvp(rally)
+    return rally, waiting
+
+
 def test_oldest_status_at_first_not_lowest_id(make_rally, campaign):
     rally = make_rally(campaign, capacity=1)
     quick_rsvp(rally)
@@ -97,17 +105,13 @@ def test_no_capacity_promotes_everyone(make_rally, campaign):
 
 
 def test_full_rally_promotes_no_one(make_rally, campaign):
-    rally = make_rally(campaign, capacity=1)
-    quick_rsvp(rally)
-    waiting, _ = quick_rsvp(rally)
+    rally, waiting = one_waiting(make_rally, campaign)
     assert free_places(rally.id, 1) == []
     assert stored_rsvp(waiting).status == "waitlisted"
 
 
 def test_cancelled_rally_promotes_no_one(make_rally, campaign):
-    rally = make_rally(campaign, capacity=1)
-    quick_rsvp(rally)
-    waiting, _ = quick_rsvp(rally)
+    rally, waiting = one_waiting(make_rally, campaign)
     with atomic():
         r = stored_rally(rally.id)
         r.status, r.capacity = "cancelled", 5
@@ -128,12 +132,8 @@ def test_a_party_that_no_longer_fits_after_an_earlier_promotion_is_skipped(make_
 
 
 def test_promotion_takes_only_this_rallys_waitlist(make_rally, campaign):
-    other = make_rally(campaign, capacity=1)
-    quick_rsvp(other)
-    elsewhere, _ = quick_rsvp(other)
-    rally = make_rally(campaign, capacity=1)
-    quick_rsvp(rally)
-    here, _ = quick_rsvp(rally)
+    other, elsewhere = one_waiting(make_rally, campaign)
+    rally, here = one_waiting(make_rally, campaign)
     assert free_places(rally.id, 5) == [here]
     assert statuses(elsewhere) == ["waitlisted"]
     assert stored_counts(other.id) == counts_from_rows(other.id)
@@ -142,9 +142,7 @@ def test_promotion_takes_only_this_rallys_waitlist(make_rally, campaign):
 
 def test_a_full_rally_or_an_empty_waitlist_uses_no_change_number(make_rally, campaign):
     """Nothing can be promoted: the rally's door-sync change number is left as it was."""
-    full = make_rally(campaign, capacity=1)
-    quick_rsvp(full)
-    waiting, _ = quick_rsvp(full)
+    full, waiting = one_waiting(make_rally, campaign)
     open_ = make_rally(campaign, capacity=5)
     quick_rsvp(open_)
     before = (stored_rally(full.id).change_seq, stored_rally(open_.id).change_seq)
